@@ -1,0 +1,262 @@
+"""Configuration: one TOML file plus environment variables for secrets.
+
+Every problem is reported as ``ConfigError("<key>: <problem>")`` so that start-up stops
+with a message that names the key. Secrets (the İYS password, SMPP passwords) are never
+read from the TOML file itself: only from the environment or from a file the TOML names.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG_FILE = "iys-inbound.toml"
+
+
+class ConfigError(Exception):
+    """Invalid configuration; ``str()`` is one line naming the key and the problem."""
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    name: str
+    host: str
+    port: int
+    system_id: str
+    password: str = field(repr=False)
+    mode: str = "receiver"              # receiver | transceiver
+    system_type: str = ""
+    address_range: str = ""
+    window: int = 50                    # deliver_sm read per batch (and outstanding at most)
+    enquire_link_interval: float = 30.0
+    response_timeout: float = 10.0
+    reconnect_min: float = 1.0
+    reconnect_max: float = 60.0
+    tls: bool = False
+    tls_verify: bool = True
+    gsm_as_latin1: bool = False         # some SMSCs send data_coding 0 as Latin-1
+    numbers: tuple[str, ...] = ()       # informational; matching uses destination_addr
+    redelivery_window: float = 86400.0  # identical PDU within this many seconds = redelivery
+
+
+@dataclass(frozen=True)
+class IysConfig:
+    base_url: str = ""                  # empty: the bundled sandbox
+    username: str = ""
+    password: str = field(default="", repr=False)
+    timeout: float = 10.0
+    requests_per_second: float = 8.0
+    sandbox_host: str = "127.0.0.1"
+    sandbox_port: int = 8091
+
+    @property
+    def uses_sandbox(self) -> bool:
+        return not self.base_url
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str = ""              # empty: embedded PostgreSQL under data_dir
+    data_dir: Path = Path("var")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    iys: IysConfig = IysConfig()
+    links: tuple[LinkConfig, ...] = ()
+    simulator_host: str = "127.0.0.1"
+    simulator_port: int = 2775
+    rules_file: Path | None = None      # imported at start-up when the database has no rules
+    log_format: str = "auto"            # auto | json | console
+    log_level: str = "info"
+    concat_timeout: float = 600.0       # seconds before an incomplete message is resolved
+
+    @property
+    def uses_simulator(self) -> bool:
+        return not self.links
+
+
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class _Reader:
+    """Typed access to one TOML table; every error names the full key."""
+
+    def __init__(self, table: Mapping[str, Any], prefix: str) -> None:
+        self.table = table
+        self.prefix = prefix
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def get(self, name: str, kind: type, default: Any) -> Any:
+        self.used.add(name)
+        if name not in self.table:
+            return default
+        value = self.table[name]
+        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise ConfigError(
+                f"{self.key(name)}: expected {kind.__name__}, got {type(value).__name__} {value!r}"
+            )
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.get(name, str, default)
+        if value not in choices:
+            raise ConfigError(f"{self.key(name)}: must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def number(self, name: str, kind: type, default: Any, low: float, high: float) -> Any:
+        value = self.get(name, kind, default)
+        if not low <= value <= high:
+            raise ConfigError(f"{self.key(name)}: must be between {low:g} and {high:g}, got {value!r}")
+        return value
+
+    def reject_unknown(self, extra_allowed: tuple[str, ...] = ()) -> None:
+        for name in self.table:
+            if name == "password":
+                raise ConfigError(
+                    f"{self.key(name)}: secrets are not read from the file; use "
+                    f"{self.key('password_env')} or {self.key('password_file')}"
+                )
+            if name not in self.used and name not in extra_allowed:
+                raise ConfigError(f"{self.key(name)}: unknown key")
+
+
+def _secret(reader: _Reader, env: Mapping[str, str], default_env: str | None) -> str:
+    """A secret from ``password_file``, the env variable ``password_env`` names, or a default env."""
+    path = reader.get("password_file", str, "")
+    env_name = reader.get("password_env", str, default_env or "")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{reader.key('password_file')}: cannot read {path!r}: {exc.strerror}")
+    if env_name:
+        return env.get(env_name, "")
+    return ""
+
+
+def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{name}: expected a table ([{name}])")
+    return value
+
+
+def _link(raw: Any, index: int, env: Mapping[str, str]) -> LinkConfig:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"link[{index}]: expected a table ([[link]])")
+    r = _Reader(raw, f"link[{index}].")
+    name = r.get("name", str, "")
+    if not name:
+        raise ConfigError(f"link[{index}].name: required")
+    r.prefix = f"link[{name}]."
+    host = r.get("host", str, "")
+    if not host:
+        raise ConfigError(f"link[{name}].host: required")
+    env_default = "SMPP_PASSWORD_" + "".join(c if c.isalnum() else "_" for c in name).upper()
+    numbers = r.get("numbers", list, [])
+    if not all(isinstance(n, str) and n.strip("+").isdigit() for n in numbers):
+        raise ConfigError(f"link[{name}].numbers: expected a list of digit strings")
+    link = LinkConfig(
+        name=name,
+        host=host,
+        port=r.number("port", int, 2775, 1, 65535),
+        system_id=r.get("system_id", str, ""),
+        password=_secret(r, env, env_default),
+        mode=r.choice("mode", ("receiver", "transceiver"), "receiver"),
+        system_type=r.get("system_type", str, ""),
+        address_range=r.get("address_range", str, ""),
+        window=r.number("window", int, 50, 1, 1000),
+        enquire_link_interval=r.number("enquire_link_interval", float, 30.0, 1, 3600),
+        response_timeout=r.number("response_timeout", float, 10.0, 0.1, 600),
+        reconnect_min=r.number("reconnect_min", float, 1.0, 0.01, 3600),
+        reconnect_max=r.number("reconnect_max", float, 60.0, 0.01, 86400),
+        tls=r.get("tls", bool, False),
+        tls_verify=r.get("tls_verify", bool, True),
+        gsm_as_latin1=r.get("gsm_as_latin1", bool, False),
+        numbers=tuple(numbers),
+        redelivery_window=r.number("redelivery_window", float, 86400.0, 0, 30 * 86400),
+    )
+    if not link.system_id:
+        raise ConfigError(f"link[{name}].system_id: required")
+    r.reject_unknown()
+    return link
+
+
+def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
+    top = _Reader(data, "")
+    db = _Reader(_table(data, "database"), "database.")
+    http = _Reader(_table(data, "http"), "http.")
+    iys = _Reader(_table(data, "iys"), "iys.")
+    sim = _Reader(_table(data, "simulator"), "simulator.")
+    logr = _Reader(_table(data, "log"), "log.")
+    rules = _Reader(_table(data, "rules"), "rules.")
+    raw_links = data.get("link", [])
+    if not isinstance(raw_links, list):
+        raise ConfigError("link: expected an array of tables ([[link]])")
+    links = tuple(_link(raw, i, env) for i, raw in enumerate(raw_links))
+    names = [link.name for link in links]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f"link[{name}].name: defined twice")
+    iys_cfg = IysConfig(
+        base_url=iys.get("base_url", str, "").rstrip("/"),
+        username=env.get("IYS_USERNAME", "") or iys.get("username", str, ""),
+        password=_secret(iys, env, "IYS_PASSWORD"),
+        timeout=iys.number("timeout", float, 10.0, 0.1, 300),
+        requests_per_second=iys.number("requests_per_second", float, 8.0, 0.1, 1000),
+        sandbox_host=iys.get("sandbox_host", str, "127.0.0.1"),
+        sandbox_port=iys.number("sandbox_port", int, 8091, 0, 65535),
+    )
+    if iys_cfg.base_url and not iys_cfg.base_url.startswith(("https://", "http://")):
+        raise ConfigError(f"iys.base_url: must start with https:// (got {iys_cfg.base_url!r})")
+    if iys_cfg.base_url and not (iys_cfg.username and iys_cfg.password):
+        raise ConfigError("iys.username: a real İYS needs IYS_USERNAME and IYS_PASSWORD")
+    rules_path = rules.get("file", str, "")
+    config = Config(
+        database_url=env.get("DATABASE_URL", "") or db.get("url", str, ""),
+        data_dir=Path(env.get("IYS_INBOUND_DATA_DIR", "") or db.get("data_dir", str, "var")),
+        http_host=http.get("host", str, "127.0.0.1"),
+        http_port=http.number("port", int, 8080, 0, 65535),
+        iys=iys_cfg,
+        links=links,
+        simulator_host=sim.get("host", str, "127.0.0.1"),
+        simulator_port=sim.number("port", int, 2775, 0, 65535),
+        rules_file=Path(rules_path) if rules_path else None,
+        log_format=logr.choice("format", ("auto", "json", "console"), "auto"),
+        log_level=logr.choice("level", _LOG_LEVELS, "info"),
+        concat_timeout=top.number("concat_timeout", float, 600.0, 1, 7 * 86400),
+    )
+    for reader in (db, http, iys, sim, logr, rules):
+        reader.reject_unknown()
+    top.used.update({"database", "http", "iys", "simulator", "log", "rules", "link"})
+    top.reject_unknown()
+    return config
+
+
+def load(path: str | Path | None, env: Mapping[str, str] | None = None) -> Config:
+    """Load ``path`` (or ``iys-inbound.toml`` if present, else defaults) and the environment."""
+    env = os.environ if env is None else env
+    if path is None:
+        path = env.get("IYS_INBOUND_CONFIG") or (
+            DEFAULT_CONFIG_FILE if Path(DEFAULT_CONFIG_FILE).exists() else None
+        )
+    if path is None:
+        return parse({}, env)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"config file {str(path)!r}: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {str(path)!r}: not valid TOML: {exc}") from exc
+    return parse(data, env)

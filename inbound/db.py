@@ -1,0 +1,119 @@
+"""PostgreSQL: the embedded default, the asyncpg pool and the migrations.
+
+PostgreSQL is the only shared state of iys-inbound. ``DATABASE_URL`` names a server; without
+it an embedded PostgreSQL (the ``pgserver`` package, which ships its own binaries) keeps its
+data under ``./var/pgdata`` so that ``make run`` needs nothing installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import structlog
+
+log = structlog.get_logger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# an arbitrary constant that no other component uses for pg_advisory_xact_lock
+MIGRATION_LOCK_ID = 0x1175_0001
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached; the message says where and why (no password)."""
+
+
+@dataclass(frozen=True)
+class EmbeddedPostgres:
+    """A pgserver instance; ``uri`` connects over its Unix socket."""
+
+    data_dir: Path
+    uri: str
+
+
+def start_embedded(data_dir: Path) -> EmbeddedPostgres:
+    """Start (or reuse) the embedded PostgreSQL whose data lives in ``data_dir``.
+
+    pgserver keeps the server running while any process that asked for it lives, and
+    shares one server between processes that name the same directory.
+    """
+    import pgserver  # imported here: only the zero-config default needs it
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(str(data_dir), cleanup_mode="stop")
+    return EmbeddedPostgres(data_dir=data_dir, uri=server.get_uri())
+
+
+def redact_dsn(dsn: str) -> str:
+    """The DSN without its password, for messages and logs."""
+    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", dsn)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def connect_pool(dsn: str, *, min_size: int = 2, max_size: int = 10,
+                       timeout: float = 10.0) -> asyncpg.Pool:
+    try:
+        pool = await asyncio.wait_for(
+            asyncpg.create_pool(
+                dsn, min_size=min_size, max_size=max_size, init=_init_connection,
+                command_timeout=60,
+            ),
+            timeout,
+        )
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise DatabaseUnavailable(f"cannot connect to {redact_dsn(dsn)}: {reason}") from exc
+    assert pool is not None
+    return pool
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """A single connection (LISTEN, advisory locks) with the same codecs as the pool."""
+    conn = await asyncpg.connect(dsn)
+    await _init_connection(conn)
+    return conn
+
+
+def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[str, Path]]:
+    files = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if not match:
+            raise ValueError(f"migration file name {path.name!r} is not NNNN_name.sql")
+        files.append((path.stem, path))
+    return files
+
+
+async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """Apply the migrations not yet recorded, in order, in one transaction, under a lock.
+
+    The advisory lock makes concurrent start-ups of several processes safe: the second one
+    waits, then finds everything applied. Returns the names applied now.
+    """
+    applied_now: list[str] = []
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_ID)
+        await conn.execute(
+            """CREATE TABLE IF NOT EXISTS schema_migrations (
+                   version    text PRIMARY KEY,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        for version, path in migration_files(directory):
+            if version in done:
+                continue
+            await conn.execute(path.read_text(encoding="utf-8"))
+            await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+            applied_now.append(version)
+    if applied_now:
+        log.info("migrations applied", versions=applied_now)
+    return applied_now

@@ -109,13 +109,17 @@ class _Reader:
     def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
         value = self.get(name, str, default)
         if value not in choices:
-            raise ConfigError(f"{self.key(name)}: must be one of {', '.join(choices)}, got {value!r}")
+            raise ConfigError(
+                f"{self.key(name)}: must be one of {', '.join(choices)}, got {value!r}"
+            )
         return value
 
     def number(self, name: str, kind: type, default: Any, low: float, high: float) -> Any:
         value = self.get(name, kind, default)
         if not low <= value <= high:
-            raise ConfigError(f"{self.key(name)}: must be between {low:g} and {high:g}, got {value!r}")
+            raise ConfigError(
+                f"{self.key(name)}: must be between {low:g} and {high:g}, got {value!r}"
+            )
         return value
 
     def reject_unknown(self, extra_allowed: tuple[str, ...] = ()) -> None:
@@ -130,14 +134,16 @@ class _Reader:
 
 
 def _secret(reader: _Reader, env: Mapping[str, str], default_env: str | None) -> str:
-    """A secret from ``password_file``, the env variable ``password_env`` names, or a default env."""
+    """A secret from ``password_file``, the variable ``password_env`` names, or a default."""
     path = reader.get("password_file", str, "")
     env_name = reader.get("password_env", str, default_env or "")
     if path:
         try:
             return Path(path).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"{reader.key('password_file')}: cannot read {path!r}: {exc.strerror}")
+            raise ConfigError(
+                f"{reader.key('password_file')}: cannot read {path!r}: {exc.strerror}"
+            ) from exc
     if env_name:
         return env.get(env_name, "")
     return ""

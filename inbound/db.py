@@ -60,16 +60,16 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 
 async def connect_pool(dsn: str, *, min_size: int = 2, max_size: int = 10,
-                       timeout: float = 10.0) -> asyncpg.Pool:
+                       connect_timeout: float = 10.0) -> asyncpg.Pool:
     try:
         pool = await asyncio.wait_for(
             asyncpg.create_pool(
                 dsn, min_size=min_size, max_size=max_size, init=_init_connection,
                 command_timeout=60,
             ),
-            timeout,
+            connect_timeout,
         )
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         reason = str(exc) or type(exc).__name__
         raise DatabaseUnavailable(f"cannot connect to {redact_dsn(dsn)}: {reason}") from exc
     assert pool is not None

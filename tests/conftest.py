@@ -1,0 +1,85 @@
+"""Shared fixtures: a real PostgreSQL for every test, isolated per test.
+
+One embedded PostgreSQL (pgserver) serves the whole run, or the server ``TEST_DATABASE_URL``
+names. The migrations are applied once to a template database; every test that asks for
+``dsn`` or ``pool`` gets a fresh copy (``CREATE DATABASE … TEMPLATE``), so tests never see
+each other's rows and can run in any order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from inbound import db
+
+TEMPLATE = "iys_test_template"
+_counter = itertools.count()
+
+
+def _with_database(dsn: str, name: str) -> str:
+    """Same server, other database (works for host/port and Unix-socket DSNs)."""
+    base, sep, query = dsn.partition("?")
+    head, _, _ = base.rpartition("/")
+    return f"{head}/{name}{sep}{query}"
+
+
+@pytest.fixture(scope="session")
+def pg_server_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    data_dir: Path = tmp_path_factory.mktemp("pgdata")
+    embedded = db.start_embedded(data_dir)
+    yield embedded.uri
+
+
+@pytest.fixture(scope="session")
+def template_dsn(pg_server_dsn: str) -> str:
+    async def build() -> None:
+        admin = await asyncpg.connect(pg_server_dsn)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}"')
+            await admin.execute(f'CREATE DATABASE "{TEMPLATE}"')
+        finally:
+            await admin.close()
+        conn = await db.connect(_with_database(pg_server_dsn, TEMPLATE))
+        try:
+            await db.migrate(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(build())
+    return _with_database(pg_server_dsn, TEMPLATE)
+
+
+@pytest.fixture
+async def dsn(pg_server_dsn: str, template_dsn: str) -> AsyncIterator[str]:
+    """A DSN to a fresh, migrated database of this test's own."""
+    name = f"t_{next(_counter)}_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(pg_server_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    finally:
+        await admin.close()
+    yield _with_database(pg_server_dsn, name)
+    admin = await asyncpg.connect(pg_server_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await db.connect_pool(dsn, min_size=1, max_size=8)
+    yield pool
+    await pool.close()

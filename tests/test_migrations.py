@@ -1,0 +1,42 @@
+"""Migrations: applied once, in order, recorded, and safe to run concurrently."""
+
+import asyncio
+
+import asyncpg
+
+from inbound import db
+
+
+async def test_fresh_database_is_fully_migrated(pool: asyncpg.Pool) -> None:
+    versions = [r["version"] for r in await pool.fetch("SELECT version FROM schema_migrations")]
+    assert versions == [name for name, _ in db.migration_files()]
+    tables = {r["tablename"] for r in await pool.fetch("SELECT tablename FROM pg_tables")}
+    assert {"sms_in", "mo_message", "consent_event", "iys_attempt", "brand"} <= tables
+
+
+async def test_migrate_again_applies_nothing(dsn: str) -> None:
+    conn = await db.connect(dsn)
+    try:
+        assert await db.migrate(conn) == []
+    finally:
+        await conn.close()
+
+
+async def test_concurrent_migrations_on_empty_database_apply_each_file_once(
+    pg_server_dsn: str,
+) -> None:
+    from tests.conftest import _with_database
+
+    admin = await asyncpg.connect(pg_server_dsn)
+    await admin.execute('DROP DATABASE IF EXISTS "mig_race"')
+    await admin.execute('CREATE DATABASE "mig_race"')
+    await admin.close()
+    target = _with_database(pg_server_dsn, "mig_race")
+    conns = [await db.connect(target) for _ in range(3)]
+    try:
+        results = await asyncio.gather(*(db.migrate(c) for c in conns))
+        applied = sorted(v for r in results for v in r)
+        assert applied == [name for name, _ in db.migration_files()]
+    finally:
+        for c in conns:
+            await c.close()

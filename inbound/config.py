@@ -14,33 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from smpp_bind.settings import LinkSettings as LinkConfig
+
 DEFAULT_CONFIG_FILE = "iys-inbound.toml"
 
 
 class ConfigError(Exception):
     """Invalid configuration; ``str()`` is one line naming the key and the problem."""
-
-
-@dataclass(frozen=True)
-class LinkConfig:
-    name: str
-    host: str
-    port: int
-    system_id: str
-    password: str = field(repr=False)
-    mode: str = "receiver"              # receiver | transceiver
-    system_type: str = ""
-    address_range: str = ""
-    window: int = 50                    # deliver_sm read per batch (and outstanding at most)
-    enquire_link_interval: float = 30.0
-    response_timeout: float = 10.0
-    reconnect_min: float = 1.0
-    reconnect_max: float = 60.0
-    tls: bool = False
-    tls_verify: bool = True
-    gsm_as_latin1: bool = False         # some SMSCs send data_coding 0 as Latin-1
-    numbers: tuple[str, ...] = ()       # informational; matching uses destination_addr
-    redelivery_window: float = 86400.0  # identical PDU within this many seconds = redelivery
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,65 @@
+"""Prometheus metrics of the inbound path (names ``iys_inbound_*``, base units).
+
+Labels are bounded: link names, command names, statuses, numbers (configured short codes),
+outcomes. Never a phone number. The İYS side's metrics live in ``iys_push.metrics``.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram, Info
+
+BUILD_INFO = Info("iys_inbound_build", "Version of the running iys-inbound")
+
+PDUS = Counter(
+    "iys_inbound_smpp_pdus_total",
+    "SMPP PDUs by link, direction, command and status",
+    ["link", "direction", "command", "status"],
+)
+BIND_STATE = Gauge(
+    "iys_inbound_smpp_bound", "1 when the link is bound, 0 otherwise", ["link"]
+)
+RECONNECTS = Counter(
+    "iys_inbound_smpp_reconnects_total", "Connection attempts after the first", ["link"]
+)
+BIND_FAILURES = Counter(
+    "iys_inbound_smpp_bind_failures_total", "Refused binds by status", ["link", "status"]
+)
+BATCH_SIZE = Histogram(
+    "iys_inbound_commit_batch_size",
+    "deliver_sm PDUs stored per group commit",
+    ["link"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
+COMMIT_SECONDS = Histogram(
+    "iys_inbound_commit_seconds",
+    "Time to store one batch (one transaction)",
+    ["link"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+ACK_SECONDS = Histogram(
+    "iys_inbound_ack_seconds",
+    "From reading a deliver_sm to writing its deliver_sm_resp",
+    ["link"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+COMMIT_FAILURES = Counter(
+    "iys_inbound_commit_failures_total",
+    "Batches answered ESME_RX_T_APPN because they could not be stored",
+    ["link"],
+)
+MO_OUTCOMES = Counter(
+    "iys_inbound_mo_messages_total",
+    "Mobile-originated messages by destination number and outcome",
+    ["number", "outcome"],
+)
+REDELIVERIES = Counter(
+    "iys_inbound_redeliveries_total", "Identical PDUs re-sent by the SMSC", ["link"]
+)
+INCOMPLETE = Counter(
+    "iys_inbound_incomplete_messages_total", "Concatenated messages resolved incomplete", ["link"]
+)
+EVENTS_CREATED = Counter(
+    "iys_inbound_consent_events_created_total",
+    "Consent events written to the outbox",
+    ["brand", "status"],
+)

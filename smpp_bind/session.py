@@ -1,0 +1,407 @@
+"""One SMPP 3.4 ESME session: bind, receive deliver_sm in windows, acknowledge after commit.
+
+The session knows nothing of PostgreSQL. It hands every batch of received PDUs to a
+:class:`Sink` and awaits ``sink.accept(link, batch)``; only when that returns does it write
+the ``deliver_sm_resp`` of every PDU in the batch. If the sink raises (database down), each
+PDU is answered ``ESME_RX_T_APPN`` so that the SMSC delivers it again later: nothing is
+acknowledged that was not stored, and the link stays up.
+
+Group commit comes from the shape of the loop, not from a timer: a reader task queues PDUs
+as they arrive while the committer is busy, so the next batch is whatever the SMSC sent
+during the previous commit (at most ``window``). At low load a batch is one PDU and is
+acknowledged at once; at high load the cost of a commit is shared.
+
+smpplib's blocking ``Client`` answers each ``deliver_sm`` when its handler returns, one at a
+time, which rules out this; we use its PDU codec only (see :mod:`smpp_bind.pdu`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+
+from smpp_bind import pdu
+from smpp_bind.settings import LinkSettings
+
+log = structlog.get_logger(__name__)
+
+# Refusals that will not go away by retrying soon: wait the longest backoff before trying.
+_PERMANENT_BIND_ERRORS = {pdu.ESME_RINVPASWD, pdu.ESME_RINVSYSID, pdu.ESME_RBINDFAIL}
+
+
+@dataclass(slots=True)
+class Received:
+    """One message-carrying PDU as read from the wire (parsed, or not parseable)."""
+
+    command_id: int
+    sequence: int
+    raw: bytes
+    received_at: datetime
+    deliver: pdu.DeliverSm | None       # None when the body could not be parsed
+    error: str | None = None            # why it could not be parsed
+    monotonic: float = 0.0
+
+
+class Sink(Protocol):
+    async def accept(self, link: str, batch: list[Received]) -> None:
+        """Store the batch durably; return only after commit. Raise to refuse it."""
+
+
+class BindRefused(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"bind refused: {pdu.status_name(status)}")
+        self.status = status
+
+
+class LinkClosed(Exception):
+    pass
+
+
+class UnframeablePdu(pdu.PduError):
+    """A length field that cannot be right: the bytes after it cannot be framed."""
+
+    def __init__(self, message: str, head: bytes) -> None:
+        super().__init__(message)
+        self.head = head
+
+
+StateCallback = Callable[[str, str], Awaitable[None] | None]
+
+
+class Session:
+    """One connection: connect, bind, then read/commit/ack until the connection ends."""
+
+    def __init__(self, settings: LinkSettings, sink: Sink, *, metrics: SessionMetrics | None = None
+                 ) -> None:
+        self.settings = settings
+        self.sink = sink
+        self.metrics = metrics or SessionMetrics()
+        self.log = log.bind(link=settings.name)
+        self._seq = 0
+        self._writer: asyncio.StreamWriter | None = None
+        self._pending: dict[int, asyncio.Future[pdu.Header]] = {}
+        self._queue: asyncio.Queue[Received | None] = asyncio.Queue()
+        self._unbind_requested: int | None = None  # sequence of the SMSC's unbind
+        self._last_read = 0.0
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _next_seq(self) -> int:
+        self._seq = self._seq % 0x7FFFFFFF + 1
+        return self._seq
+
+    def _write(self, data: bytes, command: str, status: int = pdu.ESME_ROK) -> None:
+        assert self._writer is not None
+        self._writer.write(data)
+        self.metrics.pdu(self.settings.name, "out", command, status)
+
+    async def _request(self, data: bytes, sequence: int, command: str) -> pdu.Header:
+        future: asyncio.Future[pdu.Header] = asyncio.get_running_loop().create_future()
+        self._pending[sequence] = future
+        self._write(data, command)
+        try:
+            return await asyncio.wait_for(future, self.settings.response_timeout)
+        finally:
+            self._pending.pop(sequence, None)
+
+    # -- connection ------------------------------------------------------------------------
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        ctx: ssl.SSLContext | None = None
+        if self.settings.tls:
+            ctx = ssl.create_default_context()
+            if not self.settings.tls_verify:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(self.settings.host, self.settings.port, ssl=ctx),
+            self.settings.response_timeout,
+        )
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            # without it Nagle's algorithm holds some acknowledgements for ~40 ms
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return reader, writer
+
+    async def _read_pdu(self, reader: asyncio.StreamReader) -> bytes:
+        head = await reader.readexactly(4)
+        length = int.from_bytes(head, "big")
+        if not pdu.HEADER_LEN <= length <= pdu.MAX_PDU_LEN:
+            # the stream cannot be re-synchronised after a bad length: report and close
+            raise UnframeablePdu(f"command_length {length} out of range", head)
+        body = await reader.readexactly(length - 4)
+        self._last_read = time.monotonic()
+        return head + body
+
+    async def _bind(self, reader: asyncio.StreamReader) -> None:
+        s = self.settings
+        seq = self._next_seq()
+        self._write(
+            pdu.bind(s.mode, seq, s.system_id, s.password, s.system_type, s.address_range),
+            f"bind_{s.mode}",
+        )
+        deadline = time.monotonic() + s.response_timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no bind response")
+            data = await asyncio.wait_for(self._read_pdu(reader), remaining)
+            header = pdu.parse_header(data)
+            self.metrics.pdu(s.name, "in", pdu.command_name(header.command_id), header.status)
+            if header.command_id in (pdu.BIND_RECEIVER_RESP, pdu.BIND_TRANSCEIVER_RESP,
+                                     pdu.BIND_TRANSMITTER_RESP, pdu.GENERIC_NACK):
+                if header.status != pdu.ESME_ROK:
+                    raise BindRefused(header.status)
+                return
+            if header.command_id == pdu.ENQUIRE_LINK:
+                self._write(pdu.enquire_link_resp(header.sequence), "enquire_link_resp")
+
+    async def run(self, on_bound: Callable[[], Awaitable[None] | None] | None = None) -> None:
+        """One connection's life. Returns when the SMSC unbinds or closes; raises on errors."""
+        reader, writer = await self._open()
+        self._writer = writer
+        try:
+            await self._bind(reader)
+            self.log.info("bound", mode=self.settings.mode, host=self.settings.host,
+                          port=self.settings.port)
+            if on_bound is not None:
+                result = on_bound()
+                if asyncio.iscoroutine(result):
+                    await result
+            await self._serve(reader)
+        finally:
+            for future in self._pending.values():
+                future.cancel()
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader) -> None:
+        committer = asyncio.create_task(self._commit_loop(), name=f"commit-{self.settings.name}")
+        keepalive = asyncio.create_task(self._keepalive(), name=f"enquire-{self.settings.name}")
+        try:
+            reading = asyncio.create_task(self._read_loop(reader))
+            done, _ = await asyncio.wait(
+                {reading, committer, keepalive}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if reading in done and reading.exception() is None:
+                # orderly end (unbind or EOF): answer what was read before closing
+                await self._queue.put(None)
+                await committer
+                if self._unbind_requested is not None:
+                    self._write(pdu.unbind_resp(self._unbind_requested), "unbind_resp")
+                    assert self._writer is not None
+                    await self._writer.drain()
+            for task in done:
+                task.result()  # re-raise the error that ended the session
+        finally:
+            for task in (committer, keepalive, reading):
+                task.cancel()
+            await asyncio.gather(committer, keepalive, reading, return_exceptions=True)
+
+    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
+        name = self.settings.name
+        while True:
+            try:
+                data = await self._read_pdu(reader)
+            except UnframeablePdu as exc:
+                # stored as malformed and answered with generic_nack; then the connection is
+                # closed and re-opened, the only way to find PDU boundaries again
+                self.log.warning("unframeable PDU; reconnecting", error=str(exc))
+                self._queue.put_nowait(Received(0, 0, exc.head, datetime.now(UTC), None, str(exc),
+                                                monotonic=time.monotonic()))
+                return
+            except asyncio.IncompleteReadError as exc:
+                if exc.partial:
+                    raise LinkClosed(f"connection closed inside a PDU ({len(exc.partial)} bytes)"
+                                     ) from exc
+                raise LinkClosed("connection closed by the SMSC") from exc
+            header = pdu.parse_header(data)
+            command = pdu.command_name(header.command_id)
+            self.metrics.pdu(name, "in", command, header.status)
+            if header.command_id in (pdu.DELIVER_SM, pdu.DATA_SM):
+                self._queue.put_nowait(self._received(header, data))
+            elif header.command_id == pdu.ENQUIRE_LINK:
+                self._write(pdu.enquire_link_resp(header.sequence), "enquire_link_resp")
+            elif header.command_id == pdu.UNBIND:
+                self.log.info("smsc unbind")
+                self._unbind_requested = header.sequence
+                return
+            elif header.is_response:
+                future = self._pending.get(header.sequence)
+                if future is not None and not future.done():
+                    future.set_result(header)
+                elif header.command_id == pdu.GENERIC_NACK:
+                    self.log.warning("generic_nack from smsc",
+                                     status=pdu.status_name(header.status))
+            else:
+                self.log.warning("unsupported command", command=command)
+                self._write(pdu.generic_nack(header.sequence, pdu.ESME_RINVCMDID), "generic_nack",
+                            pdu.ESME_RINVCMDID)
+
+    def _received(self, header: pdu.Header, data: bytes) -> Received:
+        now = datetime.now(UTC)
+        try:
+            deliver = pdu.parse_deliver_sm(data)
+            return Received(header.command_id, header.sequence, data, now, deliver,
+                            monotonic=time.monotonic())
+        except pdu.PduError as exc:
+            self.log.warning("malformed deliver_sm", error=str(exc), sequence=header.sequence)
+            return Received(header.command_id, header.sequence, data, now, None, str(exc),
+                            monotonic=time.monotonic())
+
+    async def _commit_loop(self) -> None:
+        window = self.settings.window
+        while True:
+            first = await self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            ended = False
+            while len(batch) < window and not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is None:
+                    ended = True
+                    break
+                batch.append(item)
+            await self._commit(batch)
+            if ended:
+                return
+
+    async def _commit(self, batch: list[Received]) -> None:
+        name = self.settings.name
+        started = time.monotonic()
+        try:
+            await self.sink.accept(name, batch)
+            status = pdu.ESME_ROK
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the sink is the database: any failure means "not stored"
+            self.log.error("batch not stored; answering ESME_RX_T_APPN", size=len(batch),
+                           error=f"{type(exc).__name__}: {exc}")
+            self.metrics.commit_failed(name)
+            status = pdu.ESME_RX_T_APPN
+        self.metrics.committed(name, len(batch), time.monotonic() - started)
+        now = time.monotonic()
+        for item in batch:
+            if item.deliver is None:
+                # stored as malformed: tell the SMSC the PDU itself is bad
+                nack_status = status if status != pdu.ESME_ROK else pdu.ESME_RINVMSGLEN
+                self._write(pdu.generic_nack(item.sequence, nack_status), "generic_nack",
+                            nack_status)
+            elif item.command_id == pdu.DATA_SM:
+                self._write(pdu.data_sm_resp(item.sequence, status), "data_sm_resp", status)
+            else:
+                self._write(pdu.deliver_sm_resp(item.sequence, status), "deliver_sm_resp", status)
+            self.metrics.acked(name, now - item.monotonic)
+        assert self._writer is not None
+        await self._writer.drain()
+
+    async def _keepalive(self) -> None:
+        interval = self.settings.enquire_link_interval
+        while True:
+            await asyncio.sleep(interval)
+            if time.monotonic() - self._last_read < interval / 2:
+                continue  # traffic proves the link is alive
+            seq = self._next_seq()
+            try:
+                await self._request(pdu.enquire_link(seq), seq, "enquire_link")
+            except TimeoutError as exc:
+                raise LinkClosed("no enquire_link_resp") from exc
+
+    async def unbind(self) -> None:
+        """Orderly close from our side (shutdown)."""
+        if self._writer is None or self._writer.is_closing():
+            return
+        seq = self._next_seq()
+        with contextlib.suppress(TimeoutError, ConnectionError, asyncio.CancelledError):
+            await self._request(pdu.unbind(seq), seq, "unbind")
+
+
+class SessionMetrics:
+    """Hooks the session calls; the default does nothing (``inbound`` plugs Prometheus in)."""
+
+    def pdu(self, link: str, direction: str, command: str, status: int) -> None: ...
+    def committed(self, link: str, size: int, seconds: float) -> None: ...
+    def commit_failed(self, link: str) -> None: ...
+    def acked(self, link: str, seconds: float) -> None: ...
+    def bound(self, link: str, is_bound: bool) -> None: ...
+    def reconnect(self, link: str) -> None: ...
+    def bind_failed(self, link: str, status: str) -> None: ...
+
+
+class Backoff:
+    """Exponential backoff with full jitter, reset after a session that stayed up."""
+
+    def __init__(self, low: float, high: float, rng: random.Random | None = None) -> None:
+        self.low, self.high = low, high
+        self.attempt = 0
+        self.rng = rng or random.Random()
+
+    def next_delay(self) -> float:
+        ceiling = min(self.high, self.low * 2**self.attempt)
+        self.attempt += 1
+        return self.rng.uniform(self.low, max(self.low, ceiling))
+
+    def longest(self) -> float:
+        self.attempt += 1
+        return self.high
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+async def run_link(settings: LinkSettings, sink: Sink, *, metrics: SessionMetrics | None = None,
+                   on_state: StateCallback | None = None) -> None:
+    """Keep one link bound until cancelled: reconnect with backoff and jitter after any end."""
+    metrics = metrics or SessionMetrics()
+    backoff = Backoff(settings.reconnect_min, settings.reconnect_max)
+    link_log = log.bind(link=settings.name)
+    first = True
+
+    async def state(value: str) -> None:
+        metrics.bound(settings.name, value == "bound")
+        if on_state is not None:
+            result = on_state(settings.name, value)
+            if asyncio.iscoroutine(result):
+                await result
+
+    while True:
+        if not first:
+            metrics.reconnect(settings.name)
+        first = False
+        session = Session(settings, sink, metrics=metrics)
+        await state("connecting")
+        delay: float
+        try:
+            await session.run(on_bound=lambda: state("bound"))
+            link_log.info("session ended; reconnecting")
+            backoff.reset()
+            delay = backoff.next_delay()
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(session.unbind(), 2)
+            await state("down")
+            raise
+        except BindRefused as exc:
+            name = pdu.status_name(exc.status)
+            metrics.bind_failed(settings.name, name)
+            # a wrong password will not fix itself: do not hammer the SMSC with it
+            delay = (backoff.longest() if exc.status in _PERMANENT_BIND_ERRORS
+                     else backoff.next_delay())
+            link_log.error("bind refused", status=name, retry_in=round(delay, 1))
+        except (OSError, TimeoutError, LinkClosed, pdu.PduError,
+                asyncio.IncompleteReadError) as exc:
+            delay = backoff.next_delay()
+            link_log.warning("link down", error=f"{type(exc).__name__}: {exc}",
+                             retry_in=round(delay, 2))
+        await state("down")
+        await asyncio.sleep(delay)

@@ -169,7 +169,7 @@ def _link(raw: Any, index: int, env: Mapping[str, str]) -> LinkConfig:
         tls_verify=r.get("tls_verify", bool, True),
         gsm_as_latin1=r.get("gsm_as_latin1", bool, False),
         numbers=tuple(numbers),
-        redelivery_window=r.number("redelivery_window", float, 86400.0, 0, 30 * 86400),
+        redelivery_window=r.number("redelivery_window", float, 3600.0, 0, 7 * 86400),
     )
     if not link.system_id:
         raise ConfigError(f"link[{name}].system_id: required")

@@ -77,7 +77,7 @@ CREATE INDEX sms_in_received_idx ON sms_in (received_at);
 
 -- Concatenated parts waiting for their siblings (survive restarts and reconnects).
 CREATE TABLE sms_part (
-    sms_in_id       bigint PRIMARY KEY REFERENCES sms_in (id),
+    sms_in_id       bigint PRIMARY KEY REFERENCES sms_in (id) DEFERRABLE INITIALLY DEFERRED,
     link            text NOT NULL,
     concat_key      text NOT NULL,                -- scheme:source:destination:reference:total
     part_no         integer NOT NULL,
@@ -89,7 +89,9 @@ CREATE TABLE sms_part (
     received_at     timestamptz NOT NULL,
     message_id      bigint                        -- set when assembled or timed out
 );
-CREATE INDEX sms_part_pending_idx ON sms_part (link, concat_key) WHERE message_id IS NULL;
+-- one pending part per position: a second, different copy of part 2 is kept in sms_in only
+CREATE UNIQUE INDEX sms_part_pending_idx ON sms_part (link, concat_key, part_no)
+    WHERE message_id IS NULL;
 CREATE INDEX sms_part_age_idx ON sms_part (received_at) WHERE message_id IS NULL;
 
 -- One logical mobile-originated message (a single PDU or assembled parts) and its outcome.
@@ -109,8 +111,11 @@ CREATE TABLE mo_message (
 );
 CREATE INDEX mo_message_received_idx ON mo_message (received_at);
 CREATE INDEX mo_message_sender_idx ON mo_message (sender);
-ALTER TABLE sms_in ADD FOREIGN KEY (message_id) REFERENCES mo_message (id);
-ALTER TABLE sms_part ADD FOREIGN KEY (message_id) REFERENCES mo_message (id);
+-- deferred: the pipeline inserts a batch's PDUs before the messages they belong to
+ALTER TABLE sms_in ADD FOREIGN KEY (message_id) REFERENCES mo_message (id)
+    DEFERRABLE INITIALLY DEFERRED;
+ALTER TABLE sms_part ADD FOREIGN KEY (message_id) REFERENCES mo_message (id)
+    DEFERRABLE INITIALLY DEFERRED;
 
 -- The outbox: one row per (brand, type) movement to push to İYS.
 CREATE TABLE consent_event (

@@ -24,4 +24,5 @@ class LinkSettings:
     tls_verify: bool = True
     gsm_as_latin1: bool = False         # some SMSCs send data_coding 0 as Latin-1
     numbers: tuple[str, ...] = ()       # informational; matching uses destination_addr
-    redelivery_window: float = 86400.0  # identical PDU within this many seconds = redelivery
+    # an identical PDU on the same link within this many seconds is a redelivery (see DESIGN)
+    redelivery_window: float = 3600.0

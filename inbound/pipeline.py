@@ -1,0 +1,266 @@
+"""From a batch of received PDUs to stored messages and consent events, in one transaction.
+
+The SMPP session awaits :meth:`Pipeline.accept` and acknowledges the batch only when it
+returns, so everything a PDU leads to is committed first: the raw PDU (``sms_in``), its
+concatenation part (``sms_part``), the logical message with its keyword outcome
+(``mo_message``) and the consent events (``consent_event``, the İYS outbox). A NOTIFY in
+the same transaction wakes the pusher when the commit lands.
+
+Work per batch is shaped for few round trips: decoding and keyword matching happen in
+Python first; ids are allocated in one query; rows go in with pipelined ``executemany``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import structlog
+
+from inbound import metrics, store
+from iys_push import calendar
+from keywords import Decision, RuleSet, match
+from smpp_bind import pdu
+from smpp_bind.addresses import mask_msisdn, normalise_destination, normalise_sender
+from smpp_bind.message import Message, decode_message, decode_text
+from smpp_bind.session import Received
+
+log = structlog.get_logger(__name__)
+
+SOURCE_SMS = "HS_MESAJ"  # İYS source for consent given by SMS to the provider's short number
+
+
+def pdu_digest(raw: bytes) -> bytes:
+    """SHA-256 of the PDU with its sequence number zeroed: a redelivery has a new sequence."""
+    return hashlib.sha256(raw[:12] + b"\x00\x00\x00\x00" + raw[16:]).digest()
+
+
+@dataclass
+class _Row:
+    """One PDU on its way into the database."""
+
+    item: Received
+    digest: bytes
+    message: Message | None = None
+    sender: str | None = None
+    destination: str | None = None
+    kind: str = "malformed"
+    redelivery_of: int | None = None
+    sms_in_id: int = 0
+    message_id: int | None = None
+
+
+@dataclass
+class _Batch:
+    link: str
+    sms_in: list[tuple[Any, ...]] = field(default_factory=list)
+    messages: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    outcomes: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Pipeline:
+    """The SMPP sessions' sink. ``rules`` is replaced whole when the configuration changes."""
+
+    def __init__(self, pool: asyncpg.Pool, rules: RuleSet, *, gsm_as_latin1: dict[str, bool]
+                 | None = None, redelivery_window: dict[str, float] | None = None) -> None:
+        self.pool = pool
+        self.rules = rules
+        self.gsm_as_latin1 = gsm_as_latin1 or {}
+        self.redelivery_window = redelivery_window or {}
+
+    async def accept(self, link: str, batch: list[Received]) -> None:
+        rows = [self._decode(link, item) for item in batch]
+        window = timedelta(seconds=self.redelivery_window.get(link, 3600.0))
+        out = _Batch(link)
+        async with self.pool.acquire() as conn, conn.transaction():
+            originals = {
+                r["pdu_digest"]: r["id"]
+                for r in await conn.fetch(
+                    store.FIND_ORIGINALS, link, [r.digest for r in rows],
+                    datetime.now(UTC) - window,
+                )
+            }
+            ids = [r["id"] for r in await conn.fetch(store.ALLOCATE_SMS_IN_IDS, len(rows))]
+            first_in_batch: dict[bytes, int] = {}
+            singles: list[_Row] = []
+            parts: list[_Row] = []
+            for row, sms_in_id in zip(rows, ids, strict=True):
+                row.sms_in_id = sms_in_id
+                row.redelivery_of = originals.get(row.digest) or first_in_batch.get(row.digest)
+                if row.redelivery_of is not None:
+                    metrics.REDELIVERIES.labels(link).inc()
+                    continue
+                first_in_batch[row.digest] = sms_in_id
+                if row.message is not None and row.kind == "mo" and row.message.concat:
+                    parts.append(row)
+                elif row.kind in ("mo", "malformed"):
+                    singles.append(row)
+            message_ids = [
+                r["id"] for r in await conn.fetch(store.ALLOCATE_MESSAGE_IDS, len(singles))
+            ] if singles else []
+            for row, message_id in zip(singles, message_ids, strict=True):
+                row.message_id = message_id
+                self._single_message(row, out)
+            out.sms_in.extend(self._sms_in_record(link, row) for row in rows)
+            await conn.executemany(store.INSERT_SMS_IN, out.sms_in)
+            for row in parts:
+                await self._store_part(conn, link, row, out)
+            if out.messages:
+                await conn.executemany(store.INSERT_MESSAGE, out.messages)
+            if out.events:
+                await conn.executemany(store.INSERT_EVENT, out.events)
+                await conn.execute(store.NOTIFY_OUTBOX)
+        # counted only once committed, so a failed batch is not counted twice
+        for number, outcome in out.outcomes:
+            metrics.MO_OUTCOMES.labels(number, outcome).inc()
+
+    # -- decoding ----------------------------------------------------------------------
+    def _decode(self, link: str, item: Received) -> _Row:
+        row = _Row(item, pdu_digest(item.raw))
+        d = item.deliver
+        if d is None:
+            return row
+        row.message = decode_message(d, gsm_as_latin1=self.gsm_as_latin1.get(link, False))
+        row.kind = row.message.kind
+        row.sender = normalise_sender(d.source_addr, d.source_addr_ton, d.source_addr_npi)
+        row.destination = normalise_destination(d.destination_addr)
+        return row
+
+    def _sms_in_record(self, link: str, row: _Row) -> tuple[Any, ...]:
+        item, d, m = row.item, row.item.deliver, row.message
+        command = {pdu.DELIVER_SM: "deliver_sm", pdu.DATA_SM: "data_sm"}.get(
+            item.command_id, "malformed") if d is not None else "malformed"
+        fields = d.fields() if d is not None else {"error": item.error}
+        return (
+            row.sms_in_id, link, item.received_at, command, item.sequence, item.raw, row.digest,
+            fields, d.source_addr if d else None, row.sender, row.destination, row.kind,
+            d.data_coding if d else None, m.encoding if m else None, m.text if m else None,
+            row.redelivery_of, row.message_id,
+        )
+
+    # -- outcomes ----------------------------------------------------------------------
+    def _single_message(self, row: _Row, out: _Batch) -> None:
+        m = row.message
+        if m is None:
+            decision = Decision.not_text(f"malformed PDU: {row.item.error}")
+            outcome = "malformed"
+            text = None
+        else:
+            text = m.text
+            decision, outcome = self._decide(row, text)
+        self._record_message(row, out, text, decision, outcome, row.item.received_at,
+                             row.item.received_at)
+
+    def _decide(self, row: _Row, text: str | None) -> tuple[Decision, str]:
+        if text is None:
+            decision = Decision.not_text("the message is binary or could not be decoded")
+            return decision, decision.outcome
+        decision = match(text, row.destination or "", self.rules)
+        if decision.outcome == "consent" and row.sender is None:
+            return decision, "invalid_sender"
+        return decision, decision.outcome
+
+    def _record_message(self, row: _Row, out: _Batch, text: str | None, decision: Decision,
+                        outcome: str, received_at: datetime, completed_at: datetime) -> None:
+        d = row.item.deliver
+        reason = decision.reason
+        if outcome == "invalid_sender":
+            reason = "the sender is not a valid mobile number; nothing is sent to İYS"
+        out.messages.append((
+            row.message_id, out.link, received_at, completed_at, row.sender,
+            d.source_addr if d else None, row.destination, text, decision.normalized, outcome,
+            reason,
+        ))
+        out.outcomes.append((self._number_label(row.destination), outcome))
+        log.info("mo message", link=out.link, sender=mask_msisdn(row.sender or ""),
+                 number=row.destination, outcome=outcome)
+        if outcome == "consent" and row.sender is not None:
+            out.events.extend(self._events(row, decision, received_at))
+
+    def _events(self, row: _Row, decision: Decision, received_at: datetime
+                ) -> Iterable[tuple[Any, ...]]:
+        deadline = calendar.deadline_for(received_at)
+        for spec in decision.events:
+            brand = self.rules.brand(spec.brand_id)
+            for iys_type in spec.types:
+                metrics.EVENTS_CREATED.labels(spec.brand_id, spec.status).inc()
+                yield (
+                    row.message_id, spec.brand_id, brand.iys_code, brand.brand_code, row.sender,
+                    spec.recipient_type, iys_type, spec.status, SOURCE_SMS, received_at,
+                    deadline,
+                )
+
+    def _number_label(self, destination: str | None) -> str:
+        # bounded label: configured numbers by name, everything else as "other"
+        if destination and self.rules.number_for(destination) is not None:
+            return destination
+        return "other"
+
+    # -- concatenation -----------------------------------------------------------------
+    async def _store_part(self, conn: asyncpg.Connection, link: str, row: _Row,
+                          out: _Batch) -> None:
+        m, d = row.message, row.item.deliver
+        assert m is not None and m.concat is not None and d is not None
+        key = ":".join((m.concat.scheme, d.source_addr, row.destination or "",
+                        str(m.concat.reference), str(m.concat.total)))
+        await conn.execute(
+            store.INSERT_PART, row.sms_in_id, link, key, m.concat.sequence, m.concat.total,
+            m.payload, m.data_coding, m.locking_shift, m.single_shift, row.item.received_at,
+        )
+        parts = await conn.fetch(store.PENDING_PARTS, link, key)
+        if len({p["part_no"] for p in parts}) < m.concat.total:
+            return
+        await self._assemble(conn, link, key, row, parts, out, complete=True)
+
+    async def _assemble(self, conn: asyncpg.Connection, link: str, key: str, row: _Row,
+                        parts: list[asyncpg.Record], out: _Batch, *, complete: bool) -> None:
+        message_id = (await conn.fetchval(store.ALLOCATE_MESSAGE_IDS, 1))
+        first = parts[0]
+        payload = b"".join(p["payload"] for p in parts)
+        text = decode_text(
+            payload, first["data_coding"], locking_shift=first["locking_shift"],
+            single_shift=first["single_shift"],
+            gsm_as_latin1=self.gsm_as_latin1.get(link, False),
+        )
+        received_at = min(p["received_at"] for p in parts)
+        completed_at = max(p["received_at"] for p in parts)
+        await conn.execute(store.CLAIM_PARTS, link, key, message_id)
+        row.message_id = message_id
+        if complete:
+            decision, outcome = self._decide(row, text)
+        else:
+            have = ", ".join(str(p["part_no"]) for p in parts)
+            decision = Decision.not_text(
+                f"only parts {have} of {first['total']} arrived before the timeout")
+            outcome = "incomplete"
+            metrics.INCOMPLETE.labels(link).inc()
+        self._record_message(row, out, text, decision, outcome, received_at, completed_at)
+
+    async def resolve_incomplete(self, older_than: float) -> int:
+        """Turn parts that waited longer than ``older_than`` seconds into ``incomplete``."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
+        resolved = 0
+        async with self.pool.acquire() as conn:
+            for stale in await conn.fetch(store.STALE_PART_KEYS, cutoff):
+                out = _Batch(stale["link"])
+                async with conn.transaction():
+                    parts = await conn.fetch(store.PENDING_PARTS, stale["link"],
+                                             stale["concat_key"])
+                    if not parts:
+                        continue
+                    first_in = await conn.fetchrow(
+                        "SELECT pdu FROM sms_in WHERE id = $1", parts[0]["sms_in_id"])
+                    deliver = pdu.parse_deliver_sm(first_in["pdu"])
+                    item = Received(pdu.DELIVER_SM, deliver.sequence, first_in["pdu"],
+                                    parts[0]["received_at"], deliver)
+                    row = self._decode(stale["link"], item)
+                    await self._assemble(conn, stale["link"], stale["concat_key"], row, parts,
+                                         out, complete=False)
+                    await conn.executemany(store.INSERT_MESSAGE, out.messages)
+                resolved += 1
+        return resolved

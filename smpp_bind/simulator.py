@@ -99,8 +99,10 @@ class Simulator:
         cid = header.command_id
         if cid in (pdu.BIND_RECEIVER, pdu.BIND_TRANSCEIVER, pdu.BIND_TRANSMITTER):
             (system_id, password, _), _ = _c_string_fields(data[16:], 3)
-            ok = (not self.system_id or system_id == self.system_id) and (
-                not self.password or password == self.password)
+            # phones (transmitter binds) need no account; the service's link does
+            ok = cid == pdu.BIND_TRANSMITTER or (
+                (not self.system_id or system_id == self.system_id)
+                and (not self.password or password == self.password))
             status = pdu.ESME_ROK if ok else pdu.ESME_RINVPASWD
             w.write(pdu.build(pdu.command_name(cid | 0x80000000), header.sequence, status,
                               system_id="simulator"))

@@ -1,0 +1,266 @@
+"""The ``iys-inbound`` command.
+
+Errors a person can fix (bad configuration, an unreachable database, an unknown flag) end
+the command with one line on stderr and a non-zero exit status; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from inbound import config as config_module
+from inbound import logs
+
+EXIT_CONFIG = 2
+EXIT_DATABASE = 3
+EXIT_FAILED = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # one line instead of argparse's usage block + message
+        self.exit(EXIT_CONFIG, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="iys-inbound",
+        description="Turn SMS keywords (RET / IZIN) received over SMPP into consent records "
+        "in Turkey's İYS. With no configuration everything runs locally: embedded "
+        "PostgreSQL, İYS sandbox and SMSC simulator.",
+    )
+    p.add_argument("--config", metavar="FILE",
+                   help="TOML configuration (default: ./iys-inbound.toml if present)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    sub.add_parser("run", help="run the service (links, pipeline, İYS pusher, HTTP)",
+                   description="Run the service until Ctrl-C. Prints where everything listens.")
+    sub.add_parser("migrate", help="apply database migrations and exit",
+                   description="Apply the SQL migrations not yet applied, then exit.")
+
+    s = sub.add_parser("send-sms", help="play a phone: send an SMS through the SMSC simulator",
+                       description="Bind to the bundled SMSC simulator as a phone and send one "
+                       "mobile-originated SMS (encoded like a handset would). The running "
+                       "service receives it as a deliver_sm.")
+    s.add_argument("text", help='the message, e.g. "RET ACME"')
+    s.add_argument("--from", dest="sender", required=True, metavar="MSISDN",
+                   help="the phone number, e.g. 905321234567")
+    s.add_argument("--to", required=True, metavar="NUMBER", help="short number, e.g. 4609")
+    s.add_argument("--host", help="simulator host (default from configuration)")
+    s.add_argument("--port", type=int, help="simulator port (default from configuration)")
+
+    e = sub.add_parser("events", help="list recent messages and consent events",
+                       description="Show the latest stored messages and consent events with "
+                       "their İYS state and timestamps (phone numbers masked).")
+    e.add_argument("--limit", type=int, default=20, help="how many of each (default 20)")
+    e.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+
+    sb = sub.add_parser("sandbox-iys", help="run the bundled İYS sandbox server",
+                        description="Serve a faithful local stand-in of the İYS API (token, "
+                        "consents, batches, changes) with fault knobs under /_sandbox/.")
+    sb.add_argument("--host", default="127.0.0.1")
+    sb.add_argument("--port", type=int, default=8091)
+
+    sm = sub.add_parser("simulate-smsc", help="run the bundled SMSC simulator",
+                        description="Serve a small SMSC: the service binds as receiver or "
+                        "transceiver; send-sms binds as a phone.")
+    sm.add_argument("--host", default="127.0.0.1")
+    sm.add_argument("--port", type=int, default=2775)
+    sm.add_argument("--system-id", default="iys-inbound")
+    sm.add_argument("--password", default="simulator")
+
+    x = sub.add_parser("explain", help="what would this SMS do on this number?",
+                       description="Print one JSON object: outcome, events, normalized text "
+                       "and reason.")
+    x.add_argument("text")
+    x.add_argument("--number", required=True, help="destination number, e.g. 4609")
+    x.add_argument("--rules", metavar="FILE", help="rules TOML (default: the database)")
+
+    r = sub.add_parser("rules", help="import or export the keyword rules file")
+    rsub = r.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
+    ri = rsub.add_parser("import", help="validate FILE and load it (all or nothing)")
+    ri.add_argument("file")
+    rsub.add_parser("export", help="print the rules in the database as TOML")
+    return p
+
+
+def _die(message: str, status: int) -> NoReturn:
+    print(f"iys-inbound: {message}", file=sys.stderr)
+    raise SystemExit(status)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        cfg = config_module.load(args.config)
+    except config_module.ConfigError as exc:
+        _die(f"configuration error: {exc}", EXIT_CONFIG)
+    logs.configure(cfg.log_format, cfg.log_level)
+    from inbound.db import DatabaseUnavailable
+    from keywords import RulesError
+
+    try:
+        asyncio.run(_dispatch(args, cfg))
+    except DatabaseUnavailable as exc:
+        _die(f"database unavailable: {exc}", EXIT_DATABASE)
+    except RulesError as exc:
+        _die("rules rejected:\n  " + "\n  ".join(c.message for c in exc.conflicts), EXIT_CONFIG)
+    except (ConnectionError, OSError, TimeoutError) as exc:
+        _die(f"{type(exc).__name__}: {exc}", EXIT_FAILED)
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+async def _dispatch(args: argparse.Namespace, cfg: config_module.Config) -> None:
+    handler = {
+        "run": _run, "migrate": _migrate, "send-sms": _send_sms, "events": _events,
+        "sandbox-iys": _sandbox, "simulate-smsc": _simulator, "explain": _explain,
+        "rules": _rules,
+    }[args.command]
+    await handler(args, cfg)
+
+
+async def _run(_: argparse.Namespace, cfg: config_module.Config) -> None:
+    from inbound.service import serve
+
+    await serve(cfg)
+
+
+async def _pool(cfg: config_module.Config) -> Any:
+    from inbound import db
+    from inbound.service import resolve_dsn
+
+    return await db.connect_pool(await resolve_dsn(cfg), min_size=1, max_size=2)
+
+
+async def _migrate(_: argparse.Namespace, cfg: config_module.Config) -> None:
+    from inbound import db
+    from inbound.service import resolve_dsn
+
+    dsn = await resolve_dsn(cfg)
+    try:
+        conn = await db.connect(dsn)
+    except OSError as exc:
+        raise db.DatabaseUnavailable(f"cannot connect to {db.redact_dsn(dsn)}: {exc}") from exc
+    try:
+        applied = await db.migrate(conn)
+    finally:
+        await conn.close()
+    print(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+
+
+async def _send_sms(args: argparse.Namespace, cfg: config_module.Config) -> None:
+    from smpp_bind import pdu
+    from smpp_bind.phone import send_sms
+
+    host = args.host or cfg.simulator_host
+    port = args.port or cfg.simulator_port
+    result = await send_sms(host, port, args.sender, args.to, args.text)
+    if result.ok:
+        print(f"delivered in {result.parts} part(s) and stored by the service")
+    else:
+        names = ", ".join(pdu.status_name(s) for s in result.statuses)
+        _die(f"not accepted: {names} (is 'iys-inbound run' running?)", EXIT_FAILED)
+
+
+def _row(record: Any) -> dict[str, Any]:
+    from smpp_bind.addresses import mask_msisdn
+
+    out = {}
+    for key, value in dict(record).items():
+        if key in ("recipient", "sender") and value:
+            value = mask_msisdn(value)
+        out[key] = value.isoformat(timespec="seconds") if hasattr(value, "isoformat") else value
+    return out
+
+
+async def _events(args: argparse.Namespace, cfg: config_module.Config) -> None:
+    from inbound import store
+
+    pool = await _pool(cfg)
+    try:
+        messages = [_row(r) for r in await pool.fetch(store.RECENT_MESSAGES, args.limit)]
+        events = [_row(r) for r in await pool.fetch(store.RECENT_EVENTS, args.limit)]
+    finally:
+        await pool.close()
+    if args.json:
+        for m in messages:
+            print(json.dumps({"message": m}, ensure_ascii=False))
+        for e in events:
+            print(json.dumps({"event": e}, ensure_ascii=False))
+        return
+    print("Messages (newest first)")
+    for m in messages:
+        print(f"  #{m['id']:<5} {m['received_at']}  {m['sender'] or m.get('source_addr') or '-':<16}"
+              f" → {m['destination_addr']:<13} {m['outcome']:<14} {m['text']!r}")
+    print("Consent events (newest first)")
+    for e in events:
+        accepted = (f"İYS tx {e['iys_transaction_id'][:12]}… at {e['iys_creation_date']}"
+                    if e["iys_transaction_id"] else (e["last_error_code"] or ""))
+        print(f"  #{e['id']:<5} {e['received_at']}  {e['brand_id']:<8} {e['status']:<4} "
+              f"{e['type']:<6} {e['recipient']:<15} {e['state']:<10} {accepted}")
+
+
+async def _sandbox(args: argparse.Namespace, _: config_module.Config) -> None:
+    from iys_push.sandbox import run_sandbox
+
+    print(f"İYS sandbox on http://{args.host}:{args.port} (admin: /_sandbox/state)", flush=True)
+    await run_sandbox(args.host, args.port)
+
+
+async def _simulator(args: argparse.Namespace, _: config_module.Config) -> None:
+    from smpp_bind.simulator import Simulator
+
+    sim = Simulator(args.system_id, args.password)
+    port = await sim.start(args.host, args.port)
+    print(f"SMSC simulator on {args.host}:{port} (system_id {args.system_id})", flush=True)
+    await asyncio.Event().wait()
+
+
+async def _load_ruleset(args: argparse.Namespace, cfg: config_module.Config) -> Any:
+    from keywords import RuleSet
+
+    if args.rules:
+        return RuleSet.from_toml(Path(args.rules).read_text(encoding="utf-8"))
+    from inbound import store
+
+    pool = await _pool(cfg)
+    try:
+        return RuleSet.from_dict(await store.load_rules_dict(pool))
+    finally:
+        await pool.close()
+
+
+async def _explain(args: argparse.Namespace, cfg: config_module.Config) -> None:
+    from keywords import explain, match
+
+    rules = await _load_ruleset(args, cfg)
+    print(json.dumps(explain(match(args.text, args.number, rules)), ensure_ascii=False))
+
+
+async def _rules(args: argparse.Namespace, cfg: config_module.Config) -> None:
+    from inbound import store
+    from keywords import RuleSet
+
+    if args.rules_command == "import":
+        rules = RuleSet.from_toml(Path(args.file).read_text(encoding="utf-8"))
+        pool = await _pool(cfg)
+        try:
+            async with pool.acquire() as conn:
+                await store.replace_rules(conn, rules.to_dict())
+        finally:
+            await pool.close()
+        print(f"imported {args.file}")
+    else:
+        args.rules = None
+        print((await _load_ruleset(args, cfg)).to_toml(), end="")
+
+
+if __name__ == "__main__":
+    main()

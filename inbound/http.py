@@ -1,0 +1,68 @@
+"""The aiohttp application: health, readiness, Prometheus metrics (and later the API).
+
+``/healthz`` answers while the process runs. ``/readyz`` answers 200 only when the database
+answers and every link this process owns is bound, with a JSON body that says what is not
+ready. ``/metrics`` is the Prometheus text format of the default registry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+APP_STATE: web.AppKey[ServiceState] = web.AppKey("state")
+
+
+@dataclass
+class ServiceState:
+    """What the HTTP side can see of the running service."""
+
+    pool: asyncpg.Pool
+    link_states: dict[str, str] = field(default_factory=dict)  # name → down|connecting|bound|standby
+    extra_checks: list[Callable[[], tuple[str, bool]]] = field(default_factory=list)
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    state = request.app[APP_STATE]
+    checks: dict[str, bool] = {}
+    try:
+        async with asyncio.timeout(2):
+            checks["database"] = await state.pool.fetchval("SELECT 1") == 1
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        checks["database"] = False
+    for name, link_state in state.link_states.items():
+        # a standby process does not own the link: another one keeps it bound
+        checks[f"link:{name}"] = link_state in ("bound", "standby")
+    for check in state.extra_checks:
+        name, ok = check()
+        checks[name] = ok
+    ready = all(checks.values())
+    return web.json_response(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status=200 if ready else 503,
+    )
+
+
+async def metrics(_: web.Request) -> web.Response:
+    response = web.Response(body=generate_latest())
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    response.charset = "utf-8"
+    return response
+
+
+def create_app(state: ServiceState) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app[APP_STATE] = state
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app

@@ -1,0 +1,127 @@
+"""Each configured link is bound by exactly one process at a time.
+
+Ownership is a PostgreSQL session-level advisory lock held on a connection of its own. The
+lock lives exactly as long as that connection: if the owning process dies (or is cut off
+from the database) the server releases it and a standby process takes the link over at its
+next try, a few seconds later. While the lock connection is healthy the owner keeps the SMPP
+session running; when it breaks, the session is stopped at once, because another process
+may already be binding the same link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import socket
+from collections.abc import Callable
+
+import asyncpg
+import structlog
+
+from inbound import db, metrics, store
+from smpp_bind.session import Sink, run_link
+from smpp_bind.settings import LinkSettings
+
+log = structlog.get_logger(__name__)
+
+TAKEOVER_POLL_SECONDS = 2.0
+LOCK_NAMESPACE = 0x1175  # first key of pg_try_advisory_lock(int, int): "ours"
+
+
+def link_lock_key(name: str) -> int:
+    """A stable 31-bit key for the link name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
+def process_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class PrometheusSessionMetrics:
+    """Plugs the SMPP session's hooks into ``inbound.metrics``."""
+
+    def pdu(self, link: str, direction: str, command: str, status: int) -> None:
+        metrics.PDUS.labels(link, direction, command, f"0x{status:02X}").inc()
+
+    def committed(self, link: str, size: int, seconds: float) -> None:
+        metrics.BATCH_SIZE.labels(link).observe(size)
+        metrics.COMMIT_SECONDS.labels(link).observe(seconds)
+
+    def commit_failed(self, link: str) -> None:
+        metrics.COMMIT_FAILURES.labels(link).inc()
+
+    def acked(self, link: str, seconds: float) -> None:
+        metrics.ACK_SECONDS.labels(link).observe(seconds)
+
+    def bound(self, link: str, is_bound: bool) -> None:
+        metrics.BIND_STATE.labels(link).set(1 if is_bound else 0)
+
+    def reconnect(self, link: str) -> None:
+        metrics.RECONNECTS.labels(link).inc()
+
+    def bind_failed(self, link: str, status: str) -> None:
+        metrics.BIND_FAILURES.labels(link, status).inc()
+
+
+async def own_link(dsn: str, pool: asyncpg.Pool, settings: LinkSettings, sink: Sink,
+                   states: dict[str, str],
+                   on_change: Callable[[], None] | None = None) -> None:
+    """Until cancelled: wait to own ``settings.name``, then keep it bound while we own it."""
+    key = link_lock_key(settings.name)
+    me = process_name()
+    link_log = log.bind(link=settings.name)
+
+    async def record(name: str, state: str) -> None:
+        states[name] = state
+        if on_change is not None:
+            on_change()
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await pool.execute(store.UPSERT_LINK_STATE, name, state, me)
+
+    states[settings.name] = "standby"
+    while True:
+        conn: asyncpg.Connection | None = None
+        try:
+            conn = await db.connect(dsn)
+            got = await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", LOCK_NAMESPACE, key)
+            if not got:
+                states[settings.name] = "standby"
+                await conn.close()
+                await asyncio.sleep(TAKEOVER_POLL_SECONDS)
+                continue
+            link_log.info("link owned by this process", owner=me)
+            lost = asyncio.get_running_loop().create_future()
+            conn.add_termination_listener(
+                lambda _c: lost.done() or lost.set_result("lock connection closed"))
+            session = asyncio.create_task(
+                run_link(settings, sink, metrics=PrometheusSessionMetrics(), on_state=record))
+            watchdog = asyncio.create_task(_watch_lock(conn, lost))
+            done, _ = await asyncio.wait({session, watchdog}, return_when=asyncio.FIRST_COMPLETED)
+            session.cancel()
+            watchdog.cancel()
+            await asyncio.gather(session, watchdog, return_exceptions=True)
+            link_log.warning("lost link ownership; stopping the session")
+            await record(settings.name, "down")
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            link_log.warning("cannot hold link ownership", error=f"{type(exc).__name__}: {exc}")
+            states[settings.name] = "down"
+            await asyncio.sleep(TAKEOVER_POLL_SECONDS)
+        finally:
+            if conn is not None and not conn.is_closed():
+                with contextlib.suppress(Exception):
+                    await conn.close()
+
+
+async def _watch_lock(conn: asyncpg.Connection, lost: asyncio.Future[str]) -> None:
+    """Return when the lock connection is gone (closed, or no longer answering)."""
+    while not lost.done():
+        try:
+            async with asyncio.timeout(5):
+                await conn.fetchval("SELECT 1")
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(TAKEOVER_POLL_SECONDS):
+                await asyncio.shield(lost)

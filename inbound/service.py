@@ -1,0 +1,242 @@
+"""``iys-inbound run``: one asyncio process hosting links, pipeline, pusher and HTTP.
+
+With no configuration it is the zero-config default: an embedded PostgreSQL under
+``./var/``, the bundled İYS sandbox and SMSC simulator on local ports, a link bound to the
+simulator and the demo brands, so that ``send-sms`` shows the whole path at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+from aiohttp import web
+from iys_push.pusher import IysSettings, Puller, Pusher
+
+from inbound import db, store
+from inbound.config import Config
+from inbound.http import ServiceState, create_app
+from inbound.links import own_link, process_name
+from inbound.pipeline import Pipeline
+from keywords import RuleSet
+from smpp_bind.settings import LinkSettings
+from smpp_bind.simulator import Simulator
+
+log = structlog.get_logger(__name__)
+
+DEMO_RULES = Path(__file__).with_name("demo_rules.toml")
+SIMULATOR_SYSTEM_ID = "iys-inbound"
+SIMULATOR_PASSWORD = "simulator"  # a local toy SMSC on loopback, not a secret
+SANDBOX_USERNAME = "sandbox"
+SANDBOX_PASSWORD = "sandbox"      # the bundled sandbox's default account
+DEMO_RECIPIENT = "+905321234567"  # the README's example phone, given ONAY earlier in the demo
+
+
+@dataclass
+class Running:
+    """Handles to what ``start`` started, for ``stop`` and for tests."""
+
+    config: Config
+    dsn: str
+    pool: asyncpg.Pool
+    pipeline: Pipeline
+    http_url: str
+    iys_url: str
+    simulator_port: int | None
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    closers: list[Any] = field(default_factory=list)
+    state: ServiceState | None = None
+
+
+async def resolve_dsn(config: Config) -> str:
+    if config.database_url:
+        return config.database_url
+    embedded = await asyncio.to_thread(db.start_embedded, config.data_dir / "pgdata")
+    return embedded.uri
+
+
+async def load_rules(pool: asyncpg.Pool) -> RuleSet:
+    return RuleSet.from_dict(await store.load_rules_dict(pool))
+
+
+async def ensure_rules(pool: asyncpg.Pool, config: Config) -> None:
+    """Import the rules file (or, in the zero-config default, the demo) into an empty database."""
+    if await pool.fetchval("SELECT count(*) FROM number") > 0:
+        return
+    path = config.rules_file or (DEMO_RULES if config.uses_simulator else None)
+    if path is None:
+        log.warning("no keyword rules configured; every message will be 'unknown_number'")
+        return
+    rules = RuleSet.from_toml(path.read_text(encoding="utf-8"))
+    async with pool.acquire() as conn:
+        await store.replace_rules(conn, rules.to_dict())
+    log.info("rules imported", file=str(path))
+
+
+async def _start_sandbox(config: Config, running_closers: list[Any]) -> str:
+    from iys_push.sandbox.testing import SandboxServer
+
+    from iys_push.sandbox import SandboxConfig
+
+    server = SandboxServer(SandboxConfig(), host=config.iys.sandbox_host,
+                           port=config.iys.sandbox_port)
+    await server.__aenter__()
+    running_closers.append(server)
+    await _seed_demo_consent(server)
+    return server.url
+
+
+async def _seed_demo_consent(server: Any) -> None:
+    """The demo recipient consented earlier (say, on ACME's web site), so RET means something."""
+    from iys_push.sandbox.testing import seed_consent
+
+    await seed_consent(server, brand_code=700001, recipient=DEMO_RECIPIENT, status="ONAY")
+
+
+async def _rules_listener(dsn: str, pipeline: Pipeline) -> None:
+    """Reload the keyword rules whenever they change (NOTIFY iys_rules), in any process."""
+    while True:
+        conn = None
+        try:
+            conn = await db.connect(dsn)
+            changed = asyncio.Event()
+            await conn.add_listener("iys_rules", lambda *_: changed.set())
+            while True:
+                pipeline.rules = await load_rules(pipeline.pool)
+                await changed.wait()
+                changed.clear()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("rules listener down; retrying", error=str(exc))
+            await asyncio.sleep(2)
+        finally:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+
+
+async def _resolve_incomplete_forever(pipeline: Pipeline, timeout: float) -> None:
+    while True:
+        await asyncio.sleep(min(timeout / 4, 30))
+        try:
+            await pipeline.resolve_incomplete(timeout)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("incomplete-part resolver failed; will retry", error=str(exc))
+
+
+async def start(config: Config) -> Running:
+    dsn = await resolve_dsn(config)
+    pool = await db.connect_pool(dsn)
+    conn = await db.connect(dsn)
+    try:
+        await db.migrate(conn)
+    finally:
+        await conn.close()
+    await ensure_rules(pool, config)
+    rules = await load_rules(pool)
+
+    closers: list[Any] = []
+    links = list(config.links)
+    simulator_port = None
+    if config.uses_simulator:
+        simulator = Simulator(SIMULATOR_SYSTEM_ID, SIMULATOR_PASSWORD)
+        simulator_port = await simulator.start(config.simulator_host, config.simulator_port)
+        closers.append(simulator)
+        links = [LinkSettings(name="simulator", host=config.simulator_host, port=simulator_port,
+                              system_id=SIMULATOR_SYSTEM_ID, password=SIMULATOR_PASSWORD,
+                              mode="transceiver", enquire_link_interval=30,
+                              reconnect_min=0.2, reconnect_max=5)]
+
+    if config.iys.uses_sandbox:
+        iys_url = await _start_sandbox(config, closers)
+        username, password = SANDBOX_USERNAME, SANDBOX_PASSWORD
+    else:
+        iys_url, username, password = config.iys.base_url, config.iys.username, config.iys.password
+
+    pipeline = Pipeline(
+        pool, rules,
+        gsm_as_latin1={link.name: link.gsm_as_latin1 for link in links},
+        redelivery_window={link.name: link.redelivery_window for link in links},
+    )
+    state = ServiceState(pool=pool)
+    app = create_app(state)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, config.http_host, config.http_port)
+    await site.start()
+    http_port = runner.addresses[0][1]
+    closers.append(runner)
+
+    iys_settings = IysSettings(base_url=iys_url, username=username, password=password,
+                               timeout=config.iys.timeout,
+                               requests_per_second=config.iys.requests_per_second)
+    worker = process_name()
+    tasks = [
+        asyncio.create_task(Pusher(pool, dsn, iys_settings, worker_id=worker).run(),
+                            name="pusher"),
+        asyncio.create_task(Puller(pool, iys_settings).run(), name="puller"),
+        asyncio.create_task(_rules_listener(dsn, pipeline), name="rules"),
+        asyncio.create_task(_resolve_incomplete_forever(pipeline, config.concat_timeout),
+                            name="incomplete"),
+    ]
+    for link in links:
+        tasks.append(asyncio.create_task(
+            own_link(dsn, pool, link, pipeline, state.link_states), name=f"link-{link.name}"))
+    return Running(config, dsn, pool, pipeline, f"http://{config.http_host}:{http_port}",
+                   iys_url, simulator_port, tasks, closers, state)
+
+
+async def stop(running: Running) -> None:
+    for task in running.tasks:
+        task.cancel()
+    await asyncio.gather(*running.tasks, return_exceptions=True)
+    for closer in reversed(running.closers):
+        with contextlib.suppress(Exception):
+            if isinstance(closer, web.AppRunner):
+                await closer.cleanup()
+            elif hasattr(closer, "__aexit__"):
+                await closer.__aexit__(None, None, None)
+            else:
+                await closer.close()
+    await running.pool.close()
+
+
+def banner(running: Running) -> str:
+    cfg = running.config
+    where_db = (f"embedded PostgreSQL in {cfg.data_dir / 'pgdata'}" if not cfg.database_url
+                else db.redact_dsn(cfg.database_url))
+    lines = [
+        "iys-inbound is running",
+        f"  HTTP        {running.http_url}  (/healthz /readyz /metrics)",
+        f"  database    {where_db}",
+        f"  İYS         {running.iys_url}" + ("  (bundled sandbox)" if cfg.iys.uses_sandbox else ""),
+    ]
+    if running.simulator_port is not None:
+        lines += [
+            f"  SMSC        bundled simulator on {cfg.simulator_host}:{running.simulator_port},"
+            " link 'simulator' bound to it",
+            "",
+            "Try, in a second terminal:",
+            '  .venv/bin/iys-inbound send-sms --from 905321234567 --to 4609 "RET ACME"',
+            "  .venv/bin/iys-inbound events",
+        ]
+    else:
+        lines.append("  SMPP links  " + ", ".join(link.name for link in cfg.links))
+    return "\n".join(lines)
+
+
+async def serve(config: Config) -> None:
+    running = await start(config)
+    print(banner(running), flush=True)
+    stop_event = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop_event.set)
+    await stop_event.wait()
+    log.info("shutting down")
+    await stop(running)

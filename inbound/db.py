@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,12 @@ import structlog
 
 log = structlog.get_logger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# the source tree's migrations/ (editable installs, the repo); an installed wheel is told
+# where they are by IYS_INBOUND_MIGRATIONS_DIR (the Dockerfile sets it)
+MIGRATIONS_DIR = Path(
+    os.environ.get("IYS_INBOUND_MIGRATIONS_DIR")
+    or Path(__file__).resolve().parent.parent / "migrations"
+)
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # an arbitrary constant that no other component uses for pg_advisory_xact_lock
 MIGRATION_LOCK_ID = 0x1175_0001

@@ -197,8 +197,9 @@ async def _events(args: argparse.Namespace, cfg: config_module.Config) -> None:
         return
     print("Messages (newest first)")
     for m in messages:
-        print(f"  #{m['id']:<5} {m['received_at']}  {m['sender'] or m.get('source_addr') or '-':<16}"
-              f" → {m['destination_addr']:<13} {m['outcome']:<14} {m['text']!r}")
+        who = m["sender"] or "-"
+        print(f"  #{m['id']:<5} {m['received_at']}  {who:<16} → {m['destination_addr'] or '-':<13}"
+              f" {m['outcome']:<14} {m['text']!r}")
     print("Consent events (newest first)")
     for e in events:
         accepted = (f"İYS tx {e['iys_transaction_id'][:12]}… at {e['iys_creation_date']}"
@@ -223,11 +224,18 @@ async def _simulator(args: argparse.Namespace, _: config_module.Config) -> None:
     await asyncio.Event().wait()
 
 
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        _die(f"cannot read {path!r}: {exc.strerror}", EXIT_CONFIG)
+
+
 async def _load_ruleset(args: argparse.Namespace, cfg: config_module.Config) -> Any:
     from keywords import RuleSet
 
     if args.rules:
-        return RuleSet.from_toml(Path(args.rules).read_text(encoding="utf-8"))
+        return RuleSet.from_toml(_read(args.rules))
     from inbound import store
 
     pool = await _pool(cfg)
@@ -249,7 +257,7 @@ async def _rules(args: argparse.Namespace, cfg: config_module.Config) -> None:
     from keywords import RuleSet
 
     if args.rules_command == "import":
-        rules = RuleSet.from_toml(Path(args.file).read_text(encoding="utf-8"))
+        rules = RuleSet.from_toml(_read(args.file))
         pool = await _pool(cfg)
         try:
             async with pool.acquire() as conn:

@@ -129,6 +129,11 @@ def _secret(reader: _Reader, env: Mapping[str, str], default_env: str | None) ->
     return ""
 
 
+def _env_first(env: Mapping[str, str], name: str, file_value: str) -> str:
+    """The environment wins over the file (the file value is read first so it is validated)."""
+    return env.get(name, "") or file_value
+
+
 def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     value = data.get(name, {})
     if not isinstance(value, Mapping):
@@ -195,7 +200,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
             raise ConfigError(f"link[{name}].name: defined twice")
     iys_cfg = IysConfig(
         base_url=iys.get("base_url", str, "").rstrip("/"),
-        username=env.get("IYS_USERNAME", "") or iys.get("username", str, ""),
+        username=_env_first(env, "IYS_USERNAME", iys.get("username", str, "")),
         password=_secret(iys, env, "IYS_PASSWORD"),
         timeout=iys.number("timeout", float, 10.0, 0.1, 300),
         requests_per_second=iys.number("requests_per_second", float, 8.0, 0.1, 1000),
@@ -208,8 +213,8 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         raise ConfigError("iys.username: a real İYS needs IYS_USERNAME and IYS_PASSWORD")
     rules_path = rules.get("file", str, "")
     config = Config(
-        database_url=env.get("DATABASE_URL", "") or db.get("url", str, ""),
-        data_dir=Path(env.get("IYS_INBOUND_DATA_DIR", "") or db.get("data_dir", str, "var")),
+        database_url=_env_first(env, "DATABASE_URL", db.get("url", str, "")),
+        data_dir=Path(_env_first(env, "IYS_INBOUND_DATA_DIR", db.get("data_dir", str, "var"))),
         http_host=http.get("host", str, "127.0.0.1"),
         http_port=http.number("port", int, 8080, 0, 65535),
         iys=iys_cfg,

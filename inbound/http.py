@@ -23,7 +23,8 @@ class ServiceState:
     """What the HTTP side can see of the running service."""
 
     pool: asyncpg.Pool
-    link_states: dict[str, str] = field(default_factory=dict)  # name → down|connecting|bound|standby
+    # link name → down | connecting | bound | standby (another process owns it)
+    link_states: dict[str, str] = field(default_factory=dict)
     extra_checks: list[Callable[[], tuple[str, bool]]] = field(default_factory=list)
 
 

@@ -16,6 +16,7 @@ import hashlib
 import os
 import socket
 from collections.abc import Callable
+from functools import partial
 
 import asyncpg
 import structlog
@@ -93,8 +94,7 @@ async def own_link(dsn: str, pool: asyncpg.Pool, settings: LinkSettings, sink: S
                 continue
             link_log.info("link owned by this process", owner=me)
             lost = asyncio.get_running_loop().create_future()
-            conn.add_termination_listener(
-                lambda _c: lost.done() or lost.set_result("lock connection closed"))
+            conn.add_termination_listener(partial(_mark_lost, lost))
             session = asyncio.create_task(
                 run_link(settings, sink, metrics=PrometheusSessionMetrics(), on_state=record))
             watchdog = asyncio.create_task(_watch_lock(conn, lost))
@@ -112,6 +112,11 @@ async def own_link(dsn: str, pool: asyncpg.Pool, settings: LinkSettings, sink: S
             if conn is not None and not conn.is_closed():
                 with contextlib.suppress(Exception):
                     await conn.close()
+
+
+def _mark_lost(lost: asyncio.Future[str], _conn: object) -> None:
+    if not lost.done():
+        lost.set_result("lock connection closed")
 
 
 async def _watch_lock(conn: asyncpg.Connection, lost: asyncio.Future[str]) -> None:

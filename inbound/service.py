@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import signal
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,10 @@ async def _seed_demo_consent(server: Any) -> None:
     await seed_consent(server, brand_code=700001, recipient=DEMO_RECIPIENT, status="ONAY")
 
 
+def _set_event(event: asyncio.Event, *_: object) -> None:
+    event.set()
+
+
 async def _rules_listener(dsn: str, pipeline: Pipeline) -> None:
     """Reload the keyword rules whenever they change (NOTIFY iys_rules), in any process."""
     while True:
@@ -106,7 +111,7 @@ async def _rules_listener(dsn: str, pipeline: Pipeline) -> None:
         try:
             conn = await db.connect(dsn)
             changed = asyncio.Event()
-            await conn.add_listener("iys_rules", lambda *_: changed.set())
+            await conn.add_listener("iys_rules", partial(_set_event, changed))
             while True:
                 pipeline.rules = await load_rules(pipeline.pool)
                 await changed.wait()
@@ -214,7 +219,8 @@ def banner(running: Running) -> str:
         "iys-inbound is running",
         f"  HTTP        {running.http_url}  (/healthz /readyz /metrics)",
         f"  database    {where_db}",
-        f"  İYS         {running.iys_url}" + ("  (bundled sandbox)" if cfg.iys.uses_sandbox else ""),
+        f"  İYS         {running.iys_url}"
+        + ("  (bundled sandbox)" if cfg.iys.uses_sandbox else ""),
     ]
     if running.simulator_port is not None:
         lines += [

@@ -1,0 +1,69 @@
+"""The command line: a person's mistakes end with one clear line and a non-zero status."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CLI = [sys.executable, "-m", "inbound.cli"]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+            ) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("DATABASE_URL", None)
+    full_env.update(env or {})
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=full_env,
+                          cwd=cwd, timeout=60, check=False)
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line, got: {stderr!r}"
+    return lines[0]
+
+
+def test_unknown_flag_exits_non_zero_with_one_line() -> None:
+    result = run_cli("run", "--no-such-flag")
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert "unrecognized arguments: --no-such-flag" in line
+
+
+def test_invalid_configuration_names_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[[link]]\nname = "turkcell"\nhost = "smsc"\nsystem_id = "x"\nwindow = "big"\n')
+    result = run_cli("--config", str(cfg), "migrate")
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert "link[turkcell].window" in line and "expected int" in line
+
+
+def test_password_in_the_file_is_refused(tmp_path: Path) -> None:
+    cfg = tmp_path / "secret.toml"
+    cfg.write_text('[iys]\npassword = "hunter2"\n')
+    result = run_cli("--config", str(cfg), "migrate")
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert "iys.password" in line and "hunter2" not in result.stderr
+
+
+def test_unreachable_database_exits_non_zero_with_one_line() -> None:
+    result = run_cli("migrate",
+                     env={"DATABASE_URL": "postgresql://iys:pw-should-not-show@127.0.0.1:1/x"})
+    assert result.returncode == 3
+    line = one_line(result.stderr)
+    assert "database unavailable" in line and "127.0.0.1:1" in line
+    assert "pw-should-not-show" not in line
+
+
+@pytest.mark.parametrize("command", ["run", "migrate", "send-sms", "events", "sandbox-iys",
+                                     "simulate-smsc", "explain", "rules"])
+def test_every_command_has_help(command: str) -> None:
+    result = run_cli(command, "--help")
+    assert result.returncode == 0
+    assert "usage: iys-inbound" in result.stdout

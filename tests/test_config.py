@@ -1,0 +1,53 @@
+"""Configuration: defaults, the example file, and errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from inbound.config import ConfigError, load, parse
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "iys-inbound.example.toml"
+
+
+def test_no_file_means_zero_config_default() -> None:
+    cfg = parse({}, {})
+    assert cfg.uses_simulator and cfg.iys.uses_sandbox and cfg.database_url == ""
+
+
+def test_example_file_is_valid_and_reads_secrets_from_the_environment() -> None:
+    cfg = load(EXAMPLE, env={"SMPP_PASSWORD_TURKCELL_1": "s3cret", "DATABASE_URL": "postgresql://x/y"})
+    (link,) = cfg.links
+    assert link.name == "turkcell-1" and link.password == "s3cret" and link.window == 50
+    assert cfg.database_url == "postgresql://x/y"
+    assert "s3cret" not in repr(link)
+
+
+def test_password_file_is_read(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("from-file\n")
+    cfg = parse({"link": [{"name": "a", "host": "h", "system_id": "s",
+                           "password_file": str(secret)}]}, {})
+    assert cfg.links[0].password == "from-file"
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"link": [{"name": "a", "host": "h", "system_id": "s", "window": 0}]}, "link[a].window"),
+        ({"link": [{"name": "a", "host": "h", "system_id": "s", "mode": "tx"}]}, "link[a].mode"),
+        ({"link": [{"name": "a", "system_id": "s"}]}, "link[a].host"),
+        ({"link": [{"host": "h"}]}, "link[0].name"),
+        ({"http": {"port": 70000}}, "http.port"),
+        ({"http": {"prot": 1}}, "http.prot"),
+        ({"iys": {"base_url": "https://api.iys.org.tr"}}, "iys.username"),
+        ({"iys": {"password": "x"}}, "iys.password"),
+        ({"log": {"level": "loud"}}, "log.level"),
+        ({"surprise": 1}, "surprise"),
+    ],
+)
+def test_errors_name_the_key(data: dict, key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse(data, {})
+    assert str(info.value).startswith(key + ":")

@@ -53,6 +53,7 @@ class Running:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     closers: list[Any] = field(default_factory=list)
     state: ServiceState | None = None
+    sandbox: Any = None               # the bundled İYS sandbox, when it runs in-process
 
 
 async def resolve_dsn(config: Config) -> str:
@@ -80,7 +81,7 @@ async def ensure_rules(pool: asyncpg.Pool, config: Config) -> None:
     log.info("rules imported", file=str(path))
 
 
-async def _start_sandbox(config: Config, running_closers: list[Any]) -> str:
+async def _start_sandbox(config: Config, running_closers: list[Any]) -> Any:
     from iys_push.sandbox.testing import SandboxServer
 
     from iys_push.sandbox import SandboxConfig
@@ -90,7 +91,7 @@ async def _start_sandbox(config: Config, running_closers: list[Any]) -> str:
     await server.__aenter__()
     running_closers.append(server)
     await _seed_demo_consent(server)
-    return server.url
+    return server
 
 
 async def _seed_demo_consent(server: Any) -> None:
@@ -157,8 +158,10 @@ async def start(config: Config) -> Running:
                               mode="transceiver", enquire_link_interval=30,
                               reconnect_min=0.2, reconnect_max=5)]
 
+    sandbox = None
     if config.iys.uses_sandbox:
-        iys_url = await _start_sandbox(config, closers)
+        sandbox = await _start_sandbox(config, closers)
+        iys_url = sandbox.url
         username, password = SANDBOX_USERNAME, SANDBOX_PASSWORD
     else:
         iys_url, username, password = config.iys.base_url, config.iys.username, config.iys.password
@@ -193,7 +196,7 @@ async def start(config: Config) -> Running:
         tasks.append(asyncio.create_task(
             own_link(dsn, pool, link, pipeline, state.link_states), name=f"link-{link.name}"))
     return Running(config, dsn, pool, pipeline, f"http://{config.http_host}:{http_port}",
-                   iys_url, simulator_port, tasks, closers, state)
+                   iys_url, simulator_port, tasks, closers, state, sandbox)
 
 
 async def stop(running: Running) -> None:

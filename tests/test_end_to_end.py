@@ -1,0 +1,123 @@
+"""One SMS from an independent SMSC (npm `smpp`) to İYS (the sandbox), through everything real:
+the service's SMPP session, PostgreSQL, keywords, the pusher and the sandbox over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+
+from inbound import db, service
+from inbound.config import Config, IysConfig
+from smpp_bind.settings import LinkSettings
+from tests.smsc_peer import NodeSmsc, gsm7_unpacked, ucs2
+from tests.waiting import wait_until
+
+SEEDED = service.DEMO_RECIPIENT  # consented (ONAY) in the sandbox before the test
+
+
+@dataclass
+class Stack:
+    running: service.Running
+    smsc: NodeSmsc
+    pool: asyncpg.Pool
+
+
+@pytest.fixture
+async def stack(dsn: str) -> AsyncIterator[Stack]:
+    async with NodeSmsc(system_id="iys", password="secret") as smsc:
+        cfg = Config(
+            database_url=dsn, http_port=0, iys=IysConfig(sandbox_port=0),
+            rules_file=service.DEMO_RULES,
+            links=(LinkSettings(name="peer", host="127.0.0.1", port=smsc.port, system_id="iys",
+                                password="secret", window=20, reconnect_min=0.05,
+                                reconnect_max=0.5),),
+        )
+        running = await service.start(cfg)
+        try:
+            await smsc.wait_bound()
+            yield Stack(running, smsc, running.pool)
+        finally:
+            await service.stop(running)
+
+
+async def event_states(pool: asyncpg.Pool, recipient: str) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        "SELECT status, type, state, iys_transaction_id FROM consent_event WHERE recipient = $1",
+        recipient)
+
+
+async def accepted(pool: asyncpg.Pool, recipient: str) -> list[asyncpg.Record]:
+    rows = await event_states(pool, recipient)
+    return rows if rows and all(r["state"] == "accepted" for r in rows) else []
+
+
+async def test_gsm7_ret_acme_becomes_one_accepted_event_in_the_sandbox(stack: Stack) -> None:
+    seq = await stack.smsc.deliver(source_addr="905321234567", source_addr_ton=1,
+                                   source_addr_npi=1, destination_addr="4609", data_coding=0,
+                                   short_message=gsm7_unpacked("RET ACME"))
+    assert (await stack.smsc.wait_resp(seq))["status"] == 0
+    (event,) = await wait_until(lambda: accepted(stack.pool, SEEDED), what="RET accepted")
+    assert (event["status"], event["type"]) == ("RET", "MESAJ")
+    assert len(event["iys_transaction_id"]) == 64
+    movements = stack.running.sandbox.state.movements_for(700001, SEEDED, "BIREYSEL", "MESAJ")
+    assert [m.status for m in movements] == ["ONAY", "RET"]
+
+
+async def test_ucs2_izin_acme_becomes_one_accepted_event_in_the_sandbox(stack: Stack) -> None:
+    recipient = "+905551112233"
+    seq = await stack.smsc.deliver(source_addr="905551112233", source_addr_ton=1,
+                                   source_addr_npi=1, destination_addr="4609", data_coding=8,
+                                   short_message=ucs2("İZİN ACME"))
+    assert (await stack.smsc.wait_resp(seq))["status"] == 0
+    (event,) = await wait_until(lambda: accepted(stack.pool, recipient), what="ONAY accepted")
+    assert event["status"] == "ONAY"
+    text = await stack.pool.fetchval("SELECT text FROM mo_message WHERE sender = $1", recipient)
+    assert text == "İZİN ACME"
+    movements = stack.running.sandbox.state.movements_for(700001, recipient, "BIREYSEL", "MESAJ")
+    assert [m.status for m in movements] == ["ONAY"]
+
+
+async def test_deliver_sm_is_not_acknowledged_before_its_row_is_committed(
+    stack: Stack, dsn: str
+) -> None:
+    blocker = await db.connect(dsn)
+    try:
+        tx = blocker.transaction()
+        await tx.start()
+        # the pipeline's INSERT must wait for this lock, so its commit cannot happen
+        await blocker.execute("LOCK TABLE sms_in IN ACCESS EXCLUSIVE MODE")
+        seq = await stack.smsc.deliver(source_addr="905321234567", source_addr_ton=1,
+                                       source_addr_npi=1, destination_addr="4609",
+                                       data_coding=0, short_message=gsm7_unpacked("IZIN ACME"))
+        await stack.smsc.expect_no_resp(seq, within=1.0)
+        assert await blocker.fetchval("SELECT count(*) FROM sms_in") == 0
+        await tx.rollback()  # releases the lock: the pipeline's transaction goes on
+        assert (await stack.smsc.wait_resp(seq))["status"] == 0
+        assert await blocker.fetchval("SELECT count(*) FROM sms_in") == 1
+    finally:
+        await blocker.close()
+
+
+async def test_database_failure_answers_temporary_error_and_stores_nothing(
+    stack: Stack, dsn: str
+) -> None:
+    admin = await db.connect(dsn)
+    try:
+        # a failing statement inside the pipeline's transaction (as a broken database would)
+        await admin.execute("ALTER TABLE sms_in ADD CONSTRAINT no_rows CHECK (false) NOT VALID")
+        seq = await stack.smsc.deliver(source_addr="905321234567", source_addr_ton=1,
+                                       source_addr_npi=1, destination_addr="4609",
+                                       data_coding=0, short_message=gsm7_unpacked("RET ACME"))
+        assert (await stack.smsc.wait_resp(seq))["status"] == 0x64  # ESME_RX_T_APPN
+        assert await admin.fetchval("SELECT count(*) FROM sms_in") == 0
+        await admin.execute("ALTER TABLE sms_in DROP CONSTRAINT no_rows")
+        seq = await stack.smsc.deliver(source_addr="905321234567", source_addr_ton=1,
+                                       source_addr_npi=1, destination_addr="4609",
+                                       data_coding=0, short_message=gsm7_unpacked("RET ACME"))
+        assert (await stack.smsc.wait_resp(seq))["status"] == 0
+        assert await admin.fetchval("SELECT count(*) FROM sms_in") == 1
+    finally:
+        await admin.close()

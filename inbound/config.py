@@ -52,6 +52,7 @@ class Config:
     log_format: str = "auto"            # auto | json | console
     log_level: str = "info"
     concat_timeout: float = 600.0       # seconds before an incomplete message is resolved
+    reply_interval: float = 3600.0      # at most one reply per recipient and number per interval
 
     @property
     def uses_simulator(self) -> bool:
@@ -175,6 +176,8 @@ def _link(raw: Any, index: int, env: Mapping[str, str]) -> LinkConfig:
         gsm_as_latin1=r.get("gsm_as_latin1", bool, False),
         numbers=tuple(numbers),
         redelivery_window=r.number("redelivery_window", float, 3600.0, 0, 7 * 86400),
+        send_rate=r.number("send_rate", float, 10.0, 0.1, 10000),
+        replies=r.get("replies", bool, True),
     )
     if not link.system_id:
         raise ConfigError(f"link[{name}].system_id: required")
@@ -225,6 +228,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         log_format=logr.choice("format", ("auto", "json", "console"), "auto"),
         log_level=logr.choice("level", _LOG_LEVELS, "info"),
         concat_timeout=top.number("concat_timeout", float, 600.0, 1, 7 * 86400),
+        reply_interval=top.number("reply_interval", float, 3600.0, 0, 30 * 86400),
     )
     for reader in (db, http, iys, sim, logr, rules):
         reader.reject_unknown()

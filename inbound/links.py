@@ -22,7 +22,9 @@ import asyncpg
 import structlog
 
 from inbound import db, metrics, store
-from smpp_bind.session import Sink, run_link
+from smpp_bind.link import run_link
+from smpp_bind.sender import ReplyOutbox
+from smpp_bind.session import Sink
 from smpp_bind.settings import LinkSettings
 
 log = structlog.get_logger(__name__)
@@ -68,7 +70,8 @@ class PrometheusSessionMetrics:
 
 async def own_link(dsn: str, pool: asyncpg.Pool, settings: LinkSettings, sink: Sink,
                    states: dict[str, str],
-                   on_change: Callable[[], None] | None = None) -> None:
+                   on_change: Callable[[], None] | None = None,
+                   outbox: ReplyOutbox | None = None) -> None:
     """Until cancelled: wait to own ``settings.name``, then keep it bound while we own it."""
     key = link_lock_key(settings.name)
     me = process_name()
@@ -96,7 +99,8 @@ async def own_link(dsn: str, pool: asyncpg.Pool, settings: LinkSettings, sink: S
             lost = asyncio.get_running_loop().create_future()
             conn.add_termination_listener(partial(_mark_lost, lost))
             session = asyncio.create_task(
-                run_link(settings, sink, metrics=PrometheusSessionMetrics(), on_state=record))
+                run_link(settings, sink, metrics=PrometheusSessionMetrics(), on_state=record,
+                         outbox=outbox))
             watchdog = asyncio.create_task(_watch_lock(conn, lost))
             done, _ = await asyncio.wait({session, watchdog}, return_when=asyncio.FIRST_COMPLETED)
             session.cancel()

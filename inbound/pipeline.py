@@ -13,7 +13,7 @@ Python first; ids are allocated in one query; rows go in with pipelined ``execut
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +25,7 @@ from smpp_bind.message import Message, decode_message, decode_text
 
 from inbound import metrics, store
 from iys_push import calendar
-from keywords import Decision, RuleSet, match
+from keywords import Decision, RuleSet, match, render_reply
 from smpp_bind import pdu
 from smpp_bind.session import Received
 
@@ -60,6 +60,7 @@ class _Batch:
     sms_in: list[tuple[Any, ...]] = field(default_factory=list)
     messages: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
+    replies: list[tuple[int, str, str, str]] = field(default_factory=list)  # id, to, from, text
     outcomes: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -67,11 +68,16 @@ class Pipeline:
     """The SMPP sessions' sink. ``rules`` is replaced whole when the configuration changes."""
 
     def __init__(self, pool: asyncpg.Pool, rules: RuleSet, *, gsm_as_latin1: dict[str, bool]
-                 | None = None, redelivery_window: dict[str, float] | None = None) -> None:
+                 | None = None, redelivery_window: dict[str, float] | None = None,
+                 reply_links: frozenset[str] = frozenset(), reply_interval: float = 3600.0,
+                 on_replies: Callable[[], None] | None = None) -> None:
         self.pool = pool
         self.rules = rules
         self.gsm_as_latin1 = gsm_as_latin1 or {}
         self.redelivery_window = redelivery_window or {}
+        self.reply_links = reply_links          # links able to send (transceiver, replies on)
+        self.reply_interval = reply_interval    # one reply per recipient and number per interval
+        self.on_replies = on_replies
 
     async def accept(self, link: str, batch: list[Received]) -> None:
         rows = [self._decode(link, item) for item in batch]
@@ -115,9 +121,13 @@ class Pipeline:
             if out.events:
                 await conn.executemany(store.INSERT_EVENT, out.events)
                 await conn.execute(store.NOTIFY_OUTBOX)
+            if out.replies:
+                await self._store_replies(conn, out)
         # counted only once committed, so a failed batch is not counted twice
         for number, outcome in out.outcomes:
             metrics.MO_OUTCOMES.labels(number, outcome).inc()
+        if out.replies and self.on_replies is not None:
+            self.on_replies()
 
     # -- decoding ----------------------------------------------------------------------
     def _decode(self, link: str, item: Received) -> _Row:
@@ -181,6 +191,32 @@ class Pipeline:
                  number=row.destination, outcome=outcome)
         if outcome == "consent" and row.sender is not None:
             out.events.extend(self._events(row, decision, received_at))
+        if row.sender is not None and out.link in self.reply_links and row.destination:
+            self._reply(row, out, decision, outcome)
+
+    def _reply(self, row: _Row, out: _Batch, decision: Decision, outcome: str) -> None:
+        first = decision.events[0] if decision.events else None
+        text = render_reply(self.rules, first.brand_id if first else None, outcome,
+                            first.status if first else None)
+        if text and row.message_id is not None and row.sender and row.destination:
+            out.replies.append((row.message_id, row.sender, row.destination, text))
+
+    async def _store_replies(self, conn: asyncpg.Connection, out: _Batch) -> None:
+        """At most one reply per recipient and number per interval (no auto-responder loops)."""
+        since = datetime.now(UTC) - timedelta(seconds=self.reply_interval)
+        recent = {
+            (r["recipient"], r["source_addr"])
+            for r in await conn.fetch(store.RECENT_REPLY_PAIRS, [r[1] for r in out.replies],
+                                      [r[2] for r in out.replies], since)
+        }
+        rows = []
+        for message_id, to, number, text in out.replies:
+            if (to, number) in recent:
+                continue
+            recent.add((to, number))
+            rows.append((message_id, out.link, to, number, text))
+        if rows:
+            await conn.executemany(store.INSERT_REPLY, rows)
 
     def _events(self, row: _Row, decision: Decision, received_at: datetime
                 ) -> Iterable[tuple[Any, ...]]:

@@ -25,6 +25,7 @@ from inbound.config import Config
 from inbound.http import ServiceState, create_app
 from inbound.links import own_link, process_name
 from inbound.pipeline import Pipeline
+from inbound.replies import PgReplyOutbox
 from keywords import RuleSet
 from smpp_bind.settings import LinkSettings
 from smpp_bind.simulator import Simulator
@@ -166,10 +167,15 @@ async def start(config: Config) -> Running:
     else:
         iys_url, username, password = config.iys.base_url, config.iys.username, config.iys.password
 
+    outbox = PgReplyOutbox(pool)
     pipeline = Pipeline(
         pool, rules,
         gsm_as_latin1={link.name: link.gsm_as_latin1 for link in links},
         redelivery_window={link.name: link.redelivery_window for link in links},
+        reply_links=frozenset(link.name for link in links
+                              if link.mode == "transceiver" and link.replies),
+        reply_interval=config.reply_interval,
+        on_replies=outbox.wake.set,
     )
     state = ServiceState(pool=pool)
     app = create_app(state)
@@ -194,7 +200,8 @@ async def start(config: Config) -> Running:
     ]
     for link in links:
         tasks.append(asyncio.create_task(
-            own_link(dsn, pool, link, pipeline, state.link_states), name=f"link-{link.name}"))
+            own_link(dsn, pool, link, pipeline, state.link_states, outbox=outbox),
+            name=f"link-{link.name}"))
     return Running(config, dsn, pool, pipeline, f"http://{config.http_host}:{http_port}",
                    iys_url, simulator_port, tasks, closers, state, sandbox)
 

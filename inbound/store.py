@@ -44,6 +44,45 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
 
 NOTIFY_OUTBOX = "SELECT pg_notify('iys_outbox', '')"
 
+RECENT_REPLY_PAIRS = """
+SELECT DISTINCT recipient, source_addr
+  FROM sms_out
+ WHERE (recipient, source_addr) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+   AND created_at > $3
+"""
+
+INSERT_REPLY = """
+INSERT INTO sms_out (message_id, link, recipient, source_addr, text) VALUES ($1, $2, $3, $4, $5)
+"""
+
+# -- replies (the transceiver's outbox) ------------------------------------------------
+
+DUE_REPLIES = """
+WITH due AS (
+    SELECT id FROM sms_out
+     WHERE link = $1 AND state = 'pending' AND next_attempt_at <= now()
+     ORDER BY id
+     LIMIT $2
+       FOR UPDATE SKIP LOCKED)
+UPDATE sms_out s
+   SET attempts = s.attempts + 1, next_attempt_at = now() + interval '5 minutes'
+  FROM due WHERE s.id = due.id
+RETURNING s.id, s.source_addr, s.recipient, s.text
+"""
+
+REPLY_SENT = """
+UPDATE sms_out SET state = 'sent', sent_at = now(), smsc_message_ids = $2, last_error = NULL
+ WHERE id = $1
+"""
+
+REPLY_FAILED = """
+UPDATE sms_out
+   SET state = CASE WHEN $3::float8 IS NULL OR attempts >= 5 THEN 'failed' ELSE 'pending' END,
+       next_attempt_at = now() + make_interval(secs => COALESCE($3::float8, 0)),
+       last_error = $2
+ WHERE id = $1
+"""
+
 # -- concatenation ---------------------------------------------------------------------
 
 INSERT_PART = """

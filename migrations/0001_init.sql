@@ -215,3 +215,23 @@ CREATE TABLE iys_pull_cursor (
     after       text,
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
+
+-- Confirmation replies to recipients, sent by transceiver links (written with the message,
+-- in the same transaction, so a crash cannot lose or double a reply decision).
+CREATE TABLE sms_out (
+    id               bigserial PRIMARY KEY,
+    message_id       bigint NOT NULL REFERENCES mo_message (id),
+    link             text NOT NULL,
+    recipient        text NOT NULL,               -- E.164
+    source_addr      text NOT NULL,               -- the number the recipient wrote to
+    text             text NOT NULL,
+    state            text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+    attempts         integer NOT NULL DEFAULT 0,
+    next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+    smsc_message_ids text[] NOT NULL DEFAULT '{}',
+    last_error       text,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    sent_at          timestamptz
+);
+CREATE INDEX sms_out_pending_idx ON sms_out (link, next_attempt_at) WHERE state = 'pending';
+CREATE INDEX sms_out_recent_idx ON sms_out (recipient, source_addr, created_at);

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import socket
 import ssl
 import time
@@ -31,12 +30,11 @@ from typing import Protocol
 import structlog
 
 from smpp_bind import pdu
+from smpp_bind.sender import ReplyOutbox, send_replies
 from smpp_bind.settings import LinkSettings
 
 log = structlog.get_logger(__name__)
 
-# Refusals that will not go away by retrying soon: wait the longest backoff before trying.
-_PERMANENT_BIND_ERRORS = {pdu.ESME_RINVPASWD, pdu.ESME_RINVSYSID, pdu.ESME_RBINDFAIL}
 
 
 @dataclass(slots=True)
@@ -81,15 +79,16 @@ StateCallback = Callable[[str, str], Awaitable[None] | None]
 class Session:
     """One connection: connect, bind, then read/commit/ack until the connection ends."""
 
-    def __init__(self, settings: LinkSettings, sink: Sink, *, metrics: SessionMetrics | None = None
-                 ) -> None:
+    def __init__(self, settings: LinkSettings, sink: Sink, *, metrics: SessionMetrics | None = None,
+                 outbox: ReplyOutbox | None = None) -> None:
         self.settings = settings
         self.sink = sink
+        self.outbox = outbox
         self.metrics = metrics or SessionMetrics()
         self.log = log.bind(link=settings.name)
         self._seq = 0
         self._writer: asyncio.StreamWriter | None = None
-        self._pending: dict[int, asyncio.Future[pdu.Header]] = {}
+        self._pending: dict[int, asyncio.Future[tuple[pdu.Header, bytes]]] = {}
         self._queue: asyncio.Queue[Received | None] = asyncio.Queue()
         self._unbind_requested: int | None = None  # sequence of the SMSC's unbind
         self._last_read = 0.0
@@ -104,8 +103,10 @@ class Session:
         self._writer.write(data)
         self.metrics.pdu(self.settings.name, "out", command, status)
 
-    async def _request(self, data: bytes, sequence: int, command: str) -> pdu.Header:
-        future: asyncio.Future[pdu.Header] = asyncio.get_running_loop().create_future()
+    async def _request(self, data: bytes, sequence: int, command: str
+                       ) -> tuple[pdu.Header, bytes]:
+        future: asyncio.Future[tuple[pdu.Header, bytes]] = (
+            asyncio.get_running_loop().create_future())
         self._pending[sequence] = future
         self._write(data, command)
         try:
@@ -187,10 +188,15 @@ class Session:
     async def _serve(self, reader: asyncio.StreamReader) -> None:
         committer = asyncio.create_task(self._commit_loop(), name=f"commit-{self.settings.name}")
         keepalive = asyncio.create_task(self._keepalive(), name=f"enquire-{self.settings.name}")
+        others = {committer, keepalive}
+        if self.outbox is not None and self.settings.mode == "transceiver":
+            others.add(asyncio.create_task(
+                send_replies(self, self.outbox, self.settings.name, self.settings.send_rate),
+                name=f"replies-{self.settings.name}"))
         try:
             reading = asyncio.create_task(self._read_loop(reader))
             done, _ = await asyncio.wait(
-                {reading, committer, keepalive}, return_when=asyncio.FIRST_COMPLETED
+                {reading, *others}, return_when=asyncio.FIRST_COMPLETED
             )
             if reading in done and reading.exception() is None:
                 # orderly end (unbind or EOF): answer what was read before closing
@@ -203,9 +209,9 @@ class Session:
             for task in done:
                 task.result()  # re-raise the error that ended the session
         finally:
-            for task in (committer, keepalive, reading):
+            for task in (*others, reading):
                 task.cancel()
-            await asyncio.gather(committer, keepalive, reading, return_exceptions=True)
+            await asyncio.gather(*others, reading, return_exceptions=True)
 
     async def _read_loop(self, reader: asyncio.StreamReader) -> None:
         name = self.settings.name
@@ -238,7 +244,7 @@ class Session:
             elif header.is_response:
                 future = self._pending.get(header.sequence)
                 if future is not None and not future.done():
-                    future.set_result(header)
+                    future.set_result((header, data))
                 elif header.command_id == pdu.GENERIC_NACK:
                     self.log.warning("generic_nack from smsc",
                                      status=pdu.status_name(header.status))
@@ -317,6 +323,20 @@ class Session:
             except TimeoutError as exc:
                 raise LinkClosed("no enquire_link_resp") from exc
 
+    async def submit(self, source_addr: str, destination_addr: str, data_coding: int,
+                     esm_class: int, short_message: bytes) -> tuple[int, str]:
+        """Send one ``submit_sm``; return its status and the SMSC's message id."""
+        seq = self._next_seq()
+        data = pdu.build(
+            "submit_sm", seq, source_addr_ton=0 if len(source_addr) < 8 else 1,
+            source_addr_npi=0 if len(source_addr) < 8 else 1, source_addr=source_addr,
+            dest_addr_ton=1, dest_addr_npi=1, destination_addr=destination_addr.lstrip("+"),
+            esm_class=esm_class, data_coding=data_coding, short_message=short_message,
+        )
+        header, resp = await self._request(data, seq, "submit_sm")
+        message_id = resp[16:].split(b"\x00", 1)[0].decode("latin-1", "replace")
+        return header.status, message_id
+
     async def unbind(self) -> None:
         """Orderly close from our side (shutdown)."""
         if self._writer is None or self._writer.is_closing():
@@ -336,72 +356,3 @@ class SessionMetrics:
     def bound(self, link: str, is_bound: bool) -> None: ...
     def reconnect(self, link: str) -> None: ...
     def bind_failed(self, link: str, status: str) -> None: ...
-
-
-class Backoff:
-    """Exponential backoff with full jitter, reset after a session that stayed up."""
-
-    def __init__(self, low: float, high: float, rng: random.Random | None = None) -> None:
-        self.low, self.high = low, high
-        self.attempt = 0
-        self.rng = rng or random.Random()
-
-    def next_delay(self) -> float:
-        ceiling = min(self.high, self.low * 2**self.attempt)
-        self.attempt += 1
-        return self.rng.uniform(self.low, max(self.low, ceiling))
-
-    def longest(self) -> float:
-        self.attempt += 1
-        return self.high
-
-    def reset(self) -> None:
-        self.attempt = 0
-
-
-async def run_link(settings: LinkSettings, sink: Sink, *, metrics: SessionMetrics | None = None,
-                   on_state: StateCallback | None = None) -> None:
-    """Keep one link bound until cancelled: reconnect with backoff and jitter after any end."""
-    metrics = metrics or SessionMetrics()
-    backoff = Backoff(settings.reconnect_min, settings.reconnect_max)
-    link_log = log.bind(link=settings.name)
-    first = True
-
-    async def state(value: str) -> None:
-        metrics.bound(settings.name, value == "bound")
-        if on_state is not None:
-            result = on_state(settings.name, value)
-            if asyncio.iscoroutine(result):
-                await result
-
-    while True:
-        if not first:
-            metrics.reconnect(settings.name)
-        first = False
-        session = Session(settings, sink, metrics=metrics)
-        await state("connecting")
-        delay: float
-        try:
-            await session.run(on_bound=lambda: state("bound"))
-            link_log.info("session ended; reconnecting")
-            backoff.reset()
-            delay = backoff.next_delay()
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(session.unbind(), 2)
-            await state("down")
-            raise
-        except BindRefused as exc:
-            name = pdu.status_name(exc.status)
-            metrics.bind_failed(settings.name, name)
-            # a wrong password will not fix itself: do not hammer the SMSC with it
-            delay = (backoff.longest() if exc.status in _PERMANENT_BIND_ERRORS
-                     else backoff.next_delay())
-            link_log.error("bind refused", status=name, retry_in=round(delay, 1))
-        except (OSError, TimeoutError, LinkClosed, pdu.PduError,
-                asyncio.IncompleteReadError) as exc:
-            delay = backoff.next_delay()
-            link_log.warning("link down", error=f"{type(exc).__name__}: {exc}",
-                             retry_in=round(delay, 2))
-        await state("down")
-        await asyncio.sleep(delay)

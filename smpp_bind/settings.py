@@ -26,3 +26,5 @@ class LinkSettings:
     numbers: tuple[str, ...] = ()       # informational; matching uses destination_addr
     # an identical PDU on the same link within this many seconds is a redelivery (see DESIGN)
     redelivery_window: float = 3600.0
+    send_rate: float = 10.0             # submit_sm per second at most (confirmation replies)
+    replies: bool = True                # send confirmation replies (transceiver links only)

@@ -1,0 +1,342 @@
+"""The rules file: numbers, brands and vocabularies, validated as a whole.
+
+The same shape is the TOML file (`rules import/export`), the brand-owner API's import format
+and what the database stores (``inbound.store.load_rules_dict``)::
+
+    [[number]]                     [[brand]]
+    msisdn = "4609"                id = "acme"
+    shared = true                  name = "ACME"
+                                   aliases = ["ACME MARKET"]
+    [[number]]                     iys_code = 700001
+    msisdn = "908505320000"        brand_code = 700001
+    brand = "acme"                 extra_opt_out = ["BITIR"]      # optional vocabulary
+                                   replies = { RET = "…", ONAY = "…" }
+
+A shared number serves every brand unless it lists ``brands = [...]``. Validation reports
+every problem at once (:class:`RulesError`), so an import is all or nothing.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import tomli_w
+
+from keywords.normalize import fold
+
+DEFAULT_OPT_OUT = ("RET", "IPTAL", "HAYIR", "DUR", "STOP", "CIK", "REDDET")
+DEFAULT_OPT_IN = ("IZIN", "ONAY", "EVET", "KABUL", "START")
+DEFAULT_CHANNELS = {"MESAJ": ("MESAJ",), "SMS": ("MESAJ",), "ARAMA": ("ARAMA",),
+                    "TUMU": ("MESAJ", "ARAMA"), "HEPSI": ("MESAJ", "ARAMA")}
+TACIR_WORD = "tacir"
+_VOCAB_KEYS = ("extra_opt_out", "removed_opt_out", "extra_opt_in", "removed_opt_in",
+               "extra_channels")
+
+
+@dataclass(frozen=True)
+class Conflict:
+    number: str | None
+    word: str
+    meanings: tuple[str, ...]
+    message: str
+
+
+class RulesError(Exception):
+    def __init__(self, conflicts: list[Conflict]) -> None:
+        super().__init__("; ".join(c.message for c in conflicts))
+        self.conflicts = conflicts
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Overrides of the default words (folded when used)."""
+
+    extra_opt_out: tuple[str, ...] = ()
+    removed_opt_out: tuple[str, ...] = ()
+    extra_opt_in: tuple[str, ...] = ()
+    removed_opt_in: tuple[str, ...] = ()
+    extra_channels: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (word, types)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Vocabulary:
+        channels = data.get("extra_channels", {}) or {}
+        return cls(
+            tuple(data.get("extra_opt_out", ())), tuple(data.get("removed_opt_out", ())),
+            tuple(data.get("extra_opt_in", ())), tuple(data.get("removed_opt_in", ())),
+            tuple((w, tuple(t if isinstance(t, list) else [t])) for w, t in channels.items()),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in _VOCAB_KEYS[:4]:
+            if getattr(self, key):
+                out[key] = list(getattr(self, key))
+        if self.extra_channels:
+            out["extra_channels"] = {w: list(t) for w, t in self.extra_channels}
+        return out
+
+
+@dataclass(frozen=True)
+class Brand:
+    id: str
+    name: str
+    iys_code: int
+    brand_code: int
+    aliases: tuple[str, ...] = ()
+    vocabulary: Vocabulary = Vocabulary()
+    replies: tuple[tuple[str, str], ...] = ()  # (outcome or status, template)
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        """Folded words that name the brand: name, aliases and the İYS brand code."""
+        found = [fold(self.name), *(fold(a) for a in self.aliases), str(self.brand_code)]
+        return tuple(dict.fromkeys(p for p in found if p))
+
+
+@dataclass(frozen=True)
+class Number:
+    msisdn: str
+    shared: bool = False
+    brand: str | None = None
+    brands: tuple[str, ...] = ()      # shared number: the brands it serves (empty: all)
+    vocabulary: Vocabulary = Vocabulary()
+    replies: tuple[tuple[str, str], ...] = ()
+
+
+def msisdn_variants(value: str) -> set[str]:
+    """Spellings of one number as an SMSC may send it: 908505320000, 08505320000, 8505320000."""
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if digits.startswith("00"):
+        digits = digits[2:]
+    variants = {digits}
+    if len(digits) == 12 and digits.startswith("90"):
+        variants |= {digits[2:], "0" + digits[2:]}
+    elif len(digits) == 11 and digits.startswith("0"):
+        variants |= {digits[1:], "90" + digits[1:]}
+    elif len(digits) == 10 and digits[0] in "58":
+        variants |= {"0" + digits, "90" + digits}
+    return variants
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    numbers: tuple[Number, ...] = ()
+    brands: tuple[Brand, ...] = ()
+
+    # -- construction ------------------------------------------------------------------
+    @classmethod
+    def from_toml(cls, text: str) -> RuleSet:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise RulesError([Conflict(None, "", (), f"not valid TOML: {exc}")]) from exc
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RuleSet:
+        problems: list[Conflict] = []
+        brands = [b for i, raw in enumerate(data.get("brand", []) or [])
+                  if (b := _brand(raw, i, problems)) is not None]
+        numbers = [n for i, raw in enumerate(data.get("number", []) or [])
+                   if (n := _number(raw, i, problems)) is not None]
+        unknown = set(data) - {"brand", "number"}
+        problems += [Conflict(None, k, (), f"unknown top-level key {k!r}") for k in sorted(unknown)]
+        rules = cls(tuple(numbers), tuple(brands))
+        problems += rules.validate()
+        if problems:
+            raise RulesError(problems)
+        return rules
+
+    def to_dict(self) -> dict[str, Any]:
+        brands = []
+        for b in self.brands:
+            item: dict[str, Any] = {"id": b.id, "name": b.name, "aliases": list(b.aliases),
+                                    "iys_code": b.iys_code, "brand_code": b.brand_code}
+            item.update(b.vocabulary.to_dict())
+            if b.replies:
+                item["replies"] = dict(b.replies)
+            brands.append(item)
+        numbers = []
+        for n in self.numbers:
+            num: dict[str, Any] = {"msisdn": n.msisdn, "shared": n.shared}
+            if n.brand:
+                num["brand"] = n.brand
+            if n.brands:
+                num["brands"] = list(n.brands)
+            num.update(n.vocabulary.to_dict())
+            if n.replies:
+                num["replies"] = dict(n.replies)
+            numbers.append(num)
+        return {"number": numbers, "brand": brands}
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    # -- lookups -----------------------------------------------------------------------
+    @cached_property
+    def _numbers_by_variant(self) -> dict[str, Number]:
+        index: dict[str, Number] = {}
+        for number in self.numbers:
+            for variant in msisdn_variants(number.msisdn):
+                index.setdefault(variant, number)
+        return index
+
+    @cached_property
+    def match_cache(self) -> dict[str, Any]:
+        """Per-number lookup tables built once by ``keywords.match`` (the rules are frozen)."""
+        return {}
+
+    @cached_property
+    def _brands_by_id(self) -> dict[str, Brand]:
+        return {b.id: b for b in self.brands}
+
+    def number_for(self, destination_addr: str) -> Number | None:
+        for variant in msisdn_variants(destination_addr):
+            found = self._numbers_by_variant.get(variant)
+            if found is not None:
+                return found
+        return None
+
+    def brand(self, brand_id: str) -> Brand:
+        return self._brands_by_id[brand_id]
+
+    def brands_on(self, number: Number) -> tuple[Brand, ...]:
+        if not number.shared:
+            found = self._brands_by_id.get(number.brand or "")
+            return (found,) if found else ()
+        if number.brands:
+            return tuple(self._brands_by_id[b] for b in number.brands if b in self._brands_by_id)
+        return self.brands
+
+    def vocabulary_on(self, number: Number) -> dict[str, tuple[str, Any]]:
+        """Folded word → (kind, value) for the action, channel and TACIR words of a number."""
+        return _vocabulary(number, self.brands_on(number))
+
+    # -- validation --------------------------------------------------------------------
+    def validate(self) -> list[Conflict]:
+        problems: list[Conflict] = []
+        seen: dict[str, str] = {}
+        for b in self.brands:
+            if b.id in seen:
+                problems.append(Conflict(None, b.id, (), f"brand {b.id!r} is defined twice"))
+            seen[b.id] = b.id
+        numbers_seen: set[str] = set()
+        for n in self.numbers:
+            if n.msisdn in numbers_seen:
+                problems.append(Conflict(n.msisdn, n.msisdn, (),
+                                         f"number {n.msisdn} is defined twice"))
+            numbers_seen.add(n.msisdn)
+            for ref in ([n.brand] if n.brand else []) + list(n.brands):
+                if ref not in seen:
+                    problems.append(Conflict(n.msisdn, ref, (),
+                                             f"number {n.msisdn} names unknown brand {ref!r}"))
+            problems += _word_conflicts(n, self.brands_on(n))
+        return problems
+
+
+def _vocabulary(number: Number, brands: tuple[Brand, ...]) -> dict[str, tuple[str, Any]]:
+    vocabs = [number.vocabulary, *(b.vocabulary for b in brands)]
+    out_words = set(map(fold, DEFAULT_OPT_OUT))
+    in_words = set(map(fold, DEFAULT_OPT_IN))
+    channels = {fold(w): t for w, t in DEFAULT_CHANNELS.items()}
+    for v in vocabs:
+        out_words |= {fold(w) for w in v.extra_opt_out}
+        in_words |= {fold(w) for w in v.extra_opt_in}
+        channels.update({fold(w): t for w, t in v.extra_channels})
+    for v in vocabs:
+        out_words -= {fold(w) for w in v.removed_opt_out}
+        in_words -= {fold(w) for w in v.removed_opt_in}
+    words: dict[str, tuple[str, Any]] = {}
+    for w in out_words:
+        words[w] = ("action", "RET")
+    for w in in_words:
+        words[w] = ("action", "ONAY") if w not in words else ("conflict", "RET/ONAY")
+    for w, types in channels.items():
+        words.setdefault(w, ("channel", tuple(types)))
+    words.setdefault(TACIR_WORD, ("tacir", "TACIR"))
+    return words
+
+
+def _word_conflicts(number: Number, brands: tuple[Brand, ...]) -> list[Conflict]:
+    problems = []
+    vocab = _vocabulary(number, brands)
+    for word, (kind, _) in vocab.items():
+        if kind == "conflict":
+            problems.append(Conflict(number.msisdn, word, ("opt-out", "opt-in"),
+                                     f"on {number.msisdn}, {word!r} is both an opt-out and an "
+                                     "opt-in word"))
+    owners: dict[str, list[str]] = {}
+    for brand in brands:
+        for phrase in brand.phrases:
+            owners.setdefault(phrase, []).append(brand.id)
+    for phrase, ids in owners.items():
+        if len(set(ids)) > 1:
+            problems.append(Conflict(number.msisdn, phrase, tuple(f"brand:{i}" for i in ids),
+                                     f"on {number.msisdn}, {phrase!r} names several brands: "
+                                     f"{', '.join(sorted(set(ids)))}"))
+        if phrase in vocab:
+            kind = vocab[phrase][0]
+            problems.append(Conflict(number.msisdn, phrase, (f"brand:{ids[0]}", kind),
+                                     f"on {number.msisdn}, brand word {phrase!r} of {ids[0]} is "
+                                     f"also {'an' if kind[0] in 'aeiou' else 'a'} {kind} word"))
+    return problems
+
+
+def _problem(where: str, message: str) -> Conflict:
+    return Conflict(None, where, (), f"{where}: {message}")
+
+
+def _brand(raw: Any, index: int, problems: list[Conflict]) -> Brand | None:
+    where = f"brand[{index}]"
+    if not isinstance(raw, dict):
+        problems.append(_problem(where, "expected a table"))
+        return None
+    missing = [k for k in ("id", "name", "iys_code", "brand_code") if k not in raw]
+    if missing:
+        problems.append(_problem(where, f"missing {', '.join(missing)}"))
+        return None
+    where = f"brand[{raw['id']}]"
+    ok = True
+    for key in ("iys_code", "brand_code"):
+        if not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] <= 0:
+            problems.append(_problem(f"{where}.{key}", "must be a positive integer"))
+            ok = False
+    known = {"id", "name", "aliases", "iys_code", "brand_code", "replies", "owner", *_VOCAB_KEYS}
+    for key in sorted(set(raw) - known):
+        problems.append(_problem(f"{where}.{key}", "unknown key"))
+        ok = False
+    if not fold(str(raw["name"])):
+        problems.append(_problem(f"{where}.name", "must contain letters or digits"))
+        ok = False
+    if not ok:
+        return None
+    return Brand(str(raw["id"]), str(raw["name"]), raw["iys_code"], raw["brand_code"],
+                 tuple(str(a) for a in raw.get("aliases", [])), Vocabulary.from_dict(raw),
+                 tuple((str(k), str(v)) for k, v in (raw.get("replies") or {}).items()))
+
+
+def _number(raw: Any, index: int, problems: list[Conflict]) -> Number | None:
+    where = f"number[{index}]"
+    if not isinstance(raw, dict) or "msisdn" not in raw:
+        problems.append(_problem(where, "expected a table with msisdn"))
+        return None
+    msisdn = str(raw["msisdn"])
+    where = f"number[{msisdn}]"
+    if not msisdn.lstrip("+").isdigit():
+        problems.append(_problem(f"{where}.msisdn", "must be digits"))
+        return None
+    shared = bool(raw.get("shared", False))
+    if not shared and not raw.get("brand"):
+        problems.append(_problem(where, "a dedicated number needs brand = \"<id>\" "
+                                        "(or shared = true)"))
+        return None
+    known = {"msisdn", "shared", "brand", "brands", "replies", *_VOCAB_KEYS}
+    for key in sorted(set(raw) - known):
+        problems.append(_problem(f"{where}.{key}", "unknown key"))
+        return None
+    return Number(msisdn.lstrip("+"), shared, raw.get("brand"), tuple(raw.get("brands", [])),
+                  Vocabulary.from_dict(raw),
+                  tuple((str(k), str(v)) for k, v in (raw.get("replies") or {}).items()))

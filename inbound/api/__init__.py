@@ -1,0 +1,42 @@
+"""The brand-owner API under ``/api/v1`` (issue #6).
+
+``setup_api(app, pool, admin_token=…)`` mounts it as a sub-application of the service's
+aiohttp app, with its own middlewares: problem+json errors outside, bearer-token
+authentication inside. See ``openapi.py`` for the contract.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from aiohttp import web
+
+from inbound.api import routes_accounts, routes_config, routes_events
+from inbound.api.auth import auth_middleware
+from inbound.api.openapi import document
+from inbound.api.params import RULES_BODY_LIMIT
+from inbound.api.problems import problem_middleware
+from inbound.api.state import POOL
+
+PREFIX = "/api/v1"
+
+
+async def openapi_json(_: web.Request) -> web.Response:
+    return web.json_response(document())
+
+
+def create_api(pool: asyncpg.Pool, *, admin_token: str | None = None) -> web.Application:
+    # bodies are limited per endpoint (params.read_body); this is the outer bound
+    api = web.Application(client_max_size=RULES_BODY_LIMIT,
+                          middlewares=[problem_middleware, auth_middleware(pool, admin_token)])
+    api[POOL] = pool
+    api.router.add_get("/openapi.json", openapi_json)
+    api.add_routes(routes_accounts.routes)
+    api.add_routes(routes_config.routes)
+    api.add_routes(routes_events.routes)
+    return api
+
+
+def setup_api(app: web.Application, pool: asyncpg.Pool, *,
+              admin_token: str | None = None) -> None:
+    """Add every ``/api/v1`` route to ``app`` (call before the app starts)."""
+    app.add_subapp(PREFIX, create_api(pool, admin_token=admin_token))

@@ -1,0 +1,189 @@
+"""JSON Schemas (OpenAPI 3.1 = JSON Schema 2020-12) of the API's bodies.
+
+Kept next to the code that produces the bodies and checked against real answers by the
+schemathesis test, so the document stays true.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+STR = {"type": "string"}
+NSTR = {"type": ["string", "null"]}
+INT = {"type": "integer"}
+NINT = {"type": ["integer", "null"]}
+TIME = {"type": "string", "format": "date-time"}
+NTIME = {"type": ["string", "null"], "format": "date-time"}
+BOOL = {"type": "boolean"}
+WORDS = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 40,
+                                    "pattern": r"\S"}, "maxItems": 50}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(properties: dict[str, Any], required: list[str] | None = None, *,
+        closed: bool = True) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties,
+                              "required": required if required is not None else list(properties)}
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def page(item: str) -> dict[str, Any]:
+    return obj({"items": {"type": "array", "items": ref(item)}, "next_cursor": NSTR})
+
+
+def listing(item: str) -> dict[str, Any]:
+    return obj({"items": {"type": "array", "items": ref(item)}})
+
+
+VOCABULARY = obj({
+    "extra_opt_out": WORDS, "removed_opt_out": WORDS, "extra_opt_in": WORDS,
+    "removed_opt_in": WORDS,
+    "extra_channels": {"type": "object", "maxProperties": 50,
+                       "propertyNames": {"minLength": 1, "maxLength": 40, "pattern": r"^\S.*$"},
+                       "additionalProperties": {"type": "array", "minItems": 1, "items": {
+                           "enum": ["MESAJ", "ARAMA"]}}},
+}, required=[])
+VOCABULARY["description"] = ("Words added to or removed from the default opt-out (RET, IPTAL …) "
+                             "and opt-in (IZIN, ONAY …) words, and extra channel words.")
+
+REPLIES = obj({k: {"type": "string", "maxLength": 640} for k in
+               ("RET", "ONAY", "ambiguous", "unknown_brand")}, required=[])
+REPLIES["description"] = ("Reply templates by outcome; {brand} and {number} are filled in; an "
+                          "empty template switches that reply off.")
+
+_BRAND_FIELDS: dict[str, Any] = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"[0-9A-Za-z]"},
+    "aliases": WORDS | {"items": {"type": "string", "minLength": 1, "maxLength": 100,
+                                  "pattern": r"\S"}},
+    "iys_code": {"type": "integer", "minimum": 1, "maximum": 10**15},
+    "brand_code": {"type": "integer", "minimum": 1, "maximum": 10**15},
+    "owner_id": {"type": "integer", "minimum": 1,
+                 "description": "operator only: the owner the brand belongs to"},
+    "vocabulary": ref("Vocabulary"),
+    "replies": ref("Replies"),
+}
+
+_NUMBER_FIELDS: dict[str, Any] = {
+    "shared": BOOL,
+    "brand": {"type": ["string", "null"], "maxLength": 63,
+              "description": "a dedicated number's brand"},
+    "brands": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 63},
+               "description": "a shared number's brands (empty: every brand)"},
+    "links": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 100,
+                                         "pattern": r"\S"},
+              "description": "the SMPP links that serve this number"},
+    "vocabulary": ref("Vocabulary"),
+    "replies": ref("Replies"),
+}
+
+_EVENT = obj({
+    "id": INT, "message_id": INT, "brand_id": STR, "recipient": STR,
+    "recipient_type": {"enum": ["BIREYSEL", "TACIR"]}, "type": {"enum": ["MESAJ", "ARAMA",
+                                                                         "EPOSTA"]},
+    "status": {"enum": ["ONAY", "RET"]}, "source": STR,
+    "state": {"enum": ["pending", "accepted", "not_needed", "failed"]},
+    "received_at": TIME, "consent_date": TIME, "deadline_at": TIME, "attempts": INT,
+    "iys_transaction_id": NSTR, "iys_creation_date": NSTR, "last_error_code": NSTR,
+    "last_error": NSTR, "created_at": TIME, "updated_at": TIME,
+})
+
+_MESSAGE_FIELDS: dict[str, Any] = {
+    "id": INT, "link": STR, "received_at": TIME, "completed_at": TIME, "sender": NSTR,
+    "destination_addr": NSTR, "text": NSTR, "normalized": NSTR, "outcome": STR, "reason": STR,
+}
+
+_PDU = obj({
+    "id": INT, "link": STR, "received_at": TIME, "command": STR, "sequence": NINT,
+    "pdu_base64": {"type": "string", "description": "the PDU exactly as received"},
+    "fields": {"type": ["object", "null"]}, "source_addr": NSTR, "destination_addr": NSTR,
+    "kind": STR, "data_coding": NINT, "encoding": NSTR, "text": NSTR, "redelivery_of": NINT,
+})
+
+_ATTEMPT = obj({
+    "id": INT, "started_at": TIME, "latency_ms": {"type": "number"}, "method": STR, "path": STR,
+    "request": {}, "http_status": NINT, "response": NSTR, "code": NSTR, "outcome": STR,
+})
+
+_IYS_CHANGE = obj({
+    "transaction_id": STR, "recipient_type": STR, "type": STR, "status": STR, "source": STR,
+    "consent_date": NSTR, "creation_date": NSTR, "pulled_at": TIME,
+})
+
+SCHEMAS: dict[str, Any] = {
+    "Problem": obj({
+        "type": STR, "title": STR, "status": INT, "detail": STR,
+        "errors": {"type": "array", "items": obj(
+            {"field": STR, "reason": STR, "word": STR, "number": STR}, ["field", "reason"])},
+    }, ["type", "title", "status", "detail"]),
+    "Me": obj({"admin": BOOL, "owner": {"oneOf": [ref("Owner"), {"type": "null"}]},
+               "token_id": NINT}),
+    "Owner": obj({"id": INT, "name": STR, "email": NSTR, "created_at": TIME}),
+    "OwnerInput": obj({"name": {"type": "string", "minLength": 1, "maxLength": 200,
+                                "pattern": r"\S"},
+                       "email": {"type": ["string", "null"], "maxLength": 254,
+                                 "pattern": r"^[^@\s]+@[^@\s]+$"}}, ["name"]),
+    "OwnerList": listing("Owner"),
+    "Token": obj({"id": INT, "owner_id": NINT, "admin": BOOL, "name": STR, "created_at": TIME,
+                  "revoked_at": NTIME, "last_used_at": NTIME}),
+    "TokenCreated": obj({"id": INT, "owner_id": NINT, "admin": BOOL, "name": STR,
+                         "created_at": TIME, "revoked_at": NTIME, "last_used_at": NTIME,
+                         "token": {"type": "string", "pattern": "^iysk_",
+                                   "description": "shown once; only its SHA-256 is stored"}}),
+    "TokenInput": obj({"name": {"type": "string", "maxLength": 200},
+                       "owner_id": {"type": "integer", "minimum": 1},
+                       "admin": BOOL}, []),
+    "TokenList": listing("Token"),
+    "Vocabulary": VOCABULARY,
+    "Replies": REPLIES,
+    "Brand": obj({"id": STR, "name": STR, "aliases": {"type": "array", "items": STR},
+                  "iys_code": INT, "brand_code": INT, "owner_id": NINT,
+                  "vocabulary": ref("Vocabulary"), "replies": ref("Replies")}),
+    "BrandInput": obj({"id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]{0,62}$"},
+                       **_BRAND_FIELDS}, ["id", "name", "iys_code", "brand_code"]),
+    "BrandPatch": obj(dict(_BRAND_FIELDS), []),
+    "BrandList": listing("Brand"),
+    "Number": obj({"msisdn": STR, "shared": BOOL, "brand": NSTR,
+                   "brands": {"type": "array", "items": STR},
+                   "links": {"type": "array", "items": STR},
+                   "vocabulary": ref("Vocabulary"), "replies": ref("Replies")}),
+    "NumberInput": obj({"msisdn": {"type": "string", "pattern": "^[0-9]{3,15}$"},
+                        **_NUMBER_FIELDS}, ["msisdn"]),
+    "NumberPatch": obj(dict(_NUMBER_FIELDS), []),
+    "NumberList": listing("Number"),
+    "Rules": {"type": "object", "description": "the rules file (see `rules import`)",
+              "properties": {"number": {"type": "array", "items": {"type": "object"}},
+                             "brand": {"type": "array", "items": {"type": "object"}}}},
+    "AuditEntry": obj({
+        "id": INT, "at": TIME,
+        "actor": obj({"admin": BOOL, "owner_id": NINT, "token_id": NINT}),
+        "action": STR, "resource": STR, "resource_id": STR, "before": {}, "after": {}}),
+    "AuditPage": page("AuditEntry"),
+    "Message": obj(_MESSAGE_FIELDS),
+    "MessagePage": page("Message"),
+    "Event": _EVENT,
+    "EventPage": page("Event"),
+    "History": obj({
+        "brand_id": STR, "recipient": STR,
+        "messages": {"type": "array", "items": obj({
+            **_MESSAGE_FIELDS, "source_addr": NSTR,
+            "pdus": {"type": "array", "items": _PDU}})},
+        "events": {"type": "array", "items": {"allOf": [
+            {**_EVENT, "additionalProperties": True, "required": []},
+            {"type": "object", "required": ["iys_attempts"],
+             "properties": {"iys_attempts": {"type": "array", "items": _ATTEMPT}}}]}},
+        "iys_changes": {"type": "array", "items": _IYS_CHANGE},
+    }),
+    "ExplainInput": obj({"number": {"type": "string", "pattern": "^[0-9]{3,15}$"},
+                         "text": {"type": "string", "maxLength": 1600}}),
+    "Explanation": obj({
+        "outcome": STR, "normalized": STR, "reason": STR,
+        "events": {"type": "array", "items": obj({
+            "brand": STR, "status": {"enum": ["ONAY", "RET"]},
+            "types": {"type": "array", "items": STR},
+            "recipient_type": {"enum": ["BIREYSEL", "TACIR"]}})}}),
+}

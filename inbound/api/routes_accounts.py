@@ -1,0 +1,149 @@
+"""Accounts: who am I, owners (operator only), and API tokens.
+
+An owner lists, creates and revokes its own tokens; another owner's token id is answered
+like one that does not exist (404). Only the operator creates admin tokens or tokens for
+other owners.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from aiohttp import web
+
+from inbound.api import admin, params, queries
+from inbound.api.auth import caller_of
+from inbound.api.problems import Problem
+from inbound.api.state import POOL
+
+routes = web.RouteTableDef()
+
+
+def _id(request: web.Request, name: str) -> int:
+    raw = request.match_info[name]
+    if not raw.isdigit() or len(raw) > 18:
+        raise Problem(404, f"{name.replace('_', ' ')} {raw!r} not found")
+    return int(raw)
+
+
+@routes.get("/me")
+async def me(request: web.Request) -> web.Response:
+    caller = caller_of(request)
+    owner = None
+    if caller.owner_id is not None:
+        row = await request.app[POOL].fetchrow(queries.OWNER, caller.owner_id)
+        owner = admin.owner_view(row) if row else None
+    return web.json_response({"admin": caller.admin, "owner": owner,
+                              "token_id": caller.token_id})
+
+
+@routes.get("/owners")
+async def list_owners(request: web.Request) -> web.Response:
+    caller_of(request).require_admin()
+    rows = await request.app[POOL].fetch(queries.LIST_OWNERS)
+    return web.json_response({"items": [admin.owner_view(r) for r in rows]})
+
+
+@routes.post("/owners")
+async def create_owner(request: web.Request) -> web.Response:
+    caller = caller_of(request)
+    caller.require_admin()
+    body = await params.json_object(request)
+    params.check_fields(body, {"name", "email"})
+    name = params.text_field(body, "name")
+    email = params.text_field(body, "email", required=False, max_length=254,
+                              pattern=params.EMAIL)
+    assert name is not None
+    pool = request.app[POOL]
+    try:
+        owner_id = await admin.create_owner(pool, name, email, actor_token_id=caller.token_id)
+    except asyncpg.UniqueViolationError:
+        raise Problem(409, "an owner with this e-mail exists",
+                      errors=[{"field": "email", "reason": "already used"}]) from None
+    row = await pool.fetchrow(queries.OWNER, owner_id)
+    return web.json_response(admin.owner_view(row), status=201)
+
+
+@routes.get("/owners/{owner_id}")
+async def get_owner(request: web.Request) -> web.Response:
+    caller_of(request).require_admin()
+    row = await request.app[POOL].fetchrow(queries.OWNER, _id(request, "owner_id"))
+    if row is None:
+        raise Problem(404, "owner not found")
+    return web.json_response(admin.owner_view(row))
+
+
+@routes.delete("/owners/{owner_id}")
+async def delete_owner(request: web.Request) -> web.Response:
+    """Delete an owner and its tokens; its brands stay (unassigned) with their evidence."""
+    caller = caller_of(request)
+    caller.require_admin()
+    owner_id = _id(request, "owner_id")
+    pool = request.app[POOL]
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(queries.OWNER, owner_id)
+        if row is None:
+            raise Problem(404, "owner not found")
+        await conn.execute(queries.DELETE_OWNER, owner_id)
+        await admin.audit(conn, actor_token_id=caller.token_id, actor_owner_id=None,
+                          actor_admin=True, action="delete", resource="owner",
+                          resource_id=str(owner_id), owner_ids=[owner_id],
+                          before=admin.owner_view(row), after=None)
+    return web.Response(status=204)
+
+
+@routes.get("/tokens")
+async def list_tokens(request: web.Request) -> web.Response:
+    caller = caller_of(request)
+    scope = None if caller.admin else caller.owner_id
+    rows = await request.app[POOL].fetch(queries.LIST_TOKENS, scope)
+    return web.json_response({"items": [admin.token_view(r) for r in rows]})
+
+
+@routes.post("/tokens")
+async def create_token(request: web.Request) -> web.Response:
+    """A new token, shown in this answer only (``token``); keep it, it cannot be shown again."""
+    caller = caller_of(request)
+    body = await params.json_object(request)
+    params.check_fields(body, {"name", "owner_id", "admin"})
+    name = params.text_field(body, "name", required=False, allow_empty=True) or ""
+    want_admin = bool(params.bool_field(body, "admin", default=False))
+    owner_id = params.int_field(body, "owner_id", required=False, maximum=2**62)
+    pool = request.app[POOL]
+    if not caller.admin:
+        if want_admin or owner_id not in (None, caller.owner_id):
+            raise Problem(403, "an owner creates tokens for itself only",
+                          errors=[{"field": "owner_id" if owner_id else "admin",
+                                   "reason": "admin only"}])
+        owner_id = caller.owner_id
+    elif owner_id is not None and await pool.fetchrow(queries.OWNER, owner_id) is None:
+        raise Problem(422, f"there is no owner {owner_id}",
+                      errors=[{"field": "owner_id", "reason": "no such owner"}])
+    elif owner_id is None and not want_admin:
+        raise Problem(422, "name the owner (owner_id) or ask for an admin token",
+                      errors=[{"field": "owner_id", "reason": "required unless admin"}])
+    token, view = await admin.issue_token(
+        pool, owner_id=owner_id, admin=want_admin, name=name, actor_token_id=caller.token_id,
+        actor_owner_id=None if caller.admin else caller.owner_id)
+    return web.json_response({**view, "token": token}, status=201)
+
+
+@routes.get("/tokens/{token_id}")
+async def get_token(request: web.Request) -> web.Response:
+    caller = caller_of(request)
+    scope = None if caller.admin else caller.owner_id
+    row = await request.app[POOL].fetchrow(queries.TOKEN, _id(request, "token_id"), scope)
+    if row is None:
+        raise Problem(404, "token not found")
+    return web.json_response(admin.token_view(row))
+
+
+@routes.delete("/tokens/{token_id}")
+async def revoke(request: web.Request) -> web.Response:
+    caller = caller_of(request)
+    revoked = await admin.revoke_token(
+        request.app[POOL], _id(request, "token_id"),
+        scope=None if caller.admin else caller.owner_id, actor_token_id=caller.token_id,
+        actor_owner_id=None if caller.admin else caller.owner_id)
+    if not revoked:
+        raise Problem(404, "token not found (or already revoked)")
+    return web.Response(status=204)

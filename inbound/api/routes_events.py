@@ -1,0 +1,203 @@
+"""Event endpoints: a brand's messages and consent events (filters, cursor pages, CSV), one
+recipient's full history (the evidence), and ``explain``.
+
+Phone numbers appear in full here: they are the brand's own recipients. They never go to
+the logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import structlog
+from aiohttp import web
+
+from inbound.api import changes, params, queries, resources
+from inbound.api.auth import Caller, caller_of
+from inbound.api.problems import Problem
+from inbound.api.state import POOL
+from keywords import RuleSet, explain, match
+from keywords.rules import msisdn_variants
+
+log = structlog.get_logger(__name__)
+routes = web.RouteTableDef()
+
+OUTCOMES = ("consent", "ambiguous", "unknown_brand", "no_keyword", "not_text",
+            "unknown_number", "invalid_sender", "incomplete")
+STATES = ("pending", "accepted", "not_needed", "failed")
+STATUSES = ("ONAY", "RET")
+TYPES = ("MESAJ", "ARAMA", "EPOSTA")
+EVENT_FIELDS = ("id", "message_id", "brand_id", "recipient", "recipient_type", "type", "status",
+                "source", "state", "received_at", "consent_date", "deadline_at", "attempts",
+                "iys_transaction_id", "iys_creation_date", "last_error_code", "last_error",
+                "created_at", "updated_at")
+CSV_BATCH = 1000  # rows encoded and written at a time: bounds the memory of an export
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _row(row: asyncpg.Record) -> dict[str, Any]:
+    return {k: _jsonable(v) for k, v in row.items()}
+
+
+async def _brand_scope(request: web.Request) -> tuple[asyncpg.Pool, str, list[str]]:
+    """The pool, the brand id (404 unless the caller may see it) and the spellings of its
+    dedicated numbers (messages to those belong to the brand whatever their outcome)."""
+    pool = request.app[POOL]
+    caller = caller_of(request)
+    brand_id = request.match_info["brand_id"]
+    scope = None if caller.admin else caller.owner_id
+    if await pool.fetchval(queries.BRAND_VISIBLE, brand_id, scope) is None:
+        raise Problem(404, f"brand {brand_id!r} not found")
+    rows = await pool.fetch(queries.DEDICATED_NUMBERS, brand_id)
+    dedicated = sorted({v for r in rows for v in msisdn_variants(r["msisdn"])})
+    return pool, brand_id, dedicated
+
+
+@routes.get("/brands/{brand_id}/messages")
+async def list_messages(request: web.Request) -> web.Response:
+    pool, brand_id, dedicated = await _brand_scope(request)
+    q = request.query
+    limit = params.limit(q)
+    rows = await pool.fetch(
+        queries.LIST_MESSAGES, brand_id, params.cursor(q), params.recipient(q.get("recipient")),
+        params.choice(q, "outcome", OUTCOMES), params.timestamp(q, "since"),
+        params.timestamp(q, "until"), limit, dedicated)
+    return _page([_row(r) for r in rows], limit)
+
+
+def _event_filters(q: Any) -> tuple[Any, ...]:
+    return (params.recipient(q.get("recipient")), params.choice(q, "status", STATUSES),
+            params.choice(q, "state", STATES), params.choice(q, "type", TYPES),
+            params.timestamp(q, "since"), params.timestamp(q, "until"))
+
+
+@routes.get("/brands/{brand_id}/events")
+async def list_events(request: web.Request) -> web.Response:
+    pool, brand_id, _ = await _brand_scope(request)
+    q = request.query
+    limit = params.limit(q)
+    rows = await pool.fetch(queries.LIST_EVENTS, brand_id, params.cursor(q), *_event_filters(q),
+                            limit)
+    return _page([_row(r) for r in rows], limit)
+
+
+def _page(items: list[dict[str, Any]], limit: int) -> web.Response:
+    next_cursor = params.encode_cursor(items[-1]["id"]) if len(items) == limit else None
+    return web.json_response({"items": items, "next_cursor": next_cursor})
+
+
+def _csv_cell(value: Any) -> Any:
+    value = _jsonable(value)
+    # free text starting like a formula is neutralised for spreadsheets (CSV injection)
+    if isinstance(value, str) and value[:1] in ("=", "@", "-"):
+        return "'" + value
+    return value
+
+
+@routes.get("/brands/{brand_id}/events.csv")
+async def export_events(request: web.Request) -> web.StreamResponse:
+    """Stream every matching event as CSV, oldest first, through a server-side cursor:
+    memory stays bounded by ``CSV_BATCH`` rows whatever the number of events."""
+    pool, brand_id, _ = await _brand_scope(request)
+    filters = _event_filters(request.query)
+    after = params.cursor(request.query)
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="{brand_id}-events.csv"'})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(EVENT_FIELDS)
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        cursor = conn.cursor(queries.EXPORT_EVENTS, brand_id, after, *filters,
+                             prefetch=CSV_BATCH)
+        await response.prepare(request)
+        count = 0
+        async for row in cursor:
+            writer.writerow([_csv_cell(row[f]) for f in EVENT_FIELDS])
+            count += 1
+            if count % CSV_BATCH == 0:
+                await response.write(buffer.getvalue().encode("utf-8"))
+                buffer.seek(0)
+                buffer.truncate()
+        await response.write(buffer.getvalue().encode("utf-8"))
+    await response.write_eof()
+    log.info("events exported", brand=brand_id, rows=count)
+    return response
+
+
+@routes.get("/brands/{brand_id}/recipients/{recipient}")
+async def recipient_history(request: web.Request) -> web.Response:
+    """Everything about one recipient for this brand: each message with its raw PDUs and
+    decoded text, each consent event with every İYS request and answer, and the changes
+    İYS reported from elsewhere (e-Devlet, 3338)."""
+    pool, brand_id, dedicated = await _brand_scope(request)
+    recipient = params.recipient(request.match_info["recipient"], "recipient")
+    messages = [_row(r) for r in await pool.fetch(queries.RECIPIENT_MESSAGES, brand_id,
+                                                 recipient, dedicated)]
+    events = [_row(r) for r in await pool.fetch(queries.RECIPIENT_EVENTS, brand_id, recipient)]
+    message_ids = [m["id"] for m in messages] + [e["message_id"] for e in events]
+    pdus: dict[int, list[dict[str, Any]]] = {}
+    for r in await pool.fetch(queries.RECIPIENT_PDUS, message_ids):
+        pdu = _row(r)
+        pdu["pdu_base64"] = base64.b64encode(pdu.pop("pdu")).decode()
+        pdus.setdefault(pdu.pop("message_id"), []).append(pdu)
+    attempts: dict[int, list[dict[str, Any]]] = {}
+    for r in await pool.fetch(queries.EVENT_ATTEMPTS, [e["id"] for e in events]):
+        attempt = _row(r)
+        attempts.setdefault(attempt.pop("event_id"), []).append(attempt)
+    for message in messages:
+        message["pdus"] = pdus.get(message["id"], [])
+    for event in events:
+        event["iys_attempts"] = attempts.get(event["id"], [])
+    changes_ = [_row(r) for r in await pool.fetch(queries.RECIPIENT_IYS_CHANGES, brand_id,
+                                                 recipient)]
+    if not messages and not events and not changes_:
+        raise Problem(404, "no message or event of this recipient for this brand")
+    return web.json_response({"brand_id": brand_id, "recipient": recipient,
+                              "messages": messages, "events": events, "iys_changes": changes_})
+
+
+@routes.post("/explain")
+async def explain_text(request: web.Request) -> web.Response:
+    """What ``iys-inbound explain`` prints, limited to the caller's brands."""
+    pool = request.app[POOL]
+    caller = caller_of(request)
+    body = await params.json_object(request)
+    params.check_fields(body, {"number", "text"})
+    number = params.text_field(body, "number", pattern=params.MSISDN, max_length=15)
+    text = params.text_field(body, "text", max_length=1600, allow_empty=True)
+    assert number is not None and text is not None
+    config = await changes.load(pool)
+    rules = RuleSet.from_dict(config.rules)
+    found = rules.number_for(number)
+    if found is not None and not caller.admin:
+        raw = config.number(found.msisdn) or {"msisdn": found.msisdn, "shared": found.shared,
+                                              "brand": found.brand}
+        if not resources.number_visible(caller, config, raw):
+            found = None
+    if found is None and not caller.admin:
+        raise Problem(404, f"number {number} not found")
+    return web.json_response(_for_caller(caller, config, explain(match(text, number, rules))))
+
+
+def _for_caller(caller: Caller, config: changes.Config, result: dict[str, Any]
+                ) -> dict[str, Any]:
+    if caller.admin:
+        return result
+    own = [e for e in result["events"] if resources.owns(caller, config, e["brand"])]
+    if len(own) == len(result["events"]):
+        return result
+    # another owner's brand was named: say so without naming it
+    reason = "The text names a brand of another owner on this number."
+    if own:
+        reason += " For your brands: " + ", ".join(f"{e['status']} {e['brand']}" for e in own)
+    return {**result, "outcome": "consent" if own else "other_brand", "events": own,
+            "reason": reason}

@@ -235,3 +235,10 @@ CREATE TABLE sms_out (
 );
 CREATE INDEX sms_out_pending_idx ON sms_out (link, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX sms_out_recent_idx ON sms_out (recipient, source_addr, created_at);
+
+-- A token bucket per İYS account, shared by every process (İYS counts requests per IP).
+CREATE TABLE iys_rate (
+    account     text PRIMARY KEY,
+    tokens      double precision NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);

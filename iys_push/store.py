@@ -1,0 +1,166 @@
+"""The İYS side's SQL, in one place (parameterised; values never enter the text)."""
+
+from __future__ import annotations
+
+# -- token ---------------------------------------------------------------------------------
+LOCK_TOKEN_ROW = """
+INSERT INTO iys_token (account) VALUES ($1) ON CONFLICT (account) DO NOTHING
+"""
+TOKEN_FOR_UPDATE = "SELECT * FROM iys_token WHERE account = $1 FOR UPDATE"
+TOKEN = "SELECT * FROM iys_token WHERE account = $1"
+SAVE_TOKEN = """
+UPDATE iys_token
+   SET access_token = $2, access_expires_at = $3, refresh_token = $4, refresh_expires_at = $5,
+       updated_at = now()
+ WHERE account = $1
+"""
+HALT_TOKEN = "UPDATE iys_token SET halted_until = $2, updated_at = now() WHERE account = $1"
+FORGET_ACCESS = """
+UPDATE iys_token SET access_token = NULL, access_expires_at = NULL
+ WHERE account = $1 AND access_token = $2
+"""
+
+# -- shared rate limit ---------------------------------------------------------------------
+# refill by elapsed time, take one token if there is one; no row back means "wait"
+TAKE_RATE_TOKEN = """
+INSERT INTO iys_rate AS r (account, tokens, updated_at) VALUES ($1, $2 - 1, clock_timestamp())
+ON CONFLICT (account) DO UPDATE
+   SET tokens = LEAST($2, r.tokens + EXTRACT(EPOCH FROM clock_timestamp() - r.updated_at) * $3)
+                - 1,
+       updated_at = clock_timestamp()
+ WHERE LEAST($2, r.tokens + EXTRACT(EPOCH FROM clock_timestamp() - r.updated_at) * $3) >= 1
+RETURNING tokens
+"""
+
+# -- attempts (the evidence) ---------------------------------------------------------------
+INSERT_ATTEMPT = """
+INSERT INTO iys_attempt (event_id, started_at, latency_ms, method, path, request, http_status,
+                         response, code, outcome)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+"""
+
+# -- the outbox ----------------------------------------------------------------------------
+# The oldest pending event of each key is its only candidate (one in flight per key, in
+# order); among due candidates the nearest deadline goes first.
+CLAIM = """
+WITH candidates AS (
+    SELECT DISTINCT ON (brand_code, recipient, recipient_type, type) id
+      FROM consent_event
+     WHERE state = 'pending'
+     ORDER BY brand_code, recipient, recipient_type, type, received_at, id
+), due AS (
+    SELECT e.id
+      FROM consent_event e JOIN candidates c ON c.id = e.id
+     WHERE e.next_attempt_at <= now() AND e.batch_request_id IS NULL
+       AND (e.lease_until IS NULL OR e.lease_until < now())
+     ORDER BY e.deadline_at, e.id
+     LIMIT $1
+       FOR UPDATE OF e SKIP LOCKED
+)
+UPDATE consent_event e
+   SET lease_owner = $2, lease_until = now() + make_interval(secs => $3),
+       attempts = e.attempts + 1, updated_at = now()
+  FROM due
+ WHERE e.id = due.id
+RETURNING e.id, e.brand_id, e.iys_code, e.brand_code, e.recipient, e.recipient_type, e.type,
+          e.status, e.source, e.received_at, e.consent_date, e.deadline_at, e.attempts,
+          e.batch_request_id
+"""
+
+DUE_COUNT = """
+SELECT count(*) FROM consent_event WHERE state = 'pending' AND next_attempt_at <= now()
+"""
+
+SET_CONSENT_DATE = "UPDATE consent_event SET consent_date = $2 WHERE id = $1"
+
+FINISH = """
+UPDATE consent_event
+   SET state = $2, iys_transaction_id = $3, iys_creation_date = $4, last_error_code = $5,
+       last_error = $6, lease_owner = NULL, lease_until = NULL, batch_request_id = NULL,
+       updated_at = now()
+ WHERE id = $1
+"""
+
+RETRY = """
+UPDATE consent_event
+   SET next_attempt_at = $2, last_error_code = $3, last_error = $4, lease_owner = NULL,
+       lease_until = NULL, updated_at = now()
+ WHERE id = $1
+"""
+
+MARK_BATCHED = """
+UPDATE consent_event
+   SET batch_request_id = $2, next_attempt_at = $3, lease_until = $3, updated_at = now()
+ WHERE id = ANY($1::bigint[])
+"""
+
+BATCHED_DUE = """
+SELECT DISTINCT batch_request_id, iys_code, brand_code
+  FROM consent_event
+ WHERE state = 'pending' AND batch_request_id IS NOT NULL AND next_attempt_at <= now()
+ LIMIT 20
+"""
+
+BATCH_EVENTS = """
+SELECT id, brand_id, brand_code, recipient, recipient_type, type, status, source,
+       consent_date, received_at, deadline_at, attempts
+  FROM consent_event
+ WHERE batch_request_id = $1 AND state = 'pending'
+ ORDER BY id
+"""
+
+REQUEUE_FAILED = """
+UPDATE consent_event
+   SET state = 'pending', next_attempt_at = now(), last_error_code = NULL, last_error = NULL,
+       updated_at = now()
+ WHERE state = 'failed'
+   AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))
+   AND ($2::text IS NULL OR brand_id = $2)
+"""
+
+# -- the local view of İYS state -----------------------------------------------------------
+KEY_STATE = """
+SELECT status, consent_date FROM iys_key_state
+ WHERE brand_code = $1 AND recipient = $2 AND recipient_type = $3 AND type = $4
+"""
+
+UPSERT_KEY_STATE = """
+INSERT INTO iys_key_state (brand_code, recipient, recipient_type, type, status, consent_date,
+                           source, origin, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+ON CONFLICT (brand_code, recipient, recipient_type, type) DO UPDATE
+   SET status = EXCLUDED.status, consent_date = EXCLUDED.consent_date,
+       source = EXCLUDED.source, origin = EXCLUDED.origin, updated_at = now()
+ WHERE iys_key_state.consent_date IS NULL OR EXCLUDED.consent_date IS NULL
+    OR EXCLUDED.consent_date >= iys_key_state.consent_date
+"""
+
+# -- puller --------------------------------------------------------------------------------
+BRAND_ACCOUNTS = "SELECT DISTINCT iys_code, brand_code FROM brand ORDER BY brand_code"
+PULL_CURSOR = "SELECT after FROM iys_pull_cursor WHERE brand_code = $1"
+SAVE_PULL_CURSOR = """
+INSERT INTO iys_pull_cursor (brand_code, after, updated_at) VALUES ($1, $2, now())
+ON CONFLICT (brand_code) DO UPDATE SET after = EXCLUDED.after, updated_at = now()
+"""
+INSERT_CHANGE = """
+INSERT INTO iys_change (brand_code, transaction_id, recipient, recipient_type, type, status,
+                        source, consent_date, creation_date, payload)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (brand_code, transaction_id, recipient, type) DO NOTHING
+"""
+
+# -- gauges --------------------------------------------------------------------------------
+COMPLIANCE = """
+SELECT count(*) AS backlog,
+       EXTRACT(EPOCH FROM now() - min(received_at)) AS oldest_age,
+       EXTRACT(EPOCH FROM min(deadline_at) FILTER (WHERE status = 'RET') - now())
+           AS nearest_ret_deadline,
+       count(*) FILTER (WHERE now() > received_at + (deadline_at - received_at) * 0.5)
+           AS past_half,
+       count(*) FILTER (WHERE now() > received_at + (deadline_at - received_at) * 0.9)
+           AS past_ninety,
+       count(*) FILTER (WHERE now() > deadline_at) AS overdue
+  FROM consent_event
+ WHERE state = 'pending'
+"""
+FAILED_COUNT = "SELECT count(*) FROM consent_event WHERE state = 'failed'"

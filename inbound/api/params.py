@@ -54,7 +54,42 @@ async def json_object(request: web.Request, limit: int = JSON_BODY_LIMIT) -> dic
         raise invalid("body", f"not valid JSON ({exc})") from None
     if not isinstance(body, dict):
         raise invalid("body", "expected a JSON object")
+    check_strings(body, "body")
     return body
+
+
+def check_strings(value: Any, where: str) -> None:
+    """Every string (and key) of a parsed body must be storable text: PostgreSQL refuses NUL
+    and lone UTF-16 surrogates, which JSON can carry (``\\u0000``, ``\\ud800``)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise invalid(where, "must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise invalid(where, "contains an unpaired UTF-16 surrogate") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_strings(key, where)
+            check_strings(item, f"{where}.{key}" if where != "body" else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            check_strings(item, f"{where}[{i}]")
+
+
+def path_text(request: web.Request, name: str, what: str) -> str:
+    """A path segment used as a key; one that cannot be a stored key simply is not there."""
+    value = request.match_info[name]
+    if "\x00" in value or len(value) > 200:
+        raise Problem(404, f"{what} not found")
+    return value
+
+
+def query_text(query: MultiMapping[str], name: str) -> str | None:
+    value = query.get(name)
+    if value is not None and ("\x00" in value or len(value) > 200):
+        raise invalid(name, "at most 200 characters, no NUL")
+    return value
 
 
 def check_fields(body: dict[str, Any], allowed: set[str]) -> None:

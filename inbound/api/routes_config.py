@@ -25,7 +25,7 @@ def _ctx(request: web.Request) -> tuple[asyncpg.Pool, Caller]:
 
 
 async def _owner_exists(pool: asyncpg.Pool, owner_id: Any) -> int:
-    if isinstance(owner_id, bool) or not isinstance(owner_id, int) or owner_id < 1:
+    if isinstance(owner_id, bool) or not isinstance(owner_id, int) or not 1 <= owner_id < 2**62:
         raise invalid("owner_id", "expected an owner id")
     if await pool.fetchrow(queries.OWNER, owner_id) is None:
         raise invalid("owner_id", f"there is no owner {owner_id}")
@@ -70,13 +70,13 @@ async def create_brand(request: web.Request) -> web.Response:
 async def get_brand(request: web.Request) -> web.Response:
     pool, caller = _ctx(request)
     config = await changes.load(pool)
-    brand = resources.visible_brand(caller, config, request.match_info["brand_id"])
+    brand = resources.visible_brand(caller, config, params.path_text(request, "brand_id", "brand"))
     return web.json_response(resources.brand_view(config, brand))
 
 
 async def _update_brand(request: web.Request, body: dict[str, Any]) -> web.Response:
     pool, caller = _ctx(request)
-    brand_id = request.match_info["brand_id"]
+    brand_id = params.path_text(request, "brand_id", "brand")
     new_owner = (await _owner_exists(pool, body["owner_id"])
                  if caller.admin and body.get("owner_id") is not None else None)
 
@@ -103,7 +103,7 @@ async def patch_brand(request: web.Request) -> web.Response:
 @routes.delete("/brands/{brand_id}")
 async def delete_brand(request: web.Request) -> web.Response:
     pool, caller = _ctx(request)
-    brand_id = request.match_info["brand_id"]
+    brand_id = params.path_text(request, "brand_id", "brand")
 
     def mutate(config: Config) -> tuple[Any, Any]:
         brand = resources.visible_brand(caller, config, brand_id)
@@ -123,7 +123,8 @@ def _settings_routes(section: str) -> None:
     async def get(request: web.Request) -> web.Response:
         pool, caller = _ctx(request)
         config = await changes.load(pool)
-        brand = resources.visible_brand(caller, config, request.match_info["brand_id"])
+        brand_id = params.path_text(request, "brand_id", "brand")
+        brand = resources.visible_brand(caller, config, brand_id)
         return web.json_response(resources.brand_view(config, brand)[section])
 
     async def put(request: web.Request) -> web.Response:
@@ -143,7 +144,7 @@ def _settings_routes(section: str) -> None:
 async def _update_brand_section(request: web.Request, section: str,
                                 body: dict[str, Any]) -> dict[str, Any]:
     pool, caller = _ctx(request)
-    brand_id = request.match_info["brand_id"]
+    brand_id = params.path_text(request, "brand_id", "brand")
     checked = (resources.check_vocabulary(body, "body") if section == "vocabulary"
                else resources.check_replies(body, "body"))
 
@@ -189,7 +190,7 @@ async def list_numbers(request: web.Request) -> web.Response:
 async def get_number(request: web.Request) -> web.Response:
     pool, caller = _ctx(request)
     config = await changes.load(pool)
-    number = resources.visible_number(caller, config, request.match_info["msisdn"])
+    number = resources.visible_number(caller, config, params.path_text(request, "msisdn", "number"))
     links = (await _links(pool)).get(number["msisdn"], [])
     return web.json_response(resources.number_view(caller, config, number, links))
 
@@ -202,7 +203,7 @@ async def _write_number(request: web.Request, *, creating: bool) -> web.Response
     pool, caller = _ctx(request)
     caller.require_admin()
     body = await params.json_object(request)
-    msisdn = str(body.get("msisdn")) if creating else request.match_info["msisdn"]
+    msisdn = str(body.get("msisdn")) if creating else params.path_text(request, "msisdn", "number")
     links = _links_input(body)
 
     def mutate(config: Config) -> tuple[Any, Any]:
@@ -236,7 +237,7 @@ async def patch_number(request: web.Request) -> web.Response:
 async def delete_number(request: web.Request) -> web.Response:
     pool, caller = _ctx(request)
     caller.require_admin()
-    msisdn = request.match_info["msisdn"]
+    msisdn = params.path_text(request, "msisdn", "number")
 
     def mutate(config: Config) -> tuple[Any, Any]:
         number = resources.visible_number(caller, config, msisdn)
@@ -295,6 +296,7 @@ async def _rules_body(request: web.Request) -> dict[str, Any]:
         raise Problem(415, "send the rules as application/toml or application/json")
     if not isinstance(data, dict):
         raise invalid("body", "expected a table / object with [[number]] and [[brand]]")
+    params.check_strings(data, "body")
     for key in ("brand", "number"):
         entries = data.get(key, [])
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
@@ -383,7 +385,7 @@ async def list_audit(request: web.Request) -> web.Response:
     resource = params.choice(query, "resource", ("brand", "number", "owner", "token", "rules"))
     scope = None if caller.admin else caller.owner_id
     rows = await pool.fetch(queries.LIST_AUDIT, scope, params.cursor(query), resource,
-                            query.get("resource_id"), limit)
+                            params.query_text(query, "resource_id"), limit)
     items = [{"id": r["id"], "at": r["at"].isoformat(), "actor": {
         "admin": r["actor_admin"], "owner_id": r["actor_owner_id"],
         "token_id": r["actor_token_id"]}, "action": r["action"], "resource": r["resource"],

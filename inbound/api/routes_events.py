@@ -52,7 +52,7 @@ async def _brand_scope(request: web.Request) -> tuple[asyncpg.Pool, str, list[st
     dedicated numbers (messages to those belong to the brand whatever their outcome)."""
     pool = request.app[POOL]
     caller = caller_of(request)
-    brand_id = request.match_info["brand_id"]
+    brand_id = params.path_text(request, "brand_id", "brand")
     scope = None if caller.admin else caller.owner_id
     if await pool.fetchval(queries.BRAND_VISIBLE, brand_id, scope) is None:
         raise Problem(404, f"brand {brand_id!r} not found")

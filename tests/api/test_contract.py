@@ -1,0 +1,96 @@
+"""The OpenAPI document is true: it lists exactly the routes the app serves, and answers to
+generated requests (schemathesis) are never server errors and always match it."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import Counter
+from typing import Any
+
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from inbound.api import PREFIX, create_api
+from inbound.api.openapi import document
+from tests.api.conftest import World, add_message
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_schema_conformance]
+METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+EXAMPLES = 15  # per operation and mode; the whole run stays well under a minute
+
+
+async def test_openapi_document_is_served_without_a_token(world: World) -> None:
+    response = await world.client.get("/api/v1/openapi.json")
+    assert response.status == 200
+    body = await response.json()
+    assert body["openapi"] == "3.1.0"
+    assert body == document()
+
+
+def test_document_lists_exactly_the_routes_the_app_serves(pool: Any = None) -> None:
+    api = create_api(pool=None, admin_token=None)  # type: ignore[arg-type]
+    served = {(route.method, route.resource.canonical)  # type: ignore[union-attr]
+              for route in api.router.routes() if route.method in METHODS}
+    documented = {(method.upper(), path) for path, item in document()["paths"].items()
+                  for method in item if method.upper() in METHODS}
+    assert served == documented
+
+
+def _run_schemathesis(base_url: str, headers: dict[str, str], examples: int,
+                      statuses: Counter[int]) -> int:
+    """Drive every operation with generated requests, valid ones and (for robustness)
+    invalid ones, checking each answer; returns the number of requests sent."""
+    schema = schemathesis.openapi.from_dict(document())
+    calls = 0
+    for result, mode in itertools.product(schema.get_all_operations(), MODES):
+        operation = result.ok()
+
+        @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
+                  phases=[Phase.explicit, Phase.generate],
+                  suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy(generation_mode=mode))
+        def check(case: Any) -> None:
+            nonlocal calls
+            calls += 1
+            response = case.call_and_validate(base_url=base_url, headers=headers,
+                                              checks=CHECKS, timeout=10)
+            statuses[response.status_code] += 1
+
+        try:
+            check()
+        except Unsatisfiable:
+            # nothing of this operation can be made invalid (e.g. GET /me has no input)
+            assert mode is GenerationMode.NEGATIVE
+    return calls
+
+
+async def test_generated_requests_get_no_server_error_and_match_the_schema(
+    world: World,
+) -> None:
+    await add_message(world.pool, sender="+905321234567", text="RET ACME", brand="acme")
+    await add_message(world.pool, sender="+905321234567", text="IZIN ACME", brand="acme",
+                      status="ONAY", to="908505320000", transaction_id=None, state="pending")
+    base_url = str(world.client.make_url(PREFIX))
+    started = time.monotonic()
+    # owner A first: the operator's run may revoke A's token or delete A (token id 1, …)
+    statuses: Counter[int] = Counter()
+    owner_calls = await asyncio.to_thread(_run_schemathesis, base_url, world.auth("a"),
+                                          EXAMPLES // 2, statuses)
+    admin_calls = await asyncio.to_thread(_run_schemathesis, base_url, world.auth("admin"),
+                                          EXAMPLES, statuses)
+    print(f"schemathesis: {admin_calls + owner_calls} requests in "
+          f"{time.monotonic() - started:.1f} s, statuses {dict(sorted(statuses.items()))}")
+    assert admin_calls > 200 and owner_calls > 100
+    assert sum(n for status, n in statuses.items() if status < 300) > 100

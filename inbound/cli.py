@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     sm.add_argument("--host", default="127.0.0.1")
     sm.add_argument("--port", type=int, default=2775)
     sm.add_argument("--system-id", default="iys-inbound")
-    sm.add_argument("--password", default="simulator")
+    sm.add_argument("--password", default="sim-pass")
 
     x = sub.add_parser("explain", help="what would this SMS do on this number?",
                        description="Print one JSON object: outcome, events, normalized text "

@@ -181,6 +181,13 @@ def _link(raw: Any, index: int, env: Mapping[str, str]) -> LinkConfig:
     )
     if not link.system_id:
         raise ConfigError(f"link[{name}].system_id: required")
+    # SMPP 3.4 §4.1.1: longer values would be cut silently by the codec and refused later
+    if len(link.system_id) > 15:
+        raise ConfigError(f"link[{name}].system_id: at most 15 characters in SMPP 3.4")
+    if len(link.password) > 8:
+        raise ConfigError(f"link[{name}].password: at most 8 characters in SMPP 3.4")
+    if len(link.system_type) > 12:
+        raise ConfigError(f"link[{name}].system_type: at most 12 characters in SMPP 3.4")
     r.reject_unknown()
     return link
 

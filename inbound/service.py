@@ -18,7 +18,6 @@ from typing import Any
 import asyncpg
 import structlog
 from aiohttp import web
-from iys_push.pusher import IysSettings, Puller, Pusher
 
 from inbound import db, store
 from inbound.config import Config
@@ -26,6 +25,7 @@ from inbound.http import ServiceState, create_app
 from inbound.links import own_link, process_name
 from inbound.pipeline import Pipeline
 from inbound.replies import PgReplyOutbox
+from iys_push.pusher import IysSettings, Puller, Pusher
 from keywords import RuleSet
 from smpp_bind.settings import LinkSettings
 from smpp_bind.simulator import Simulator
@@ -34,7 +34,7 @@ log = structlog.get_logger(__name__)
 
 DEMO_RULES = Path(__file__).with_name("demo_rules.toml")
 SIMULATOR_SYSTEM_ID = "iys-inbound"
-SIMULATOR_PASSWORD = "simulator"  # a local toy SMSC on loopback, not a secret
+SIMULATOR_PASSWORD = "sim-pass"   # a local toy SMSC on loopback, not a secret (≤ 8: SMPP)
 SANDBOX_USERNAME = "sandbox"
 SANDBOX_PASSWORD = "sandbox"      # the bundled sandbox's default account
 DEMO_RECIPIENT = "+905321234567"  # the README's example phone, given ONAY earlier in the demo
@@ -83,9 +83,8 @@ async def ensure_rules(pool: asyncpg.Pool, config: Config) -> None:
 
 
 async def _start_sandbox(config: Config, running_closers: list[Any]) -> Any:
-    from iys_push.sandbox.testing import SandboxServer
-
     from iys_push.sandbox import SandboxConfig
+    from iys_push.sandbox.testing import SandboxServer
 
     server = SandboxServer(SandboxConfig(), host=config.iys.sandbox_host,
                            port=config.iys.sandbox_port)

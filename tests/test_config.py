@@ -26,10 +26,10 @@ def test_example_file_is_valid_and_reads_secrets_from_the_environment() -> None:
 
 def test_password_file_is_read(tmp_path: Path) -> None:
     secret = tmp_path / "pw"
-    secret.write_text("from-file\n")
+    secret.write_text("fromfile\n")
     cfg = parse({"link": [{"name": "a", "host": "h", "system_id": "s",
                            "password_file": str(secret)}]}, {})
-    assert cfg.links[0].password == "from-file"
+    assert cfg.links[0].password == "fromfile"
 
 
 @pytest.mark.parametrize(
@@ -45,9 +45,17 @@ def test_password_file_is_read(tmp_path: Path) -> None:
         ({"iys": {"password": "x"}}, "iys.password"),
         ({"log": {"level": "loud"}}, "log.level"),
         ({"surprise": 1}, "surprise"),
+        ({"link": [{"name": "a", "host": "h", "system_id": "s" * 16}]}, "link[a].system_id"),
     ],
 )
 def test_errors_name_the_key(data: dict, key: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse(data, {})
     assert str(info.value).startswith(key + ":")
+
+
+def test_smpp_password_longer_than_eight_characters_is_refused() -> None:
+    link = {"name": "a", "host": "h", "system_id": "s", "password_env": "PW"}
+    with pytest.raises(ConfigError) as info:
+        parse({"link": [link]}, {"PW": "nine-char"})
+    assert str(info.value).startswith("link[a].password:") and "nine-char" not in str(info.value)

@@ -32,6 +32,14 @@ async def _owner_exists(pool: asyncpg.Pool, owner_id: Any) -> int:
     return owner_id
 
 
+async def _check_brand(pool: asyncpg.Pool, caller: Caller, brand_id: str) -> None:
+    """404 before anything else (even body validation) for a brand the caller cannot see,
+    so that another owner's brand answers exactly like a missing one."""
+    scope = None if caller.admin else caller.owner_id
+    if await pool.fetchval(queries.BRAND_VISIBLE, brand_id, scope) is None:
+        raise Problem(404, f"brand {brand_id!r} not found")
+
+
 # -- brands ----------------------------------------------------------------------------
 
 @routes.get("/brands")
@@ -74,9 +82,11 @@ async def get_brand(request: web.Request) -> web.Response:
     return web.json_response(resources.brand_view(config, brand))
 
 
-async def _update_brand(request: web.Request, body: dict[str, Any]) -> web.Response:
+async def _update_brand(request: web.Request) -> web.Response:
     pool, caller = _ctx(request)
     brand_id = params.path_text(request, "brand_id", "brand")
+    await _check_brand(pool, caller, brand_id)
+    body = await params.json_object(request)
     new_owner = (await _owner_exists(pool, body["owner_id"])
                  if caller.admin and body.get("owner_id") is not None else None)
 
@@ -97,7 +107,7 @@ async def _update_brand(request: web.Request, body: dict[str, Any]) -> web.Respo
 
 @routes.patch("/brands/{brand_id}")
 async def patch_brand(request: web.Request) -> web.Response:
-    return await _update_brand(request, await params.json_object(request))
+    return await _update_brand(request)
 
 
 @routes.delete("/brands/{brand_id}")
@@ -128,12 +138,11 @@ def _settings_routes(section: str) -> None:
         return web.json_response(resources.brand_view(config, brand)[section])
 
     async def put(request: web.Request) -> web.Response:
-        body = await params.json_object(request)
-        view = await _update_brand_section(request, section, body)
+        view = await _update_brand_section(request, section, replace=True)
         return web.json_response(view[section])
 
     async def delete(request: web.Request) -> web.Response:
-        await _update_brand_section(request, section, {})
+        await _update_brand_section(request, section, replace=False)
         return web.Response(status=204)
 
     routes.get(path)(get)
@@ -141,10 +150,12 @@ def _settings_routes(section: str) -> None:
     routes.delete(path)(delete)
 
 
-async def _update_brand_section(request: web.Request, section: str,
-                                body: dict[str, Any]) -> dict[str, Any]:
+async def _update_brand_section(request: web.Request, section: str, *,
+                                replace: bool) -> dict[str, Any]:
     pool, caller = _ctx(request)
     brand_id = params.path_text(request, "brand_id", "brand")
+    await _check_brand(pool, caller, brand_id)
+    body = await params.json_object(request) if replace else {}
     checked = (resources.check_vocabulary(body, "body") if section == "vocabulary"
                else resources.check_replies(body, "body"))
 
@@ -202,8 +213,9 @@ def _links_input(body: dict[str, Any]) -> list[str] | None:
 async def _write_number(request: web.Request, *, creating: bool) -> web.Response:
     pool, caller = _ctx(request)
     caller.require_admin()
+    msisdn = "" if creating else params.path_text(request, "msisdn", "number")
     body = await params.json_object(request)
-    msisdn = str(body.get("msisdn")) if creating else params.path_text(request, "msisdn", "number")
+    msisdn = str(body.get("msisdn")) if creating else msisdn
     links = _links_input(body)
 
     def mutate(config: Config) -> tuple[Any, Any]:

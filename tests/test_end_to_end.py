@@ -12,7 +12,8 @@ import pytest
 from inbound import db, service
 from inbound.config import Config, IysConfig
 from smpp_bind.settings import LinkSettings
-from tests.smsc_peer import NodeSmsc, gsm7_unpacked, ucs2
+from tests.pdus import gsm7_unpacked, ucs2
+from tests.smsc_peer import NodeSmsc
 from tests.waiting import wait_until
 
 SEEDED = service.DEMO_RECIPIENT  # consented (ONAY) in the sandbox before the test

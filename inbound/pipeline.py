@@ -20,13 +20,13 @@ from typing import Any
 
 import asyncpg
 import structlog
-from smpp_bind.addresses import mask_msisdn, normalise_destination, normalise_sender
-from smpp_bind.message import Message, decode_message, decode_text
 
 from inbound import metrics, store
 from iys_push import calendar
 from keywords import Decision, RuleSet, match, render_reply
 from smpp_bind import pdu
+from smpp_bind.addresses import mask_msisdn, normalise_destination, normalise_sender
+from smpp_bind.message import Message, decode_message, decode_text
 from smpp_bind.session import Received
 
 log = structlog.get_logger(__name__)

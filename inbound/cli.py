@@ -82,6 +82,30 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--number", required=True, help="destination number, e.g. 4609")
     x.add_argument("--rules", metavar="FILE", help="rules TOML (default: the database)")
 
+    a = sub.add_parser("admin", help="operator tasks: owners and API tokens",
+                       description="Create brand owners and API tokens (a token is printed "
+                       "once; only its hash is stored).")
+    asub = a.add_subparsers(dest="admin_command", required=True, parser_class=_Parser)
+    ao = asub.add_parser("create-owner", help="create a brand owner; prints its id")
+    ao.add_argument("--name", required=True)
+    ao.add_argument("--email")
+    at = asub.add_parser("create-token", help="create an API token; prints it once")
+    who = at.add_mutually_exclusive_group(required=True)
+    who.add_argument("--owner", type=int, metavar="ID", help="a token for this owner's brands")
+    who.add_argument("--admin", action="store_true", help="an operator (admin) token")
+    at.add_argument("--name", default="cli", help="a label to recognise the token by")
+    ar = asub.add_parser("revoke-token", help="revoke an API token by id")
+    ar.add_argument("token_id", type=int)
+    ab = asub.add_parser("assign-brand", help="give a brand to an owner")
+    ab.add_argument("brand")
+    ab.add_argument("--owner", type=int, required=True, metavar="ID")
+
+    q = sub.add_parser("requeue", help="send failed consent events to İYS again",
+                       description="Put failed consent events back in the outbox (after the "
+                       "cause was fixed).")
+    q.add_argument("--event", type=int, action="append", dest="events", metavar="ID")
+    q.add_argument("--brand", help="all failed events of this brand")
+
     r = sub.add_parser("rules", help="import or export the keyword rules file")
     rsub = r.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
     ri = rsub.add_parser("import", help="validate FILE and load it (all or nothing)")
@@ -121,7 +145,7 @@ async def _dispatch(args: argparse.Namespace, cfg: config_module.Config) -> None
     handler = {
         "run": _run, "migrate": _migrate, "send-sms": _send_sms, "events": _events,
         "sandbox-iys": _sandbox, "simulate-smsc": _simulator, "explain": _explain,
-        "rules": _rules,
+        "rules": _rules, "admin": _admin, "requeue": _requeue,
     }[args.command]
     await handler(args, cfg)
 
@@ -250,6 +274,44 @@ async def _explain(args: argparse.Namespace, cfg: config_module.Config) -> None:
 
     rules = await _load_ruleset(args, cfg)
     print(json.dumps(explain(match(args.text, args.number, rules)), ensure_ascii=False))
+
+
+async def _admin(args: argparse.Namespace, cfg: config_module.Config) -> None:
+    from inbound.api import admin
+
+    pool = await _pool(cfg)
+    try:
+        if args.admin_command == "create-owner":
+            print(await admin.create_owner(pool, args.name, args.email))
+        elif args.admin_command == "create-token":
+            token = await admin.create_token(pool, owner_id=args.owner, admin=args.admin,
+                                             name=args.name)
+            print(token)
+        elif args.admin_command == "revoke-token":
+            if not await admin.revoke_token(pool, args.token_id):
+                _die(f"no active token {args.token_id}", EXIT_FAILED)
+            print(f"revoked {args.token_id}")
+        else:
+            result = await pool.execute("UPDATE brand SET owner_id = $2 WHERE id = $1",
+                                        args.brand, args.owner)
+            if result.endswith(" 0"):
+                _die(f"no brand {args.brand!r}", EXIT_FAILED)
+            print(f"brand {args.brand} now belongs to owner {args.owner}")
+    finally:
+        await pool.close()
+
+
+async def _requeue(args: argparse.Namespace, cfg: config_module.Config) -> None:
+    from iys_push.pusher import requeue_failed
+
+    if not args.events and not args.brand:
+        _die("name --event ID (repeatable) or --brand ID", EXIT_CONFIG)
+    pool = await _pool(cfg)
+    try:
+        count = await requeue_failed(pool, event_ids=args.events, brand_id=args.brand)
+    finally:
+        await pool.close()
+    print(f"requeued {count} event(s)")
 
 
 async def _rules(args: argparse.Namespace, cfg: config_module.Config) -> None:

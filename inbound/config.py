@@ -53,6 +53,7 @@ class Config:
     log_level: str = "info"
     concat_timeout: float = 600.0       # seconds before an incomplete message is resolved
     reply_interval: float = 3600.0      # at most one reply per recipient and number per interval
+    admin_token: str = field(default="", repr=False)  # operator token for /api/v1 (optional)
 
     @property
     def uses_simulator(self) -> bool:
@@ -200,6 +201,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     sim = _Reader(_table(data, "simulator"), "simulator.")
     logr = _Reader(_table(data, "log"), "log.")
     rules = _Reader(_table(data, "rules"), "rules.")
+    api = _Reader(_table(data, "api"), "api.")
     raw_links = data.get("link", [])
     if not isinstance(raw_links, list):
         raise ConfigError("link: expected an array of tables ([[link]])")
@@ -236,10 +238,11 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         log_level=logr.choice("level", _LOG_LEVELS, "info"),
         concat_timeout=top.number("concat_timeout", float, 600.0, 1, 7 * 86400),
         reply_interval=top.number("reply_interval", float, 3600.0, 0, 30 * 86400),
+        admin_token=_secret(api, env, "IYS_INBOUND_ADMIN_TOKEN"),
     )
-    for reader in (db, http, iys, sim, logr, rules):
+    for reader in (db, http, iys, sim, logr, rules, api):
         reader.reject_unknown()
-    top.used.update({"database", "http", "iys", "simulator", "log", "rules", "link"})
+    top.used.update({"database", "http", "iys", "simulator", "log", "rules", "link", "api"})
     top.reject_unknown()
     return config
 

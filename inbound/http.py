@@ -60,10 +60,13 @@ async def metrics(_: web.Request) -> web.Response:
     return response
 
 
-def create_app(state: ServiceState) -> web.Application:
+def create_app(state: ServiceState, *, admin_token: str | None = None) -> web.Application:
+    from inbound.api import setup_api
+
     app = web.Application(client_max_size=1024 * 1024)
     app[APP_STATE] = state
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    setup_api(app, state.pool, admin_token=admin_token)
     return app

@@ -177,7 +177,7 @@ async def start(config: Config) -> Running:
         on_replies=outbox.wake.set,
     )
     state = ServiceState(pool=pool)
-    app = create_app(state)
+    app = create_app(state, admin_token=config.admin_token or None)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, config.http_host, config.http_port)

@@ -9,6 +9,25 @@
 // Configuration: argv[2] is the port (0 = ephemeral); SMSC_PEER_CONFIG holds a JSON object
 // {system_id, password, redeliver_on_rebind, allow_second_bind}. The password travels in the
 // environment, not argv, so that it never shows in a process listing, and it is never printed.
+//
+// Commands ({"cmd": ..., "id": n, ...}; each is answered by an event carrying the same id,
+// or by {"event": "error", "id": n, "message"}):
+//   deliver {fields, conn?}   -> sent {seq, conn}. fields: deliver_sm fields; data_coding is
+//                                required; short_message / message_payload as hex; named TLVs
+//                                (sar_*, receipted_message_id, message_state, ...) as values;
+//                                tlvs: [{tag, hex, length?}] appended raw (any tag)
+//   raw {hex, conn?}          -> sent {octets}      (bytes straight to the socket)
+//   drop {conn?}              -> dropped {conns}    (TCP destroyed, no unbind)
+//   unbind | enquire {conn?}  -> sent {seq}
+//   set {password, reject_next_binds, submit_error_status, submit_error_count,
+//        redeliver_on_rebind, allow_second_bind} -> ok
+//   stats                     -> stats {counts, outstanding, connections, bound, ...}
+//   load {n, window, fields}  -> load_done {answered, errors, seconds, rate, p50_ms, p99_ms}
+//   stop                      -> ok, then exit (closing stdin does the same)
+// Events without an id: listening {port}, connect, bind, deliver_sm_resp {seq, status, id},
+// submit_sm, enquire_link, enquire_link_resp, unbind, unbind_resp, generic_nack, pdu (any
+// other command), close {bound_as, unacked}, error {conn, message}; sent {redelivered: true}
+// for redeliveries. Sequence numbers are unique across all sessions of the process.
 'use strict';
 
 const readline = require('readline');

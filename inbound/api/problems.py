@@ -62,6 +62,10 @@ def not_found(what: str) -> Problem:
     return Problem(404, f"{what} not found")
 
 
+# set on a request once a streamed answer has started: an error can no longer be answered
+# with a problem document, only by cutting the stream (the client sees it incomplete)
+STREAMING = "iys_api_streaming"
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -80,6 +84,9 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return Problem(exc.status, exc.reason or _TITLES.get(exc.status, "Error"),
                        headers=headers).response()
     except Exception:
+        if request.get(STREAMING):
+            log.exception("api stream aborted", path=request.path)
+            raise
         # the stack trace goes to the log, never to the caller
         log.exception("api request failed", method=request.method, path=request.path)
         return Problem(500, "an unexpected error occurred; it has been logged").response()

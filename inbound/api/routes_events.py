@@ -19,7 +19,7 @@ from aiohttp import web
 
 from inbound.api import changes, params, queries, resources
 from inbound.api.auth import Caller, caller_of
-from inbound.api.problems import Problem
+from inbound.api.problems import STREAMING, Problem
 from inbound.api.state import POOL
 from keywords import RuleSet, explain, match
 from keywords.rules import msisdn_variants
@@ -119,6 +119,7 @@ async def export_events(request: web.Request) -> web.StreamResponse:
         cursor = conn.cursor(queries.EXPORT_EVENTS, brand_id, after, *filters,
                              prefetch=CSV_BATCH)
         await response.prepare(request)
+        request[STREAMING] = True
         count = 0
         async for row in cursor:
             writer.writerow([_csv_cell(row[f]) for f in EVENT_FIELDS])

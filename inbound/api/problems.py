@@ -64,7 +64,7 @@ def not_found(what: str) -> Problem:
 
 # set on a request once a streamed answer has started: an error can no longer be answered
 # with a problem document, only by cutting the stream (the client sees it incomplete)
-STREAMING = "iys_api_streaming"
+STREAMING: web.RequestKey[bool] = web.RequestKey("iys_api_streaming", bool)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

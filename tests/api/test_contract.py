@@ -94,3 +94,15 @@ async def test_generated_requests_get_no_server_error_and_match_the_schema(
           f"{time.monotonic() - started:.1f} s, statuses {dict(sorted(statuses.items()))}")
     assert admin_calls > 200 and owner_calls > 100
     assert sum(n for status, n in statuses.items() if status < 300) > 100
+
+
+async def test_setup_api_mounts_the_api_beside_health_and_metrics(pool: Any,
+                                                                  aiohttp_client: Any) -> None:
+    from inbound.http import ServiceState, create_app
+
+    app = create_app(ServiceState(pool=pool), admin_token="configured-admin")
+    client = await aiohttp_client(app)
+    me = await client.get("/api/v1/me", headers={"Authorization": "Bearer configured-admin"})
+    assert me.status == 200 and (await me.json())["admin"] is True
+    assert (await client.get("/api/v1/nowhere")).status == 401  # no token: nothing to learn
+    assert (await client.get("/healthz")).status == 200  # outside /api/v1: no token needed

@@ -16,7 +16,6 @@ import hashlib
 import os
 import socket
 from collections.abc import Callable
-from functools import partial
 
 import asyncpg
 import structlog
@@ -86,51 +85,74 @@ async def own_link(dsn: str, pool: asyncpg.Pool, settings: LinkSettings, sink: S
 
     states[settings.name] = "standby"
     while True:
-        conn: asyncpg.Connection | None = None
+        lock = _LinkLock(dsn, key)
         try:
-            conn = await db.connect(dsn)
-            got = await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", LOCK_NAMESPACE, key)
-            if not got:
+            if not await lock.acquire():
                 states[settings.name] = "standby"
-                await conn.close()
                 await asyncio.sleep(TAKEOVER_POLL_SECONDS)
                 continue
-            link_log.info("link owned by this process", owner=me)
-            lost = asyncio.get_running_loop().create_future()
-            conn.add_termination_listener(partial(_mark_lost, lost))
-            session = asyncio.create_task(
-                run_link(settings, sink, metrics=PrometheusSessionMetrics(), on_state=record,
-                         outbox=outbox))
-            watchdog = asyncio.create_task(_watch_lock(conn, lost))
-            done, _ = await asyncio.wait({session, watchdog}, return_when=asyncio.FIRST_COMPLETED)
-            session.cancel()
-            watchdog.cancel()
-            await asyncio.gather(session, watchdog, return_exceptions=True)
-            link_log.warning("lost link ownership; stopping the session")
-            await record(settings.name, "down")
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            link_log.warning("cannot hold link ownership", error=f"{type(exc).__name__}: {exc}")
-            states[settings.name] = "down"
+            link_log.warning("cannot take link ownership", error=f"{type(exc).__name__}: {exc}")
+            await lock.release()
             await asyncio.sleep(TAKEOVER_POLL_SECONDS)
-        finally:
-            if conn is not None and not conn.is_closed():
-                with contextlib.suppress(Exception):
-                    await conn.close()
-
-
-def _mark_lost(lost: asyncio.Future[str], _conn: object) -> None:
-    if not lost.done():
-        lost.set_result("lock connection closed")
-
-
-async def _watch_lock(conn: asyncpg.Connection, lost: asyncio.Future[str]) -> None:
-    """Return when the lock connection is gone (closed, or no longer answering)."""
-    while not lost.done():
+            continue
+        link_log.info("link owned by this process", owner=me)
+        session = asyncio.create_task(
+            run_link(settings, sink, metrics=PrometheusSessionMetrics(), on_state=record,
+                     outbox=outbox))
+        keeper = asyncio.create_task(lock.keep(link_log))
         try:
-            async with asyncio.timeout(5):
-                await conn.fetchval("SELECT 1")
-        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(TAKEOVER_POLL_SECONDS):
-                await asyncio.shield(lost)
+            await asyncio.wait({session, keeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            session.cancel()
+            keeper.cancel()
+            await asyncio.gather(session, keeper, return_exceptions=True)
+            await lock.release()
+        link_log.warning("another process owns the link now; session stopped")
+        await record(settings.name, "standby")
+
+
+class _LinkLock:
+    """The advisory lock on a connection of its own, kept (or re-taken) while we run.
+
+    If the lock connection breaks, the session keeps running: with the database unreachable
+    nobody else can take the link, and the session answers ESME_RX_T_APPN until the database
+    returns. We then take the lock again; only if another process holds it by then do we
+    stop (``keep`` returns). Between those two moments both processes may be bound; every
+    PDU is still stored once (redeliveries are recognised by content).
+    """
+
+    def __init__(self, dsn: str, key: int) -> None:
+        self.dsn = dsn
+        self.key = key
+        self.conn: asyncpg.Connection | None = None
+
+    async def acquire(self) -> bool:
+        await self.release()
+        self.conn = await db.connect(self.dsn)
+        got = await self.conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", LOCK_NAMESPACE,
+                                       self.key)
+        if not got:
+            await self.release()
+        return bool(got)
+
+    async def keep(self, link_log: structlog.typing.FilteringBoundLogger) -> None:
+        """Return only when another process is known to own the link."""
+        while True:
+            await asyncio.sleep(TAKEOVER_POLL_SECONDS)
+            try:
+                if self.conn is not None and not self.conn.is_closed():
+                    async with asyncio.timeout(5):
+                        await self.conn.fetchval("SELECT 1")
+                    continue
+                if not await self.acquire():
+                    return
+                link_log.info("link ownership re-taken after a database interruption")
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await self.release()  # database unreachable: keep the session, try again
+
+    async def release(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                await self.conn.close()
+        self.conn = None

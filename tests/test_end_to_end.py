@@ -4,44 +4,22 @@ the service's SMPP session, PostgreSQL, keywords, the pusher and the sandbox ove
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import asyncpg
 import pytest
 
 from inbound import db, service
-from inbound.config import Config, IysConfig
-from smpp_bind.settings import LinkSettings
 from tests.pdus import gsm7_unpacked, ucs2
-from tests.smsc_peer import NodeSmsc
+from tests.stack import Stack, running_stack
 from tests.waiting import wait_until
 
 SEEDED = service.DEMO_RECIPIENT  # consented (ONAY) in the sandbox before the test
 
 
-@dataclass
-class Stack:
-    running: service.Running
-    smsc: NodeSmsc
-    pool: asyncpg.Pool
-
-
 @pytest.fixture
 async def stack(dsn: str) -> AsyncIterator[Stack]:
-    async with NodeSmsc(system_id="iys", password="secret") as smsc:
-        cfg = Config(
-            database_url=dsn, http_port=0, iys=IysConfig(sandbox_port=0),
-            rules_file=service.DEMO_RULES,
-            links=(LinkSettings(name="peer", host="127.0.0.1", port=smsc.port, system_id="iys",
-                                password="secret", window=20, reconnect_min=0.05,
-                                reconnect_max=0.5),),
-        )
-        running = await service.start(cfg)
-        try:
-            await smsc.wait_bound()
-            yield Stack(running, smsc, running.pool)
-        finally:
-            await service.stop(running)
+    async with running_stack(dsn) as running:
+        yield running
 
 
 async def event_states(pool: asyncpg.Pool, recipient: str) -> list[asyncpg.Record]:

@@ -23,6 +23,7 @@ from iys_push.decide import (
     consent_body,
     local_verdict,
     ordered_consent_date,
+    prefetch_states,
 )
 
 log = structlog.get_logger(__name__)
@@ -42,13 +43,18 @@ class BatchPusher:
     async def submit(self, worker_id: str) -> int:
         lease = self.settings.batch_poll_delay + self.settings.lease_seconds
         events = await self.pool.fetch(store.CLAIM, BATCH_SIZE, worker_id, lease)
+        await prefetch_states(self.pool, self.client, events)
         groups: dict[tuple[int, int], list[tuple[Any, dict[str, Any]]]] = defaultdict(list)
         for event in sorted(events, key=lambda e: e["id"]):
             verdict = await local_verdict(self.pool, self.client, event)
             if verdict is not None:
                 await self.finish(event, verdict)
                 continue
-            body = consent_body(event, await ordered_consent_date(self.pool, event))
+            consent_date = await ordered_consent_date(self.pool, event)
+            if consent_date > datetime.now(UTC):  # wait for that second (H162: no future)
+                await self.finish(event, Verdict("retry", "per-key order"))
+                continue
+            body = consent_body(event, consent_date)
             groups[(event["iys_code"], event["brand_code"])].append((event, body))
         for (iys_code, brand_code), items in groups.items():
             answer = await self.client.call(

@@ -28,6 +28,7 @@ from iys_push import metrics, store
 log = structlog.get_logger(__name__)
 
 RENEW_BEFORE = timedelta(minutes=5)
+TOKEN_RETRY_PAUSE = 2.0  # seconds
 TOKEN_HALT = timedelta(hours=1)
 
 
@@ -89,6 +90,7 @@ class IysClient:
         self._session = session
         self._token: tuple[str, datetime] | None = None
         self._lock = asyncio.Lock()
+        self._token_failed_at = 0.0  # monotonic time of the last failed token call
 
     async def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -106,9 +108,26 @@ class IysClient:
         if not force and self._token and self._token[1] - RENEW_BEFORE > now:
             return self._token[0]
         async with self._lock:
-            return await self._shared_token(force)
+            if time.monotonic() - self._token_failed_at < TOKEN_RETRY_PAUSE:
+                # one failed call answers every waiter for a moment: no burst of token calls
+                raise ConnectionError("İYS token unavailable (last call failed just now)")
+            try:
+                return await self._shared_token(force)
+            except ConnectionError:
+                self._token_failed_at = time.monotonic()
+                raise
 
     async def _shared_token(self, force: bool) -> str:
+        # the halt is written in its own statement after the fetch transaction, so that
+        # raising TokenHalted does not roll it back
+        result = await self._fetch_token(force)
+        if isinstance(result, datetime):
+            await self.pool.execute(store.HALT_TOKEN, self.settings.account, result)
+            raise TokenHalted(result)
+        return result
+
+    async def _fetch_token(self, force: bool) -> str | datetime:
+        """The token, or the moment until which token calls are halted (H084)."""
         account = self.settings.account
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(store.LOCK_TOKEN_ROW, account)
@@ -120,7 +139,7 @@ class IysClient:
                 return row["access_token"]
             if row["halted_until"] and row["halted_until"] > now:
                 metrics.TOKEN_STATE.set(2)
-                raise TokenHalted(row["halted_until"])
+                return row["halted_until"]
             grant: dict[str, str]
             if row["refresh_token"] and row["refresh_expires_at"] and row[
                     "refresh_expires_at"] > now + timedelta(seconds=30):
@@ -134,13 +153,14 @@ class IysClient:
                 answer = await self._token_call({"grant_type": "password",
                                                  "username": self.settings.username,
                                                  "password": self.settings.password})
-            if answer.status == 429:
+            if answer.status == 429 and answer.code != "H124":
+                # H084 (or a 429 whose body we cannot read: the safe reading is the same):
+                # a token call inside the penalty hour would restart it
                 until = now + TOKEN_HALT
-                await conn.execute(store.HALT_TOKEN, account, until)
                 metrics.TOKEN_STATE.set(2)
                 log.error("İYS token limit reached (H084); no token call for an hour",
                           until=until.isoformat())
-                raise TokenHalted(until)
+                return until
             if not answer.ok or not isinstance(answer.body, dict):
                 metrics.TOKEN_STATE.set(0)
                 raise ConnectionError(f"İYS token call failed: HTTP {answer.status} "
@@ -155,6 +175,7 @@ class IysClient:
             return body["access_token"]
 
     async def _token_call(self, grant: dict[str, str]) -> Answer:
+        await self._take_rate_token()  # token calls count against the per-IP limit too
         session = await self.session()
         url = self.settings.base_url + "/oauth2/token"
         try:
@@ -170,8 +191,10 @@ class IysClient:
     async def _take_rate_token(self) -> None:
         rate = self.settings.requests_per_second
         while True:
+            # a bucket of one: in any sliding second at most 1 + rate requests go out (İYS
+            # counts a sliding second; a bucket as deep as the rate would allow twice it)
             got = await self.pool.fetchval(store.TAKE_RATE_TOKEN, self.settings.account,
-                                           rate, rate)
+                                           1.0, rate)
             if got is not None:
                 return
             await asyncio.sleep(1.0 / rate)

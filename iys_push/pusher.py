@@ -116,6 +116,13 @@ class Pusher:
             verdict = await local_verdict(self.pool, self.client, event)
             if verdict is None:
                 consent_date = await ordered_consent_date(self.pool, event)
+                if consent_date > datetime.now(UTC):
+                    # moved one second past the key's previous movement: İYS refuses future
+                    # dates (H162), so send it once that second has come
+                    await self.pool.execute(store.RETRY, event["id"],
+                                            consent_date + timedelta(milliseconds=50), None,
+                                            "waiting for the next second (per-key order)")
+                    return
                 answer = await self.client.call(
                     "POST", f"/v2/sps/{event['iys_code']}/brands/{event['brand_code']}/consents",
                     consent_body(event, consent_date), event_id=event["id"])

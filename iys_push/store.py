@@ -124,6 +124,11 @@ SELECT status, consent_date FROM iys_key_state
  WHERE brand_code = $1 AND recipient = $2 AND recipient_type = $3 AND type = $4
 """
 
+KEY_STATE_STATUS = """
+SELECT status FROM iys_key_state
+ WHERE brand_code = $1 AND recipient = $2 AND recipient_type = $3 AND type = $4
+"""
+
 UPSERT_KEY_STATE = """
 INSERT INTO iys_key_state (brand_code, recipient, recipient_type, type, status, consent_date,
                            source, origin, updated_at)

@@ -141,6 +141,7 @@ async def test_three_business_days_across_a_weekend(sb: SandboxServer,
     status, _ = await call(http, sb, "POST", BASE, consent(when=friday), t)
     assert status == 200
     sb.clock.set(datetime(2026, 12, 3, 9, 0, tzinfo=TR))    # Thursday: too late
+    t = (await token(http, sb))["access_token"]
     status, body = await call(http, sb, "POST", BASE,
                               consent("RET", when=friday + timedelta(seconds=1)), t)
     assert status == 422 and codes(body) == ["H467"]

@@ -262,3 +262,30 @@ async def test_ten_thousand_ret_backlog_drains_through_batches_within_the_rate_l
     print(f"\n10,000 RETs: {batch_posts} batch requests, "
           f"{sum(sandbox.state.requests.values())} requests in all, "
           f"max {sandbox.state.max_per_second}/s")
+
+
+async def test_puller_records_citizen_changes_and_they_inform_the_pusher(
+    sandbox: SandboxServer, db: asyncpg.Pool
+) -> None:
+    from iys_push.puller import Puller
+    from iys_push.sandbox.app import seed_consent_now
+
+    seed_consent_now(sandbox.state, 700001, BOB)
+    sandbox.state.clock.advance(-7200)  # the citizen's RET via 3338, two hours ago
+    from iys_push.sandbox.rules import Consent
+
+    sandbox.state.record(700001, Consent(BOB, "MESAJ", "RET", "BIREYSEL", None,
+                                         sandbox.state.clock.now(), {}),
+                         source="IYS_KISAMESAJ")
+    sandbox.state.clock.advance(7200)
+    puller = Puller(db, settings(sandbox))
+    assert await puller.pull_once(700001, 700001) == 1
+    assert await puller.pull_once(700001, 700001) == 0  # the cursor was kept
+    await puller.client.close()
+    change = await db.fetchrow("SELECT source, status FROM iys_change")
+    assert (change["source"], change["status"]) == ("IYS_KISAMESAJ", "RET")
+    before = sum(sandbox.state.requests.values())
+    await add_event(db, BOB, "RET")
+    await drain(Pusher(db, "", settings(sandbox), worker_id="w1"), db)
+    assert await states(db) == ["not_needed"]
+    assert sum(sandbox.state.requests.values()) == before  # the view knew: nothing sent

@@ -1,32 +1,44 @@
-"""Phone numbers: the sender as E.164 (what İYS wants) and masked for logs."""
+"""Phone numbers: the sender as E.164 (what İYS wants), the number called, and masking for logs.
+
+Pure functions; Turkey (``TR``) is the default region for numbers without a country code.
+"""
 
 from __future__ import annotations
 
 import phonenumbers
 
+TON_UNKNOWN = 0
 TON_INTERNATIONAL = 1
+TON_NATIONAL = 2
 TON_ALPHANUMERIC = 5
+DEFAULT_REGION = "TR"
+_DIGITS = frozenset("0123456789")
+_SHOWN_AT_MOST = 7  # "+90532*****67": country code and operator prefix, and the last two
+_HIDDEN_AT_LEAST = 5
 
 
 def normalise_sender(source_addr: str, ton: int, npi: int) -> str | None:
-    """``+905321234567`` for a usable mobile sender; None for alphanumeric or impossible ones.
+    """``+905321234567`` for a valid sender; None for alphanumeric, invalid or impossible ones.
 
-    SMSCs send the same sender as ``905321234567`` (TON 1), ``05321234567`` (TON 2/0) or
-    ``5321234567``; some omit the TON. Turkey is the default region.
+    SMSCs send the same sender as ``905321234567`` (TON 1, and often TON 0), ``05321234567``
+    or ``5321234567`` (TON 2 or 0), ``+905321234567`` or ``00905321234567``. The NPI is not
+    used: SMSCs set it inconsistently and the digits settle the question. Only ASCII digits
+    (after one optional ``+``) are accepted, so a letter or a vanity number is never dialled.
     """
-    if ton == TON_ALPHANUMERIC or not source_addr:
+    if ton == TON_ALPHANUMERIC:
         return None
     raw = source_addr.strip()
-    digits = raw.lstrip("+")
-    if not digits.isdigit():
+    digits = raw.removeprefix("+")
+    if not digits or not set(digits) <= _DIGITS:
         return None
-    if raw.startswith("+") or ton == TON_INTERNATIONAL or (
-            digits.startswith("90") and len(digits) == 12):
+    if raw.startswith("+") or ton == TON_INTERNATIONAL:
         candidate = "+" + digits.removeprefix("00")
+    elif ton == TON_UNKNOWN and digits.startswith("90") and len(digits) == 12:
+        candidate = "+" + digits  # international format without the TON saying so
     else:
         candidate = digits
     try:
-        number = phonenumbers.parse(candidate, "TR")
+        number = phonenumbers.parse(candidate, DEFAULT_REGION)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):
@@ -35,17 +47,22 @@ def normalise_sender(source_addr: str, ton: int, npi: int) -> str | None:
 
 
 def normalise_destination(destination_addr: str) -> str:
-    """Digits only: ``4609``, ``908505320000``."""
-    return "".join(ch for ch in destination_addr if ch.isdigit())
+    """The number called, ASCII digits only: ``4609``, ``+908505320000`` → ``908505320000``."""
+    return "".join(ch for ch in destination_addr if ch in _DIGITS)
 
 
 def mask_msisdn(value: str) -> str:
-    """``+905321234567`` → ``+90532*****67``; short values are masked too, never shown whole."""
-    if not value:
-        return ""
-    prefix = "+" if value.startswith("+") else ""
-    digits = value.lstrip("+")
-    if len(digits) <= 6:
-        return prefix + "*" * len(digits)
-    head = 5 if len(digits) >= 12 else 3
-    return prefix + digits[:head] + "*" * (len(digits) - head - 2) + digits[-2:]
+    """``+905321234567`` → ``+90532*****67``, for logs; never returns a value whole.
+
+    At least five characters are hidden, at most seven shown (the first ones, and the last two
+    when four or more are shown); five or fewer are all hidden, ``+`` included. Any string is
+    accepted (an alphanumeric sender is masked the same way).
+    """
+    plus = "+" if value.startswith("+") else ""
+    rest = value.removeprefix("+")
+    if len(rest) <= _HIDDEN_AT_LEAST:
+        return "*" * len(value)
+    shown = min(_SHOWN_AT_MOST, len(rest) - _HIDDEN_AT_LEAST)
+    tail = 2 if shown >= 4 else 0
+    head = shown - tail
+    return plus + rest[:head] + "*" * (len(rest) - shown) + rest[len(rest) - tail:]

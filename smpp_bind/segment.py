@@ -3,6 +3,19 @@
 GSM 7-bit default alphabet when every character fits; else GSM 7-bit with the Turkish
 single-shift table (UDH IE 0x24 = 1) when that fits; else UCS-2. Long texts become parts
 with an 8-bit concatenation reference; an escape pair or a surrogate pair is never split.
+
+Capacities (one PDU carries 140 octets = 160 septets; a UDH takes whole septets in 7-bit):
+
+=======================  ==============  ==============================
+                         single part     each part of a long message
+=======================  ==============  ==============================
+GSM 7-bit default        160 septets     153 (UDH 05 00 03 ref n i)
+GSM 7-bit + Turkish      155 septets     149 (UDH adds 24 01 01)
+UCS-2                    140 octets      134
+=======================  ==============  ==============================
+
+SMPP carries the septets unpacked (one per octet), after the UDH octets, as
+:func:`smpp_bind.message.decode_message` reads them.
 """
 
 from __future__ import annotations
@@ -34,7 +47,11 @@ def _gsm_units(text: str, single_shift: int) -> list[bytes] | None:
 
 
 def _ucs2_units(text: str) -> list[bytes]:
-    return [ch.encode("utf-16-be") for ch in text]  # a non-BMP character is one 4-octet unit
+    # a non-BMP character (emoji) is one 4-octet unit: its surrogate pair stays in one part
+    try:
+        return [ch.encode("utf-16-be") for ch in text]
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"not valid Unicode (lone surrogate at {exc.start})") from exc
 
 
 def _pack(units: list[bytes], capacity: int) -> list[bytes]:
@@ -53,6 +70,14 @@ def _udh(elements: bytes) -> bytes:
 
 
 def segment_text(text: str, *, reference: int) -> list[Segment]:
+    """The ``submit_sm`` parts for ``text``, in order; one part when it fits.
+
+    ``reference`` (0-255) is the concatenation reference shared by the parts. Raises
+    ValueError for a reference out of range, for text needing more than 255 parts, and for
+    text that is not valid Unicode (a lone surrogate cannot be sent as UCS-2).
+    """
+    if not 0 <= reference <= 0xFF:
+        raise ValueError(f"8-bit concatenation reference out of range: {reference}")
     shift_ie = b""
     units = _gsm_units(text, 0)
     if units is None and (units := _gsm_units(text, TURKISH)) is not None:
@@ -77,6 +102,6 @@ def segment_text(text: str, *, reference: int) -> list[Segment]:
         raise ValueError("text too long for one concatenated message")
     return [
         Segment(data_coding, UDHI,
-                _udh(shift_ie + bytes([0x00, 3, reference & 0xFF, total, i])) + chunk)
+                _udh(shift_ie + bytes([0x00, 3, reference, total, i])) + chunk)
         for i, chunk in enumerate(chunks, 1)
     ]

@@ -130,6 +130,17 @@ async def _json(request: web.Request) -> Any:
         return web.HTTPBadRequest  # sentinel
 
 
+async def _authorised_body(request: web.Request) -> tuple[int, Any] | web.Response:
+    """Auth, scope and JSON parsing, in İYS's order (IYS_API.md §4)."""
+    auth = _authorise(request)
+    if isinstance(auth, web.Response):
+        return auth
+    body = await _json(request)
+    if body is web.HTTPBadRequest:
+        return errors(400, error("H014"))
+    return auth[1], body
+
+
 def _movement_body(m: Any) -> dict[str, Any]:
     return {"transactionId": m.transaction_id, "creationDate": format_iys(m.creation_date)}
 
@@ -137,13 +148,10 @@ def _movement_body(m: Any) -> dict[str, Any]:
 # -- consents --------------------------------------------------------------------------------
 async def add_consent(request: web.Request) -> web.Response:
     state = request.app[SANDBOX_STATE]
-    auth = _authorise(request)
-    if isinstance(auth, web.Response):
-        return auth
-    _, brand_code = auth
-    body = await _json(request)
-    if body is web.HTTPBadRequest:
-        return errors(400, error("H014"))
+    checked = await _authorised_body(request)
+    if isinstance(checked, web.Response):
+        return checked
+    brand_code, body = checked
     v2 = request.path.startswith("/v2/")
     digest = state.digest(request.path, body)
     if v2 and digest in state.idempotent:
@@ -163,13 +171,10 @@ async def add_consent(request: web.Request) -> web.Response:
 
 async def add_batch(request: web.Request) -> web.Response:
     state = request.app[SANDBOX_STATE]
-    auth = _authorise(request)
-    if isinstance(auth, web.Response):
-        return auth
-    _, brand_code = auth
-    body = await _json(request)
-    if body is web.HTTPBadRequest:
-        return errors(400, error("H014"))
+    checked = await _authorised_body(request)
+    if isinstance(checked, web.Response):
+        return checked
+    brand_code, body = checked
     if not isinstance(body, list):
         return errors(400, error("H092"))
     if len(body) > 1000:

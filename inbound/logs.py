@@ -51,7 +51,7 @@ def scrub_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapp
     return event
 
 
-def configure(fmt: str = "auto", level: str = "info") -> None:
+def configure(fmt: str = "auto", level: str = "info", *, cache: bool = True) -> None:
     """Configure structlog and the stdlib root logger (aiohttp, asyncpg log through it)."""
     if fmt == "auto":
         fmt = "console" if sys.stderr.isatty() else "json"
@@ -71,8 +71,9 @@ def configure(fmt: str = "auto", level: str = "info") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        # the stream is looked up when a logger is made, so a replaced sys.stderr is honoured
+        logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
+        cache_logger_on_first_use=cache,
     )
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -120,6 +121,8 @@ def _die(message: str, status: int) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    # pgserver asks platformdirs for a runtime dir it does not need; its warning is noise
+    warnings.filterwarnings("ignore", module="platformdirs")
     args = _parser().parse_args(argv)
     try:
         cfg = config_module.load(args.config)

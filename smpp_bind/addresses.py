@@ -5,6 +5,8 @@ Pure functions; Turkey (``TR``) is the default region for numbers without a coun
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 TON_UNKNOWN = 0
@@ -17,6 +19,40 @@ _SHOWN_AT_MOST = 7  # "+90532*****67": country code and operator prefix, and the
 _HIDDEN_AT_LEAST = 5
 
 
+def _valid_tr_mobile_prefixes() -> frozenset[str]:
+    """The 4-digit national prefixes (5XXX) that libphonenumber accepts as Turkish mobiles.
+
+    Its Turkish mobile pattern is decided by the first four digits; computing the set once
+    lets the hot path skip a full parse for the common sender (``90 5XX XXX XX XX``).
+    """
+    valid = set()
+    for prefix in range(5000, 6000):
+        number = phonenumbers.parse(f"+90{prefix}123456", None)
+        if phonenumbers.is_valid_number(number) and all(
+                phonenumbers.is_valid_number(phonenumbers.parse(f"+90{prefix}{tail}", None))
+                for tail in ("000000", "999999")):
+            valid.add(str(prefix))
+    return frozenset(valid)
+
+
+_TR_MOBILE = _valid_tr_mobile_prefixes()
+
+
+def _fast_tr_mobile(digits: str, international: bool) -> str | None:
+    """``+905…`` when ``digits`` is plainly a Turkish mobile number, else None (ask
+    libphonenumber)."""
+    if international and len(digits) == 12 and digits.startswith("90"):
+        national = digits[2:]
+    elif not international and len(digits) == 11 and digits.startswith("05"):
+        national = digits[1:]
+    elif not international and len(digits) == 10:
+        national = digits
+    else:
+        return None
+    return "+90" + national if national[:4] in _TR_MOBILE else None
+
+
+@lru_cache(maxsize=65536)
 def normalise_sender(source_addr: str, ton: int, npi: int) -> str | None:
     """``+905321234567`` for a valid sender; None for alphanumeric, invalid or impossible ones.
 
@@ -31,6 +67,10 @@ def normalise_sender(source_addr: str, ton: int, npi: int) -> str | None:
     digits = raw.removeprefix("+")
     if not digits or not set(digits) <= _DIGITS:
         return None
+    international = raw.startswith("+") or ton == TON_INTERNATIONAL or (
+        ton == TON_UNKNOWN and digits.startswith("90") and len(digits) == 12)
+    if (fast := _fast_tr_mobile(digits, international)) is not None:
+        return fast
     if raw.startswith("+") or ton == TON_INTERNATIONAL:
         candidate = "+" + digits.removeprefix("00")
     elif ton == TON_UNKNOWN and digits.startswith("90") and len(digits) == 12:

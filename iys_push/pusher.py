@@ -147,13 +147,13 @@ class Pusher:
         await self.pool.execute(store.FINISH, event["id"], verdict.state,
                                 verdict.transaction_id, verdict.creation_date, verdict.code,
                                 verdict.message)
-        metrics.EVENTS_FINISHED.labels(event["brand_id"] if "brand_id" in event else "",
+        metrics.EVENTS_FINISHED.labels(event["brand_id"],
                                        event["status"], verdict.state).inc()
         if verdict.state == "accepted":
             metrics.PUSH_LATENCY.observe(
                 (datetime.now(UTC) - event["received_at"]).total_seconds())
         elif verdict.state == "failed":
-            metrics.BUSINESS_FAILURES.labels(event["brand_id"] if "brand_id" in event else "",
+            metrics.BUSINESS_FAILURES.labels(event["brand_id"],
                                              verdict.code or "").inc()
             log.error("consent event failed; a person must look at it", event_id=event["id"],
                       code=verdict.code, reason=verdict.message)

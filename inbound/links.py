@@ -84,6 +84,9 @@ async def own_link(dsn: str, pool: asyncpg.Pool, settings: LinkSettings, sink: S
             await pool.execute(store.UPSERT_LINK_STATE, name, state, me)
 
     states[settings.name] = "standby"
+    for family in (metrics.RECONNECTS, metrics.COMMIT_FAILURES, metrics.REDELIVERIES,
+                   metrics.INCOMPLETE):
+        family.labels(settings.name)  # a zero series from the start, not "no data"
     while True:
         lock = _LinkLock(dsn, key)
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.metadata
 import signal
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,7 +20,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from inbound import db, store
+from inbound import db, metrics, store
 from inbound.config import Config
 from inbound.http import ServiceState, create_app
 from inbound.links import own_link, process_name
@@ -55,6 +56,13 @@ class Running:
     closers: list[Any] = field(default_factory=list)
     state: ServiceState | None = None
     sandbox: Any = None               # the bundled İYS sandbox, when it runs in-process
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("iys-inbound")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 async def resolve_dsn(config: Config) -> str:
@@ -136,6 +144,7 @@ async def _resolve_incomplete_forever(pipeline: Pipeline, timeout: float) -> Non
 
 
 async def start(config: Config) -> Running:
+    metrics.BUILD_INFO.info({"version": _version()})
     dsn = await resolve_dsn(config)
     pool = await db.connect_pool(dsn)
     conn = await db.connect(dsn)

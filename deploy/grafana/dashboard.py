@@ -1,0 +1,130 @@
+"""Writes iys-inbound.json, the Grafana dashboard (run: python deploy/grafana/dashboard.py).
+
+Kept as code so that panels stay uniform and a test can check every queried metric exists.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+DS = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
+
+# (row title, [(panel title, kind, unit, description, [(expr, legend)])])
+ROWS: list[tuple[str, list[tuple[str, str, str, str, list[tuple[str, str]]]]]] = [
+    ("Links", [
+        ("Bind state", "stat", "none",
+         "1 when the link is bound by some process (max over processes), 0 when it is down. "
+         "Standby processes report nothing for links they do not own.",
+         [("max by (link) (iys_inbound_smpp_bound)", "{{link}}")]),
+        ("PDUs", "timeseries", "ops",
+         "SMPP PDUs per second by link, direction and command.",
+         [("sum by (link, direction, command) (rate(iys_inbound_smpp_pdus_total[5m]))",
+           "{{link}} {{direction}} {{command}}")]),
+        ("Reconnects and refused binds", "timeseries", "ops",
+         "Reconnect attempts and refused binds (by SMPP status) per second.",
+         [("sum by (link) (rate(iys_inbound_smpp_reconnects_total[5m]))", "{{link}} reconnects"),
+          ("sum by (link, status) (rate(iys_inbound_smpp_bind_failures_total[5m]))",
+           "{{link}} {{status}}")]),
+    ]),
+    ("Inbound", [
+        ("MO messages by outcome", "timeseries", "ops",
+         "Mobile-originated messages per second by number and keyword outcome.",
+         [("sum by (number, outcome) (rate(iys_inbound_mo_messages_total[5m]))",
+           "{{number}} {{outcome}}")]),
+        ("Ack latency", "timeseries", "s",
+         "From reading a deliver_sm to writing its deliver_sm_resp (after the commit).",
+         [(f"histogram_quantile({q}, sum by (le) (rate(iys_inbound_ack_seconds_bucket[5m])))",
+           f"p{int(q * 100)}") for q in (0.5, 0.9, 0.99)]),
+        ("Commit batch size", "timeseries", "none",
+         "deliver_sm stored per transaction (group commit): grows with load.",
+         [("sum(rate(iys_inbound_commit_batch_size_sum[5m])) / "
+           "sum(rate(iys_inbound_commit_batch_size_count[5m]))", "mean batch")]),
+        ("Store failures and redeliveries", "timeseries", "ops",
+         "Batches answered ESME_RX_T_APPN (not stored) and PDUs the SMSC re-sent.",
+         [("sum by (link) (rate(iys_inbound_commit_failures_total[5m]))", "{{link}} not stored"),
+          ("sum by (link) (rate(iys_inbound_redeliveries_total[5m]))", "{{link}} redelivered"),
+          ("sum by (link) (rate(iys_inbound_incomplete_messages_total[5m]))",
+           "{{link}} incomplete")]),
+    ]),
+    ("Keywords", [
+        ("Events by brand and status", "timeseries", "ops",
+         "Consent events written to the outbox per second.",
+         [("sum by (brand, status) (rate(iys_inbound_consent_events_created_total[5m]))",
+           "{{brand}} {{status}}")]),
+        ("Unmatched share", "timeseries", "percentunit",
+         "Share of MO messages that produced no consent (wrong keyword, unknown brand…).",
+         [("sum(rate(iys_inbound_mo_messages_total{outcome!=\"consent\"}[1h])) / "
+           "sum(rate(iys_inbound_mo_messages_total[1h]))", "unmatched")]),
+    ]),
+    ("İYS", [
+        ("Submission latency", "timeseries", "s",
+         "From receiving the SMS to İYS accepting its consent.",
+         [(f"histogram_quantile({q}, sum by (le) (rate(iys_inbound_push_latency_seconds_bucket"
+           f"[15m])))", f"p{int(q * 100)}") for q in (0.5, 0.99)]),
+        ("Responses by code", "timeseries", "ops",
+         "İYS answers per second by endpoint, HTTP status and İYS code.",
+         [("sum by (endpoint, status, code) (rate(iys_inbound_iys_responses_total[5m]))",
+           "{{endpoint}} {{status}} {{code}}")]),
+        ("Success ratio (24 h)", "stat", "percentunit",
+         "What İYS's whitelist rule counts: below 70 % over 24 h and the IP is removed.",
+         [("min(iys_inbound_iys_success_ratio_24h)", "ratio")]),
+        ("Backlog", "timeseries", "none",
+         "Consent events not yet final, and the age of the oldest (seconds).",
+         [("max(iys_inbound_backlog_events)", "events"),
+          ("max(iys_inbound_backlog_oldest_age_seconds)", "oldest age (s)")]),
+        ("Token", "stat", "none", "İYS token: 1 valid, 0 unavailable, 2 halted after H084.",
+         [("max(iys_inbound_iys_token_state)", "token")]),
+        ("LISTEN", "stat", "none", "1 while the pusher's LISTEN connection is alive.",
+         [("min(iys_inbound_listen_healthy)", "listen")]),
+    ]),
+    ("Compliance", [
+        ("Nearest RET deadline", "stat", "s",
+         "Seconds until the nearest pending RET must be in İYS (three business days).",
+         [("min(iys_inbound_ret_deadline_nearest_seconds)", "seconds")]),
+        ("Past 50 % / 90 % of the window", "timeseries", "none",
+         "Pending events older than half / 90 % of their legal window.",
+         [("max(iys_inbound_events_past_half_window)", "past 50 %"),
+          ("max(iys_inbound_events_past_ninety_window)", "past 90 %")]),
+        ("Overdue", "stat", "none", "Pending events past their deadline. Must be 0.",
+         [("max(iys_inbound_events_overdue)", "overdue")]),
+        ("Failed (need a person)", "stat", "none",
+         "Events refused by İYS for validation or business rules; see the runbook.",
+         [("max(iys_inbound_events_failed)", "failed")]),
+    ]),
+]
+
+
+def build() -> dict[str, Any]:
+    panels: list[dict[str, Any]] = []
+    pid, y = 1, 0
+    for row_title, row_panels in ROWS:
+        panels.append({"id": pid, "type": "row", "title": row_title, "collapsed": False,
+                       "gridPos": {"h": 1, "w": 24, "x": 0, "y": y}, "panels": []})
+        pid, y = pid + 1, y + 1
+        width = 24 // len(row_panels)
+        for i, (title, kind, unit, description, targets) in enumerate(row_panels):
+            panels.append({
+                "id": pid, "type": kind, "title": title, "description": description,
+                "datasource": DS,
+                "gridPos": {"h": 8, "w": width, "x": i * width, "y": y},
+                "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+                "targets": [{"refId": chr(65 + j), "datasource": DS, "expr": expr,
+                             "legendFormat": legend} for j, (expr, legend) in enumerate(targets)],
+            })
+            pid += 1
+        y += 8
+    return {
+        "__inputs": [{"name": "DS_PROMETHEUS", "label": "Prometheus", "type": "datasource",
+                      "pluginId": "prometheus", "pluginName": "Prometheus"}],
+        "title": "iys-inbound", "uid": "iys-inbound", "schemaVersion": 39, "version": 1,
+        "editable": True, "tags": ["iys-inbound", "smpp", "iys"], "timezone": "browser",
+        "time": {"from": "now-6h", "to": "now"}, "refresh": "30s", "panels": panels,
+    }
+
+
+if __name__ == "__main__":
+    out = Path(__file__).with_name("iys-inbound.json")
+    out.write_text(json.dumps(build(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {out}")

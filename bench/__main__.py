@@ -1,0 +1,233 @@
+"""``python -m bench`` (``make bench``): MO throughput and ack latency, all rows against one SMSC.
+
+Every row is driven by the same SMSC peer process (``bench/peer.js`` = ``tests/peer/smsc.js``,
+npm ``smpp`` 0.5.1, in load mode: N deliver_sm with at most W unanswered, latency measured
+from writing each deliver_sm to reading its deliver_sm_resp), on the same machine, in one run:
+
+* ``npm-smpp ack-only``  – bench/ackonly.js, answers at once, stores nothing;
+* ``smpplib ack-only``   – smpplib's blocking Client, answers at once, stores nothing;
+* ``naive``              – smpplib's blocking Client, one INSERT + commit per message, then ack;
+* ``iys-inbound``        – ``iys-inbound run`` (subprocess, demo rules, bundled İYS sandbox,
+  DATABASE_URL on an embedded PostgreSQL in a temporary directory), window 50.
+
+Environment: ``BENCH_N`` messages per (row, window) (default 20000), ``BENCH_WINDOWS``
+(default ``1,10,50``), ``BENCH_PACED_RATE`` / ``BENCH_PACED_SECONDS`` (default 1000 MO/s for
+10 s, the ack-latency target), ``BENCH_OUT`` (directory for results.json and BENCHMARKS.md,
+default: the repository). Writes ``bench/results.json`` and ``BENCHMARKS.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench.harness import (
+    ACKONLY_SCRIPT,
+    MO_FIELDS,
+    PEER_PASSWORD,
+    ROOT,
+    BenchSmsc,
+    service_config,
+    service_process,
+)
+from bench.report import write_markdown
+from inbound import db
+
+WARMUP = 500
+
+
+@dataclass
+class Settings:
+    n: int
+    windows: list[int]
+    paced_rate: int
+    paced_seconds: int
+    out: Path
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            n=int(env.get("BENCH_N", "20000")),
+            windows=[int(w) for w in env.get("BENCH_WINDOWS", "1,10,50").split(",")],
+            paced_rate=int(env.get("BENCH_PACED_RATE", "1000")),
+            paced_seconds=int(env.get("BENCH_PACED_SECONDS", "10")),
+            out=Path(env.get("BENCH_OUT", str(ROOT))),
+        )
+
+
+def _run(*cmd: str) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=False,
+                              cwd=ROOT, timeout=20).stdout.strip()
+    except OSError:
+        return "unknown"
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    import importlib.metadata as md
+    return {
+        "cores": os.cpu_count(), "cpu": model, "os": platform.platform(),
+        "python": platform.python_version(), "node": _run("node", "--version"),
+        "npm_smpp": json.loads((ROOT / "tests/peer/node_modules/smpp/package.json")
+                               .read_text())["version"],
+        "smpplib": md.version("smpplib"), "asyncpg": md.version("asyncpg"),
+        "iys_inbound": md.version("iys-inbound"),
+        "git_commit": _run("git", "rev-parse", "--short", "HEAD"),
+    }
+
+
+@contextlib.asynccontextmanager
+async def child(*cmd: str, env: dict[str, str] | None = None
+                ) -> AsyncIterator[asyncio.subprocess.Process]:
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL, env={**os.environ, **(env or {})}, cwd=str(ROOT))
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+async def measure(smsc: BenchSmsc, name: str, s: Settings, rows: list[dict[str, Any]],
+                  paced: bool = False) -> None:
+    await smsc.wait_bound(timeout=60)
+    warm = await smsc.load(WARMUP, 10, **MO_FIELDS)
+    print(f"  {name}: warm-up {warm['answered']}/{WARMUP} at {warm['rate']:.0f}/s", flush=True)
+    for window in s.windows:
+        done = await smsc.load(s.n, window, timeout=1800, **MO_FIELDS)
+        row = {"client": name, "mode": "window", "window": window, **_pick(done)}
+        rows.append(row)
+        print(f"  {name:<18} window {window:>3}: {done['rate']:>8.0f} MO/s  "
+              f"p50 {done['p50_ms']:.2f} ms  p99 {done['p99_ms']:.2f} ms  "
+              f"errors {done['errors']}  ({done['reason']})", flush=True)
+    if paced:
+        n = s.paced_rate * s.paced_seconds
+        done = await smsc.paced(n, s.paced_rate, timeout=s.paced_seconds + 120, **MO_FIELDS)
+        rows.append({"client": name, "mode": "paced", "window": None, **_pick(done),
+                     "offered": s.paced_rate})
+        print(f"  {name:<18} offered {s.paced_rate}/s: {done['rate']:>6.0f} MO/s  "
+              f"p50 {done['p50_ms']:.2f} ms  p99 {done['p99_ms']:.2f} ms  "
+              f"errors {done['errors']}", flush=True)
+
+
+def _pick(done: dict[str, Any]) -> dict[str, Any]:
+    return {k: done.get(k) for k in ("n", "answered", "errors", "seconds", "rate", "p50_ms",
+                                     "p99_ms", "max_ms", "reason")}
+
+
+async def create_database(server_dsn: str, name: str) -> tuple[str, str]:
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        version = await admin.fetchval("SHOW server_version")
+    finally:
+        await admin.close()
+    base, sep, query = server_dsn.partition("?")
+    return f"{base.rpartition('/')[0]}/{name}{sep}{query}", version
+
+
+async def main() -> int:
+    s = Settings.from_env()
+    command = "make bench  (= .venv/bin/python -m bench)"
+    overrides = {k: v for k, v in os.environ.items() if k.startswith("BENCH_")}
+    if overrides:
+        command += "  with " + " ".join(f"{k}={shlex.quote(v)}" for k, v in overrides.items())
+    info = machine()
+    print(f"machine: {info['cores']} cores, {info['cpu']}; python {info['python']}, "
+          f"node {info['node']}, npm smpp {info['npm_smpp']}, smpplib {info['smpplib']}",
+          flush=True)
+    print(f"N={s.n} per row and window, windows {s.windows}", flush=True)
+    rows: list[dict[str, Any]] = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="iys-bench-") as tmp:
+        tmpdir = Path(tmp)
+        pg = await asyncio.to_thread(db.start_embedded, tmpdir / "pgdata")
+        naive_dsn, pg_version = await create_database(pg.uri, "bench_naive")
+        iys_dsn, _ = await create_database(pg.uri, "bench_iys")
+        info["postgresql"] = pg_version
+        pw = {"SMPP_PASSWORD": PEER_PASSWORD}
+        py = sys.executable
+        async with BenchSmsc(password=PEER_PASSWORD) as smsc:
+            async with child("node", str(ACKONLY_SCRIPT), str(smsc.port), env=pw):
+                await measure(smsc, "npm-smpp ack-only", s, rows)
+            async with child(py, "-m", "bench.smpplib_client", "ackonly", str(smsc.port),
+                             env=pw):
+                await measure(smsc, "smpplib ack-only", s, rows)
+            async with child(py, "-m", "bench.smpplib_client", "naive", str(smsc.port),
+                             naive_dsn, env=pw):
+                await measure(smsc, "naive", s, rows)
+            config = service_config(tmpdir / "iys-inbound.toml", smsc.port)
+            async with service_process(config, iys_dsn, tmpdir / "service.log"):
+                await measure(smsc, "iys-inbound", s, rows, paced=True)
+        checks = await stored_counts(iys_dsn, naive_dsn)
+    results = {
+        "machine": info, "command": command, "n": s.n, "windows": s.windows,
+        "warmup": WARMUP, "seconds": round(time.monotonic() - started, 1),
+        "rows": rows, "stored": checks,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    s.out.mkdir(parents=True, exist_ok=True)
+    results_path = s.out / "bench" / "results.json" if s.out == ROOT else s.out / "results.json"
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(json.dumps(results, indent=2) + "\n")
+    md = write_markdown(results, s.out / "BENCHMARKS.md")
+    print(md)
+    print(f"wrote {results_path} and {s.out / 'BENCHMARKS.md'}")
+    return 0
+
+
+async def stored_counts(iys_dsn: str, naive_dsn: str) -> dict[str, Any]:
+    """What the storing rows really stored (a benchmark that drops work is no benchmark)."""
+    conn = await asyncpg.connect(iys_dsn)
+    try:
+        iys = {
+            "sms_in": await conn.fetchval("SELECT count(*) FROM sms_in"),
+            "redeliveries": await conn.fetchval(
+                "SELECT count(*) FROM sms_in WHERE redelivery_of IS NOT NULL"),
+            "mo_message": await conn.fetchval("SELECT count(*) FROM mo_message"),
+            "distinct_senders": await conn.fetchval(
+                "SELECT count(DISTINCT source_addr) FROM mo_message"),
+            "outcomes": {r["outcome"]: r["n"] for r in await conn.fetch(
+                "SELECT outcome, count(*) AS n FROM mo_message GROUP BY 1")},
+            "consent_event": await conn.fetchval("SELECT count(*) FROM consent_event"),
+        }
+    finally:
+        await conn.close()
+    conn = await asyncpg.connect(naive_dsn)
+    try:
+        naive = {"rows": await conn.fetchval("SELECT count(*) FROM bench_naive_mo")}
+    finally:
+        await conn.close()
+    return {"iys-inbound": iys, "naive": naive}
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,99 @@
+"""Pieces shared by the benchmark and the chaos tests: the benchmark SMSC (``bench/peer.js``,
+i.e. ``tests/peer/smsc.js`` plus unique senders and a paced mode) and ``iys-inbound run`` as a
+subprocess with a TOML configuration pointing at that SMSC and at ``DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from inbound import service
+from tests.smsc_peer import NodeSmsc, encode_fields, ensure_installed
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+PEER_SCRIPT = BENCH_DIR / "peer.js"
+ACKONLY_SCRIPT = BENCH_DIR / "ackonly.js"
+PEER_PASSWORD = "benchpw"          # SMPP passwords are at most 8 characters
+IYS_INBOUND = Path(sys.executable).with_name("iys-inbound")
+
+# every deliver_sm of the load: a new Turkish mobile sender (bench/peer.js expands the #s),
+# "RET ACME" to the shared short number 4609 of the demo rules -> outcome consent, one event
+MO_FIELDS: dict[str, Any] = {
+    "source_addr": "90532#######", "source_addr_ton": 1, "source_addr_npi": 1,
+    "destination_addr": "4609", "data_coding": 0, "short_message": "RET ACME",
+}
+
+
+class BenchSmsc(NodeSmsc):
+    """:class:`NodeSmsc` running ``bench/peer.js`` instead of ``tests/peer/smsc.js``."""
+
+    async def __aenter__(self) -> BenchSmsc:
+        node = ensure_installed()
+        env = {**os.environ, "SMSC_PEER_CONFIG": json.dumps(self.config)}
+        self._proc = await asyncio.create_subprocess_exec(
+            node, str(PEER_SCRIPT), str(self._requested_port),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=env, limit=1 << 22,
+        )
+        self._tasks = [asyncio.create_task(self._read_events()),
+                       asyncio.create_task(self._read_stderr())]
+        try:
+            self.port = (await self.wait_event("listening"))["port"]
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def paced(self, n: int, rate: float, timeout: float = 600,
+                    **fields: Any) -> dict[str, Any]:
+        """Open loop: ``n`` deliver_sm at ``rate`` per second, whatever the answers."""
+        return await self._command("paced", "paced_done", timeout, n=n, rate=rate,
+                                   fields=encode_fields(fields))
+
+
+def service_config(path: Path, smsc_port: int, *, window: int = 50,
+                   log_level: str = "info", rules: Path = service.DEMO_RULES) -> Path:
+    path.write_text(
+        f'[http]\nport = 0\n\n[iys]\nsandbox_port = 0\n\n[rules]\nfile = "{rules}"\n\n'
+        f'[log]\nformat = "json"\nlevel = "{log_level}"\n\n'
+        f'[[link]]\nname = "peer"\nhost = "127.0.0.1"\nport = {smsc_port}\n'
+        f'system_id = "iys"\npassword_env = "BENCH_SMPP_PW"\nwindow = {window}\n'
+        'reconnect_min = 0.05\nreconnect_max = 0.5\nresponse_timeout = 5\n',
+        encoding="utf-8")
+    return path
+
+
+@contextlib.asynccontextmanager
+async def service_process(config: Path, dsn: str, log: Path
+                          ) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``iys-inbound run --config CONFIG`` with ``DATABASE_URL=dsn``; logs go to ``log``.
+
+    On exit: SIGTERM (a clean stop) unless the test already killed it.
+    """
+    env = {**os.environ, "DATABASE_URL": dsn, "BENCH_SMPP_PW": PEER_PASSWORD}
+    with log.open("ab") as out:
+        proc = await asyncio.create_subprocess_exec(
+            str(IYS_INBOUND), "--config", str(config), "run",
+            stdout=out, stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL,
+            env=env, cwd=str(ROOT))
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 20)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()

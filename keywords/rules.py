@@ -18,6 +18,7 @@ every problem at once (:class:`RulesError`), so an import is all or nothing.
 
 from __future__ import annotations
 
+import string
 import tomllib
 from dataclasses import dataclass
 from functools import cached_property
@@ -26,14 +27,16 @@ from typing import Any
 import tomli_w
 
 from keywords.normalize import fold
+from keywords.vocabulary import (
+    CHANNEL_TYPES,
+    VOCABULARY_KEYS,
+    Meaning,
+    Vocabulary,
+    number_words,
+)
 
-DEFAULT_OPT_OUT = ("RET", "IPTAL", "HAYIR", "DUR", "STOP", "CIK", "REDDET")
-DEFAULT_OPT_IN = ("IZIN", "ONAY", "EVET", "KABUL", "START")
-DEFAULT_CHANNELS = {"MESAJ": ("MESAJ",), "SMS": ("MESAJ",), "ARAMA": ("ARAMA",),
-                    "TUMU": ("MESAJ", "ARAMA"), "HEPSI": ("MESAJ", "ARAMA")}
-TACIR_WORD = "tacir"
-_VOCAB_KEYS = ("extra_opt_out", "removed_opt_out", "extra_opt_in", "removed_opt_in",
-               "extra_channels")
+REPLY_KEYS = ("RET", "ONAY", "ambiguous", "unknown_brand")
+REPLY_PLACEHOLDERS = ("brand", "number")
 
 
 @dataclass(frozen=True)
@@ -48,35 +51,6 @@ class RulesError(Exception):
     def __init__(self, conflicts: list[Conflict]) -> None:
         super().__init__("; ".join(c.message for c in conflicts))
         self.conflicts = conflicts
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """Overrides of the default words (folded when used)."""
-
-    extra_opt_out: tuple[str, ...] = ()
-    removed_opt_out: tuple[str, ...] = ()
-    extra_opt_in: tuple[str, ...] = ()
-    removed_opt_in: tuple[str, ...] = ()
-    extra_channels: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (word, types)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Vocabulary:
-        channels = data.get("extra_channels", {}) or {}
-        return cls(
-            tuple(data.get("extra_opt_out", ())), tuple(data.get("removed_opt_out", ())),
-            tuple(data.get("extra_opt_in", ())), tuple(data.get("removed_opt_in", ())),
-            tuple((w, tuple(t if isinstance(t, list) else [t])) for w, t in channels.items()),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key in _VOCAB_KEYS[:4]:
-            if getattr(self, key):
-                out[key] = list(getattr(self, key))
-        if self.extra_channels:
-            out["extra_channels"] = {w: list(t) for w, t in self.extra_channels}
-        return out
 
 
 @dataclass(frozen=True)
@@ -193,12 +167,22 @@ class RuleSet:
     def _brands_by_id(self) -> dict[str, Brand]:
         return {b.id: b for b in self.brands}
 
+    @cached_property
+    def _destinations(self) -> dict[str, Number | None]:
+        """Destination as the SMSC wrote it → number; a link sends few distinct spellings."""
+        return {}
+
     def number_for(self, destination_addr: str) -> Number | None:
-        for variant in msisdn_variants(destination_addr):
-            found = self._numbers_by_variant.get(variant)
-            if found is not None:
-                return found
-        return None
+        """The configured number, whichever way the SMSC spells it (+90…, 0850…, 850…)."""
+        known = self._destinations
+        if destination_addr in known:
+            return known[destination_addr]
+        found = next((n for v in msisdn_variants(destination_addr)
+                      if (n := self._numbers_by_variant.get(v)) is not None), None)
+        if len(known) >= 1024:  # bounded: a peer may send arbitrary destinations
+            known.clear()
+        known[destination_addr] = found
+        return found
 
     def brand(self, brand_id: str) -> Brand:
         return self._brands_by_id[brand_id]
@@ -211,78 +195,110 @@ class RuleSet:
             return tuple(self._brands_by_id[b] for b in number.brands if b in self._brands_by_id)
         return self.brands
 
-    def vocabulary_on(self, number: Number) -> dict[str, tuple[str, Any]]:
-        """Folded word → (kind, value) for the action, channel and TACIR words of a number."""
-        return _vocabulary(number, self.brands_on(number))
+    def vocabulary_on(self, number: Number) -> dict[str, Meaning]:
+        """Folded word → meaning for the action, channel and TACIR words of a number."""
+        return self._words_on(number)[0]
+
+    def _words_on(self, number: Number) -> tuple[dict[str, Meaning], list[Conflict]]:
+        brands = self.brands_on(number)
+        words, clashes = number_words(number.vocabulary, ((b.id, b.vocabulary) for b in brands),
+                                      dedicated=not number.shared)
+        where = number.msisdn
+        problems = [Conflict(where, word, meanings,
+                             f"on {where}, {word!r} is both {_both(meanings)} word")
+                    for word, meanings in clashes]
+        return words, problems
 
     # -- validation --------------------------------------------------------------------
     def validate(self) -> list[Conflict]:
+        """Every problem of the rule set (an empty list: the rules are usable)."""
         problems: list[Conflict] = []
-        seen: dict[str, str] = {}
+        seen: set[str] = set()
         for b in self.brands:
             if b.id in seen:
                 problems.append(Conflict(None, b.id, (), f"brand {b.id!r} is defined twice"))
-            seen[b.id] = b.id
-        numbers_seen: set[str] = set()
+            seen.add(b.id)
+            problems += _reply_problems(f"brand {b.id}", b.replies)
+            problems += _channel_problems(f"brand {b.id}", b.vocabulary)
+        spellings: dict[str, str] = {}
         for n in self.numbers:
-            if n.msisdn in numbers_seen:
-                problems.append(Conflict(n.msisdn, n.msisdn, (),
-                                         f"number {n.msisdn} is defined twice"))
-            numbers_seen.add(n.msisdn)
+            # 908505320000 and 08505320000 are one number: an SMSC may send either
+            twin = next((spellings[v] for v in msisdn_variants(n.msisdn) if v in spellings), None)
+            if twin is not None:
+                same = "is defined twice" if twin == n.msisdn else f"is the same number as {twin}"
+                problems.append(Conflict(n.msisdn, n.msisdn, (), f"number {n.msisdn} {same}"))
+            spellings.update(dict.fromkeys(msisdn_variants(n.msisdn), n.msisdn))
+            if n.shared and n.brand:
+                problems.append(Conflict(n.msisdn, n.brand, (),
+                                         f"number {n.msisdn} is shared but names brand "
+                                         f"{n.brand!r}: a brand's own number is not shared"))
+            if not n.shared and n.brands:
+                problems.append(Conflict(n.msisdn, ",".join(n.brands), (),
+                                         f"number {n.msisdn} is dedicated: it cannot list "
+                                         "brands (set shared = true)"))
             for ref in ([n.brand] if n.brand else []) + list(n.brands):
                 if ref not in seen:
                     problems.append(Conflict(n.msisdn, ref, (),
                                              f"number {n.msisdn} names unknown brand {ref!r}"))
-            problems += _word_conflicts(n, self.brands_on(n))
+            problems += _reply_problems(f"number {n.msisdn}", n.replies)
+            problems += _channel_problems(f"number {n.msisdn}", n.vocabulary)
+            problems += self._word_conflicts(n)
+        return problems
+
+    def _word_conflicts(self, number: Number) -> list[Conflict]:
+        """On one number no word may mean two things (two brands, or a brand and an action)."""
+        vocab, problems = self._words_on(number)
+        where = number.msisdn
+        owners: dict[str, list[str]] = {}
+        for brand in self.brands_on(number):
+            for phrase in brand.phrases:
+                owners.setdefault(phrase, []).append(brand.id)
+        for phrase, ids in owners.items():
+            if len(set(ids)) > 1:
+                problems.append(Conflict(where, phrase, tuple(f"brand:{i}" for i in ids),
+                                         f"on {where}, {phrase!r} names several brands: "
+                                         f"{', '.join(sorted(set(ids)))}"))
+            if phrase in vocab:
+                kind = vocab[phrase].kind
+                problems.append(Conflict(where, phrase, (f"brand:{ids[0]}", kind),
+                                         f"on {where}, brand word {phrase!r} of {ids[0]} is "
+                                         f"also {'an' if kind[0] in 'aeiou' else 'a'} {kind} "
+                                         "word"))
         return problems
 
 
-def _vocabulary(number: Number, brands: tuple[Brand, ...]) -> dict[str, tuple[str, Any]]:
-    vocabs = [number.vocabulary, *(b.vocabulary for b in brands)]
-    out_words = set(map(fold, DEFAULT_OPT_OUT))
-    in_words = set(map(fold, DEFAULT_OPT_IN))
-    channels = {fold(w): t for w, t in DEFAULT_CHANNELS.items()}
-    for v in vocabs:
-        out_words |= {fold(w) for w in v.extra_opt_out}
-        in_words |= {fold(w) for w in v.extra_opt_in}
-        channels.update({fold(w): t for w, t in v.extra_channels})
-    for v in vocabs:
-        out_words -= {fold(w) for w in v.removed_opt_out}
-        in_words -= {fold(w) for w in v.removed_opt_in}
-    words: dict[str, tuple[str, Any]] = {}
-    for w in out_words:
-        words[w] = ("action", "RET")
-    for w in in_words:
-        words[w] = ("action", "ONAY") if w not in words else ("conflict", "RET/ONAY")
-    for w, types in channels.items():
-        words.setdefault(w, ("channel", tuple(types)))
-    words.setdefault(TACIR_WORD, ("tacir", "TACIR"))
-    return words
+def _both(meanings: tuple[str, ...]) -> str:
+    named = [f"{'an' if m[0] in 'aeiou' else 'a'} {m}" for m in meanings]
+    return " and ".join(named)
 
 
-def _word_conflicts(number: Number, brands: tuple[Brand, ...]) -> list[Conflict]:
+def _reply_problems(where: str, replies: tuple[tuple[str, str], ...]) -> list[Conflict]:
     problems = []
-    vocab = _vocabulary(number, brands)
-    for word, (kind, _) in vocab.items():
-        if kind == "conflict":
-            problems.append(Conflict(number.msisdn, word, ("opt-out", "opt-in"),
-                                     f"on {number.msisdn}, {word!r} is both an opt-out and an "
-                                     "opt-in word"))
-    owners: dict[str, list[str]] = {}
-    for brand in brands:
-        for phrase in brand.phrases:
-            owners.setdefault(phrase, []).append(brand.id)
-    for phrase, ids in owners.items():
-        if len(set(ids)) > 1:
-            problems.append(Conflict(number.msisdn, phrase, tuple(f"brand:{i}" for i in ids),
-                                     f"on {number.msisdn}, {phrase!r} names several brands: "
-                                     f"{', '.join(sorted(set(ids)))}"))
-        if phrase in vocab:
-            kind = vocab[phrase][0]
-            problems.append(Conflict(number.msisdn, phrase, (f"brand:{ids[0]}", kind),
-                                     f"on {number.msisdn}, brand word {phrase!r} of {ids[0]} is "
-                                     f"also {'an' if kind[0] in 'aeiou' else 'a'} {kind} word"))
+    for key, template in replies:
+        if key not in REPLY_KEYS:
+            problems.append(Conflict(None, key, (), f"{where}: unknown reply {key!r} (known: "
+                                                    f"{', '.join(REPLY_KEYS)})"))
+            continue
+        for field_name in _placeholders(template):
+            if field_name not in REPLY_PLACEHOLDERS:
+                problems.append(Conflict(None, key, (),
+                                         f"{where}: reply {key} uses unknown placeholder "
+                                         f"{{{field_name}}} (known: {{brand}}, {{number}})"))
     return problems
+
+
+def _placeholders(template: str) -> list[str]:
+    try:
+        return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError:  # a lone "{" or "}": shown as typed, not a placeholder
+        return []
+
+
+def _channel_problems(where: str, vocabulary: Vocabulary) -> list[Conflict]:
+    return [Conflict(None, word, (), f"{where}: channel word {word!r} must mean MESAJ and/or "
+                                     f"ARAMA, not {', '.join(types) or 'nothing'}")
+            for word, types in vocabulary.extra_channels
+            if not types or any(t not in CHANNEL_TYPES for t in types)]
 
 
 def _problem(where: str, message: str) -> Conflict:
@@ -304,7 +320,8 @@ def _brand(raw: Any, index: int, problems: list[Conflict]) -> Brand | None:
         if not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] <= 0:
             problems.append(_problem(f"{where}.{key}", "must be a positive integer"))
             ok = False
-    known = {"id", "name", "aliases", "iys_code", "brand_code", "replies", "owner", *_VOCAB_KEYS}
+    known = {"id", "name", "aliases", "iys_code", "brand_code", "replies", "owner",
+             *VOCABULARY_KEYS}
     for key in sorted(set(raw) - known):
         problems.append(_problem(f"{where}.{key}", "unknown key"))
         ok = False
@@ -333,7 +350,7 @@ def _number(raw: Any, index: int, problems: list[Conflict]) -> Number | None:
         problems.append(_problem(where, "a dedicated number needs brand = \"<id>\" "
                                         "(or shared = true)"))
         return None
-    known = {"msisdn", "shared", "brand", "brands", "replies", *_VOCAB_KEYS}
+    known = {"msisdn", "shared", "brand", "brands", "replies", *VOCABULARY_KEYS}
     for key in sorted(set(raw) - known):
         problems.append(_problem(f"{where}.{key}", "unknown key"))
         return None

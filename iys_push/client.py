@@ -1,35 +1,29 @@
 """The İYS HTTP client: one shared token, one shared rate limit, every call recorded.
 
-* Token: OAuth2 password grant, then refresh (the refresh token rotates). It lives in
-  ``iys_token`` and is shared by every process; a row lock makes one process fetch while the
-  others wait and then reuse it. It is renewed five minutes before expiry. After H084 (the
-  hourly token limit) no token call is made for a full hour, since a call inside the penalty
-  hour restarts it (IYS_API.md §1.3).
-* Rate: a token bucket in ``iys_rate`` shared by every process, under İYS's 10 requests/s
-  per IP (default 8/s).
-* Evidence: every request and response goes to ``iys_attempt`` with its latency.
+Every request (token calls included, with their secrets masked) goes to ``iys_attempt`` with
+its answer and latency: that table is the evidence of what we told İYS and when. Every call
+has a timeout. Bodies follow IYS_API.md: Turkey-time dates, optional fields omitted.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import asyncpg
-import structlog
 
 from iys_push import metrics, store
+from iys_push.ratelimit import SharedRateLimit
+from iys_push.token import SharedToken, TokenHalted, TokenUnavailable
 
-log = structlog.get_logger(__name__)
+__all__ = ["Answer", "IysClient", "IysSettings", "TokenHalted", "TokenUnavailable",
+           "first_error"]
 
-RENEW_BEFORE = timedelta(minutes=5)
-TOKEN_RETRY_PAUSE = 2.0  # seconds
-TOKEN_HALT = timedelta(hours=1)
+_SECRET_FIELDS = ("password", "refresh_token")
 
 
 @dataclass(frozen=True)
@@ -47,13 +41,8 @@ class IysSettings:
 
     @property
     def account(self) -> str:
+        """The key of the shared token and rate rows (one per İYS API user and host)."""
         return f"{self.username}@{self.base_url}"
-
-
-class TokenHalted(Exception):
-    def __init__(self, until: datetime) -> None:
-        super().__init__(f"İYS token calls halted until {until.isoformat()} (H084)")
-        self.until = until
 
 
 @dataclass(frozen=True)
@@ -69,7 +58,9 @@ class Answer:
 
 
 def first_error(body: Any) -> tuple[str | None, str]:
-    """The first H-code of an error body (the ``errors[]`` envelope or a flat object)."""
+    """The first H-code of an error body: the ``errors[]`` envelope (whose examples sometimes
+    spell the key ``"code:"``), a flat ``{code, message}`` (H084 per one integrator), or the
+    OAuth2 shape of ``/oauth2/token``."""
     if isinstance(body, dict):
         items = body.get("errors")
         if isinstance(items, list) and items and isinstance(items[0], dict):
@@ -88,9 +79,9 @@ class IysClient:
         self.pool = pool
         self.settings = settings
         self._session = session
-        self._token: tuple[str, datetime] | None = None
-        self._lock = asyncio.Lock()
-        self._token_failed_at = 0.0  # monotonic time of the last failed token call
+        self.rate = SharedRateLimit(pool, settings.account, settings.requests_per_second)
+        self.tokens = SharedToken(pool, settings.account, settings.username, settings.password,
+                                  self._token_call)
 
     async def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -102,124 +93,81 @@ class IysClient:
         if self._session is not None:
             await self._session.close()
 
-    # -- token -------------------------------------------------------------------------------
-    async def access_token(self, *, force: bool = False) -> str:
-        now = datetime.now(UTC)
-        if not force and self._token and self._token[1] - RENEW_BEFORE > now:
-            return self._token[0]
-        async with self._lock:
-            if time.monotonic() - self._token_failed_at < TOKEN_RETRY_PAUSE:
-                # one failed call answers every waiter for a moment: no burst of token calls
-                raise ConnectionError("İYS token unavailable (last call failed just now)")
-            try:
-                return await self._shared_token(force)
-            except ConnectionError:
-                self._token_failed_at = time.monotonic()
-                raise
+    async def access_token(self) -> str:
+        return await self.tokens.get()
 
-    async def _shared_token(self, force: bool) -> str:
-        # the halt is written in its own statement after the fetch transaction, so that
-        # raising TokenHalted does not roll it back
-        result = await self._fetch_token(force)
-        if isinstance(result, datetime):
-            await self.pool.execute(store.HALT_TOKEN, self.settings.account, result)
-            raise TokenHalted(result)
-        return result
+    # -- the endpoints we use ----------------------------------------------------------------
+    async def add_consent(self, iys_code: int, brand_code: int, body: dict[str, Any], *,
+                          event_id: int | None = None) -> Answer:
+        """v2 single add: an identical resend returns the same transactionId (safe retry)."""
+        return await self.call("POST", f"/v2/sps/{iys_code}/brands/{brand_code}/consents",
+                               body, event_id=event_id, endpoint="add")
 
-    async def _fetch_token(self, force: bool) -> str | datetime:
-        """The token, or the moment until which token calls are halted (H084)."""
-        account = self.settings.account
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(store.LOCK_TOKEN_ROW, account)
-            row = await conn.fetchrow(store.TOKEN_FOR_UPDATE, account)  # one fetcher at a time
-            now = datetime.now(UTC)
-            if (not force and row["access_token"] and row["access_expires_at"]
-                    and row["access_expires_at"] - RENEW_BEFORE > now):
-                self._token = (row["access_token"], row["access_expires_at"])
-                return row["access_token"]
-            if row["halted_until"] and row["halted_until"] > now:
-                metrics.TOKEN_STATE.set(2)
-                return row["halted_until"]
-            grant: dict[str, str]
-            if row["refresh_token"] and row["refresh_expires_at"] and row[
-                    "refresh_expires_at"] > now + timedelta(seconds=30):
-                grant = {"grant_type": "refresh_token", "refresh_token": row["refresh_token"]}
-            else:
-                grant = {"grant_type": "password", "username": self.settings.username,
-                         "password": self.settings.password}
-            answer = await self._token_call(grant)
-            if answer.status == 400 and grant["grant_type"] == "refresh_token":
-                # a rotated-away or expired refresh token: fall back to the password once
-                answer = await self._token_call({"grant_type": "password",
-                                                 "username": self.settings.username,
-                                                 "password": self.settings.password})
-            if answer.status == 429 and answer.code != "H124":
-                # H084 (or a 429 whose body we cannot read: the safe reading is the same):
-                # a token call inside the penalty hour would restart it
-                until = now + TOKEN_HALT
-                metrics.TOKEN_STATE.set(2)
-                log.error("İYS token limit reached (H084); no token call for an hour",
-                          until=until.isoformat())
-                return until
-            if not answer.ok or not isinstance(answer.body, dict):
-                metrics.TOKEN_STATE.set(0)
-                raise ConnectionError(f"İYS token call failed: HTTP {answer.status} "
-                                      f"{answer.message}")
-            body = answer.body
-            access_exp = now + timedelta(seconds=int(body.get("expires_in", 7200)))
-            refresh_exp = now + timedelta(seconds=int(body.get("refresh_expires_in", 14400)))
-            await conn.execute(store.SAVE_TOKEN, account, body["access_token"], access_exp,
-                               body.get("refresh_token"), refresh_exp)
-            metrics.TOKEN_STATE.set(1)
-            self._token = (body["access_token"], access_exp)
-            return body["access_token"]
+    async def add_batch(self, iys_code: int, brand_code: int,
+                        items: list[dict[str, Any]]) -> Answer:
+        return await self.call("POST",
+                               f"/v2/sps/{iys_code}/brands/{brand_code}/consents/request",
+                               items, endpoint="batch")
 
-    async def _token_call(self, grant: dict[str, str]) -> Answer:
-        await self._take_rate_token()  # token calls count against the per-IP limit too
-        session = await self.session()
-        url = self.settings.base_url + "/oauth2/token"
-        try:
-            async with session.post(url, json=grant) as resp:
-                body = await _body(resp)
-                code, message = first_error(body)
-                metrics.RESPONSES.labels("token", str(resp.status), code or "").inc()
-                return Answer(resp.status, body, code, message)
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            return Answer(None, None, None, f"{type(exc).__name__}: {exc}")
+    async def batch_result(self, iys_code: int, brand_code: int, request_id: str) -> Answer:
+        return await self.call(
+            "GET", f"/v2/sps/{iys_code}/brands/{brand_code}/consents/request/{request_id}",
+            endpoint="batch_result")
 
-    # -- rate --------------------------------------------------------------------------------
-    async def _take_rate_token(self) -> None:
-        rate = self.settings.requests_per_second
-        while True:
-            # a bucket of one: in any sliding second at most 1 + rate requests go out (İYS
-            # counts a sliding second; a bucket as deep as the rate would allow twice it)
-            got = await self.pool.fetchval(store.TAKE_RATE_TOKEN, self.settings.account,
-                                           1.0, rate)
-            if got is not None:
-                return
-            await asyncio.sleep(1.0 / rate)
+    async def onay_recipients(self, iys_code: int, brand_code: int, recipient_type: str,
+                              type_: str, recipients: list[str]) -> set[str]:
+        """Which of ``recipients`` (≤ 1000) have ONAY in İYS (the batch status endpoint lists
+        only those). Raises TokenUnavailable when İYS does not answer properly."""
+        answer = await self.call(
+            "POST", f"/sps/{iys_code}/brands/{brand_code}/consents/{recipient_type}/status/"
+            f"{type_}", {"recipients": recipients}, endpoint="status")
+        if not answer.ok or not isinstance(answer.body, dict):
+            raise ConnectionError(f"İYS status query failed: HTTP {answer.status} "
+                                  f"{answer.code or ''}")
+        return {r for r in answer.body.get("list") or [] if isinstance(r, str)}
 
-    # -- calls -------------------------------------------------------------------------------
+    async def changes(self, iys_code: int, brand_code: int, after: str | None,
+                      limit: int = 1000) -> Answer:
+        params = {"source": "IYS", "limit": str(limit)}
+        if after:
+            params["after"] = after
+        return await self.call("GET", f"/sps/{iys_code}/brands/{brand_code}/consents/changes",
+                               params=params, endpoint="changes")
+
+    # -- the mechanics -------------------------------------------------------------------------
     async def call(self, method: str, path: str, payload: Any = None, *,
-                   event_id: int | None = None, endpoint: str = "consent") -> Answer:
-        """One API call with the shared token; a 401 renews the token and retries once."""
-        answer = await self._call_once(method, path, payload, event_id, endpoint, force=False)
+                   params: dict[str, str] | None = None, event_id: int | None = None,
+                   endpoint: str = "other") -> Answer:
+        """One API call with the shared token; after a 401 one renewed token, one retry."""
+        token = await self.tokens.get()
+        answer = await self._send(method, path, payload, params=params, token=token,
+                                  event_id=event_id, endpoint=endpoint)
         if answer.status == 401:
-            answer = await self._call_once(method, path, payload, event_id, endpoint, force=True)
+            await self.tokens.invalidate(token)
+            token = await self.tokens.get()
+            answer = await self._send(method, path, payload, params=params, token=token,
+                                      event_id=event_id, endpoint=endpoint)
         return answer
 
-    async def _call_once(self, method: str, path: str, payload: Any, event_id: int | None,
-                         endpoint: str, *, force: bool) -> Answer:
-        token = await self.access_token(force=force)
-        await self._take_rate_token()
+    async def _token_call(self, grant: dict[str, str]) -> Answer:
+        masked = {k: ("***" if k in _SECRET_FIELDS else v) for k, v in grant.items()}
+        return await self._send("POST", "/oauth2/token", grant, token=None, event_id=None,
+                                endpoint="token", recorded=masked)
+
+    async def _send(self, method: str, path: str, payload: Any, *, token: str | None,
+                    event_id: int | None, endpoint: str, params: dict[str, str] | None = None,
+                    recorded: Any = None) -> Answer:
+        await self.rate.acquire()  # token calls count against the per-IP limit too
         session = await self.session()
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         started_at = datetime.now(UTC)
         started = time.monotonic()
+        metrics.REQUESTS.labels(endpoint).inc()
         try:
             async with session.request(method, self.settings.base_url + path, json=payload,
-                                       headers={"Authorization": f"Bearer {token}"}) as resp:
+                                       params=params, headers=headers) as resp:
                 body = await _body(resp)
-                code, message = first_error(body)
+                code, message = first_error(body) if resp.status >= 300 else (None, "")
                 answer = Answer(resp.status, body, code, message)
         except (TimeoutError, aiohttp.ClientError) as exc:
             answer = Answer(None, None, None, f"{type(exc).__name__}: {exc}")
@@ -227,10 +175,15 @@ class IysClient:
         metrics.REQUEST_SECONDS.labels(endpoint).observe(latency)
         metrics.RESPONSES.labels(endpoint, str(answer.status or "none"), answer.code or "").inc()
         metrics.record_outcome(answer.status)
-        await self.pool.execute(
-            store.INSERT_ATTEMPT, event_id, started_at, latency * 1000, method, path, payload,
-            answer.status, _text(answer.body), answer.code,
-            "ok" if answer.ok else ("no_answer" if answer.status is None else "error"))
+        if params:
+            path = path + "?" + "&".join(f"{k}={v}" for k, v in params.items())
+        outcome = "ok" if answer.ok else ("no_answer" if answer.status is None else "error")
+        response = _text(answer.body)
+        if endpoint == "token" and answer.ok:
+            response = "(tokens issued)"  # never store live credentials as evidence
+        await self.pool.execute(store.INSERT_ATTEMPT, event_id, started_at, latency * 1000,
+                                method, path, payload if recorded is None else recorded,
+                                answer.status, response, answer.code, outcome)
         return answer
 
 

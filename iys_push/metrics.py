@@ -7,6 +7,8 @@ from collections import deque
 
 from prometheus_client import Counter, Gauge, Histogram
 
+REQUESTS = Counter("iys_inbound_iys_requests_total",
+                   "Requests sent to İYS by endpoint (token calls included)", ["endpoint"])
 RESPONSES = Counter("iys_inbound_iys_responses_total",
                     "İYS answers by endpoint, HTTP status (none = no answer) and İYS code",
                     ["endpoint", "status", "code"])
@@ -24,6 +26,9 @@ BUSINESS_FAILURES = Counter("iys_inbound_iys_business_failures_total",
                             "blindly; each needs a person)", ["brand", "code"])
 RETRIES = Counter("iys_inbound_iys_retries_total", "Events rescheduled after a temporary error",
                   ["reason"])
+NOT_SENT = Counter("iys_inbound_events_not_sent_total",
+                   "Events settled without an add request (İYS already in that state)",
+                   ["reason"])
 TOKEN_STATE = Gauge("iys_inbound_iys_token_state",
                     "İYS token: 1 valid, 0 unavailable, 2 halted after H084")
 BACKLOG = Gauge("iys_inbound_backlog_events", "Consent events not yet final")

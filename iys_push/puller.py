@@ -1,19 +1,27 @@
-"""İYS-side changes (e-Devlet, the 3338 short number, the app) into our local state view."""
+"""İYS-side changes (e-Devlet, the 3338 short number, the app) into our local state view.
+
+``GET …/consents/changes?source=IYS`` per brand, on a schedule, from the stored ``after``
+cursor (opaque: stored and sent back as is); 204 means nothing new. Each page is stored
+(``iys_change``, listed with the brand's events by the API) together with its cursor in one
+transaction, so a crash repeats a page at worst, and the unique key absorbs the repeat.
+The feed hides the last 60 minutes and keeps 7 days (IYS_API.md §2.7).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+from datetime import datetime
 
-import aiohttp
 import asyncpg
 import structlog
 
 from iys_push import store
-from iys_push.client import IysClient, IysSettings, TokenHalted
+from iys_push.client import IysClient, IysSettings
 from iys_push.timefmt import parse_iys
 
 log = structlog.get_logger(__name__)
+
+PAGE = 1000  # İYS's maximum (H507 above)
 
 
 class Puller:
@@ -24,47 +32,60 @@ class Puller:
         self.client = client or IysClient(pool, settings)
 
     async def run(self) -> None:
+        """Pull every brand now and then every ``pull_interval``; errors are logged, never
+        fatal (the next round starts from the stored cursor)."""
         try:
             while True:
-                for row in await self._brands():
-                    with contextlib.suppress(TokenHalted, ConnectionError, OSError,
-                                             aiohttp.ClientError, asyncpg.PostgresError):
+                try:
+                    brands = await self.pool.fetch(store.BRAND_ACCOUNTS)
+                except Exception as exc:
+                    log.warning("puller: cannot list brands", error=str(exc))
+                    brands = []
+                for row in brands:
+                    try:
                         await self.pull_once(row["brand_code"], row["iys_code"])
+                    except Exception as exc:
+                        log.warning("puller: pull failed", brand_code=row["brand_code"],
+                                    error=f"{type(exc).__name__}: {exc}")
                 await asyncio.sleep(self.settings.pull_interval)
         finally:
             await self.client.close()
-
-    async def _brands(self) -> list[asyncpg.Record]:
-        try:
-            return await self.pool.fetch(store.BRAND_ACCOUNTS)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            return []
 
     async def pull_once(self, brand_code: int, iys_code: int) -> int:
         """Fetch every page of new İYS-side changes for one brand; returns how many."""
         total = 0
         while True:
             after = await self.pool.fetchval(store.PULL_CURSOR, brand_code)
-            query = "?source=IYS&limit=1000" + (f"&after={after}" if after else "")
-            answer = await self.client.call(
-                "GET", f"/sps/{iys_code}/brands/{brand_code}/consents/changes{query}",
-                endpoint="changes")
-            if answer.status == 204 or not answer.ok or not isinstance(answer.body, dict):
+            answer = await self.client.changes(iys_code, brand_code, after, PAGE)
+            if answer.status == 204:
                 return total
-            items = answer.body.get("list", [])
+            if not answer.ok or not isinstance(answer.body, dict):
+                raise ConnectionError(f"İYS changes feed: HTTP {answer.status} "
+                                      f"{answer.code or ''}")
+            items = [i for i in answer.body.get("list") or [] if isinstance(i, dict)]
             async with self.pool.acquire() as conn, conn.transaction():
                 for item in items:
-                    await conn.execute(
-                        store.INSERT_CHANGE, brand_code, item["transactionId"],
-                        item["recipient"], item.get("recipientType", "BIREYSEL"), item["type"],
-                        item["status"], item["source"], item.get("consentDate"),
-                        item.get("creationDate"), item)
-                    date = parse_iys(item["consentDate"]) if item.get("consentDate") else None
-                    await conn.execute(
-                        store.UPSERT_KEY_STATE, brand_code, item["recipient"],
-                        item.get("recipientType", "BIREYSEL"), item["type"], item["status"],
-                        date, item["source"], "pull")
-                await conn.execute(store.SAVE_PULL_CURSOR, brand_code, answer.body["after"])
+                    await _store_change(conn, brand_code, item)
+                if answer.body.get("after"):
+                    await conn.execute(store.SAVE_PULL_CURSOR, brand_code, answer.body["after"])
             total += len(items)
-            if len(items) < 1000:
+            if len(items) < PAGE or not answer.body.get("after"):
                 return total
+
+
+async def _store_change(conn: asyncpg.Connection, brand_code: int, item: dict) -> None:
+    recipient_type = item.get("recipientType") or "BIREYSEL"
+    await conn.execute(store.INSERT_CHANGE, brand_code, item["transactionId"],
+                       item["recipient"], recipient_type, item["type"], item["status"],
+                       item["source"], item.get("consentDate"), item.get("creationDate"), item)
+    await conn.execute(store.UPSERT_KEY_STATE, brand_code, item["recipient"], recipient_type,
+                       item["type"], item["status"], _date(item.get("consentDate")),
+                       item["source"], "pull")
+
+
+def _date(text: str | None) -> datetime | None:
+    # a TACIR line closure (IYS_AHS_HAT_KAPATMA) may carry no consentDate
+    try:
+        return parse_iys(text) if text else None
+    except ValueError:
+        return None

@@ -1,17 +1,24 @@
 """The outbox worker: every consent event to İYS at once, in order per key, within the law.
 
-Wakes on ``NOTIFY iys_outbox`` and also polls (a LISTEN connection can die silently).
-Claims with ``FOR UPDATE SKIP LOCKED`` and a lease, so several processes share the work and a
-crashed worker's events come back when the lease expires. Only the oldest pending event of
-a key (brand, recipient, recipientType, type) is ever claimed, so İYS sees a key's movements
-in the order they were received, with strictly increasing consent dates.
+Wakes on ``NOTIFY iys_outbox`` and also polls (a LISTEN connection can die silently). Claims
+with ``FOR UPDATE SKIP LOCKED`` and a lease, so several processes share the work and a crashed
+worker's events come back when its lease expires. Only the oldest pending event of a key
+(brand, recipient, recipientType, type) is ever claimed, so İYS sees a key's movements in the
+order they were received; among keys, the nearest deadline goes first.
+
+Before anything is sent it is checked here (every 4xx counts against the IP's success ratio,
+and İYS drops an IP below 70 %): format, source, dates, the three-business-day window, and
+İYS's state of the key. A small backlog goes out as single v2 adds at once; a large one (a
+campaign's RET wave) through the batch endpoint, ≤ 1000 items and one per key per request,
+results polled after ``batch_poll_delay``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,60 +26,72 @@ import asyncpg
 import structlog
 
 from iys_push import metrics, store
-from iys_push.batch import BatchPusher
-from iys_push.client import Answer, IysClient, IysSettings, TokenHalted
-from iys_push.decide import (
-    Verdict,
-    classify_answer,
-    consent_body,
-    local_verdict,
-    ordered_consent_date,
-)
+from iys_push.client import Answer, IysClient, IysSettings
 from iys_push.puller import Puller
+from iys_push.retry import (
+    DEFAULT_POLICY,
+    NO_ONAY,
+    SUPERSEDED,
+    RetryPolicy,
+    Verdict,
+    View,
+    classify,
+    consent_body,
+    must_ask,
+    plan_consent_date,
+    prevalidate,
+    trouble,
+    waiting,
+    with_onay,
+)
 
-__all__ = ["IysSettings", "Puller", "Pusher", "requeue_failed"]
+__all__ = ["IysSettings", "Puller", "Pusher", "requeue_failed", "update_gauges"]
 
 log = structlog.get_logger(__name__)
 
-CLAIM_SIZE = 20
-BACKOFF_CAP = 300.0
+BATCH_SIZE = 1000                       # İYS: at most 1000 items a list (H091)
+STATUS_CHUNK = 1000                     # İYS: at most 1000 recipients a status query
+BATCH_GIVE_UP = timedelta(hours=1)      # at least; results still missing → single path
+Event = Mapping[str, Any]
 
 
-def backoff(attempts: int, rng: random.Random = random.Random()) -> float:
-    """Exponential with full jitter: up to 2, 4, 8 … seconds, capped at five minutes."""
-    return rng.uniform(0.5, min(BACKOFF_CAP, 2.0 ** max(1, attempts)))
 
-
+# -- the worker --------------------------------------------------------------------------------
 class Pusher:
     def __init__(self, pool: asyncpg.Pool, dsn: str, settings: IysSettings, *,
-                 worker_id: str, client: IysClient | None = None) -> None:
+                 worker_id: str, client: IysClient | None = None,
+                 policy: RetryPolicy = DEFAULT_POLICY) -> None:
         self.pool = pool
         self.dsn = dsn
         self.settings = settings
         self.worker_id = worker_id
         self.client = client or IysClient(pool, settings)
-        self.batch = BatchPusher(pool, settings, self.client, self._finish)
+        self.policy = policy
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
-        listener = asyncio.create_task(self._listen())
-        gauges = asyncio.create_task(self._gauges())
+        """Until cancelled; errors are logged and waited out, never fatal."""
+        helpers = [asyncio.create_task(self._listen()), asyncio.create_task(self._gauges())]
+        failures = 0
         try:
             while True:
                 try:
                     done = await self.drain_once()
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    log.warning("pusher: database error; retrying", error=str(exc))
-                    done = 0
+                    failures = 0
+                except Exception:
+                    failures += 1
+                    log.exception("pusher: drain failed; retrying", failures=failures)
+                    await asyncio.sleep(min(30.0, self.policy.delay(failures)))
+                    continue
                 if done:
                     continue
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
         finally:
-            listener.cancel()
-            gauges.cancel()
-            await asyncio.gather(listener, gauges, return_exceptions=True)
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
             await self.client.close()
 
     async def _listen(self) -> None:
@@ -82,11 +101,12 @@ class Pusher:
                 conn = await asyncpg.connect(self.dsn)
                 await conn.add_listener("iys_outbox", lambda *_: self._wake.set())
                 metrics.LISTEN_HEALTHY.set(1)
+                self._wake.set()  # anything that arrived while we were not listening
                 while not conn.is_closed():
                     await asyncio.sleep(5)
                     await conn.fetchval("SELECT 1")  # proves the connection still answers
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                pass
+            except Exception as exc:
+                log.warning("pusher: LISTEN connection lost", error=str(exc))
             finally:
                 metrics.LISTEN_HEALTHY.set(0)
                 if conn is not None:
@@ -96,79 +116,250 @@ class Pusher:
 
     async def _gauges(self) -> None:
         while True:
-            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            with contextlib.suppress(Exception):
                 await update_gauges(self.pool)
             await asyncio.sleep(5)
 
     async def drain_once(self) -> int:
-        """Push what is due now; returns how many events were handled."""
-        handled = await self.batch.poll_results()
-        due = await self.pool.fetchval(store.DUE_COUNT)
-        if due > self.settings.batch_threshold:
-            return handled + await self.batch.submit(self.worker_id)
-        events = await self.pool.fetch(store.CLAIM, CLAIM_SIZE, self.worker_id,
+        """Poll due batch results, then push what is due now; returns how many events were
+        handled (sent, settled or rescheduled)."""
+        handled = await self._poll_batches()
+        if await self.pool.fetchval(store.DUE_COUNT) > self.settings.batch_threshold:
+            return handled + await self._submit_batch()
+        claim = max(1, int(self.settings.requests_per_second * 2))
+        events = await self.pool.fetch(store.CLAIM, claim, self.worker_id,
                                        self.settings.lease_seconds)
-        await asyncio.gather(*(self._push(e) for e in events))
+        results = await asyncio.gather(*(self._push_one(e) for e in events),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):  # its lease expires and it is taken again
+                log.error("pusher: could not settle an event", error=repr(result))
         return handled + len(events)
 
-    async def _push(self, event: asyncpg.Record) -> None:
+    # -- single adds ---------------------------------------------------------------------------
+    async def _push_one(self, event: Event) -> None:
+        date: datetime | None = None
         try:
-            verdict = await local_verdict(self.pool, self.client, event)
-            if verdict is None:
-                consent_date = await ordered_consent_date(self.pool, event)
-                if consent_date > datetime.now(UTC):
-                    # moved one second past the key's previous movement: İYS refuses future
-                    # dates (H162), so send it once that second has come
-                    await self.pool.execute(store.RETRY, event["id"],
-                                            consent_date + timedelta(milliseconds=50), None,
-                                            "waiting for the next second (per-key order)")
-                    return
-                answer = await self.client.call(
-                    "POST", f"/v2/sps/{event['iys_code']}/brands/{event['brand_code']}/consents",
-                    consent_body(event, consent_date), event_id=event["id"])
-                verdict = classify_answer(answer)
-                if verdict.state == "accepted":
-                    await self._remember(event, consent_date, "push")
-            await self._finish(event, verdict)
-        except TokenHalted as exc:
-            await self.pool.execute(store.RETRY, event["id"], exc.until, "H084", str(exc))
-        except (OSError, ConnectionError, TimeoutError) as exc:
-            await self._retry(event, Answer(None, None, None, str(exc)), "error")
+            verdict, date = await self._prepare(event)
+            if verdict is None and date is not None:
+                answer = await self.client.add_consent(
+                    event["iys_code"], event["brand_code"], consent_body(event, date),
+                    event_id=event["id"])
+                verdict = classify(answer, event["status"])
+        except Exception as exc:  # an outage or a bug must never lose the event
+            verdict = trouble(exc)
+        await self._settle([(event, verdict, date)])
 
-    async def _remember(self, event: Any, consent_date: datetime | None, origin: str) -> None:
-        await self.pool.execute(store.UPSERT_KEY_STATE, event["brand_code"], event["recipient"],
-                                event["recipient_type"], event["type"], event["status"],
-                                consent_date, "HS_MESAJ", origin)
+    async def _prepare(self, event: Event) -> tuple[Verdict | None, datetime | None]:
+        """A verdict reached without an add request, or (None, the consentDate to send)."""
+        now = datetime.now(UTC)
+        verdict = prevalidate(event, now) or (SUPERSEDED if event["superseded"] else None)
+        if verdict is not None:
+            return verdict, None
+        view = View.of(event)
+        if must_ask(event, view):
+            onay = await self._ask_onay([event])
+            if not onay[event["id"]]:
+                return NO_ONAY, None
+            view = with_onay(view)
+        date = plan_consent_date(event["received_at"], view)
+        if date is None:
+            return SUPERSEDED, None
+        if date > now:
+            return waiting(date), date
+        return None, date
 
-    async def _finish(self, event: Any, verdict: Verdict) -> None:
-        if verdict.state == "retry":
-            await self._retry(event, verdict.answer, verdict.reason)
-            return
-        await self.pool.execute(store.FINISH, event["id"], verdict.state,
-                                verdict.transaction_id, verdict.creation_date, verdict.code,
-                                verdict.message)
-        metrics.EVENTS_FINISHED.labels(event["brand_id"],
-                                       event["status"], verdict.state).inc()
-        if verdict.state == "accepted":
-            metrics.PUSH_LATENCY.observe(
-                (datetime.now(UTC) - event["received_at"]).total_seconds())
-        elif verdict.state == "failed":
-            metrics.BUSINESS_FAILURES.labels(event["brand_id"],
-                                             verdict.code or "").inc()
-            log.error("consent event failed; a person must look at it", event_id=event["id"],
-                      code=verdict.code, reason=verdict.message)
-        if verdict.state == "not_needed" and verdict.known_status:
-            await self.pool.execute(store.UPSERT_KEY_STATE, event["brand_code"],
-                                    event["recipient"], event["recipient_type"], event["type"],
-                                    verdict.known_status, None, None, "push")
+    async def _ask_onay(self, events: list[Event]) -> dict[int, bool]:
+        """Ask İYS (batch status, 1000 a query) whether each event's key has ONAY; the answers
+        go into the view."""
+        groups: dict[tuple[int, int, str, str], list[Event]] = defaultdict(list)
+        for e in events:
+            groups[(e["iys_code"], e["brand_code"], e["recipient_type"], e["type"])].append(e)
+        result: dict[int, bool] = {}
+        rows = []
+        for (iys_code, brand_code, recipient_type, type_), members in groups.items():
+            recipients = list(dict.fromkeys(e["recipient"] for e in members))
+            listed: set[str] = set()
+            for start in range(0, len(recipients), STATUS_CHUNK):
+                listed |= await self.client.onay_recipients(
+                    iys_code, brand_code, recipient_type, type_,
+                    recipients[start:start + STATUS_CHUNK])
+            for e in members:
+                result[e["id"]] = e["recipient"] in listed
+                view = View.of(e)
+                rows.append((brand_code, e["recipient"], recipient_type, type_,
+                             "ONAY" if result[e["id"]] else "RET",
+                             view.consent_date if view else None, None, "status"))
+        await self.pool.executemany(store.UPSERT_KEY_STATE, rows)
+        return result
 
-    async def _retry(self, event: Any, answer: Answer | None, reason: str) -> None:
-        delay = backoff(event["attempts"])
-        when = datetime.now(UTC) + timedelta(seconds=delay)
-        code = answer.code if answer else None
-        message = (answer.message if answer else "") or reason
-        metrics.RETRIES.labels(reason).inc()
-        await self.pool.execute(store.RETRY, event["id"], when, code, message[:500])
+    # -- outcomes ------------------------------------------------------------------------------
+    async def _settle(self, items: Iterable[tuple[Event, Verdict, datetime | None]]) -> None:
+        """Write each event's outcome (one round trip per statement kind) and count it."""
+        finish, retry, views = [], [], []
+        now = datetime.now(UTC)
+        for event, v, date in items:
+            if v.state in ("retry", "wait"):
+                when = v.until or self.policy.next_attempt(event["attempts"], now,
+                                                           event["deadline_at"])
+                retry.append((event["id"], when, v.code, (v.message or "")[:500], date))
+                metrics.RETRIES.labels((v.code or "order") if v.state == "wait"
+                                      else "temporary").inc()
+                continue
+            finish.append((event["id"], v.state, v.transaction_id, v.creation_date, v.code,
+                           v.message, date))
+            metrics.EVENTS_FINISHED.labels(event["brand_id"], event["status"], v.state).inc()
+            if v.state == "accepted":
+                metrics.PUSH_LATENCY.observe((now - event["received_at"]).total_seconds())
+                views.append((event["brand_code"], event["recipient"], event["recipient_type"],
+                              event["type"], event["status"], date or event["consent_date"],
+                              event["source"], "push"))
+            elif v.state == "not_needed":
+                metrics.NOT_SENT.labels(v.code or "").inc()
+                if v.known_status:
+                    views.append((event["brand_code"], event["recipient"],
+                                  event["recipient_type"], event["type"], v.known_status, None,
+                                  None, "status"))
+            else:
+                metrics.BUSINESS_FAILURES.labels(event["brand_id"], v.code or "").inc()
+                log.error("consent event failed; a person must look at it",
+                          event_id=event["id"], code=v.code, reason=v.message)
+        async with self.pool.acquire() as conn, conn.transaction():
+            if finish:
+                await conn.executemany(store.FINISH, finish)
+            if retry:
+                await conn.executemany(store.RETRY, retry)
+            if views:
+                await conn.executemany(store.UPSERT_KEY_STATE, views)
+
+    # -- the batch path ------------------------------------------------------------------------
+    async def _submit_batch(self) -> int:
+        events = await self.pool.fetch(store.CLAIM, BATCH_SIZE, self.worker_id,
+                                       self.settings.lease_seconds)
+        now = datetime.now(UTC)
+        settled: list[tuple[Event, Verdict, datetime | None]] = []
+        ready: list[Event] = []
+        for e in events:
+            verdict = prevalidate(e, now) or (SUPERSEDED if e["superseded"] else None)
+            if verdict is not None:
+                settled.append((e, verdict, None))
+            else:
+                ready.append(e)
+        try:
+            onay = await self._ask_onay([e for e in ready if must_ask(e, View.of(e))])
+        except Exception as exc:
+            await self._settle(settled + [(e, trouble(exc), None) for e in ready])
+            return len(events)
+        groups: dict[tuple[int, int], list[tuple[Event, datetime]]] = defaultdict(list)
+        for e in ready:
+            view = View.of(e)
+            if e["id"] in onay:
+                if not onay[e["id"]]:
+                    settled.append((e, NO_ONAY, None))
+                    continue
+                view = with_onay(view)
+            date = plan_consent_date(e["received_at"], view)
+            if date is None:
+                settled.append((e, SUPERSEDED, None))
+            elif date > now:
+                settled.append((e, waiting(date), date))
+            else:
+                groups[(e["iys_code"], e["brand_code"])].append((e, date))
+        for (iys_code, brand_code), items in groups.items():
+            settled += await self._send_batch(iys_code, brand_code, items)
+        await self._settle(settled)
+        return len(events)
+
+    async def _send_batch(self, iys_code: int, brand_code: int,
+                          items: list[tuple[Event, datetime]]
+                          ) -> list[tuple[Event, Verdict, datetime | None]]:
+        """Submit one list; returns the verdicts of the items that are not now in flight."""
+        try:
+            answer = await self.client.add_batch(iys_code, brand_code,
+                                                 [consent_body(e, d) for e, d in items])
+        except Exception as exc:
+            return [(e, trouble(exc), d) for e, d in items]
+        body = answer.body
+        if answer.status == 202 and isinstance(body, dict) and body.get("requestId"):
+            async with self.pool.acquire() as conn, conn.transaction():
+                await conn.execute(store.MARK_BATCHED, str(body["requestId"]),
+                                   [e["id"] for e, _ in items], list(range(len(items))),
+                                   [d for _, d in items])
+                await conn.execute(store.INSERT_BATCH, str(body["requestId"]), iys_code,
+                                   brand_code, len(items), self.settings.batch_poll_delay)
+            return []
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if answer.status == 422 and isinstance(errors, list):
+            # field errors name their item's index: those fail, the others go again
+            by_index = {x.get("index"): x for x in errors if isinstance(x, dict)}
+            out: list[tuple[Event, Verdict, datetime | None]] = []
+            for index, (e, d) in enumerate(items):
+                err = by_index.get(index)
+                out.append((e, Verdict("failed", err.get("code"), err.get("message"))
+                            if err else Verdict("retry", "BATCH_422", "another item was refused"),
+                            d))
+            return out
+        verdict = classify(answer, "")
+        if verdict.state == "not_needed":  # not an answer a list gets; be careful
+            verdict = Verdict("retry", verdict.code, verdict.message)
+        return [(e, verdict, d) for e, d in items]
+
+    async def _poll_batches(self) -> int:
+        lease = self.settings.lease_seconds
+        handled = 0
+        for batch in await self.pool.fetch(store.CLAIM_BATCHES, self.worker_id, lease, 10):
+            handled += await self._poll_batch(batch)
+        return handled
+
+    async def _poll_batch(self, batch: Mapping[str, Any]) -> int:
+        request_id = batch["request_id"]
+        try:
+            answer = await self.client.batch_result(batch["iys_code"], batch["brand_code"],
+                                                    request_id)
+        except Exception as exc:
+            answer = Answer(None, None, None, str(exc))
+        events = await self.pool.fetch(store.BATCH_EVENTS, request_id)
+        if not events:
+            await self.pool.execute(store.DONE_BATCH, request_id)
+            return 0
+        if not answer.ok or not isinstance(answer.body, list):
+            if answer.status == 422:  # İYS does not know this requestId: send again
+                await self._release(request_id)
+            else:
+                await self.pool.execute(store.REPOLL_BATCH, request_id,
+                                        self.policy.delay(batch["polls"]))
+            return 0
+        by_index = {r.get("index"): r for r in answer.body if isinstance(r, dict)}
+        settled: list[tuple[Event, Verdict, datetime | None]] = []
+        for e in events:
+            result = by_index.get(e["batch_index"])
+            if result is None or result.get("status") not in ("success", "failure"):
+                continue  # enqueue (or not listed yet): asked again later
+            if result["status"] == "success":
+                verdict = Verdict("accepted", transaction_id=result.get("transactionId"),
+                                  creation_date=result.get("creationDate"))
+            else:
+                error = result.get("error") or {}
+                verdict = classify(Answer(400, {"errors": [error]}, error.get("code"),
+                                          str(error.get("message", ""))), e["status"])
+            settled.append((e, verdict, e["consent_date"]))
+        await self._settle(settled)
+        if len(settled) == len(events):
+            await self.pool.execute(store.DONE_BATCH, request_id)
+        elif datetime.now(UTC) - batch["submitted_at"] > max(
+                BATCH_GIVE_UP, timedelta(seconds=12 * self.settings.batch_poll_delay)):
+            log.warning("İYS batch results did not come; its items go again one by one",
+                        request_id=request_id, waiting=len(events) - len(settled))
+            await self._release(request_id)
+        else:
+            await self.pool.execute(store.REPOLL_BATCH, request_id,
+                                    max(1.0, self.settings.batch_poll_delay / 5))
+        return len(settled)
+
+    async def _release(self, request_id: str) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(store.RELEASE_BATCH_EVENTS, request_id)
+            await conn.execute(store.DONE_BATCH, request_id)
 
 
 async def update_gauges(pool: asyncpg.Pool) -> None:
@@ -185,6 +376,9 @@ async def update_gauges(pool: asyncpg.Pool) -> None:
 
 async def requeue_failed(pool: asyncpg.Pool, *, event_ids: list[int] | None = None,
                          brand_id: str | None = None) -> int:
-    result = await pool.execute(store.REQUEUE_FAILED, event_ids, brand_id)
-    await pool.execute("SELECT pg_notify('iys_outbox', '')")
+    """Send failed events again (``iys-inbound events requeue``): all, some ids, or a brand's.
+    An event a later one of its key has overtaken meanwhile is settled as superseded."""
+    async with pool.acquire() as conn, conn.transaction():
+        result = await conn.execute(store.REQUEUE_FAILED, event_ids, brand_id)
+        await conn.execute(store.NOTIFY_OUTBOX)
     return int(result.split()[-1])

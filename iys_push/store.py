@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-# -- token ---------------------------------------------------------------------------------
-LOCK_TOKEN_ROW = """
+# -- token (iys_token: one row per account, its row lock makes one fetcher at a time) -------
+ENSURE_TOKEN_ROW = """
 INSERT INTO iys_token (account) VALUES ($1) ON CONFLICT (account) DO NOTHING
 """
 TOKEN_FOR_UPDATE = "SELECT * FROM iys_token WHERE account = $1 FOR UPDATE"
-TOKEN = "SELECT * FROM iys_token WHERE account = $1"
 SAVE_TOKEN = """
 UPDATE iys_token
    SET access_token = $2, access_expires_at = $3, refresh_token = $4, refresh_expires_at = $5,
@@ -15,13 +14,15 @@ UPDATE iys_token
  WHERE account = $1
 """
 HALT_TOKEN = "UPDATE iys_token SET halted_until = $2, updated_at = now() WHERE account = $1"
+# after a 401: forget that token only (another process may already have stored a newer one)
 FORGET_ACCESS = """
-UPDATE iys_token SET access_token = NULL, access_expires_at = NULL
+UPDATE iys_token SET access_token = NULL, access_expires_at = NULL, updated_at = now()
  WHERE account = $1 AND access_token = $2
 """
 
-# -- shared rate limit ---------------------------------------------------------------------
-# refill by elapsed time, take one token if there is one; no row back means "wait"
+# -- shared rate limit (iys_rate: a token bucket per account) --------------------------------
+# Refill by elapsed time up to $2 (the depth), take one token if there is one; no row back
+# means "wait". clock_timestamp(), not now(): now() is the transaction's start.
 TAKE_RATE_TOKEN = """
 INSERT INTO iys_rate AS r (account, tokens, updated_at) VALUES ($1, $2 - 1, clock_timestamp())
 ON CONFLICT (account) DO UPDATE
@@ -32,16 +33,18 @@ ON CONFLICT (account) DO UPDATE
 RETURNING tokens
 """
 
-# -- attempts (the evidence) ---------------------------------------------------------------
+# -- attempts (the evidence) -----------------------------------------------------------------
 INSERT_ATTEMPT = """
 INSERT INTO iys_attempt (event_id, started_at, latency_ms, method, path, request, http_status,
                          response, code, outcome)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 """
 
-# -- the outbox ----------------------------------------------------------------------------
-# The oldest pending event of each key is its only candidate (one in flight per key, in
-# order); among due candidates the nearest deadline goes first.
+# -- the outbox ------------------------------------------------------------------------------
+# The oldest pending event of each key is its only candidate (one in flight per key, in the
+# order received); among due candidates the nearest deadline goes first. Each claimed row
+# comes with our view of the key in İYS and whether a later event of the key was accepted
+# already (then this one is superseded: re-queued after a failure, for example).
 CLAIM = """
 WITH candidates AS (
     SELECT DISTINCT ON (brand_code, recipient, recipient_type, type) id
@@ -49,9 +52,13 @@ WITH candidates AS (
      WHERE state = 'pending'
      ORDER BY brand_code, recipient, recipient_type, type, received_at, id
 ), due AS (
-    SELECT e.id
-      FROM consent_event e JOIN candidates c ON c.id = e.id
-     WHERE e.next_attempt_at <= now() AND e.batch_request_id IS NULL
+    SELECT e.id, k.status AS view_status, k.consent_date AS view_date, k.origin AS view_origin
+      FROM consent_event e
+      JOIN candidates c ON c.id = e.id
+      LEFT JOIN iys_key_state k
+             ON (k.brand_code, k.recipient, k.recipient_type, k.type)
+              = (e.brand_code, e.recipient, e.recipient_type, e.type)
+     WHERE e.state = 'pending' AND e.next_attempt_at <= now() AND e.batch_request_id IS NULL
        AND (e.lease_until IS NULL OR e.lease_until < now())
      ORDER BY e.deadline_at, e.id
      LIMIT $1
@@ -64,71 +71,97 @@ UPDATE consent_event e
  WHERE e.id = due.id
 RETURNING e.id, e.brand_id, e.iys_code, e.brand_code, e.recipient, e.recipient_type, e.type,
           e.status, e.source, e.received_at, e.consent_date, e.deadline_at, e.attempts,
-          e.batch_request_id
+          due.view_status, due.view_date, due.view_origin,
+          EXISTS (SELECT 1 FROM consent_event l
+                   WHERE (l.brand_code, l.recipient, l.recipient_type, l.type)
+                       = (e.brand_code, e.recipient, e.recipient_type, e.type)
+                     AND l.state = 'accepted' AND (l.received_at, l.id) > (e.received_at, e.id))
+              AS superseded
 """
 
 DUE_COUNT = """
-SELECT count(*) FROM consent_event WHERE state = 'pending' AND next_attempt_at <= now()
+SELECT count(*) FROM consent_event
+ WHERE state = 'pending' AND next_attempt_at <= now() AND batch_request_id IS NULL
+   AND (lease_until IS NULL OR lease_until < now())
 """
-
-SET_CONSENT_DATE = "UPDATE consent_event SET consent_date = $2 WHERE id = $1"
 
 FINISH = """
 UPDATE consent_event
    SET state = $2, iys_transaction_id = $3, iys_creation_date = $4, last_error_code = $5,
-       last_error = $6, lease_owner = NULL, lease_until = NULL, batch_request_id = NULL,
-       updated_at = now()
- WHERE id = $1
+       last_error = $6, consent_date = COALESCE($7, consent_date), lease_owner = NULL,
+       lease_until = NULL, batch_request_id = NULL, batch_index = NULL, updated_at = now()
+ WHERE id = $1 AND state = 'pending'
 """
 
+# back to the queue (also out of a batch); the consent date may have been moved forward
 RETRY = """
 UPDATE consent_event
-   SET next_attempt_at = $2, last_error_code = $3, last_error = $4, lease_owner = NULL,
-       lease_until = NULL, updated_at = now()
- WHERE id = $1
+   SET next_attempt_at = $2, last_error_code = $3, last_error = $4,
+       consent_date = COALESCE($5, consent_date), lease_owner = NULL, lease_until = NULL,
+       batch_request_id = NULL, batch_index = NULL, updated_at = now()
+ WHERE id = $1 AND state = 'pending'
 """
 
 MARK_BATCHED = """
-UPDATE consent_event
-   SET batch_request_id = $2, next_attempt_at = $3, lease_until = $3, updated_at = now()
- WHERE id = ANY($1::bigint[])
+UPDATE consent_event e
+   SET batch_request_id = $1, batch_index = u.idx, consent_date = u.consent_date,
+       lease_owner = NULL, lease_until = NULL, updated_at = now()
+  FROM unnest($2::bigint[], $3::int[], $4::timestamptz[]) AS u(id, idx, consent_date)
+ WHERE e.id = u.id
 """
 
-BATCHED_DUE = """
-SELECT DISTINCT batch_request_id, iys_code, brand_code
-  FROM consent_event
- WHERE state = 'pending' AND batch_request_id IS NOT NULL AND next_attempt_at <= now()
- LIMIT 20
+INSERT_BATCH = """
+INSERT INTO iys_batch (request_id, iys_code, brand_code, items, next_poll_at)
+VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+"""
+
+CLAIM_BATCHES = """
+UPDATE iys_batch b
+   SET lease_owner = $1, lease_until = now() + make_interval(secs => $2), polls = b.polls + 1
+ WHERE request_id IN (SELECT request_id FROM iys_batch
+                       WHERE done_at IS NULL AND next_poll_at <= now()
+                         AND (lease_until IS NULL OR lease_until < now())
+                       ORDER BY next_poll_at LIMIT $3
+                         FOR UPDATE SKIP LOCKED)
+RETURNING b.*
 """
 
 BATCH_EVENTS = """
 SELECT id, brand_id, brand_code, recipient, recipient_type, type, status, source,
-       consent_date, received_at, deadline_at, attempts
+       consent_date, received_at, deadline_at, attempts, batch_index
   FROM consent_event
  WHERE batch_request_id = $1 AND state = 'pending'
- ORDER BY id
+"""
+
+REPOLL_BATCH = """
+UPDATE iys_batch SET next_poll_at = now() + make_interval(secs => $2), lease_owner = NULL,
+       lease_until = NULL
+ WHERE request_id = $1
+"""
+DONE_BATCH = """
+UPDATE iys_batch SET done_at = now(), lease_owner = NULL, lease_until = NULL
+ WHERE request_id = $1
+"""
+# a batch whose results never come: its events go back to the single path
+RELEASE_BATCH_EVENTS = """
+UPDATE consent_event
+   SET batch_request_id = NULL, batch_index = NULL, next_attempt_at = now(),
+       last_error = 'batch result did not come; sent again', updated_at = now()
+ WHERE batch_request_id = $1 AND state = 'pending'
 """
 
 REQUEUE_FAILED = """
 UPDATE consent_event
    SET state = 'pending', next_attempt_at = now(), last_error_code = NULL, last_error = NULL,
-       updated_at = now()
+       lease_owner = NULL, lease_until = NULL, updated_at = now()
  WHERE state = 'failed'
    AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))
    AND ($2::text IS NULL OR brand_id = $2)
 """
+NOTIFY_OUTBOX = "SELECT pg_notify('iys_outbox', '')"
 
-# -- the local view of İYS state -----------------------------------------------------------
-KEY_STATE = """
-SELECT status, consent_date FROM iys_key_state
- WHERE brand_code = $1 AND recipient = $2 AND recipient_type = $3 AND type = $4
-"""
-
-KEY_STATE_STATUS = """
-SELECT status FROM iys_key_state
- WHERE brand_code = $1 AND recipient = $2 AND recipient_type = $3 AND type = $4
-"""
-
+# -- the local view of İYS state -------------------------------------------------------------
+# An older movement never overwrites a newer one (a pulled change may be older than our push).
 UPSERT_KEY_STATE = """
 INSERT INTO iys_key_state (brand_code, recipient, recipient_type, type, status, consent_date,
                            source, origin, updated_at)
@@ -140,7 +173,7 @@ ON CONFLICT (brand_code, recipient, recipient_type, type) DO UPDATE
     OR EXCLUDED.consent_date >= iys_key_state.consent_date
 """
 
-# -- puller --------------------------------------------------------------------------------
+# -- puller ----------------------------------------------------------------------------------
 BRAND_ACCOUNTS = "SELECT DISTINCT iys_code, brand_code FROM brand ORDER BY brand_code"
 PULL_CURSOR = "SELECT after FROM iys_pull_cursor WHERE brand_code = $1"
 SAVE_PULL_CURSOR = """
@@ -154,7 +187,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (brand_code, transaction_id, recipient, type) DO NOTHING
 """
 
-# -- gauges --------------------------------------------------------------------------------
+# -- gauges ----------------------------------------------------------------------------------
 COMPLIANCE = """
 SELECT count(*) AS backlog,
        EXTRACT(EPOCH FROM now() - min(received_at)) AS oldest_age,

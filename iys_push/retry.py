@@ -1,0 +1,197 @@
+"""The verdict on an event, before and after sending it, and when to try again (pure).
+
+Before: what İYS would refuse for ever is failed here, not sent (every 4xx counts against the
+IP's success ratio, and İYS drops an IP below 70 %); the per-key date order is planned.
+After: what an İYS answer means for the event.
+
+Only temporary trouble is retried: no answer, 5xx, 429 and İYS's retry-required codes
+(IYS_API.md §5.2). Validation and business-rule errors are final (``failed``): sending them
+again unchanged would fail again and every 4xx counts against the IP's success ratio.
+Two business-rule answers mean İYS already has what we wanted: H174 (the key already has
+this status) and H175 (a first record cannot be RET, i.e. there is no ONAY to withdraw).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from iys_push import calendar
+from iys_push.timefmt import TR, format_iys
+from iys_push.token import TokenHalted
+
+if TYPE_CHECKING:
+    from iys_push.client import Answer
+
+Event = Mapping[str, Any]
+
+State = Literal["accepted", "not_needed", "failed", "retry", "wait"]
+
+# Documented retry-required codes plus the inferred ones (H476 unexpected, H083 per second).
+RETRYABLE_CODES = frozenset({"H015", "H101", "H102", "H103", "H123", "H124", "H179", "H192",
+                             "H412", "H470", "H476", "H083"})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The fate of one event. ``wait``: not sent yet on purpose, try again at ``until``."""
+
+    state: State
+    code: str | None = None
+    message: str | None = None
+    transaction_id: str | None = None
+    creation_date: str | None = None
+    known_status: str | None = None   # İYS's status for the key, when this verdict tells it
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential back-off with jitter and a cap; never past a share of the time left."""
+
+    first: float = 1.0
+    factor: float = 2.0
+    cap: float = 300.0
+    share_of_time_left: float = 0.25
+
+    def delay(self, attempts: int, rng: random.Random | None = None) -> float:
+        """Seconds before attempt ``attempts + 1``: between half and all of the exponential
+        step (jitter spreads a storm's retries), capped."""
+        step = min(self.cap, self.first * self.factor ** max(0, attempts - 1))
+        return (rng or random).uniform(step / 2, step)
+
+    def next_attempt(self, attempts: int, now: datetime, deadline: datetime,
+                     rng: random.Random | None = None) -> datetime:
+        wait = self.delay(attempts, rng)
+        left = (deadline - now).total_seconds()
+        if left > 0:
+            # close to a deadline, try more often rather than sleep through it
+            wait = min(wait, max(self.first, left * self.share_of_time_left))
+        return now + timedelta(seconds=wait)
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+def classify(answer: Answer, status: str) -> Verdict:
+    """The verdict for an İYS answer to adding a consent whose status is ``status``."""
+    if answer.ok and isinstance(answer.body, dict) and answer.body.get("transactionId"):
+        return Verdict("accepted", transaction_id=str(answer.body["transactionId"]),
+                       creation_date=answer.body.get("creationDate"), known_status=status)
+    if answer.ok:
+        return Verdict("retry", "NO_TRANSACTION_ID", f"HTTP {answer.status} without a "
+                       "transactionId")
+    if (answer.status is None or answer.status >= 500 or answer.status in (401, 429)
+            or answer.code in RETRYABLE_CODES):
+        # 401 here: the client's one renewal did not help; try later with a fresh token
+        return Verdict("retry", answer.code or f"HTTP{answer.status or '-'}",
+                       answer.message or None)
+    if answer.code == "H174":
+        return Verdict("not_needed", "H174", answer.message, known_status=status)
+    if answer.code == "H175":
+        return Verdict("not_needed", "H175", answer.message, known_status="RET")
+    return Verdict("failed", answer.code or f"HTTP{answer.status}",
+                   answer.message or str(answer.body)[:300])
+
+
+# -- before sending --------------------------------------------------------------------------------
+TR_MOBILE = re.compile(r"\+905\d{9}")        # MESAJ: a Turkish mobile, never +9005…
+TR_PHONE = re.compile(r"\+90[1-9]\d{9}")     # ARAMA may be a fixed line
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+HS_SOURCES = frozenset({"HS_2015", "HS_KARAR", "HS_FIZIKSEL_ORTAM", "HS_ISLAK_IMZA",
+                        "HS_ETKINLIK", "HS_ATM", "HS_EORTAM", "HS_WEB", "HS_MOBIL", "HS_MESAJ",
+                        "HS_EPOSTA", "HS_CAGRI_MERKEZI", "HS_SOSYAL_MEDYA"})
+EARLIEST = datetime(2015, 5, 1, tzinfo=TR)
+
+
+def prevalidate(event: Event, now: datetime) -> Verdict | None:
+    """A ``failed`` verdict for what İYS would refuse for ever (IYS_API.md §3), else None."""
+    recipient, type_ = event["recipient"], event["type"]
+    pattern = {"MESAJ": TR_MOBILE, "ARAMA": TR_PHONE}.get(type_, EMAIL)
+    if not pattern.fullmatch(recipient) or len(recipient) > (15 if type_ != "EPOSTA" else 265):
+        return Verdict("failed", "LOCAL_RECIPIENT",
+                       f"recipient does not fit type {type_}; İYS would refuse it (H121/H120)")
+    if event["source"] not in HS_SOURCES:
+        return Verdict("failed", "LOCAL_SOURCE", "source is not an HS_* value (H119)")
+    if event["source"] == "HS_KARAR" and event["status"] != "RET":
+        return Verdict("failed", "LOCAL_SOURCE", "HS_KARAR needs status RET (H408)")
+    if event["source"] == "HS_2015" or event["received_at"] < EARLIEST:
+        return Verdict("failed", "LOCAL_DATE", "dates before 2015-05-01 and HS_2015 are not "
+                       "for SMS consents (H155/H156)")
+    if now > event["deadline_at"] or not calendar.within_three_business_days(
+            event["consent_date"], now):
+        return Verdict("failed", "LOCAL_H467", "older than three business days: İYS refuses "
+                       "it for ever (H467); a person must handle it")
+    return None
+
+
+@dataclass(frozen=True)
+class View:
+    """Our view of the key in İYS: from our accepted pushes (``push``), pulled İYS-side
+    changes (``pull``) or the batch status endpoint (``status``)."""
+
+    status: str
+    consent_date: datetime | None
+    origin: str
+
+    @staticmethod
+    def of(event: Event) -> View | None:
+        if event["view_status"] is None:
+            return None
+        return View(event["view_status"], event["view_date"], event["view_origin"])
+
+
+def plan_consent_date(received_at: datetime, view: View | None) -> datetime | None:
+    """The consentDate to send, or None when İYS has a later movement of the key from the
+    citizen (e-Devlet, 3338, the app): ours is older, superseded, and İYS would say H178.
+
+    İYS keeps seconds and needs strictly increasing dates per key: two of our movements of
+    one key within one second go one second apart, the later one moved forward (its receipt
+    time stays in ``received_at``)."""
+    wanted = received_at.replace(microsecond=0)
+    if view is None or view.consent_date is None or wanted > view.consent_date:
+        return wanted
+    if view.origin == "pull":
+        return None
+    return view.consent_date + timedelta(seconds=1)
+
+
+def consent_body(event: Event, consent_date: datetime) -> dict[str, Any]:
+    """The İYS ``Consent`` body: optional fields omitted, never null (IYS_API.md §1.2)."""
+    return {"consentDate": format_iys(consent_date), "source": event["source"],
+            "recipient": event["recipient"], "recipientType": event["recipient_type"],
+            "status": event["status"], "type": event["type"]}
+
+
+SUPERSEDED = Verdict("not_needed", "SUPERSEDED", "a later movement of this key is already in "
+                     "İYS (a later event of ours, or the citizen's own)")
+NO_ONAY = Verdict("not_needed", "NO_ONAY", "İYS has no ONAY for this recipient: nothing to "
+                  "withdraw (a RET there would be refused, H175/H174)", known_status="RET")
+
+
+def waiting(until: datetime) -> Verdict:
+    # a moved-forward date is in the future: İYS refuses those (H162), so wait for it
+    return Verdict("wait", None, "waiting for the next second (per-key order)",
+                   until=until + timedelta(milliseconds=50))
+
+
+def trouble(exc: BaseException) -> Verdict:
+    if isinstance(exc, TokenHalted):
+        return Verdict("wait", "H084", str(exc), until=exc.until)
+    return Verdict("retry", None, f"{type(exc).__name__}: {exc}"[:300])
+
+
+def must_ask(event: Event, view: View | None) -> bool:
+    """A RET is sent only over an ONAY. A view that says ONAY is trusted (a stale one costs
+    at most an H174, read as not_needed); anything else is asked of İYS, because İYS-side
+    changes of the last hour are invisible to the changes feed, and a RET skipped wrongly
+    would leave an ONAY the recipient withdrew."""
+    return event["status"] == "RET" and (view is None or view.status != "ONAY")
+
+
+def with_onay(view: View | None) -> View:
+    return View("ONAY", view.consent_date, view.origin) if view else View("ONAY", None, "status")

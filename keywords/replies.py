@@ -34,20 +34,26 @@ _REPLY_OUTCOMES = ("consent", "ambiguous", "unknown_brand")
 
 def render_reply(rules: RuleSet, brand_id: str | None, outcome: str, status: str | None = None,
                  *, language: str = "tr", number: str | None = None) -> str | None:
+    """The confirmation text for one decision, or None when no reply should be sent.
+
+    A number's template beats its brand's, which beats the default of ``language`` (Turkish
+    when the language has no defaults). An empty template switches that reply off.
+    """
     if outcome not in _REPLY_OUTCOMES:
         return None
     key = status if outcome == "consent" else outcome
     if key is None:
         return None
-    defaults = DEFAULTS.get(language, DEFAULTS["tr"])
-    template = defaults.get(key)
+    template = DEFAULTS.get(language, DEFAULTS["tr"]).get(key)
     name = ""
     if brand_id is not None:
-        brand = rules.brand(brand_id)
+        brand = rules.brands_by_id.get(brand_id)
+        if brand is None:  # rules changed under the message: better silent than wrong
+            return None
         name = brand.name
         template = dict(brand.replies).get(key, template)
     if number is not None and (found := rules.number_for(number)) is not None:
         template = dict(found.replies).get(key, template)
-    if not template:  # an empty template switches the reply off
+    if not template:
         return None
     return template.replace("{brand}", name).replace("{number}", number or "")

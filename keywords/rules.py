@@ -164,7 +164,7 @@ class RuleSet:
         return {}
 
     @cached_property
-    def _brands_by_id(self) -> dict[str, Brand]:
+    def brands_by_id(self) -> dict[str, Brand]:
         return {b.id: b for b in self.brands}
 
     @cached_property
@@ -185,14 +185,14 @@ class RuleSet:
         return found
 
     def brand(self, brand_id: str) -> Brand:
-        return self._brands_by_id[brand_id]
+        return self.brands_by_id[brand_id]
 
     def brands_on(self, number: Number) -> tuple[Brand, ...]:
         if not number.shared:
-            found = self._brands_by_id.get(number.brand or "")
+            found = self.brands_by_id.get(number.brand or "")
             return (found,) if found else ()
         if number.brands:
-            return tuple(self._brands_by_id[b] for b in number.brands if b in self._brands_by_id)
+            return tuple(self.brands_by_id[b] for b in number.brands if b in self.brands_by_id)
         return self.brands
 
     def vocabulary_on(self, number: Number) -> dict[str, Meaning]:

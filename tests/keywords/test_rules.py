@@ -118,3 +118,101 @@ def test_replies_default_to_turkish_and_honour_brand_templates() -> None:
     assert render_reply(RULES, None, "no_keyword") is None        # never answer chatter
     assert render_reply(RULES, None, "not_text") is None
     assert render_reply(RULES, None, "ambiguous", language="en").startswith("Your message")
+
+
+def rules_with(numbers: list[dict], brands: list[dict] | None = None) -> RuleSet:
+    return RuleSet.from_dict({"number": numbers, "brand": brands if brands is not None else [
+        {"id": "a", "name": "ACME", "iys_code": 1, "brand_code": 1}]})
+
+
+def conflicts_of(numbers: list[dict], brands: list[dict] | None = None) -> list[str]:
+    with pytest.raises(RulesError) as info:
+        rules_with(numbers, brands)
+    return [c.message for c in info.value.conflicts]
+
+
+def test_one_number_spelled_two_ways_is_a_conflict() -> None:
+    messages = conflicts_of([{"msisdn": "908505320000", "brand": "a"},
+                             {"msisdn": "08505320000", "brand": "a"}])
+    assert messages == ["number 08505320000 is the same number as 908505320000"]
+
+
+def test_a_shared_number_cannot_name_a_brand_nor_a_dedicated_one_list_brands() -> None:
+    messages = conflicts_of([{"msisdn": "4609", "shared": True, "brand": "a"},
+                             {"msisdn": "908505320000", "brand": "a", "brands": ["a"]}])
+    assert len(messages) == 2
+    assert "shared but names brand 'a'" in messages[0]
+    assert "dedicated: it cannot list brands" in messages[1]
+
+
+def test_reply_templates_with_unknown_keys_or_placeholders_are_reported() -> None:
+    messages = conflicts_of([{"msisdn": "4609", "shared": True,
+                              "replies": {"RETT": "x", "ONAY": "{brnd} tamam"}}])
+    assert len(messages) == 2
+    assert "unknown reply 'RETT'" in messages[0]
+    assert "{brnd}" in messages[1]
+
+
+def test_a_channel_word_must_mean_mesaj_or_arama() -> None:
+    messages = conflicts_of([{"msisdn": "4609", "shared": True,
+                              "extra_channels": {"FAKS": ["FAX"]}}])
+    assert messages == ["number 4609: channel word 'FAKS' must mean MESAJ and/or ARAMA, "
+                        "not FAX"]
+
+
+def test_a_default_channel_word_redefined_is_a_conflict_naming_both_meanings() -> None:
+    with pytest.raises(RulesError) as info:
+        rules_with([{"msisdn": "4609", "shared": True, "extra_channels": {"SMS": ["ARAMA"]}}])
+    (conflict,) = info.value.conflicts
+    assert (conflict.number, conflict.word) == ("4609", "sms")
+    assert conflict.meanings == ("channel MESAJ", "channel ARAMA")
+    assert conflict.message == "on 4609, 'sms' is both a channel MESAJ and a channel ARAMA word"
+
+
+def test_two_brands_adding_one_word_with_opposite_meanings_on_a_shared_number_conflict() -> None:
+    messages = conflicts_of([{"msisdn": "4609", "shared": True}], [
+        {"id": "a", "name": "ACME", "iys_code": 1, "brand_code": 1, "extra_opt_out": ["TAMAM"]},
+        {"id": "b", "name": "BETA", "iys_code": 1, "brand_code": 2, "extra_opt_in": ["TAMAM"]}])
+    assert messages == ["on 4609, 'tamam' is both an opt-out and an opt-in word"]
+
+
+def test_validate_on_a_good_rule_set_finds_nothing() -> None:
+    assert RULES.validate() == []
+
+
+@pytest.mark.parametrize("spelling", ["0850 532 00 00", "00908505320000", "(0850) 532-0000"])
+def test_number_lookup_ignores_spaces_and_international_prefixes(spelling: str) -> None:
+    found = RULES.number_for(spelling)
+    assert found is not None and found.brand == "acme"
+
+
+@pytest.mark.parametrize("spelling", ["", "46", "46090", "908505320001", "abc"])
+def test_number_lookup_finds_nothing_for_other_numbers(spelling: str) -> None:
+    assert RULES.number_for(spelling) is None
+
+
+def test_a_number_template_beats_the_brand_template_which_beats_the_default() -> None:
+    rules = RuleSet.from_dict({
+        "number": [{"msisdn": "4609", "shared": True},
+                   {"msisdn": "908505320000", "brand": "a",
+                    "replies": {"RET": "{number}: {brand} tamam"}}],
+        "brand": [{"id": "a", "name": "ACME", "iys_code": 1, "brand_code": 1,
+                   "replies": {"RET": "{brand} çıkış"}}]})
+    assert render_reply(rules, "a", "consent", "RET", number="908505320000") == (
+        "908505320000: ACME tamam")
+    assert render_reply(rules, "a", "consent", "RET", number="4609") == "ACME çıkış"
+    assert render_reply(rules, "a", "consent", "ONAY") == (
+        "ACME ticari ileti izniniz alındı. Vazgeçmek için RET ACME yazıp gönderebilirsiniz.")
+
+
+def test_no_reply_for_an_unknown_brand_or_a_consent_without_status() -> None:
+    assert render_reply(RULES, "no-such-brand", "consent", "RET") is None
+    assert render_reply(RULES, "acme", "consent") is None
+    assert render_reply(RULES, None, "unknown_number") is None
+
+
+def test_a_language_without_defaults_falls_back_to_turkish() -> None:
+    assert render_reply(RULES, "acme", "consent", "RET", language="de") == render_reply(
+        RULES, "acme", "consent", "RET")
+    assert render_reply(RULES, "acme", "consent", "RET", language="en") == (
+        "You have been removed from ACME's commercial messages; İYS will be notified.")

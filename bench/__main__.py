@@ -12,7 +12,9 @@ from writing each deliver_sm to reading its deliver_sm_resp), on the same machin
 
 Environment: ``BENCH_N`` messages per (row, window) (default 20000), ``BENCH_WINDOWS``
 (default ``1,10,50``), ``BENCH_PACED_RATE`` / ``BENCH_PACED_SECONDS`` (default 1000 MO/s for
-10 s, the ack-latency target), ``BENCH_OUT`` (directory for results.json and BENCHMARKS.md,
+10 s, the ack-latency target), ``BENCH_ROWS`` (comma-separated subset of ``npm,smpplib,naive,
+iys``; default all), ``BENCH_IYS_LOG_LEVEL`` (the service's log level, default ``info`` as in
+production), ``BENCH_OUT`` (directory for results.json and BENCHMARKS.md,
 default: the repository). Writes ``bench/results.json`` and ``BENCHMARKS.md``.
 """
 
@@ -37,12 +39,15 @@ import asyncpg
 
 from bench.harness import (
     ACKONLY_SCRIPT,
+    IYS_INBOUND,
     MO_FIELDS,
     PEER_PASSWORD,
     ROOT,
     BenchSmsc,
+    free_port,
     service_config,
     service_process,
+    wait_listening,
 )
 from bench.report import write_markdown
 from inbound import db
@@ -57,6 +62,8 @@ class Settings:
     paced_rate: int
     paced_seconds: int
     out: Path
+    rows: set[str]
+    log_level: str
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -67,6 +74,8 @@ class Settings:
             paced_rate=int(env.get("BENCH_PACED_RATE", "1000")),
             paced_seconds=int(env.get("BENCH_PACED_SECONDS", "10")),
             out=Path(env.get("BENCH_OUT", str(ROOT))),
+            rows=set(env.get("BENCH_ROWS", "npm,smpplib,naive,iys").split(",")),
+            log_level=env.get("BENCH_IYS_LOG_LEVEL", "info"),
         )
 
 
@@ -94,6 +103,7 @@ def machine() -> dict[str, Any]:
         "smpplib": md.version("smpplib"), "asyncpg": md.version("asyncpg"),
         "iys_inbound": md.version("iys-inbound"),
         "git_commit": _run("git", "rev-parse", "--short", "HEAD"),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -173,25 +183,37 @@ async def main() -> int:
         naive_dsn, pg_version = await create_database(pg.uri, "bench_naive")
         iys_dsn, _ = await create_database(pg.uri, "bench_iys")
         info["postgresql"] = pg_version
+        info["postgresql_settings"] = await pg_settings(pg.uri)
         pw = {"SMPP_PASSWORD": PEER_PASSWORD}
         py = sys.executable
         async with BenchSmsc(password=PEER_PASSWORD) as smsc:
-            async with child("node", str(ACKONLY_SCRIPT), str(smsc.port), env=pw):
-                await measure(smsc, "npm-smpp ack-only", s, rows)
-            async with child(py, "-m", "bench.smpplib_client", "ackonly", str(smsc.port),
-                             env=pw):
-                await measure(smsc, "smpplib ack-only", s, rows)
-            async with child(py, "-m", "bench.smpplib_client", "naive", str(smsc.port),
-                             naive_dsn, env=pw):
-                await measure(smsc, "naive", s, rows)
-            config = service_config(tmpdir / "iys-inbound.toml", smsc.port)
-            async with service_process(config, iys_dsn, tmpdir / "service.log"):
-                await measure(smsc, "iys-inbound", s, rows, paced=True)
+            if "npm" in s.rows:
+                async with child("node", str(ACKONLY_SCRIPT), str(smsc.port), env=pw):
+                    await measure(smsc, "npm-smpp ack-only", s, rows)
+            if "smpplib" in s.rows:
+                async with child(py, "-m", "bench.smpplib_client", "ackonly", str(smsc.port),
+                                 env=pw):
+                    await measure(smsc, "smpplib ack-only", s, rows)
+            if "naive" in s.rows:
+                async with child(py, "-m", "bench.smpplib_client", "naive", str(smsc.port),
+                                 naive_dsn, env=pw):
+                    await measure(smsc, "naive", s, rows)
+            if "iys" in s.rows:
+                # İYS is remote in production: its sandbox runs as a process of its own
+                sandbox_port = free_port()
+                async with child(str(IYS_INBOUND), "sandbox-iys", "--port", str(sandbox_port)):
+                    await wait_listening(sandbox_port)
+                    config = service_config(tmpdir / "iys-inbound.toml", smsc.port,
+                                            log_level=s.log_level,
+                                            iys_url=f"http://127.0.0.1:{sandbox_port}")
+                    async with service_process(config, iys_dsn, tmpdir / "service.log"):
+                        await measure(smsc, "iys-inbound", s, rows, paced=True)
         checks = await stored_counts(iys_dsn, naive_dsn)
     results = {
         "machine": info, "command": command, "n": s.n, "windows": s.windows,
         "warmup": WARMUP, "seconds": round(time.monotonic() - started, 1),
-        "rows": rows, "stored": checks,
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+        "rows": rows, "stored": checks, "iys_log_level": s.log_level,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     s.out.mkdir(parents=True, exist_ok=True)
@@ -204,10 +226,23 @@ async def main() -> int:
     return 0
 
 
+async def pg_settings(dsn: str) -> dict[str, str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {name: await conn.fetchval(f"SHOW {name}")
+                for name in ("fsync", "synchronous_commit", "shared_buffers", "max_connections")}
+    finally:
+        await conn.close()
+
+
 async def stored_counts(iys_dsn: str, naive_dsn: str) -> dict[str, Any]:
     """What the storing rows really stored (a benchmark that drops work is no benchmark)."""
+    iys: dict[str, Any] = {}
+    naive: dict[str, Any] = {}
     conn = await asyncpg.connect(iys_dsn)
     try:
+        if not await conn.fetchval("SELECT to_regclass('mo_message') IS NOT NULL"):
+            return {"iys-inbound": iys, "naive": await _naive_rows(naive_dsn)}
         iys = {
             "sms_in": await conn.fetchval("SELECT count(*) FROM sms_in"),
             "redeliveries": await conn.fetchval(
@@ -221,12 +256,18 @@ async def stored_counts(iys_dsn: str, naive_dsn: str) -> dict[str, Any]:
         }
     finally:
         await conn.close()
+    naive = await _naive_rows(naive_dsn)
+    return {"iys-inbound": iys, "naive": naive}
+
+
+async def _naive_rows(naive_dsn: str) -> dict[str, Any]:
     conn = await asyncpg.connect(naive_dsn)
     try:
-        naive = {"rows": await conn.fetchval("SELECT count(*) FROM bench_naive_mo")}
+        if not await conn.fetchval("SELECT to_regclass('bench_naive_mo') IS NOT NULL"):
+            return {"rows": 0}
+        return {"rows": await conn.fetchval("SELECT count(*) FROM bench_naive_mo")}
     finally:
         await conn.close()
-    return {"iys-inbound": iys, "naive": naive}
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -61,9 +63,13 @@ class BenchSmsc(NodeSmsc):
 
 
 def service_config(path: Path, smsc_port: int, *, window: int = 50,
-                   log_level: str = "info", rules: Path = service.DEMO_RULES) -> Path:
+                   log_level: str = "info", rules: Path = service.DEMO_RULES,
+                   iys_url: str = "") -> Path:
+    """``iys_url`` empty: the bundled İYS sandbox inside the service process; else that URL
+    (credentials ``sandbox``/``sandbox`` through IYS_USERNAME / IYS_PASSWORD)."""
+    iys = f'base_url = "{iys_url}"' if iys_url else "sandbox_port = 0"
     path.write_text(
-        f'[http]\nport = 0\n\n[iys]\nsandbox_port = 0\n\n[rules]\nfile = "{rules}"\n\n'
+        f'[http]\nport = 0\n\n[iys]\n{iys}\n\n[rules]\nfile = "{rules}"\n\n'
         f'[log]\nformat = "json"\nlevel = "{log_level}"\n\n'
         f'[[link]]\nname = "peer"\nhost = "127.0.0.1"\nport = {smsc_port}\n'
         f'system_id = "iys"\npassword_env = "BENCH_SMPP_PW"\nwindow = {window}\n'
@@ -79,7 +85,8 @@ async def service_process(config: Path, dsn: str, log: Path
 
     On exit: SIGTERM (a clean stop) unless the test already killed it.
     """
-    env = {**os.environ, "DATABASE_URL": dsn, "BENCH_SMPP_PW": PEER_PASSWORD}
+    env = {**os.environ, "DATABASE_URL": dsn, "BENCH_SMPP_PW": PEER_PASSWORD,
+           "IYS_USERNAME": "sandbox", "IYS_PASSWORD": "sandbox"}
     with log.open("ab") as out:
         proc = await asyncio.create_subprocess_exec(
             str(IYS_INBOUND), "--config", str(config), "run",
@@ -97,3 +104,25 @@ async def service_process(config: Path, dsn: str, log: Path
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
                 await proc.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_listening(port: int, timeout: float = 30) -> None:
+    """Poll until something accepts connections on 127.0.0.1:port (deadline, no fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on port {port} after {timeout}s") from None
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return

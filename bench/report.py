@@ -41,7 +41,12 @@ def write_markdown(results: dict[str, Any], path: Path) -> str:
         f"smpplib {m['smpplib']}, asyncpg {m['asyncpg']}, PostgreSQL {m.get('postgresql')} "
         f"(pgserver, embedded, temp dir), iys-inbound {m['iys_inbound']} "
         f"(git {m['git_commit']})",
+        f"- PostgreSQL settings: {m.get('postgresql_settings')}; iys-inbound log level: "
+        f"{results.get('iys_log_level', 'info')}",
         f"- N = {results['n']} messages per row and window",
+        f"- load average (1, 5, 15 min) at start {m.get('loadavg_at_start')}, at end "
+        f"{results.get('loadavg_at_end')} — the machine is shared; a load above ~0.5 at "
+        "start means other work competed for the 2 cores",
         "",
         "## MO/s and ack latency",
         "",
@@ -92,14 +97,14 @@ def write_markdown(results: dict[str, Any], path: Path) -> str:
                          f"{r['p99_ms']:.2f} ms — {_ok(r['p99_ms'] <= TARGET_P99_MS)}")
     stored = results.get("stored", {})
     iys_s = stored.get("iys-inbound", {})
-    if iys_s:
+    if iys_s and "mo_message" in iys_s:
         lines += ["", "## What was stored", "",
                   f"- iys-inbound: {iys_s['mo_message']:,} `mo_message` rows "
                   f"({iys_s['distinct_senders']:,} distinct senders), "
                   f"{iys_s['consent_event']:,} consent events, {iys_s['sms_in']:,} `sms_in` "
                   f"rows of which {iys_s['redeliveries']:,} redeliveries; outcomes "
                   f"{iys_s['outcomes']}",
-                  f"- naive: {stored['naive']['rows']:,} rows"]
+                  f"- naive: {stored.get('naive', {}).get('rows', 0):,} rows"]
     lines += ["", "## How each row is built", "",
               "- **npm-smpp ack-only**: `bench/ackonly.js`, npm `smpp` client, "
               "`bind_receiver`, answers each `deliver_sm` in its handler, TCP_NODELAY.",
@@ -110,8 +115,9 @@ def write_markdown(results: dict[str, Any], path: Path) -> str:
               "the same PostgreSQL before returning, so each ack waits for its own commit. "
               "It is one PDU at a time whatever the window.",
               "- **iys-inbound**: `iys-inbound run --config` as a subprocess, link window 50, "
-              "the demo rules, the bundled İYS sandbox (the pusher runs as in production), "
-              "logs as JSON at level info to a file, `DATABASE_URL` on the same embedded "
+              "the demo rules, the İYS sandbox as a separate process (`iys-inbound "
+              "sandbox-iys`, as İYS is remote in production; the pusher runs), "
+              "logs as JSON to a file (level above), `DATABASE_URL` on the same embedded "
               "PostgreSQL (its own database). Each message is `RET ACME` to 4609 from a new "
               "sender: decoded, matched, stored raw (`sms_in`), as `mo_message` and as one "
               "`consent_event`, committed before the ack.",

@@ -26,73 +26,21 @@ from typing import Any
 
 import tomli_w
 
-from keywords.normalize import fold
-from keywords.vocabulary import (
-    CHANNEL_TYPES,
-    VOCABULARY_KEYS,
-    Meaning,
-    Vocabulary,
-    number_words,
+from keywords.models import (
+    BRAND_ID,
+    REPLY_KEYS,
+    REPLY_PLACEHOLDERS,
+    Brand,
+    Conflict,
+    Number,
+    RulesError,
+    msisdn_variants,
 )
+from keywords.parse import parse_brand, parse_number
+from keywords.vocabulary import CHANNEL_TYPES, Meaning, Vocabulary, number_words
 
-REPLY_KEYS = ("RET", "ONAY", "ambiguous", "unknown_brand")
-REPLY_PLACEHOLDERS = ("brand", "number")
-
-
-@dataclass(frozen=True)
-class Conflict:
-    number: str | None
-    word: str
-    meanings: tuple[str, ...]
-    message: str
-
-
-class RulesError(Exception):
-    def __init__(self, conflicts: list[Conflict]) -> None:
-        super().__init__("; ".join(c.message for c in conflicts))
-        self.conflicts = conflicts
-
-
-@dataclass(frozen=True)
-class Brand:
-    id: str
-    name: str
-    iys_code: int
-    brand_code: int
-    aliases: tuple[str, ...] = ()
-    vocabulary: Vocabulary = Vocabulary()
-    replies: tuple[tuple[str, str], ...] = ()  # (outcome or status, template)
-
-    @property
-    def phrases(self) -> tuple[str, ...]:
-        """Folded words that name the brand: name, aliases and the İYS brand code."""
-        found = [fold(self.name), *(fold(a) for a in self.aliases), str(self.brand_code)]
-        return tuple(dict.fromkeys(p for p in found if p))
-
-
-@dataclass(frozen=True)
-class Number:
-    msisdn: str
-    shared: bool = False
-    brand: str | None = None
-    brands: tuple[str, ...] = ()      # shared number: the brands it serves (empty: all)
-    vocabulary: Vocabulary = Vocabulary()
-    replies: tuple[tuple[str, str], ...] = ()
-
-
-def msisdn_variants(value: str) -> set[str]:
-    """Spellings of one number as an SMSC may send it: 908505320000, 08505320000, 8505320000."""
-    digits = "".join(ch for ch in value if ch.isdigit())
-    if digits.startswith("00"):
-        digits = digits[2:]
-    variants = {digits}
-    if len(digits) == 12 and digits.startswith("90"):
-        variants |= {digits[2:], "0" + digits[2:]}
-    elif len(digits) == 11 and digits.startswith("0"):
-        variants |= {digits[1:], "90" + digits[1:]}
-    elif len(digits) == 10 and digits[0] in "58":
-        variants |= {"0" + digits, "90" + digits}
-    return variants
+__all__ = ["BRAND_ID", "REPLY_KEYS", "Brand", "Conflict", "Number", "RuleSet", "RulesError",
+           "Vocabulary", "msisdn_variants"]
 
 
 @dataclass(frozen=True)
@@ -113,9 +61,9 @@ class RuleSet:
     def from_dict(cls, data: dict[str, Any]) -> RuleSet:
         problems: list[Conflict] = []
         brands = [b for i, raw in enumerate(data.get("brand", []) or [])
-                  if (b := _brand(raw, i, problems)) is not None]
+                  if (b := parse_brand(raw, i, problems)) is not None]
         numbers = [n for i, raw in enumerate(data.get("number", []) or [])
-                   if (n := _number(raw, i, problems)) is not None]
+                   if (n := parse_number(raw, i, problems)) is not None]
         unknown = set(data) - {"brand", "number"}
         problems += [Conflict(None, k, (), f"unknown top-level key {k!r}") for k in sorted(unknown)]
         rules = cls(tuple(numbers), tuple(brands))
@@ -299,61 +247,3 @@ def _channel_problems(where: str, vocabulary: Vocabulary) -> list[Conflict]:
                                      f"ARAMA, not {', '.join(types) or 'nothing'}")
             for word, types in vocabulary.extra_channels
             if not types or any(t not in CHANNEL_TYPES for t in types)]
-
-
-def _problem(where: str, message: str) -> Conflict:
-    return Conflict(None, where, (), f"{where}: {message}")
-
-
-def _brand(raw: Any, index: int, problems: list[Conflict]) -> Brand | None:
-    where = f"brand[{index}]"
-    if not isinstance(raw, dict):
-        problems.append(_problem(where, "expected a table"))
-        return None
-    missing = [k for k in ("id", "name", "iys_code", "brand_code") if k not in raw]
-    if missing:
-        problems.append(_problem(where, f"missing {', '.join(missing)}"))
-        return None
-    where = f"brand[{raw['id']}]"
-    ok = True
-    for key in ("iys_code", "brand_code"):
-        if not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] <= 0:
-            problems.append(_problem(f"{where}.{key}", "must be a positive integer"))
-            ok = False
-    known = {"id", "name", "aliases", "iys_code", "brand_code", "replies", "owner",
-             *VOCABULARY_KEYS}
-    for key in sorted(set(raw) - known):
-        problems.append(_problem(f"{where}.{key}", "unknown key"))
-        ok = False
-    if not fold(str(raw["name"])):
-        problems.append(_problem(f"{where}.name", "must contain letters or digits"))
-        ok = False
-    if not ok:
-        return None
-    return Brand(str(raw["id"]), str(raw["name"]), raw["iys_code"], raw["brand_code"],
-                 tuple(str(a) for a in raw.get("aliases", [])), Vocabulary.from_dict(raw),
-                 tuple((str(k), str(v)) for k, v in (raw.get("replies") or {}).items()))
-
-
-def _number(raw: Any, index: int, problems: list[Conflict]) -> Number | None:
-    where = f"number[{index}]"
-    if not isinstance(raw, dict) or "msisdn" not in raw:
-        problems.append(_problem(where, "expected a table with msisdn"))
-        return None
-    msisdn = str(raw["msisdn"])
-    where = f"number[{msisdn}]"
-    if not msisdn.lstrip("+").isdigit():
-        problems.append(_problem(f"{where}.msisdn", "must be digits"))
-        return None
-    shared = bool(raw.get("shared", False))
-    if not shared and not raw.get("brand"):
-        problems.append(_problem(where, "a dedicated number needs brand = \"<id>\" "
-                                        "(or shared = true)"))
-        return None
-    known = {"msisdn", "shared", "brand", "brands", "replies", *VOCABULARY_KEYS}
-    for key in sorted(set(raw) - known):
-        problems.append(_problem(f"{where}.{key}", "unknown key"))
-        return None
-    return Number(msisdn.lstrip("+"), shared, raw.get("brand"), tuple(raw.get("brands", [])),
-                  Vocabulary.from_dict(raw),
-                  tuple((str(k), str(v)) for k, v in (raw.get("replies") or {}).items()))

@@ -216,3 +216,71 @@ def test_a_language_without_defaults_falls_back_to_turkish() -> None:
         RULES, "acme", "consent", "RET")
     assert render_reply(RULES, "acme", "consent", "RET", language="en") == (
         "You have been removed from ACME's commercial messages; İYS will be notified.")
+
+
+EVERYTHING = """
+[[number]]
+msisdn = "4609"
+shared = true
+brands = ["acme", "beta"]
+removed_opt_out = ["DUR"]
+extra_channels = { SESLI = ["ARAMA"], IKISI = ["ARAMA", "MESAJ"] }
+replies = { ambiguous = "" }
+
+[[number]]
+msisdn = "908505320000"
+brand = "acme"
+extra_opt_in = ["KATIL"]
+replies = { ONAY = "{brand}: tamam ({number})" }
+
+[[brand]]
+id = "acme"
+name = "ACME"
+aliases = ["ACME MARKET"]
+iys_code = 700001
+brand_code = 700001
+extra_opt_out = ["BITIR"]
+removed_opt_in = ["START"]
+replies = { RET = "{brand} çıkış" }
+
+[[brand]]
+id = "beta"
+name = "BETA GIDA"
+iys_code = 700001
+brand_code = 700002
+"""
+
+
+def test_toml_round_trip_keeps_vocabularies_channels_and_replies() -> None:
+    rules = RuleSet.from_toml(EVERYTHING)
+    again = RuleSet.from_toml(rules.to_toml())
+    assert again == rules
+    assert again.to_dict() == rules.to_dict()
+    assert match("KATIL", "908505320000", again).events[0].status == "ONAY"
+    assert match("RET BETA GIDA SESLI", "4609", again).events[0].types == ("ARAMA",)
+    assert match("IKISI RET BETA GIDA", "4609", again).events[0].types == ("MESAJ", "ARAMA")
+
+
+def test_wrongly_typed_fields_are_problems_not_crashes() -> None:
+    with pytest.raises(RulesError) as info:
+        RuleSet.from_dict({"number": [{"msisdn": "4609", "shared": True,
+                                       "extra_channels": ["SESLI"], "brands": "acme"}],
+                           "brand": [{"id": "Bad Id", "name": "X", "iys_code": 1,
+                                      "brand_code": 1},
+                                     {"id": "ok", "name": "OK", "iys_code": 1, "brand_code": 2,
+                                      "aliases": "OKAY", "replies": {"RET": 5}}]})
+    messages = sorted(c.message for c in info.value.conflicts)
+    assert messages == [
+        "brand[Bad Id].id: must be a short slug: a-z, 0-9, '-', '_'",
+        "brand[ok].aliases: must be a list of strings",
+        "brand[ok].replies: must map RET, ONAY, ambiguous or unknown_brand to a template",
+        "number[4609].brands: must be a list of strings",
+        "number[4609].extra_channels: must map words to MESAJ and/or ARAMA",
+    ]
+
+
+def test_a_file_that_is_not_toml_is_one_problem() -> None:
+    with pytest.raises(RulesError) as info:
+        RuleSet.from_toml("[[number]\nmsisdn = ")
+    assert len(info.value.conflicts) == 1
+    assert info.value.conflicts[0].message.startswith("not valid TOML")

@@ -46,20 +46,20 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 # comes with our view of the key in İYS and whether a later event of the key was accepted
 # already (then this one is superseded: re-queued after a failure, for example).
 CLAIM = """
-WITH candidates AS (
-    SELECT DISTINCT ON (brand_code, recipient, recipient_type, type) id
-      FROM consent_event
-     WHERE state = 'pending'
-     ORDER BY brand_code, recipient, recipient_type, type, received_at, id
-), due AS (
+WITH due AS (
     SELECT e.id, k.status AS view_status, k.consent_date AS view_date, k.origin AS view_origin
       FROM consent_event e
-      JOIN candidates c ON c.id = e.id
       LEFT JOIN iys_key_state k
              ON (k.brand_code, k.recipient, k.recipient_type, k.type)
               = (e.brand_code, e.recipient, e.recipient_type, e.type)
      WHERE e.state = 'pending' AND e.next_attempt_at <= now() AND e.batch_request_id IS NULL
        AND (e.lease_until IS NULL OR e.lease_until < now())
+       -- the head of its key: no older pending event of the same key (an index probe each,
+       -- so the plan stays linear whatever the statistics say)
+       AND NOT EXISTS (SELECT 1 FROM consent_event o
+                        WHERE (o.brand_code, o.recipient, o.recipient_type, o.type)
+                            = (e.brand_code, e.recipient, e.recipient_type, e.type)
+                          AND o.state = 'pending' AND (o.received_at, o.id) < (e.received_at, e.id))
      ORDER BY e.deadline_at, e.id
      LIMIT $1
        FOR UPDATE OF e SKIP LOCKED

@@ -1,22 +1,39 @@
-"""İYS dates: Turkey time (GMT+3, no daylight saving), ``YYYY-MM-DD HH:MM:SS``."""
+"""İYS timestamps: `YYYY-MM-DD HH:MM:SS` in Turkey time (IYS_API.md §3.4).
+
+İYS treats every date as GMT+3 (Europe/Istanbul, no daylight saving since 2016) and rejects
+ISO-8601; one public client produced dates three hours early by formatting UTC (§8).
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 TR = ZoneInfo("Europe/Istanbul")
-IYS_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+_IYS_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+_IYS_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-def format_iys(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("İYS dates are made from aware datetimes only")
-    return moment.astimezone(TR).strftime(IYS_FORMAT)
+def format_iys(dt: datetime) -> str:
+    """An aware datetime as İYS writes it: Turkey wall-clock time, whole seconds."""
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError("format_iys needs an aware datetime; naive times are ambiguous")
+    return dt.astimezone(TR).strftime(_IYS_FORMAT)
 
 
-def parse_iys(text: str) -> datetime:
-    """Parse an İYS date (Turkey time); ValueError on a bad format or an impossible date."""
-    if len(text) != 19:
-        raise ValueError(f"not YYYY-MM-DD HH:MM:SS: {text!r}")
-    return datetime.strptime(text, IYS_FORMAT).replace(tzinfo=TR)
+def looks_like_iys(s: str) -> bool:
+    """True when `s` has the İYS shape, whether or not the date itself exists (H158 vs H157)."""
+    return bool(_IYS_PATTERN.fullmatch(s))
+
+
+def parse_iys(s: str) -> datetime:
+    """Parse an İYS timestamp into an aware Turkey-time datetime.
+
+    Raises ValueError for a wrong shape (İYS: H158) and for a date that cannot exist such as
+    month 15 (İYS: H157); use `looks_like_iys` first when the two must be told apart.
+    """
+    if not looks_like_iys(s):
+        raise ValueError(f"not an İYS timestamp (YYYY-MM-DD HH:MM:SS): {s!r}")
+    return datetime.strptime(s, _IYS_FORMAT).replace(tzinfo=TR)

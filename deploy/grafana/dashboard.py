@@ -63,9 +63,12 @@ ROWS: list[tuple[str, list[tuple[Any, ...]]]] = [
          [("sum by (brand, status) (rate(iys_inbound_consent_events_created_total[5m]))",
            "{{brand}} {{status}}")]),
         ("Events finished by state", "timeseries", "ops",
-         "Consent events reaching a final state per second (accepted, not needed, failed…).",
+         "Consent events reaching a final state per second (accepted, not needed, failed…), "
+         "and those settled without an add request because İYS already had that state.",
          [("sum by (brand, status, state) (rate(iys_inbound_events_finished_total[5m]))",
-           "{{brand}} {{status}} {{state}}")]),
+           "{{brand}} {{status}} {{state}}"),
+          ("sum by (reason) (rate(iys_inbound_events_not_sent_total[5m]))",
+           "not sent: {{reason}}")]),
         ("Unmatched rate", "timeseries", "ops",
          "MO messages per second that produced no consent, by number and outcome.",
          [("sum by (number, outcome) (rate(iys_inbound_mo_messages_total"
@@ -85,8 +88,10 @@ ROWS: list[tuple[str, list[tuple[Any, ...]]]] = [
          [("histogram_quantile(0.99, sum by (endpoint, le) "
            "(rate(iys_inbound_iys_request_seconds_bucket[5m])))", "{{endpoint}} p99")]),
         ("Responses by code", "timeseries", "ops",
-         "İYS answers per second by endpoint, HTTP status and İYS code.",
-         [("sum by (endpoint, status, code) (rate(iys_inbound_iys_responses_total[5m]))",
+         "İYS requests sent per second by endpoint, and the answers by endpoint, HTTP status "
+         "and İYS code (status none: no answer, e.g. a timeout).",
+         [("sum by (endpoint) (rate(iys_inbound_iys_requests_total[5m]))", "{{endpoint}} sent"),
+          ("sum by (endpoint, status, code) (rate(iys_inbound_iys_responses_total[5m]))",
            "{{endpoint}} {{status}} {{code}}")]),
         ("Success ratio (24 h)", "stat", "percentunit",
          "What İYS's whitelist rule counts (400/401/403/404/422 fail): below 70 % over 24 h "

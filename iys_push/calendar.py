@@ -18,7 +18,7 @@ import holidays
 
 from iys_push.timefmt import TR
 
-BUSINESS_DAYS_ALLOWED = 3
+DEADLINE_BUSINESS_DAYS = 3
 _END_OF_DAY = time(23, 59, 59, 999999)
 
 
@@ -57,7 +57,7 @@ def deadline_for(received_at: datetime) -> datetime:
     if received_at.tzinfo is None:
         raise ValueError("deadline_for needs an aware datetime")
     received_day = received_at.astimezone(TR).date()
-    last_day = add_business_days(received_day, BUSINESS_DAYS_ALLOWED)
+    last_day = add_business_days(received_day, DEADLINE_BUSINESS_DAYS)
     return datetime.combine(last_day, _END_OF_DAY, tzinfo=TR)
 
 

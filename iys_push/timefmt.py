@@ -13,14 +13,14 @@ from zoneinfo import ZoneInfo
 TR = ZoneInfo("Europe/Istanbul")
 
 _IYS_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
-_IYS_FORMAT = "%Y-%m-%d %H:%M:%S"
+IYS_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def format_iys(dt: datetime) -> str:
     """An aware datetime as İYS writes it: Turkey wall-clock time, whole seconds."""
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError("format_iys needs an aware datetime; naive times are ambiguous")
-    return dt.astimezone(TR).strftime(_IYS_FORMAT)
+    return dt.astimezone(TR).strftime(IYS_FORMAT)
 
 
 def looks_like_iys(s: str) -> bool:
@@ -36,4 +36,4 @@ def parse_iys(s: str) -> datetime:
     """
     if not looks_like_iys(s):
         raise ValueError(f"not an İYS timestamp (YYYY-MM-DD HH:MM:SS): {s!r}")
-    return datetime.strptime(s, _IYS_FORMAT).replace(tzinfo=TR)
+    return datetime.strptime(s, IYS_FORMAT).replace(tzinfo=TR)

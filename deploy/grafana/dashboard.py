@@ -166,6 +166,12 @@ def build() -> dict[str, Any]:
     return {
         "__inputs": [{"name": "DS_PROMETHEUS", "label": "Prometheus", "type": "datasource",
                       "pluginId": "prometheus", "pluginName": "Prometheus"}],
+        "__requires": [
+            {"type": "grafana", "id": "grafana", "name": "Grafana", "version": "10.0.0"},
+            {"type": "datasource", "id": "prometheus", "name": "Prometheus", "version": "1.0.0"},
+            {"type": "panel", "id": "stat", "name": "Stat", "version": ""},
+            {"type": "panel", "id": "timeseries", "name": "Time series", "version": ""}],
+        "annotations": {"list": []}, "templating": {"list": []}, "links": [],
         "title": "iys-inbound", "uid": "iys-inbound", "schemaVersion": 39, "version": 1,
         "editable": True, "tags": ["iys-inbound", "smpp", "iys"], "timezone": "browser",
         "time": {"from": "now-6h", "to": "now"}, "refresh": "30s", "panels": panels,

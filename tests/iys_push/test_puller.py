@@ -4,28 +4,31 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import asyncpg
 
 from iys_push.puller import Puller
 from iys_push.pusher import Pusher
-from iys_push.sandbox.app import seed_consent_now
-from iys_push.sandbox.rules import Consent
-from iys_push.sandbox.testing import SandboxServer
+from iys_push.sandbox.testing import SandboxServer, seed_consent
 from tests.iys_push.conftest import BOB, add_event, adds, drain, requests, settings, states
 
 
-def citizen_change(sb: SandboxServer, recipient: str, status: str, hours_ago: float) -> None:
-    """A movement the citizen made in İYS itself (the 3338 short number), ``hours_ago``."""
+async def citizen_change(sb: SandboxServer, recipient: str, status: str,
+                         hours_ago: float) -> None:
+    """A movement the citizen made in İYS itself (the 3338 short number), ``hours_ago``
+    (the changes feed hides the last hour)."""
     sb.clock.advance(-hours_ago * 3600)
-    sb.state.record(700001, Consent(recipient, "MESAJ", status, "BIREYSEL", None,
-                                    sb.clock.now(), {}), source="IYS_KISAMESAJ")
+    async with aiohttp.ClientSession() as http, http.post(
+            sb.url + "/_sandbox/citizen-change",
+            json={"brandCode": 700001, "recipient": recipient, "status": status}) as resp:
+        assert resp.status == 200
     sb.clock.advance(hours_ago * 3600)
 
 
 async def test_citizen_changes_are_stored_once_with_their_cursor(sandbox: SandboxServer,
                                                                  db: asyncpg.Pool) -> None:
-    seed_consent_now(sandbox.state, 700001, BOB)  # our own (HS) movement: not in the feed
-    citizen_change(sandbox, BOB, "RET", hours_ago=2)
+    await seed_consent(sandbox, brand_code=700001, recipient=BOB)  # HS: not in the feed
+    await citizen_change(sandbox, BOB, "RET", hours_ago=2)
     puller = Puller(db, settings(sandbox))
     assert await puller.pull_once(700001, 700001) == 1
     assert await puller.pull_once(700001, 700001) == 0  # the cursor was kept: 204
@@ -45,8 +48,8 @@ async def test_an_onay_older_than_the_citizens_own_ret_is_superseded_not_sent(
     # we received IZIN three hours ago but could not send it; two hours ago the citizen
     # withdrew it through 3338: their later word stands, and İYS would say H178
     await add_event(db, BOB, "ONAY", received_at=datetime.now(UTC) - timedelta(hours=3))
-    seed_consent_now(sandbox.state, 700001, BOB)
-    citizen_change(sandbox, BOB, "RET", hours_ago=2)
+    await seed_consent(sandbox, brand_code=700001, recipient=BOB)
+    await citizen_change(sandbox, BOB, "RET", hours_ago=2)
     puller = Puller(db, settings(sandbox))
     await puller.pull_once(700001, 700001)
     await puller.client.close()
@@ -58,8 +61,8 @@ async def test_an_onay_older_than_the_citizens_own_ret_is_superseded_not_sent(
 
 async def test_a_new_izin_after_the_citizens_ret_is_sent(sandbox: SandboxServer,
                                                          db: asyncpg.Pool) -> None:
-    seed_consent_now(sandbox.state, 700001, BOB)
-    citizen_change(sandbox, BOB, "RET", hours_ago=2)
+    await seed_consent(sandbox, brand_code=700001, recipient=BOB)
+    await citizen_change(sandbox, BOB, "RET", hours_ago=2)
     puller = Puller(db, settings(sandbox))
     await puller.pull_once(700001, 700001)
     await puller.client.close()

@@ -14,7 +14,7 @@ from typing import Any
 import phonenumbers
 
 from iys_push.calendar import within_three_business_days
-from iys_push.timefmt import TR, parse_iys
+from iys_push.timefmt import TR, format_iys, parse_iys
 
 ALLOWED_FIELDS = {"recipientType", "retailerAccess", "recipient", "retailerCode", "source",
                   "type", "consentDate", "status"}
@@ -22,10 +22,27 @@ HS_SOURCES = {"HS_2015", "HS_KARAR", "HS_FIZIKSEL_ORTAM", "HS_ISLAK_IMZA", "HS_E
               "HS_ATM", "HS_EORTAM", "HS_WEB", "HS_MOBIL", "HS_MESAJ", "HS_EPOSTA",
               "HS_CAGRI_MERKEZI", "HS_SOSYAL_MEDYA"}
 EARLIEST = datetime(2015, 5, 1, tzinfo=TR)
+MAX_RETAILER_ACCESS = 3000  # schema maxItems; the code table says 100 (§3.6, inconsistent)
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
 
 MESSAGES = {
     "H014": "İstek gövdesi geçerli bir JSON olmalıdır.",
+    "H085": "İzin ekleme isteği geçerli olmalıdır.",
+    "H092": "Çoklu izin ekleme isteği geçerli olmalıdır.",
+    "H097": "İzin sorgulama isteği geçerli olmalıdır.",
+    "H103": "Sunucu tarafında arama işlemi başarısız oldu.",
+    "H123": "Servis şu anda yoğun, lütfen daha sonra tekrar deneyiniz.",
+    "H124": "Saniyede kabul edilen istek limitine ulaşıldı.",
+    "H192": "İstek zaman aşımına uğradı.",
+    "H190": "iysCode tam sayı olmalıdır.", "H191": "brandCode tam sayı olmalıdır.",
+    "H193": "Listede tekrarlanan alıcı (recipient) bulunmaktadır.",
+    "H194": "Aynı listede aynı alıcı, alıcı tipi ve izin tipi bir kez yer alabilir.",
+    "H198": "requestId 36 karakterden uzun olamaz.",
+    "H199": "requestId yalnızca harflerden oluşamaz.",
+    "H400": "requestId yalnızca rakamlardan oluşamaz.",
+    "H351": "Geçersiz ya da süresi dolmuş jeton.",
+    "H353": "iysCode / brandCode yetkileriniz ile uyuşmuyor.",
+    "H470": "Beklenmedik bir hata oluştu!",
     "H110": "status alanı zorunludur.", "H111": "type alanı zorunludur.",
     "H112": "consentDate alanı zorunludur.", "H113": "source alanı zorunludur.",
     "H114": "recipient alanı zorunludur.",
@@ -36,6 +53,14 @@ MESSAGES = {
     "H119": "source alanı geçerli bir kaynak olmalıdır.",
     "H120": "Alıcı (recipient) geçerli bir e-posta adresi olmalıdır.",
     "H121": "Alıcı (recipient) E.164 formatında bir telefon numarası olmalıdır.",
+    "H122": "Alıcı (recipient) E.164 telefon numarası ya da geçerli bir e-posta olmalıdır.",
+    "H126": "retailerAccess listesi en fazla 3000 bayi içerebilir.",
+    "H163": "Bayi listesi boş olmamalıdır.",
+    "H166": "Alıcı (recipient) reddedildi: telefon numarası 15 karakterden uzun olamaz.",
+    "H170": "recipientType alanı zorunludur.",
+    "H164": "recipients listesi boş olmamalıdır.",
+    "H168": "recipients listesi zorunludur.",
+    "H478": "recipients bir liste olmalıdır.",
     "H155": "HS_2015 kaynağı için tarih 2015-05-01 00:00:00 olmalıdır.",
     "H156": "01/05/2015 tarihinden önceki izinler kabul edilmez.",
     "H157": "Tarih geçerli değildir.",
@@ -67,6 +92,14 @@ def error(code: str, location: str | None = None, value: Any = None,
     return item
 
 
+def is_email(value: str) -> bool:
+    """§3.1: ASCII only, no spaces or specials, '+' labels allowed, 6–265 characters.
+
+    İYS's exact regex is UNCONFIRMED (the regex101 link is gone); this is a reasonable one.
+    """
+    return bool(_EMAIL.match(value)) and 6 <= len(value) <= 265
+
+
 def is_phone(value: str) -> bool:
     if not value.startswith("+") or not value[1:].isdigit():
         return False
@@ -91,6 +124,46 @@ class Consent:
         return (self.recipient, self.recipient_type, self.type)
 
 
+def _missing(body: dict[str, Any], key: str) -> bool:
+    return body.get(key) in (None, "")
+
+
+def _check_recipient(recipient: Any, itype: Any, index: int | None,
+                     errs: list[dict[str, Any]], too_long: str = "H160") -> None:
+    """Recipient format and its agreement with ``type`` (§3.1): H121/H160, H120, H464/H459."""
+    if not isinstance(recipient, str):
+        errs.append(error("H122", "recipient", recipient, index))
+    elif itype in ("MESAJ", "ARAMA"):
+        if "@" in recipient:
+            errs.append(error("H464", "recipient", recipient, index))
+        elif len(recipient) > 15:
+            errs.append(error(too_long, "recipient", recipient, index))
+        elif not is_phone(recipient):
+            errs.append(error("H121", "recipient", recipient, index))
+    elif itype == "EPOSTA":
+        if recipient.startswith("+") or recipient.isdigit():
+            errs.append(error("H459", "type", itype, index))
+        elif not is_email(recipient):
+            errs.append(error("H120", "recipient", recipient, index))
+
+
+def _check_retailers(body: dict[str, Any], index: int | None,
+                     errs: list[dict[str, Any]]) -> None:
+    code = body.get("retailerCode")
+    if code not in (None, "") and (not isinstance(code, int) or isinstance(code, bool)):
+        errs.append(error("H085", "retailerCode", code, index))
+    access = body.get("retailerAccess")
+    if access in (None, ""):
+        return
+    if not isinstance(access, list) or not all(
+            isinstance(a, int) and not isinstance(a, bool) for a in access):
+        errs.append(error("H085", "retailerAccess", access, index))
+    elif not access:
+        errs.append(error("H163", "retailerAccess", access, index))
+    elif len(access) > MAX_RETAILER_ACCESS:
+        errs.append(error("H126", "retailerAccess", len(access), index))
+
+
 def validate(body: Any, now: datetime, index: int | None = None
              ) -> tuple[Consent | None, list[dict[str, Any]]]:
     """Field validation of one consent (IYS_API.md §2.1, §3); every error, not the first."""
@@ -99,40 +172,35 @@ def validate(body: Any, now: datetime, index: int | None = None
     errs: list[dict[str, Any]] = []
     for key in sorted(set(body) - ALLOWED_FIELDS):
         errs.append(error("H118", key, body[key], index))
-    for key in ("retailerCode", "retailerAccess", "recipientType", "source", "consentDate"):
-        if key in body and body[key] in ("", None):
+    recipient_type = body.get("recipientType", "BIREYSEL")
+    tacir = recipient_type == "TACIR"
+    # Optional fields must be omitted, not sent empty (§1.2); for TACIR, so are date and source.
+    optional = ["retailerCode", "retailerAccess", "recipientType"]
+    optional += ["source", "consentDate"] if tacir else []
+    for key in optional:
+        if key in body and _missing(body, key):
             errs.append(error("H267", key, body[key], index))
-    recipient_type = body.get("recipientType") or "BIREYSEL"
-    if recipient_type not in ("BIREYSEL", "TACIR"):
+    if not _missing(body, "recipientType") and recipient_type not in ("BIREYSEL", "TACIR"):
         errs.append(error("H116", "recipientType", recipient_type, index))
     required = [("status", "H110"), ("type", "H111"), ("recipient", "H114")]
-    if recipient_type != "TACIR":  # a TACIR first add may omit them; updates are checked later
+    if not tacir:  # a TACIR first add may omit them; updates are checked by business_rule
         required += [("consentDate", "H112"), ("source", "H113")]
     for key, code in required:
-        if body.get(key) in (None, ""):
+        if _missing(body, key):
             errs.append(error(code, key, body.get(key), index))
     status, itype, recipient = body.get("status"), body.get("type"), body.get("recipient")
-    if status not in (None, "", "ONAY", "RET"):
+    if not _missing(body, "status") and status not in ("ONAY", "RET"):
         errs.append(error("H115", "status", status, index))
-    if itype not in (None, "", "ARAMA", "MESAJ", "EPOSTA"):
+    if not _missing(body, "type") and itype not in ("ARAMA", "MESAJ", "EPOSTA"):
         errs.append(error("H117", "type", itype, index))
-    source = body.get("source") or None
-    if source is not None and source not in HS_SOURCES:
+    source = None if _missing(body, "source") else body["source"]
+    if source is not None and (not isinstance(source, str) or source not in HS_SOURCES):
         errs.append(error("H119", "source", source, index))
     if source == "HS_KARAR" and status == "ONAY":
         errs.append(error("H408", "source", source, index))
-    if isinstance(recipient, str) and recipient:
-        if itype in ("MESAJ", "ARAMA"):
-            if len(recipient) > 15:
-                errs.append(error("H160", "recipient", recipient, index))
-            elif not is_phone(recipient):
-                errs.append(error("H464" if "@" in recipient else "H121", "recipient",
-                                  recipient, index))
-        elif itype == "EPOSTA":
-            if is_phone(recipient):
-                errs.append(error("H459", "type", itype, index))
-            elif not _EMAIL.match(recipient) or not 6 <= len(recipient) <= 265:
-                errs.append(error("H120", "recipient", recipient, index))
+    if not _missing(body, "recipient"):
+        _check_recipient(recipient, itype, index, errs)
+    _check_retailers(body, index, errs)
     consent_date = None
     raw_date = body.get("consentDate")
     if isinstance(raw_date, str) and raw_date:
@@ -141,9 +209,30 @@ def validate(body: Any, now: datetime, index: int | None = None
         errs.append(error("H158", "consentDate", raw_date, index))
     if errs:
         return None, errs
+    # İYS stores e-mail addresses in lower case (§3.1 rule 9); keys compare lower-cased.
     recipient_norm = recipient.lower() if itype == "EPOSTA" else recipient
     return Consent(recipient_norm, itype, status, recipient_type, source, consent_date,
                    body), []
+
+
+def validate_lookup(body: Any) -> tuple[tuple[str, str, str] | None, list[dict[str, Any]]]:
+    """The three key fields of a status query (§2.4): H114, H170, H111, H116, H117, H166, …"""
+    if not isinstance(body, dict):
+        return None, [error("H097")]
+    errs: list[dict[str, Any]] = []
+    for key, code in (("recipient", "H114"), ("recipientType", "H170"), ("type", "H111")):
+        if _missing(body, key):
+            errs.append(error(code, key, body.get(key)))
+    rtype, itype, recipient = body.get("recipientType"), body.get("type"), body.get("recipient")
+    if not _missing(body, "recipientType") and rtype not in ("BIREYSEL", "TACIR"):
+        errs.append(error("H116", "recipientType", rtype))
+    if not _missing(body, "type") and itype not in ("ARAMA", "MESAJ", "EPOSTA"):
+        errs.append(error("H117", "type", itype))
+    if not _missing(body, "recipient"):
+        _check_recipient(recipient, itype, None, errs, too_long="H166")
+    if errs:
+        return None, errs
+    return (recipient.lower() if itype == "EPOSTA" else recipient, rtype, itype), []
 
 
 def _check_date(raw: str, source: str | None, now: datetime, index: int | None,
@@ -180,6 +269,16 @@ class Movement:
     consent_date: datetime | None
     creation_date: datetime
     transaction_id: str
+    # where a batch item came from, for v2's originalRequestInformation (§2.3)
+    origin: dict[str, str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"brandCode": self.brand_code, "recipient": self.recipient,
+                "recipientType": self.recipient_type, "type": self.type,
+                "status": self.status, "source": self.source,
+                "consentDate": format_iys(self.consent_date) if self.consent_date else "",
+                "creationDate": format_iys(self.creation_date),
+                "transactionId": self.transaction_id}
 
 
 def business_rule(consent: Consent, current: Movement | None) -> dict[str, Any] | None:

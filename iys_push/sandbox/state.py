@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import secrets
 import time
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +24,84 @@ class Account:
     brand_codes: tuple[int, ...]
 
 
+class Clock:
+    """The sandbox's notion of "now": real time plus a settable offset, or frozen.
+
+    Used for creationDate, H162, H467, token expiry, the token-hour limit, batch delays and
+    the changes window. (The per-second H124 limiter uses real monotonic time instead: a
+    frozen clock must not turn into one endless second.)
+    """
+
+    def __init__(self, offset_seconds: float = 0.0) -> None:
+        self.offset = timedelta(seconds=offset_seconds)
+        self.frozen: datetime | None = None
+
+    def now(self) -> datetime:
+        return self.frozen if self.frozen is not None else datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        """Move forward (or back, if negative), frozen or running."""
+        if self.frozen is not None:
+            self.frozen += timedelta(seconds=seconds)
+        else:
+            self.offset += timedelta(seconds=seconds)
+
+    def set(self, moment: datetime | None) -> None:
+        """Freeze at ``moment``; ``None`` lets the clock run again (with its offset)."""
+        self.frozen = moment
+
+    def freeze(self) -> None:
+        self.frozen = self.now()
+
+    def set_offset(self, seconds: float) -> None:
+        """Run at real time + ``seconds``."""
+        self.frozen, self.offset = None, timedelta(seconds=seconds)
+
+    def jump_to(self, moment: datetime) -> None:
+        """Run from ``moment`` on (not frozen)."""
+        self.frozen, self.offset = None, moment - datetime.now(UTC)
+
+
+FAULT_STATUS = {"H103": 500, "H470": 500, "H015": 500, "H192": 503, "H123": 400, "H124": 429}
+
+
+@dataclass
+class Faults:
+    """Fault knobs, applied to İYS endpoints (never to ``/_sandbox/``), in this order:
+
+    outage window (503 H192, or a reset connection), latency + jitter, hangs, injected errors
+    (``next_errors`` one per request first, then ``error_rates`` per code and ``error_rate``
+    with ``error_code``), the per-second limit, the real handler, and finally ``lose_next``
+    (the request IS processed but the answer is replaced by 500 H103, as when a response is
+    lost on the way back). ``path_contains`` narrows hangs, injected errors and lost answers
+    to matching paths (e.g. "/consents").
+    """
+
+    latency: float = 0.0                       # seconds added to every answer
+    jitter: float = 0.0                        # plus uniform(0, jitter)
+    error_rate: float = 0.0                    # probability of ``error_code``
+    error_code: str = "H103"                   # H103 | H470 (500), H192 (503), H123 (400), H124
+    error_rates: dict[str, float] = field(default_factory=dict)  # {"H470": 0.1, ...}
+    next_errors: deque[str] = field(default_factory=deque)
+    hang_next: int = 0                         # requests answered only after hang_seconds
+    hang_seconds: float = 60.0                 # longer than any client timeout
+    lose_next: int = 0                         # processed, then answered 500 H103
+    path_contains: str = ""
+    outage_from: datetime | None = None        # sandbox-clock window in which every request
+    outage_until: datetime | None = None       # fails: 503 H192, or reset when mode "reset"
+    outage_mode: str = "503"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"latency": self.latency, "jitter": self.jitter, "error_rate": self.error_rate,
+                "error_code": self.error_code, "error_rates": dict(self.error_rates),
+                "next_errors": list(self.next_errors), "hang_next": self.hang_next,
+                "hang_seconds": self.hang_seconds, "lose_next": self.lose_next,
+                "path_contains": self.path_contains,
+                "outage_from": self.outage_from.isoformat() if self.outage_from else None,
+                "outage_until": self.outage_until.isoformat() if self.outage_until else None,
+                "outage_mode": self.outage_mode}
+
+
 @dataclass
 class SandboxConfig:
     accounts: list[Account] = field(default_factory=lambda: [
@@ -31,48 +111,11 @@ class SandboxConfig:
     batch_result_delay: float = 300.0  # sandbox-clock seconds before batch items leave enqueue
     access_token_ttl: int = 7200
     refresh_token_ttl: int = 14400
-
-
-class Clock:
-    """Real time plus a settable offset, or frozen at a moment."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-        self.frozen: datetime | None = None
-
-    def now(self) -> datetime:
-        return self.frozen if self.frozen is not None else datetime.now(UTC) + self.offset
-
-    def advance(self, seconds: float) -> None:
-        if self.frozen is not None:
-            self.frozen += timedelta(seconds=seconds)
-        else:
-            self.offset += timedelta(seconds=seconds)
-
-    def set(self, moment: datetime | None) -> None:
-        self.frozen = moment
-
-
-@dataclass
-class Faults:
-    """Fault knobs. ``next_errors`` are served first, one per request, then ``error_rate``."""
-
-    latency: float = 0.0                       # seconds added to every answer
-    jitter: float = 0.0
-    error_rate: float = 0.0                    # probability of a random 5xx
-    error_code: str = "H103"                   # H103 | H470 (500), H192 (503), H123 (400), H124
-    next_errors: deque[str] = field(default_factory=deque)
-    hang_next: int = 0                         # requests that never get an answer in time
-    hang_seconds: float = 60.0
-    outage_from: datetime | None = None        # sandbox-clock window: every request fails 503
-    outage_until: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"latency": self.latency, "jitter": self.jitter, "error_rate": self.error_rate,
-                "error_code": self.error_code, "next_errors": list(self.next_errors),
-                "hang_next": self.hang_next, "hang_seconds": self.hang_seconds,
-                "outage_from": self.outage_from.isoformat() if self.outage_from else None,
-                "outage_until": self.outage_until.isoformat() if self.outage_until else None}
+    faults: Faults = field(default_factory=Faults)  # knobs in force from the start
+    clock_offset: float = 0.0          # start the sandbox clock at real time + this
+    # Before a batch is processed İYS may answer per-item "enqueue" or an empty body (§2.3);
+    # clients must treat both as "not finished". "enqueue" or "empty".
+    batch_pending: str = "enqueue"
 
 
 @dataclass
@@ -88,6 +131,7 @@ class Batch:
     submitted: datetime
     items: list[tuple[Consent, str]]           # (consent, subRequestId)
     results: list[dict[str, Any]] | None = None
+    v2: bool = False                           # submitted on /v2/: results say so (§2.2)
 
 
 Key = tuple[int, str, str, str]  # brand_code, recipient, recipient_type, type
@@ -96,8 +140,8 @@ Key = tuple[int, str, str, str]  # brand_code, recipient, recipient_type, type
 class SandboxState:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
-        self.clock = Clock()
-        self.faults = Faults()
+        self.clock = Clock(config.clock_offset)
+        self.faults = copy.deepcopy(config.faults)
         self.access: dict[str, Token] = {}
         self.refresh: dict[str, Token] = {}
         self.token_calls: dict[str, deque[datetime]] = defaultdict(deque)
@@ -109,6 +153,7 @@ class SandboxState:
         self.requests: Counter[str] = Counter()            # "POST /…consents 200"
         self.per_second: dict[str, deque[float]] = defaultdict(deque)
         self.max_per_second = 0
+        self.monotonic: Callable[[], float] = time.monotonic  # settable for tests
 
     # -- movements -----------------------------------------------------------------------
     def transaction_id(self, key: Key, when: datetime) -> str:
@@ -116,8 +161,12 @@ class SandboxState:
         seed = f"{key}|{when.replace(microsecond=0).isoformat()}"
         return hashlib.sha256(seed.encode()).hexdigest()
 
-    def record(self, brand_code: int, consent: Consent, source: str | None = None) -> Movement:
-        now = self.clock.now()
+    def record(self, brand_code: int, consent: Consent, source: str | None = None,
+               when: datetime | None = None) -> Movement:
+        """Store an accepted movement (no rules checked here: callers check them)."""
+        # creationDate has whole seconds in İYS; keeping them whole keeps the feed's
+        # `<epochSeconds>_<transactionId>` cursor consistent with its order.
+        now = (when or self.clock.now()).replace(microsecond=0)
         key: Key = (brand_code, *consent.key_tail)
         movement = Movement(brand_code, consent.recipient, consent.recipient_type, consent.type,
                             consent.status, source or consent.source or "",
@@ -132,6 +181,15 @@ class SandboxState:
                                               m.type) == (brand_code, recipient, recipient_type,
                                                           type_)]
 
+    def accepted_count(self, brand_code: int, recipient: str, recipient_type: str = "BIREYSEL",
+                       type_: str = "MESAJ") -> int:
+        """How many movements İYS stored for the key (for "exactly once" assertions)."""
+        return len(self.movements_for(brand_code, recipient, recipient_type, type_))
+
+    def requests_matching(self, fragment: str) -> int:
+        """Requests whose "METHOD /route STATUS" counter name contains ``fragment``."""
+        return sum(n for name, n in self.requests.items() if fragment in name)
+
     @staticmethod
     def digest(path: str, body: Any) -> str:
         return hashlib.sha256(f"{path}|{json.dumps(body, sort_keys=True)}".encode()).hexdigest()
@@ -139,7 +197,7 @@ class SandboxState:
     # -- rate limit ----------------------------------------------------------------------
     def over_rate(self, ip: str) -> bool:
         """Count this request in the client's last second; True when it exceeds the limit."""
-        now = time.monotonic()
+        now = self.monotonic()
         window = self.per_second[ip]
         window.append(now)
         while window and window[0] <= now - 1.0:
@@ -191,6 +249,10 @@ class SandboxState:
             "now": self.clock.now().isoformat(),
             "movements": len(self.movements),
             "movements_per_key": dict(per_key),
+            "movement_list": [m.to_dict() for m in self.movements],
+            "batches": {"pending": sum(b.results is None for b in self.batches.values()),
+                        "processed": sum(b.results is not None
+                                         for b in self.batches.values())},
             "requests": dict(self.requests),
             "token_calls": sum(self.requests[k] for k in self.requests if "/oauth2/token" in k),
             "max_requests_per_second": self.max_per_second,

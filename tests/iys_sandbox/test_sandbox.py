@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Any
 
 import aiohttp
 import pytest
 
 from iys_push.sandbox import SandboxConfig
 from iys_push.sandbox.testing import SandboxServer, seed_consent
-from iys_push.timefmt import TR, format_iys
-
-BASE = "/sps/700001/brands/700001/consents"
-PHONE = "+905321234567"
+from iys_push.timefmt import TR
+from tests.iys_sandbox.helpers import BASE, PHONE, call, codes, consent, token
 
 
 @pytest.fixture
@@ -28,32 +25,6 @@ async def sb() -> AsyncIterator[SandboxServer]:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
-
-
-async def call(http: aiohttp.ClientSession, sb: SandboxServer, method: str, path: str,
-               body: Any = None, token: str | None = None) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with http.request(method, sb.url + path, json=body, headers=headers) as resp:
-        text = await resp.text()
-        return resp.status, (await resp.json(content_type=None)) if text else None
-
-
-async def token(http: aiohttp.ClientSession, sb: SandboxServer) -> dict[str, Any]:
-    status, body = await call(http, sb, "POST", "/oauth2/token",
-                              {"grant_type": "password", "username": "sandbox",
-                               "password": "sandbox"})
-    assert status == 200
-    return body
-
-
-def consent(status: str = "ONAY", when: datetime | None = None, **extra: Any) -> dict[str, Any]:
-    return {"consentDate": format_iys(when or datetime.now(TR) - timedelta(minutes=1)),
-            "source": "HS_MESAJ", "recipient": PHONE, "recipientType": "BIREYSEL",
-            "status": status, "type": "MESAJ", **extra}
-
-
-def codes(body: Any) -> list[str]:
-    return [e["code"] for e in body["errors"]]
 
 
 async def test_password_grant_and_rotating_refresh(sb: SandboxServer,

@@ -51,10 +51,12 @@ def create_app(config: SandboxConfig | None = None) -> web.Application:
 
 async def run_sandbox(host: str, port: int, config: SandboxConfig | None = None) -> None:
     """Serve the sandbox on ``host:port`` until cancelled."""
-    runner = web.AppRunner(create_app(config), access_log=None)
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     try:
         await asyncio.Event().wait()
     finally:
+        app[SANDBOX_STATE].stopping.set()
         await runner.cleanup()

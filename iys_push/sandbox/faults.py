@@ -52,7 +52,11 @@ async def _with_faults(state: SandboxState, request: web.Request,
         f.hang_next -= 1
         # longer than the client's timeout; if the server still runs afterwards the request
         # is processed, so the client cannot know whether it was written (use v2 resends)
-        await asyncio.sleep(f.hang_seconds)
+        try:
+            await asyncio.wait_for(state.stopping.wait(), f.hang_seconds)
+            return errors(503, error("H192"))  # the sandbox is shutting down: let go
+        except TimeoutError:
+            pass
     code = _pick_error(f) if targeted else None
     if code is not None:
         return _injected(code)

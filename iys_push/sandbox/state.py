@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import json
@@ -154,6 +155,7 @@ class SandboxState:
         self.per_second: dict[str, deque[float]] = defaultdict(deque)
         self.max_per_second = 0
         self.monotonic: Callable[[], float] = time.monotonic  # settable for tests
+        self.stopping = asyncio.Event()  # set on shutdown: hung requests let go at once
 
     # -- movements -----------------------------------------------------------------------
     def transaction_id(self, key: Key, when: datetime) -> str:

@@ -33,7 +33,8 @@ class SandboxServer:
         return self.state.faults
 
     async def __aenter__(self) -> SandboxServer:
-        self.runner = web.AppRunner(self.app, access_log=None)
+        # a short shutdown backstop: requests still running at exit are not worth waiting for
+        self.runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.host, self.port)
         await site.start()
@@ -43,6 +44,7 @@ class SandboxServer:
 
     async def __aexit__(self, *_: Any) -> None:
         if self.runner is not None:
+            self.state.stopping.set()
             await self.runner.cleanup()
 
 

@@ -1,0 +1,161 @@
+"""Owner sign-in for the web page: passwords, sessions, CSRF tokens and lock-out.
+
+* Passwords are hashed with scrypt (OpenSSL through :mod:`hashlib`; n=2**14, r=8, p=1, a
+  16-byte salt) and stored as a PHC string ``$scrypt$ln=14,r=8,p=1$<salt>$<hash>``.
+* A session is a random token in an ``HttpOnly; SameSite=Strict`` cookie, signed with the
+  service's secret (HMAC-SHA256) so that a forged cookie is refused before any database
+  lookup; the database keeps only the token's SHA-256, the owner and the session's CSRF token.
+* Every POST carries the CSRF token (form field ``csrf`` or header ``X-CSRF-Token``); the
+  sign-in form, used before there is a session, gets one bound to a pre-session cookie.
+* ``MAX_FAILURES`` wrong passwords in a row lock the account for ``LOCK_MINUTES``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import asyncpg
+
+from inbound.web import queries
+
+SESSION_COOKIE = "iys_session"
+LOGIN_COOKIE = "iys_login"
+SESSION_HOURS = 8
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+MIN_PASSWORD = 10
+
+_N_LOG2, _R, _P = 14, 8, 1
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=2**_N_LOG2, r=_R, p=_P,
+                            maxmem=64 * 1024 * 1024, dklen=32)
+    return f"$scrypt$ln={_N_LOG2},r={_R},p={_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    """True when ``password`` matches ``stored``; a missing or unreadable hash never does
+    (but costs the same time, so unknown e-mails cannot be told from wrong passwords)."""
+    if not stored:
+        hash_password(password)
+        return False
+    try:
+        _, scheme, settings, salt, digest = stored.split("$")
+        opts = dict(item.split("=") for item in settings.split(","))
+        if scheme != "scrypt":
+            return False
+        computed = hashlib.scrypt(password.encode("utf-8"), salt=_unb64(salt),
+                                  n=2 ** int(opts["ln"]), r=int(opts["r"]), p=int(opts["p"]),
+                                  maxmem=64 * 1024 * 1024, dklen=len(_unb64(digest)))
+    except (ValueError, KeyError):
+        return False
+    return hmac.compare_digest(computed, _unb64(digest))
+
+
+def check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
+    if len(password) > 1024:
+        raise ValueError("a password may have at most 1024 characters")
+
+
+async def set_password(pool: asyncpg.Pool, owner_id: int, password: str) -> bool:
+    """Set (or reset) an owner's password; ends the owner's sessions and lifts a lock.
+    False when there is no such owner; ValueError for a too short password."""
+    check_new_password(password)
+    async with pool.acquire() as conn, conn.transaction():
+        if await conn.fetchval(queries.SET_PASSWORD, owner_id, hash_password(password)) is None:
+            return False
+        await conn.execute(queries.DELETE_OWNER_SESSIONS, owner_id)
+    return True
+
+
+# -- signed values ------------------------------------------------------------------------
+
+def sign(secret: bytes, value: str, purpose: str) -> str:
+    mac = hmac.new(secret, f"{purpose}:{value}".encode(), hashlib.sha256).digest()
+    return f"{value}.{_b64(mac)}"
+
+
+def unsign(secret: bytes, signed: str | None, purpose: str) -> str | None:
+    if not signed or "." not in signed or len(signed) > 200:
+        return None
+    value, _, _ = signed.rpartition(".")
+    return value if hmac.compare_digest(sign(secret, value, purpose), signed) else None
+
+
+def login_csrf(secret: bytes, pre_session: str) -> str:
+    return _b64(hmac.new(secret, f"login-csrf:{pre_session}".encode(), hashlib.sha256).digest())
+
+
+def same(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(str(a).encode(), str(b).encode())
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Session:
+    owner_id: int
+    name: str
+    email: str | None
+    csrf: str
+    token_hash: bytes
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def sign_in(pool: asyncpg.Pool, email: str, password: str) -> int | str:
+    """The owner id, or why not: ``"locked"`` or ``"invalid"`` (same for an unknown e-mail)."""
+    row = await pool.fetchrow(queries.OWNER_FOR_LOGIN, email.strip()[:320])
+    if row is None:
+        verify_password(password, None)
+        return "invalid"
+    if row["locked"]:
+        return "locked"
+    if verify_password(password, row["password_hash"]):
+        await pool.execute(queries.LOGIN_SUCCEEDED, row["id"])
+        return int(row["id"])
+    locked = await pool.fetchval(queries.LOGIN_FAILED, row["id"], MAX_FAILURES,
+                                 timedelta(minutes=LOCK_MINUTES))
+    return "locked" if locked else "invalid"
+
+
+async def new_session(pool: asyncpg.Pool, secret: bytes, owner_id: int) -> str:
+    """A new session for the owner; returns the signed cookie value."""
+    token = secrets.token_urlsafe(32)
+    await pool.execute(queries.DELETE_EXPIRED_SESSIONS)
+    await pool.execute(queries.INSERT_SESSION, _digest(token), owner_id,
+                       secrets.token_urlsafe(32), timedelta(hours=SESSION_HOURS))
+    return sign(secret, token, "session")
+
+
+async def session_of(pool: asyncpg.Pool, secret: bytes, cookie: str | None) -> Session | None:
+    token = unsign(secret, cookie, "session")
+    if token is None:
+        return None
+    row = await pool.fetchrow(queries.SESSION, _digest(token))
+    if row is None:
+        return None
+    return Session(row["owner_id"], row["name"], row["email"], row["csrf"], _digest(token))
+
+
+async def end_session(pool: asyncpg.Pool, session: Session) -> None:
+    await pool.execute(queries.DELETE_SESSION, session.token_hash)

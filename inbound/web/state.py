@@ -1,0 +1,11 @@
+"""Keys under which the web page keeps its state on the app and on requests."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from inbound.web.auth import Session
+
+SECRET: web.AppKey[bytes] = web.AppKey("iys_web_secret", bytes)
+LANG: web.RequestKey[str] = web.RequestKey("iys_web_lang", str)
+SESSION: web.RequestKey[Session] = web.RequestKey("iys_web_session", Session)

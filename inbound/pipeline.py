@@ -126,6 +126,10 @@ class Pipeline:
         # counted only once committed, so a failed batch is not counted twice
         for number, outcome in out.outcomes:
             metrics.MO_OUTCOMES.labels(number, outcome).inc()
+        # one line per batch, not per message: at thousands of MO/s a line each costs more
+        # than the decoding (per-message lines stay available at debug level)
+        log.info("batch stored", link=link, pdus=len(rows), messages=len(out.messages),
+                 events=len(out.events), replies=len(out.replies))
         if out.replies and self.on_replies is not None:
             self.on_replies()
 
@@ -187,7 +191,7 @@ class Pipeline:
             reason,
         ))
         out.outcomes.append((self._number_label(row.destination), outcome))
-        log.info("mo message", link=out.link, sender=mask_msisdn(row.sender or ""),
+        log.debug("mo message", link=out.link, sender=mask_msisdn(row.sender or ""),
                  number=row.destination, outcome=outcome)
         if outcome == "consent" and row.sender is not None:
             out.events.extend(self._events(row, decision, received_at))
@@ -197,7 +201,7 @@ class Pipeline:
     def _reply(self, row: _Row, out: _Batch, decision: Decision, outcome: str) -> None:
         first = decision.events[0] if decision.events else None
         text = render_reply(self.rules, first.brand_id if first else None, outcome,
-                            first.status if first else None)
+                            first.status if first else None, number=row.destination)
         if text and row.message_id is not None and row.sender and row.destination:
             out.replies.append((row.message_id, row.sender, row.destination, text))
 

@@ -177,3 +177,14 @@ async def test_failed_transaction_stores_nothing(pipeline: Pipeline, pool: async
         await pipeline.accept("l1", [received(deliver_pdu(1, b"RET ACME"))])
     assert await pool.fetchval("SELECT count(*) FROM sms_in") == 0
     assert await pool.fetchval("SELECT count(*) FROM mo_message") == 0
+
+
+async def test_reply_uses_the_numbers_own_template(pool: asyncpg.Pool) -> None:
+    toml = DEMO_RULES.read_text(encoding="utf-8").replace(
+        'shared = true', 'shared = true\nreplies = { RET = "4609: {brand} iletileri kapandi" }')
+    rules = RuleSet.from_toml(toml)
+    async with pool.acquire() as conn:
+        await store.replace_rules(conn, rules.to_dict())
+    pipeline = Pipeline(pool, rules, reply_links=frozenset({"l1"}), reply_interval=3600)
+    await pipeline.accept("l1", [received(deliver_pdu(1, gsm7_unpacked("RET ACME")))])
+    assert await pool.fetchval("SELECT text FROM sms_out") == "4609: ACME iletileri kapandi"

@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 TEST_STAMP    := $(VENV)/.test-installed
 PEER_STAMP    := tests/peer/node_modules/.installed
+WEB_STAMP     := tests/web/node_modules/.installed
 
 .PHONY: run test lint bench chaos install clean docker
 
@@ -25,6 +26,12 @@ $(PEER_STAMP): tests/peer/package.json tests/peer/package-lock.json
 	npm ci --prefix tests/peer --no-audit --no-fund --loglevel=error
 	touch $@
 
+# axe-core for the web page's accessibility checks (the browser is Debian's chromium; no
+# browser is downloaded: Playwright drives it through executable_path)
+$(WEB_STAMP): tests/web/package.json tests/web/package-lock.json
+	npm ci --prefix tests/web --no-audit --no-fund --loglevel=error
+	touch $@
+
 install: $(RUNTIME_STAMP)
 
 ## run: install, migrate and start the service on the zero-config default
@@ -32,7 +39,7 @@ run: $(RUNTIME_STAMP)
 	$(BIN)/iys-inbound run
 
 ## test: install what the tests need, lint, and run the whole suite
-test: $(TEST_STAMP) $(PEER_STAMP)
+test: $(TEST_STAMP) $(PEER_STAMP) $(WEB_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -p no:cacheprovider
 
@@ -50,4 +57,4 @@ docker:
 	docker build -t iys-inbound .
 
 clean:
-	rm -rf $(VENV) tests/peer/node_modules var build *.egg-info
+	rm -rf $(VENV) tests/peer/node_modules tests/web/node_modules var build *.egg-info

@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--number", required=True, help="destination number, e.g. 4609")
     x.add_argument("--rules", metavar="FILE", help="rules TOML (default: the database)")
 
-    a = sub.add_parser("admin", help="operator tasks: owners and API tokens",
+    a = sub.add_parser("admin", help="operator tasks: owners, passwords and API tokens",
                        description="Create brand owners and API tokens (a token is printed "
                        "once; only its hash is stored).")
     asub = a.add_subparsers(dest="admin_command", required=True, parser_class=_Parser)
@@ -100,6 +100,13 @@ def _parser() -> argparse.ArgumentParser:
     ab = asub.add_parser("assign-brand", help="give a brand to an owner")
     ab.add_argument("brand")
     ab.add_argument("--owner", type=int, required=True, metavar="ID")
+    ap = asub.add_parser("set-password", help="set or reset an owner's web page password",
+                         description="Set (or reset) the password an owner signs in to /ui/ "
+                         "with (at least 10 characters). Ends the owner's sessions and lifts "
+                         "a lock-out. Asks twice on a terminal, unless --password-stdin.")
+    ap.add_argument("--owner", type=int, required=True, metavar="ID")
+    ap.add_argument("--password-stdin", action="store_true",
+                    help="read the password from the first line of standard input")
 
     q = sub.add_parser("requeue", help="send failed consent events to İYS again",
                        description="Put failed consent events back in the outbox (after the "
@@ -279,6 +286,29 @@ async def _explain(args: argparse.Namespace, cfg: config_module.Config) -> None:
     print(json.dumps(explain(match(args.text, args.number, rules)), ensure_ascii=False))
 
 
+def _read_password(from_stdin: bool) -> str:
+    import getpass
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("new password: ")
+    if getpass.getpass("again: ") != password:
+        _die("the two passwords differ", EXIT_FAILED)
+    return password
+
+
+async def _set_password(pool: Any, args: argparse.Namespace) -> None:
+    from inbound.web import set_password
+
+    try:
+        found = await set_password(pool, args.owner, _read_password(args.password_stdin))
+    except ValueError as exc:
+        _die(str(exc), EXIT_FAILED)
+    if not found:
+        _die(f"no owner {args.owner}", EXIT_FAILED)
+    print(f"password set for owner {args.owner}")
+
+
 async def _admin(args: argparse.Namespace, cfg: config_module.Config) -> None:
     from inbound.api import admin
 
@@ -294,6 +324,8 @@ async def _admin(args: argparse.Namespace, cfg: config_module.Config) -> None:
             if not await admin.revoke_token(pool, args.token_id):
                 _die(f"no active token {args.token_id}", EXIT_FAILED)
             print(f"revoked {args.token_id}")
+        elif args.admin_command == "set-password":
+            await _set_password(pool, args)
         else:
             result = await pool.execute("UPDATE brand SET owner_id = $2 WHERE id = $1",
                                         args.brand, args.owner)

@@ -54,6 +54,7 @@ class Config:
     concat_timeout: float = 600.0       # seconds before an incomplete message is resolved
     reply_interval: float = 3600.0      # at most one reply per recipient and number per interval
     admin_token: str = field(default="", repr=False)  # operator token for /api/v1 (optional)
+    web_secret: str = field(default="", repr=False)   # signs /ui/ session cookies (optional)
 
     @property
     def uses_simulator(self) -> bool:
@@ -239,7 +240,11 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         concat_timeout=top.number("concat_timeout", float, 600.0, 1, 7 * 86400),
         reply_interval=top.number("reply_interval", float, 3600.0, 0, 30 * 86400),
         admin_token=_secret(api, env, "IYS_INBOUND_ADMIN_TOKEN"),
+        web_secret=env.get("IYS_INBOUND_WEB_SECRET", ""),
     )
+    if config.web_secret and len(config.web_secret.encode()) < 16:
+        raise ConfigError("IYS_INBOUND_WEB_SECRET: needs at least 16 bytes (32 random bytes, "
+                          "e.g. `openssl rand -hex 32`)")
     for reader in (db, http, iys, sim, logr, rules, api):
         reader.reject_unknown()
     top.used.update({"database", "http", "iys", "simulator", "log", "rules", "link", "api"})

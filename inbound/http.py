@@ -1,19 +1,24 @@
-"""The aiohttp application: health, readiness, Prometheus metrics (and later the API).
+"""The aiohttp application: health, readiness, Prometheus metrics, the API and the web page.
 
 ``/healthz`` answers while the process runs. ``/readyz`` answers 200 only when the database
 answers and every link this process owns is bound, with a JSON body that says what is not
-ready. ``/metrics`` is the Prometheus text format of the default registry.
+ready. ``/metrics`` is the Prometheus text format of the default registry. The brand-owner
+API lives under ``/api/v1`` and its web page under ``/ui/``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import asyncpg
+import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+log = structlog.get_logger(__name__)
 
 APP_STATE: web.AppKey[ServiceState] = web.AppKey("state")
 
@@ -60,8 +65,12 @@ async def metrics(_: web.Request) -> web.Response:
     return response
 
 
-def create_app(state: ServiceState, *, admin_token: str | None = None) -> web.Application:
+def create_app(state: ServiceState, *, admin_token: str | None = None,
+               web_secret: bytes | None = None) -> web.Application:
+    """``web_secret`` signs the web page's session cookies; every process of one service needs
+    the same one. Without it a random one is made, so sessions end when the process does."""
     from inbound.api import setup_api
+    from inbound.web import setup_web
 
     app = web.Application(client_max_size=1024 * 1024)
     app[APP_STATE] = state
@@ -69,4 +78,9 @@ def create_app(state: ServiceState, *, admin_token: str | None = None) -> web.Ap
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     setup_api(app, state.pool, admin_token=admin_token)
+    if not web_secret:
+        log.warning("IYS_INBOUND_WEB_SECRET not set: web sessions end with this process "
+                    "and are not shared with other processes")
+        web_secret = secrets.token_bytes(32)
+    setup_web(app, state.pool, secret=web_secret)
     return app

@@ -186,7 +186,8 @@ async def start(config: Config) -> Running:
         on_replies=outbox.wake.set,
     )
     state = ServiceState(pool=pool)
-    app = create_app(state, admin_token=config.admin_token or None)
+    app = create_app(state, admin_token=config.admin_token or None,
+                     web_secret=config.web_secret.encode() or None)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, config.http_host, config.http_port)
@@ -236,6 +237,9 @@ def banner(running: Running) -> str:
     lines = [
         "iys-inbound is running",
         f"  HTTP        {running.http_url}  (/healthz /readyz /metrics)",
+        f"  API         {running.http_url}/api/v1/  (bearer tokens: iys-inbound admin --help)",
+        f"  web page    {running.http_url}/ui/  (owners sign in with e-mail and a password"
+        " set by: iys-inbound admin set-password --owner ID)",
         f"  database    {where_db}",
         f"  İYS         {running.iys_url}"
         + ("  (bundled sandbox)" if cfg.iys.uses_sandbox else ""),

@@ -59,3 +59,11 @@ def test_smpp_password_longer_than_eight_characters_is_refused() -> None:
     with pytest.raises(ConfigError) as info:
         parse({"link": [link]}, {"PW": "nine-char"})
     assert str(info.value).startswith("link[a].password:") and "nine-char" not in str(info.value)
+
+
+def test_web_secret_comes_from_the_environment_and_must_be_long_enough() -> None:
+    secret = "0123456789abcdef0123456789abcdef"
+    config = parse({}, {"IYS_INBOUND_WEB_SECRET": secret})
+    assert config.web_secret == secret and secret not in repr(config)
+    with pytest.raises(ConfigError, match="IYS_INBOUND_WEB_SECRET"):
+        parse({}, {"IYS_INBOUND_WEB_SECRET": "short"})

@@ -48,6 +48,12 @@ SUCCESS_RATIO = Gauge("iys_inbound_iys_success_ratio_24h",
 LISTEN_HEALTHY = Gauge("iys_inbound_listen_healthy",
                        "1 while the pusher's LISTEN connection is up")
 
+# Values before the first measurement: "no RET pending" and "nothing failed yet", so a fresh
+# process does not fire the deadline alert (0 would read as "a deadline is due now").
+NO_DEADLINE_SECONDS = 1e9
+NEAREST_DEADLINE.set(NO_DEADLINE_SECONDS)
+SUCCESS_RATIO.set(1.0)
+
 _CLIENT_ERRORS = {400, 401, 403, 404, 422}
 _window: deque[tuple[float, bool]] = deque()
 

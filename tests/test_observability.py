@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -261,3 +262,15 @@ async def test_every_metric_a_panel_or_alert_queries_exists(
     assert not missing, f"queried but not exposed: {missing}"
     empty = sorted(queried - sampled - NOT_AFTER_ONE_SMS)
     assert not empty, f"queried but without a sample after one SMS: {empty}"
+
+
+def test_a_fresh_process_reports_no_deadline_due_and_no_failures() -> None:
+    """Before the pusher's first measurement the gauges must not read as an emergency."""
+    script = ("import iys_push.metrics\n"
+              "from prometheus_client import generate_latest\n"
+              "print(generate_latest().decode())")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    values = {s.name: s.value for f in text_string_to_metric_families(out) for s in f.samples}
+    assert values["iys_inbound_ret_deadline_nearest_seconds"] >= 86400 * 30
+    assert values["iys_inbound_iys_success_ratio_24h"] == 1.0

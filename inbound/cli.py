@@ -67,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
                         "consents, batches, changes) with fault knobs under /_sandbox/.")
     sb.add_argument("--host", default="127.0.0.1")
     sb.add_argument("--port", type=int, default=8091)
+    sb.add_argument("--batch-result-delay", type=float, default=300.0, metavar="SECONDS",
+                    help="sandbox-clock seconds before batch items leave enqueue (İYS: 300)")
 
     sm = sub.add_parser("simulate-smsc", help="run the bundled SMSC simulator",
                         description="Serve a small SMSC: the service binds as receiver or "
@@ -246,7 +248,10 @@ async def _sandbox(args: argparse.Namespace, _: config_module.Config) -> None:
     from iys_push.sandbox import run_sandbox
 
     print(f"İYS sandbox on http://{args.host}:{args.port} (admin: /_sandbox/state)", flush=True)
-    await run_sandbox(args.host, args.port)
+    from iys_push.sandbox import SandboxConfig
+
+    await run_sandbox(args.host, args.port,
+                      SandboxConfig(batch_result_delay=args.batch_result_delay))
 
 
 async def _simulator(args: argparse.Namespace, _: config_module.Config) -> None:

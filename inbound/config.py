@@ -30,6 +30,7 @@ class IysConfig:
     password: str = field(default="", repr=False)
     timeout: float = 10.0
     requests_per_second: float = 8.0
+    batch_poll_delay: float = 300.0     # İYS: poll a batch's results at least 300 s later
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8091
 
@@ -217,6 +218,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         password=_secret(iys, env, "IYS_PASSWORD"),
         timeout=iys.number("timeout", float, 10.0, 0.1, 300),
         requests_per_second=iys.number("requests_per_second", float, 8.0, 0.1, 1000),
+        batch_poll_delay=iys.number("batch_poll_delay", float, 300.0, 0.1, 86400),
         sandbox_host=iys.get("sandbox_host", str, "127.0.0.1"),
         sandbox_port=iys.number("sandbox_port", int, 8091, 0, 65535),
     )

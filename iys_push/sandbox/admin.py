@@ -117,14 +117,21 @@ async def admin_citizen_change(request: web.Request) -> web.Response:
 
 
 async def admin_seed(request: web.Request) -> web.Response:
-    """Record a consent as if sent 30 days ago (no date rules): for demos and tests."""
+    """Record a consent as if sent 30 days ago (no date rules): for demos and tests.
+
+    ``recipient`` (one) or ``recipients`` (a list: many keys in one call, e.g. 100,000 ONAYs
+    before a benchmark's RET wave)."""
     state = request.app[SANDBOX_STATE]
     body = await _object(request)
-    if body is None or not {"brandCode", "recipient"} <= set(body):
-        return _bad("brandCode and recipient are required")
-    seed_consent_now(state, int(body["brandCode"]), body["recipient"], body.get("status", "ONAY"),
-                     body.get("type", "MESAJ"), body.get("recipientType", "BIREYSEL"))
-    return web.json_response({"ok": True})
+    if body is None or "brandCode" not in body or not ({"recipient", "recipients"} & set(body)):
+        return _bad("brandCode and recipient (or recipients) are required")
+    recipients = body.get("recipients") or [body["recipient"]]
+    if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+        return _bad("recipients: a list of strings expected")
+    for recipient in recipients:
+        seed_consent_now(state, int(body["brandCode"]), recipient, body.get("status", "ONAY"),
+                         body.get("type", "MESAJ"), body.get("recipientType", "BIREYSEL"))
+    return web.json_response({"ok": True, "seeded": len(recipients)})
 
 
 def seed_consent_now(state: SandboxState, brand_code: int, recipient: str, status: str = "ONAY",

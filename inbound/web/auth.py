@@ -1,7 +1,9 @@
 """Owner sign-in for the web page: passwords, sessions, CSRF tokens and lock-out.
 
-* Passwords are hashed with scrypt (OpenSSL through :mod:`hashlib`; n=2**14, r=8, p=1, a
-  16-byte salt) and stored as a PHC string ``$scrypt$ln=14,r=8,p=1$<salt>$<hash>``.
+* Passwords are hashed with Argon2id (``argon2-cffi``, its RFC 9106 low-memory profile) and
+  stored as the PHC string it makes. Hashes made by the first version (scrypt,
+  ``$scrypt$ln=14,r=8,p=1$<salt>$<hash>``) still verify and are replaced at the next sign-in.
+  Hashing runs in a worker thread: tens of milliseconds of CPU must not stall SMPP acks.
 * A session is a random token in an ``HttpOnly; SameSite=Strict`` cookie, signed with the
   service's secret (HMAC-SHA256) so that a forged cookie is refused before any database
   lookup; the database keeps only the token's SHA-256, the owner and the session's CSRF token.
@@ -12,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -19,7 +22,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+import argon2.profiles
 import asyncpg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 
 from inbound.web import queries
 
@@ -30,7 +36,7 @@ MAX_FAILURES = 5
 LOCK_MINUTES = 15
 MIN_PASSWORD = 10
 
-_N_LOG2, _R, _P = 14, 8, 1
+_HASHER = PasswordHasher.from_parameters(argon2.profiles.RFC_9106_LOW_MEMORY)
 
 
 def _b64(data: bytes) -> str:
@@ -42,23 +48,31 @@ def _unb64(text: str) -> bytes:
 
 
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=2**_N_LOG2, r=_R, p=_P,
-                            maxmem=64 * 1024 * 1024, dklen=32)
-    return f"$scrypt$ln={_N_LOG2},r={_R},p={_P}${_b64(salt)}${_b64(digest)}"
+    return _HASHER.hash(password)
 
 
 def verify_password(password: str, stored: str | None) -> bool:
     """True when ``password`` matches ``stored``; a missing or unreadable hash never does
     (but costs the same time, so unknown e-mails cannot be told from wrong passwords)."""
     if not stored:
-        hash_password(password)
+        _HASHER.hash(password)
         return False
+    if stored.startswith("$scrypt$"):
+        return _verify_scrypt(password, stored)
+    try:
+        return _HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    return stored.startswith("$scrypt$") or _HASHER.check_needs_rehash(stored)
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
     try:
         _, scheme, settings, salt, digest = stored.split("$")
         opts = dict(item.split("=") for item in settings.split(","))
-        if scheme != "scrypt":
-            return False
         computed = hashlib.scrypt(password.encode("utf-8"), salt=_unb64(salt),
                                   n=2 ** int(opts["ln"]), r=int(opts["r"]), p=int(opts["p"]),
                                   maxmem=64 * 1024 * 1024, dklen=len(_unb64(digest)))
@@ -78,8 +92,9 @@ async def set_password(pool: asyncpg.Pool, owner_id: int, password: str) -> bool
     """Set (or reset) an owner's password; ends the owner's sessions and lifts a lock.
     False when there is no such owner; ValueError for a too short password."""
     check_new_password(password)
+    hashed = await asyncio.to_thread(hash_password, password)
     async with pool.acquire() as conn, conn.transaction():
-        if await conn.fetchval(queries.SET_PASSWORD, owner_id, hash_password(password)) is None:
+        if await conn.fetchval(queries.SET_PASSWORD, owner_id, hashed) is None:
             return False
         await conn.execute(queries.DELETE_OWNER_SESSIONS, owner_id)
     return True
@@ -126,12 +141,16 @@ async def sign_in(pool: asyncpg.Pool, email: str, password: str) -> int | str:
     """The owner id, or why not: ``"locked"`` or ``"invalid"`` (same for an unknown e-mail)."""
     row = await pool.fetchrow(queries.OWNER_FOR_LOGIN, email.strip()[:320])
     if row is None:
-        verify_password(password, None)
+        await asyncio.to_thread(verify_password, password, None)
         return "invalid"
     if row["locked"]:
         return "locked"
-    if verify_password(password, row["password_hash"]):
+    stored = row["password_hash"]
+    if await asyncio.to_thread(verify_password, password, stored):
         await pool.execute(queries.LOGIN_SUCCEEDED, row["id"])
+        if needs_rehash(stored):
+            await pool.execute(queries.SET_PASSWORD, row["id"],
+                               await asyncio.to_thread(hash_password, password))
         return int(row["id"])
     locked = await pool.fetchval(queries.LOGIN_FAILED, row["id"], MAX_FAILURES,
                                  timedelta(minutes=LOCK_MINUTES))

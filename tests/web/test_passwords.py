@@ -1,0 +1,38 @@
+"""Owner passwords: Argon2id hashes, older scrypt hashes still accepted and replaced."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+import asyncpg
+
+from inbound.web import auth
+from tests.web.conftest import EMAIL_A, Site
+
+
+def scrypt_hash(password: str) -> str:
+    """A hash as the first version stored it."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"$scrypt$ln=14,r=8,p=1${auth._b64(salt)}${auth._b64(digest)}"
+
+
+def test_argon2id_hash_verifies_only_its_password() -> None:
+    stored = auth.hash_password("doğru-parola-1")
+    assert stored.startswith("$argon2id$")
+    assert auth.verify_password("doğru-parola-1", stored)
+    assert not auth.verify_password("yanlis-parola-1", stored)
+    assert not auth.verify_password("doğru-parola-1", "$argon2id$garbage")
+    assert not auth.verify_password("doğru-parola-1", None)
+
+
+async def test_scrypt_hash_signs_in_and_is_replaced_by_argon2id(site: Site,
+                                                               pool: asyncpg.Pool) -> None:
+    await pool.execute("UPDATE owner SET password_hash = $2 WHERE id = $1", site.owner_a,
+                       scrypt_hash("eski-parola-123"))
+    assert await auth.sign_in(pool, EMAIL_A, "wrong-password") == "invalid"
+    assert await auth.sign_in(pool, EMAIL_A, "eski-parola-123") == site.owner_a
+    stored = await pool.fetchval("SELECT password_hash FROM owner WHERE id = $1", site.owner_a)
+    assert stored.startswith("$argon2id$")
+    assert await auth.sign_in(pool, EMAIL_A, "eski-parola-123") == site.owner_a

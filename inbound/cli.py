@@ -29,6 +29,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_CONFIG, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def _requeue_arguments(q: argparse.ArgumentParser) -> None:
+    q.add_argument("--event", type=int, action="append", dest="events", metavar="ID",
+                   help="a failed event's id (repeatable)")
+    q.add_argument("--brand", help="all failed events of this brand")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="iys-inbound",
@@ -61,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
                        "their İYS state and timestamps (phone numbers masked).")
     e.add_argument("--limit", type=int, default=20, help="how many of each (default 20)")
     e.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    esub = e.add_subparsers(dest="events_command", parser_class=_Parser)
+    _requeue_arguments(esub.add_parser(
+        "requeue", help="send failed consent events to İYS again (same as 'iys-inbound requeue')",
+        description="Put failed consent events back in the outbox (after the cause was fixed)."))
 
     sb = sub.add_parser("sandbox-iys", help="run the bundled İYS sandbox server",
                         description="Serve a faithful local stand-in of the İYS API (token, "
@@ -110,11 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--password-stdin", action="store_true",
                     help="read the password from the first line of standard input")
 
-    q = sub.add_parser("requeue", help="send failed consent events to İYS again",
-                       description="Put failed consent events back in the outbox (after the "
-                       "cause was fixed).")
-    q.add_argument("--event", type=int, action="append", dest="events", metavar="ID")
-    q.add_argument("--brand", help="all failed events of this brand")
+    _requeue_arguments(sub.add_parser(
+        "requeue", help="send failed consent events to İYS again",
+        description="Put failed consent events back in the outbox (after the cause was fixed)."))
 
     r = sub.add_parser("rules", help="import or export the keyword rules file")
     rsub = r.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
@@ -218,6 +226,10 @@ def _row(record: Any) -> dict[str, Any]:
 
 async def _events(args: argparse.Namespace, cfg: config_module.Config) -> None:
     from inbound import store
+
+    if getattr(args, "events_command", None) == "requeue":
+        await _requeue(args, cfg)
+        return
 
     pool = await _pool(cfg)
     try:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 CLI = [sys.executable, "-m", "inbound.cli"]
@@ -68,3 +69,19 @@ def test_every_command_has_help(command: str) -> None:
     result = run_cli(command, "--help")
     assert result.returncode == 0
     assert "usage: iys-inbound" in result.stdout
+
+
+async def test_events_requeue_puts_a_failed_event_back_in_the_outbox(
+    pool: asyncpg.Pool, dsn: str,
+) -> None:
+    from tests.api.conftest import add_message, seed_rules
+
+    owner = await pool.fetchval("INSERT INTO owner (name) VALUES ('x') RETURNING id")
+    await seed_rules(pool, owner, owner)
+    await add_message(pool, sender="+905321234567", text="RET ACME", brand="acme",
+                      state="failed", transaction_id=None)
+    event_id = await pool.fetchval("SELECT id FROM consent_event")
+    result = run_cli("events", "requeue", "--event", str(event_id), env={"DATABASE_URL": dsn})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "requeued 1 event(s)"
+    assert await pool.fetchval("SELECT state FROM consent_event") == "pending"

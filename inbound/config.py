@@ -166,7 +166,7 @@ def _link(raw: Any, index: int, env: Mapping[str, str]) -> LinkConfig:
         port=r.number("port", int, 2775, 1, 65535),
         system_id=r.get("system_id", str, ""),
         password=_secret(r, env, env_default),
-        mode=r.choice("mode", ("receiver", "transceiver"), "receiver"),
+        mode=r.choice("mode", ("receiver", "transceiver", "transmitter"), "receiver"),
         system_type=r.get("system_type", str, ""),
         address_range=r.get("address_range", str, ""),
         window=r.number("window", int, 50, 1, 1000),
@@ -181,6 +181,7 @@ def _link(raw: Any, index: int, env: Mapping[str, str]) -> LinkConfig:
         redelivery_window=r.number("redelivery_window", float, 3600.0, 0, 7 * 86400),
         send_rate=r.number("send_rate", float, 10.0, 0.1, 10000),
         replies=r.get("replies", bool, True),
+        replies_for=r.get("replies_for", str, ""),
     )
     if not link.system_id:
         raise ConfigError(f"link[{name}].system_id: required")
@@ -193,6 +194,27 @@ def _link(raw: Any, index: int, env: Mapping[str, str]) -> LinkConfig:
         raise ConfigError(f"link[{name}].system_type: at most 12 characters in SMPP 3.4")
     r.reject_unknown()
     return link
+
+
+def _check_transmitters(links: tuple[LinkConfig, ...]) -> None:
+    """A transmitter link exists to send the replies of one receiver link."""
+    modes = {link.name: link.mode for link in links}
+    served: dict[str, str] = {}
+    for link in links:
+        key = f"link[{link.name}].replies_for"
+        if link.mode != "transmitter":
+            if link.replies_for:
+                raise ConfigError(f"{key}: only a transmitter link sends another link's replies")
+            continue
+        if not link.replies_for:
+            raise ConfigError(f"{key}: required on a transmitter link (the receiver link "
+                              "whose replies it sends)")
+        if modes.get(link.replies_for) != "receiver":
+            raise ConfigError(f"{key}: {link.replies_for!r} is not a receiver link here")
+        if link.replies_for in served:
+            raise ConfigError(f"{key}: link[{served[link.replies_for]}] already sends "
+                              f"{link.replies_for!r}'s replies")
+        served[link.replies_for] = link.name
 
 
 def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
@@ -212,6 +234,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     for name in names:
         if names.count(name) > 1:
             raise ConfigError(f"link[{name}].name: defined twice")
+    _check_transmitters(links)
     iys_cfg = IysConfig(
         base_url=iys.get("base_url", str, "").rstrip("/"),
         username=_env_first(env, "IYS_USERNAME", iys.get("username", str, "")),

@@ -180,8 +180,7 @@ async def start(config: Config) -> Running:
         pool, rules,
         gsm_as_latin1={link.name: link.gsm_as_latin1 for link in links},
         redelivery_window={link.name: link.redelivery_window for link in links},
-        reply_links=frozenset(link.name for link in links
-                              if link.mode == "transceiver" and link.replies),
+        reply_links=frozenset(link.reply_outbox for link in links if link.reply_outbox),
         reply_interval=config.reply_interval,
         on_replies=outbox.wake.set,
     )

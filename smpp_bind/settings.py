@@ -12,7 +12,7 @@ class LinkSettings:
     port: int
     system_id: str
     password: str = field(default="", repr=False)
-    mode: str = "receiver"              # receiver | transceiver
+    mode: str = "receiver"              # receiver | transceiver | transmitter
     system_type: str = ""
     address_range: str = ""
     window: int = 50                    # deliver_sm read per batch (and outstanding at most)
@@ -28,3 +28,15 @@ class LinkSettings:
     redelivery_window: float = 3600.0
     send_rate: float = 10.0             # submit_sm per second at most (confirmation replies)
     replies: bool = True                # send confirmation replies (transceiver links only)
+    # a transmitter link sends the replies to what this receiver link received (for SMSCs
+    # that give receiving and sending separate binds)
+    replies_for: str = ""
+
+    @property
+    def reply_outbox(self) -> str | None:
+        """Whose replies this link sends (sms_out rows are keyed by the receiving link)."""
+        if self.mode == "transceiver" and self.replies:
+            return self.name
+        if self.mode == "transmitter" and self.replies and self.replies_for:
+            return self.replies_for
+        return None

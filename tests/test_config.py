@@ -67,3 +67,27 @@ def test_web_secret_comes_from_the_environment_and_must_be_long_enough() -> None
     assert config.web_secret == secret and secret not in repr(config)
     with pytest.raises(ConfigError, match="IYS_INBOUND_WEB_SECRET"):
         parse({}, {"IYS_INBOUND_WEB_SECRET": "short"})
+
+
+def _link(name: str, mode: str, **extra: object) -> dict[str, object]:
+    return {"name": name, "host": "h", "system_id": "s", "mode": mode, **extra}
+
+
+def test_a_transmitter_link_sends_a_receiver_links_replies() -> None:
+    cfg = parse({"link": [_link("rx", "receiver"), _link("tx", "transmitter", replies_for="rx"),
+                          _link("trx", "transceiver")]}, {})
+    assert [link.reply_outbox for link in cfg.links] == [None, "rx", "trx"]
+
+
+@pytest.mark.parametrize(("links", "message"), [
+    ([_link("tx", "transmitter")], "required on a transmitter link"),
+    ([_link("tx", "transmitter", replies_for="nope")], "'nope' is not a receiver link"),
+    ([_link("rx", "receiver", replies_for="rx")], "only a transmitter link"),
+    ([_link("rx", "receiver"), _link("t1", "transmitter", replies_for="rx"),
+      _link("t2", "transmitter", replies_for="rx")], "link[t1] already sends"),
+])
+def test_transmitter_link_mistakes_name_the_key(links: list[dict[str, object]],
+                                                message: str) -> None:
+    with pytest.raises(ConfigError, match=r"replies_for: ") as info:
+        parse({"link": links}, {})
+    assert message in str(info.value)

@@ -16,10 +16,15 @@ Environment: ``BENCH_N`` messages per (row, window) (default 20000), ``BENCH_WIN
 iys``; default all), ``BENCH_IYS_LOG_LEVEL`` (the service's log level, default ``info`` as in
 production), ``BENCH_OUT`` (directory for results.json and BENCHMARKS.md,
 default: the repository). Writes ``bench/results.json`` and ``BENCHMARKS.md``.
+
+Sections: ``smpp`` (the rows above) and ``iys`` (MO → İYS through the sandbox at 10
+requests/s: ``bench/iys.py``, its own ``BENCH_IYS_*`` settings). ``--only SECTION`` runs one
+and keeps the other's figures from results.json, so BENCHMARKS.md always shows both.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -37,6 +42,7 @@ from typing import Any
 
 import asyncpg
 
+from bench import iys as iys_bench
 from bench.harness import (
     ACKONLY_SCRIPT,
     IYS_INBOUND,
@@ -53,6 +59,7 @@ from bench.report import write_markdown
 from inbound import db
 
 WARMUP = 500
+SECTIONS = ("smpp", "iys")
 
 
 @dataclass
@@ -164,9 +171,21 @@ async def create_database(server_dsn: str, name: str) -> tuple[str, str]:
     return f"{base.rpartition('/')[0]}/{name}{sep}{query}", version
 
 
-async def main() -> int:
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--only", choices=SECTIONS, action="append",
+                        help="run only this section (repeatable); the other sections' figures "
+                        "already in results.json are kept")
+    return parser.parse_args(argv)
+
+
+async def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    sections = set(args.only or SECTIONS)
     s = Settings.from_env()
     command = "make bench  (= .venv/bin/python -m bench)"
+    if args.only:
+        command = ".venv/bin/python -m bench " + " ".join(f"--only {x}" for x in args.only)
     overrides = {k: v for k, v in os.environ.items() if k.startswith("BENCH_")}
     if overrides:
         command += "  with " + " ".join(f"{k}={shlex.quote(v)}" for k, v in overrides.items())
@@ -174,56 +193,85 @@ async def main() -> int:
     print(f"machine: {info['cores']} cores, {info['cpu']}; python {info['python']}, "
           f"node {info['node']}, npm smpp {info['npm_smpp']}, smpplib {info['smpplib']}",
           flush=True)
-    print(f"N={s.n} per row and window, windows {s.windows}", flush=True)
-    rows: list[dict[str, Any]] = []
-    started = time.monotonic()
+    results_path = s.out / "bench" / "results.json" if s.out == ROOT else s.out / "results.json"
+    results: dict[str, Any] = {}
+    if results_path.exists():  # sections not run now keep their last figures
+        with contextlib.suppress(ValueError):
+            results = json.loads(results_path.read_text())
     with tempfile.TemporaryDirectory(prefix="iys-bench-") as tmp:
         tmpdir = Path(tmp)
         pg = await asyncio.to_thread(db.start_embedded, tmpdir / "pgdata")
-        naive_dsn, pg_version = await create_database(pg.uri, "bench_naive")
-        iys_dsn, _ = await create_database(pg.uri, "bench_iys")
-        info["postgresql"] = pg_version
+        _, info["postgresql"] = await create_database(pg.uri, "bench_probe")
         info["postgresql_settings"] = await pg_settings(pg.uri)
-        pw = {"SMPP_PASSWORD": PEER_PASSWORD}
-        py = sys.executable
-        async with BenchSmsc(password=PEER_PASSWORD) as smsc:
-            if "npm" in s.rows:
-                async with child("node", str(ACKONLY_SCRIPT), str(smsc.port), env=pw):
-                    await measure(smsc, "npm-smpp ack-only", s, rows)
-            if "smpplib" in s.rows:
-                async with child(py, "-m", "bench.smpplib_client", "ackonly", str(smsc.port),
-                                 env=pw):
-                    await measure(smsc, "smpplib ack-only", s, rows)
-            if "naive" in s.rows:
-                async with child(py, "-m", "bench.smpplib_client", "naive", str(smsc.port),
-                                 naive_dsn, env=pw):
-                    await measure(smsc, "naive", s, rows)
-            if "iys" in s.rows:
-                # İYS is remote in production: its sandbox runs as a process of its own
-                sandbox_port = free_port()
-                async with child(str(IYS_INBOUND), "sandbox-iys", "--port", str(sandbox_port)):
-                    await wait_listening(sandbox_port)
-                    config = service_config(tmpdir / "iys-inbound.toml", smsc.port,
-                                            log_level=s.log_level,
-                                            iys_url=f"http://127.0.0.1:{sandbox_port}")
-                    async with service_process(config, iys_dsn, tmpdir / "service.log"):
-                        await measure(smsc, "iys-inbound", s, rows, paced=True)
-        checks = await stored_counts(iys_dsn, naive_dsn)
-    results = {
-        "machine": info, "command": command, "n": s.n, "windows": s.windows,
+        if "smpp" in sections:
+            results.update(await smpp_section(s, tmpdir, pg.uri, info, command))
+        if "iys" in sections:
+            results["iys"] = await iys_section(s, tmpdir, pg.uri, info, command)
+    s.out.mkdir(parents=True, exist_ok=True)
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    md = write_markdown(results, s.out / "BENCHMARKS.md")
+    print(md)
+    print(f"wrote {results_path} and {s.out / 'BENCHMARKS.md'}")
+    return 0
+
+
+async def iys_section(s: Settings, tmpdir: Path, pg_uri: str, info: dict[str, Any],
+                      command: str) -> dict[str, Any]:
+    settings = iys_bench.IysSettings.from_env()
+    print(f"MO -> İYS: steady {settings.steady_rate}/s x {settings.steady_seconds} s, fast "
+          f"{settings.fast_rate}/s x {settings.fast_seconds} s, burst {settings.burst} RET, "
+          f"batch-result delay {settings.batch_delay} s", flush=True)
+    dsn, _ = await create_database(pg_uri, "bench_iys_push")
+    async with BenchSmsc(password=PEER_PASSWORD) as smsc:
+        section = await iys_bench.run(smsc, tmpdir, dsn, s.log_level, settings)
+    section.update({
+        "machine": {**info, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+        "command": command, "iys_log_level": s.log_level,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    })
+    return section
+
+
+async def smpp_section(s: Settings, tmpdir: Path, pg_uri: str, info: dict[str, Any],
+                       command: str) -> dict[str, Any]:
+    print(f"N={s.n} per row and window, windows {s.windows}", flush=True)
+    rows: list[dict[str, Any]] = []
+    started = time.monotonic()
+    naive_dsn, _ = await create_database(pg_uri, "bench_naive")
+    iys_dsn, _ = await create_database(pg_uri, "bench_iys")
+    pw = {"SMPP_PASSWORD": PEER_PASSWORD}
+    py = sys.executable
+    async with BenchSmsc(password=PEER_PASSWORD) as smsc:
+        if "npm" in s.rows:
+            async with child("node", str(ACKONLY_SCRIPT), str(smsc.port), env=pw):
+                await measure(smsc, "npm-smpp ack-only", s, rows)
+        if "smpplib" in s.rows:
+            async with child(py, "-m", "bench.smpplib_client", "ackonly", str(smsc.port),
+                             env=pw):
+                await measure(smsc, "smpplib ack-only", s, rows)
+        if "naive" in s.rows:
+            async with child(py, "-m", "bench.smpplib_client", "naive", str(smsc.port),
+                             naive_dsn, env=pw):
+                await measure(smsc, "naive", s, rows)
+        if "iys" in s.rows:
+            # İYS is remote in production: its sandbox runs as a process of its own
+            sandbox_port = free_port()
+            async with child(str(IYS_INBOUND), "sandbox-iys", "--port", str(sandbox_port)):
+                await wait_listening(sandbox_port)
+                config = service_config(tmpdir / "iys-inbound.toml", smsc.port,
+                                        log_level=s.log_level,
+                                        iys_url=f"http://127.0.0.1:{sandbox_port}")
+                async with service_process(config, iys_dsn, tmpdir / "service.log"):
+                    await measure(smsc, "iys-inbound", s, rows, paced=True)
+    checks = await stored_counts(iys_dsn, naive_dsn)
+    return {
+        "machine": dict(info), "command": command, "n": s.n, "windows": s.windows,
         "warmup": WARMUP, "seconds": round(time.monotonic() - started, 1),
         "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
         "rows": rows, "stored": checks, "iys_log_level": s.log_level,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    s.out.mkdir(parents=True, exist_ok=True)
-    results_path = s.out / "bench" / "results.json" if s.out == ROOT else s.out / "results.json"
-    results_path.parent.mkdir(parents=True, exist_ok=True)
-    results_path.write_text(json.dumps(results, indent=2) + "\n")
-    md = write_markdown(results, s.out / "BENCHMARKS.md")
-    print(md)
-    print(f"wrote {results_path} and {s.out / 'BENCHMARKS.md'}")
-    return 0
 
 
 async def pg_settings(dsn: str) -> dict[str, str]:

@@ -61,13 +61,21 @@ class BenchSmsc(NodeSmsc):
         return await self._command("paced", "paced_done", timeout, n=n, rate=rate,
                                    fields=encode_fields(fields))
 
+    async def counter(self, set_to: int | None = None) -> int:
+        """The sender counter (``#`` runs in source_addr): read it, or set it first."""
+        args = {} if set_to is None else {"set": set_to}
+        return int((await self._command("counter", "counter", **args))["value"])
+
 
 def service_config(path: Path, smsc_port: int, *, window: int = 50,
                    log_level: str = "info", rules: Path = service.DEMO_RULES,
-                   iys_url: str = "") -> Path:
+                   iys_url: str = "", batch_poll_delay: float | None = None) -> Path:
     """``iys_url`` empty: the bundled İYS sandbox inside the service process; else that URL
-    (credentials ``sandbox``/``sandbox`` through IYS_USERNAME / IYS_PASSWORD)."""
+    (credentials ``sandbox``/``sandbox`` through IYS_USERNAME / IYS_PASSWORD).
+    ``batch_poll_delay``: the service's ``[iys] batch_poll_delay`` (default: İYS's 300 s)."""
     iys = f'base_url = "{iys_url}"' if iys_url else "sandbox_port = 0"
+    if batch_poll_delay is not None:
+        iys += f"\nbatch_poll_delay = {batch_poll_delay}"
     path.write_text(
         f'[http]\nport = 0\n\n[iys]\n{iys}\n\n[rules]\nfile = "{rules}"\n\n'
         f'[log]\nformat = "json"\nlevel = "{log_level}"\n\n'

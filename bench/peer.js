@@ -11,6 +11,9 @@
 //    offered, rate, p50_ms, p99_ms, max_ms}: open-loop load at a fixed offered rate (no
 //    window), for "ack p99 at 1,000 MO/s offered". Its PDUs use sequence numbers from
 //    0x60000000 up and their responses never reach smsc.js.
+// 3. A `counter` command, {set?} -> counter {value}: reads (or sets) the sender counter of 1.,
+//    so a benchmark knows which senders the next run will use (e.g. to give each an ONAY in
+//    the İYS sandbox before a RET wave).
 //
 // Run as `node bench/peer.js PORT` exactly like smsc.js (config in SMSC_PEER_CONFIG).
 'use strict';
@@ -104,7 +107,7 @@ function runPaced(cmd) {
       sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : null;
     out({event: 'paced_done', id: cmd.id, n, answered, errors, seconds, offered: rate,
       rate: answered / seconds, p50_ms: pct(0.5), p99_ms: pct(0.99),
-      max_ms: sorted.length ? sorted[sorted.length - 1] : null, reason});
+      max_ms: sorted.length ? sorted[sorted.length - 1] : null, reason, counter});
   }
   function tick() {
     const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
@@ -132,6 +135,10 @@ readline.createInterface = function createInterface(...args) {
       cmd = JSON.parse(line);
     } catch (error) {
       return handler(line);
+    }
+    if (cmd && cmd.cmd === 'counter') {
+      if (Number.isInteger(cmd.set)) counter = cmd.set;
+      return out({event: 'counter', id: cmd.id, value: counter});
     }
     if (!cmd || cmd.cmd !== 'paced') return handler(line);
     try {

@@ -69,15 +69,18 @@ class BenchSmsc(NodeSmsc):
 
 def service_config(path: Path, smsc_port: int, *, window: int = 50,
                    log_level: str = "info", rules: Path = service.DEMO_RULES,
-                   iys_url: str = "", batch_poll_delay: float | None = None) -> Path:
+                   iys_url: str = "", batch_poll_delay: float | None = None,
+                   lease_seconds: float | None = None, http_port: int = 0) -> Path:
     """``iys_url`` empty: the bundled İYS sandbox inside the service process; else that URL
     (credentials ``sandbox``/``sandbox`` through IYS_USERNAME / IYS_PASSWORD).
     ``batch_poll_delay``: the service's ``[iys] batch_poll_delay`` (default: İYS's 300 s)."""
     iys = f'base_url = "{iys_url}"' if iys_url else "sandbox_port = 0"
     if batch_poll_delay is not None:
         iys += f"\nbatch_poll_delay = {batch_poll_delay}"
+    if lease_seconds is not None:
+        iys += f"\nlease_seconds = {lease_seconds}"
     path.write_text(
-        f'[http]\nport = 0\n\n[iys]\n{iys}\n\n[rules]\nfile = "{rules}"\n\n'
+        f'[http]\nport = {http_port}\n\n[iys]\n{iys}\n\n[rules]\nfile = "{rules}"\n\n'
         f'[log]\nformat = "json"\nlevel = "{log_level}"\n\n'
         f'[[link]]\nname = "peer"\nhost = "127.0.0.1"\nport = {smsc_port}\n'
         f'system_id = "iys"\npassword_env = "BENCH_SMPP_PW"\nwindow = {window}\n'

@@ -31,6 +31,7 @@ class IysConfig:
     timeout: float = 10.0
     requests_per_second: float = 8.0
     batch_poll_delay: float = 300.0     # İYS: poll a batch's results at least 300 s later
+    lease_seconds: float = 60.0         # a claimed event returns to the queue after this
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8091
 
@@ -242,6 +243,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         timeout=iys.number("timeout", float, 10.0, 0.1, 300),
         requests_per_second=iys.number("requests_per_second", float, 8.0, 0.1, 1000),
         batch_poll_delay=iys.number("batch_poll_delay", float, 300.0, 0.1, 86400),
+        lease_seconds=iys.number("lease_seconds", float, 60.0, 1, 3600),
         sandbox_host=iys.get("sandbox_host", str, "127.0.0.1"),
         sandbox_port=iys.number("sandbox_port", int, 8091, 0, 65535),
     )

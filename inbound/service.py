@@ -197,7 +197,8 @@ async def start(config: Config) -> Running:
     iys_settings = IysSettings(base_url=iys_url, username=username, password=password,
                                timeout=config.iys.timeout,
                                requests_per_second=config.iys.requests_per_second,
-                               batch_poll_delay=config.iys.batch_poll_delay)
+                               batch_poll_delay=config.iys.batch_poll_delay,
+                               lease_seconds=config.iys.lease_seconds)
     worker = process_name()
     tasks = [
         asyncio.create_task(Pusher(pool, dsn, iys_settings, worker_id=worker).run(),

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -33,14 +34,18 @@ def _with_database(dsn: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_server_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server_dsn() -> Iterator[str]:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         yield url
         return
-    data_dir: Path = tmp_path_factory.mktemp("pgdata")
-    embedded = db.start_embedded(data_dir)
-    yield embedded.uri
+    # not under pytest's basetemp: pytest deletes all but the newest three of those, so a
+    # second pytest run on the machine could remove this run's live data directory
+    import pgserver
+
+    data_dir = Path(tempfile.mkdtemp(prefix="iys-inbound-test-pg-"))
+    # stopped and deleted when the run ends (the last process holding it exits)
+    yield pgserver.get_server(str(data_dir), cleanup_mode="delete").get_uri()
 
 
 @pytest.fixture(scope="session")

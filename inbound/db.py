@@ -65,13 +65,26 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing beyond what asyncpg always does (roll back an
+    open transaction, drop listener callbacks).
+
+    asyncpg's default runs ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET
+    ALL`` on every release, one more round trip per MO batch. Pool connections never leave
+    such session state behind: advisory locks that outlive a transaction (link ownership)
+    and LISTEN (pusher, rules reload) use connections of their own (``connect``), other
+    locks are ``pg_advisory_xact_lock``, cursors live inside transactions, and nothing runs
+    ``SET`` on a pool connection.
+    """
+
+
 async def connect_pool(dsn: str, *, min_size: int = 2, max_size: int = 10,
                        connect_timeout: float = 10.0) -> asyncpg.Pool:
     try:
         pool = await asyncio.wait_for(
             asyncpg.create_pool(
                 dsn, min_size=min_size, max_size=max_size, init=_init_connection,
-                command_timeout=60,
+                command_timeout=60, reset=_keep_session,
             ),
             connect_timeout,
         )

@@ -7,13 +7,19 @@ concatenation part (``sms_part``), the logical message with its keyword outcome
 the same transaction wakes the pusher when the commit lands.
 
 Work per batch is shaped for few round trips: decoding and keyword matching happen in
-Python first; ids are allocated in one query; rows go in with pipelined ``executemany``.
+Python first; one read-only query finds redelivery originals and allocates the ids; one
+statement inserts every row of every table from column arrays and NOTIFYs (it is its own
+transaction). Batches of one link may be stored concurrently; one that depends on an
+earlier batch still in flight (same digest, concatenated parts) waits for it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -55,6 +61,19 @@ class _Row:
 
 
 @dataclass
+class _InFlight:
+    digests: frozenset[bytes]
+    done: asyncio.Future[None]
+
+
+def _columns(records: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows to column arrays for ``unnest`` (``width`` columns, also when there are none)."""
+    if not records:
+        return [[] for _ in range(width)]
+    return [list(column) for column in zip(*records, strict=True)]
+
+
+@dataclass
 class _Batch:
     link: str
     sms_in: list[tuple[Any, ...]] = field(default_factory=list)
@@ -78,51 +97,14 @@ class Pipeline:
         self.reply_links = reply_links          # links able to send (transceiver, replies on)
         self.reply_interval = reply_interval    # one reply per recipient and number per interval
         self.on_replies = on_replies
+        self._inflight: dict[str, list[_InFlight]] = {}  # per link, in arrival order
 
     async def accept(self, link: str, batch: list[Received]) -> None:
         rows = [self._decode(link, item) for item in batch]
-        window = timedelta(seconds=self.redelivery_window.get(link, 3600.0))
-        out = _Batch(link)
-        async with self.pool.acquire() as conn, conn.transaction():
-            originals = {
-                r["pdu_digest"]: r["id"]
-                for r in await conn.fetch(
-                    store.FIND_ORIGINALS, link, [r.digest for r in rows],
-                    datetime.now(UTC) - window,
-                )
-            }
-            ids = [r["id"] for r in await conn.fetch(store.ALLOCATE_SMS_IN_IDS, len(rows))]
-            first_in_batch: dict[bytes, int] = {}
-            singles: list[_Row] = []
-            parts: list[_Row] = []
-            for row, sms_in_id in zip(rows, ids, strict=True):
-                row.sms_in_id = sms_in_id
-                row.redelivery_of = originals.get(row.digest) or first_in_batch.get(row.digest)
-                if row.redelivery_of is not None:
-                    metrics.REDELIVERIES.labels(link).inc()
-                    continue
-                first_in_batch[row.digest] = sms_in_id
-                if row.message is not None and row.kind == "mo" and row.message.concat:
-                    parts.append(row)
-                elif row.kind in ("mo", "malformed"):
-                    singles.append(row)
-            message_ids = [
-                r["id"] for r in await conn.fetch(store.ALLOCATE_MESSAGE_IDS, len(singles))
-            ] if singles else []
-            for row, message_id in zip(singles, message_ids, strict=True):
-                row.message_id = message_id
-                self._single_message(row, out)
-            out.sms_in.extend(self._sms_in_record(link, row) for row in rows)
-            await conn.executemany(store.INSERT_SMS_IN, out.sms_in)
-            for row in parts:
-                await self._store_part(conn, link, row, out)
-            if out.messages:
-                await conn.executemany(store.INSERT_MESSAGE, out.messages)
-            if out.events:
-                await conn.executemany(store.INSERT_EVENT, out.events)
-                await conn.execute(store.NOTIFY_OUTBOX)
-            if out.replies:
-                await self._store_replies(conn, out)
+        # registered before the first await: a session may run the next batch's accept while
+        # this one commits, and a later batch must see this one's rows when it depends on them
+        async with self._after_dependencies(link, rows):
+            out = await self._store(link, rows)
         # counted only once committed, so a failed batch is not counted twice
         for number, outcome in out.outcomes:
             metrics.MO_OUTCOMES.labels(number, outcome).inc()
@@ -132,6 +114,76 @@ class Pipeline:
                  events=len(out.events), replies=len(out.replies))
         if out.replies and self.on_replies is not None:
             self.on_replies()
+
+    @contextlib.asynccontextmanager
+    async def _after_dependencies(self, link: str, rows: list[_Row]) -> AsyncIterator[None]:
+        """Wait for the earlier, still uncommitted batches of ``link`` this one depends on.
+
+        Redelivery detection reads committed rows, and so does the assembly of concatenated
+        parts. A batch therefore waits for every earlier batch in flight that holds one of
+        its digests, and a batch with concatenated parts waits for all earlier ones. Other
+        batches commit concurrently (pipelined group commit).
+        """
+        digests = frozenset(r.digest for r in rows)
+        has_parts = any(r.message is not None and r.message.concat for r in rows)
+        mine = _InFlight(digests, asyncio.get_running_loop().create_future())
+        inflight = self._inflight.setdefault(link, [])
+        earlier = [f.done for f in inflight
+                   if has_parts or not digests.isdisjoint(f.digests)]
+        inflight.append(mine)
+        try:
+            if earlier:
+                await asyncio.wait(earlier)
+            yield
+        finally:
+            inflight.remove(mine)
+            mine.done.set_result(None)
+
+    async def _store(self, link: str, rows: list[_Row]) -> _Batch:
+        """Two round trips for a plain batch: ids and originals, then one INSERT statement
+        (its own transaction). Concatenated parts and replies need a transaction around more
+        statements."""
+        window = timedelta(seconds=self.redelivery_window.get(link, 3600.0))
+        out = _Batch(link)
+        candidates = sum(1 for r in rows if r.kind in ("mo", "malformed")
+                         and not (r.message is not None and r.message.concat))
+        async with self.pool.acquire() as conn:
+            prepared = await conn.fetchrow(
+                store.PREPARE_BATCH, link, [r.digest for r in rows],
+                datetime.now(UTC) - window, len(rows), candidates)
+            originals = dict(zip(prepared["original_digests"], prepared["original_ids"],
+                                 strict=True))
+            message_ids = iter(prepared["message_ids"])
+            first_in_batch: dict[bytes, int] = {}
+            parts: list[_Row] = []
+            for row, sms_in_id in zip(rows, prepared["sms_in_ids"], strict=True):
+                row.sms_in_id = sms_in_id
+                row.redelivery_of = originals.get(row.digest) or first_in_batch.get(row.digest)
+                if row.redelivery_of is not None:
+                    metrics.REDELIVERIES.labels(link).inc()
+                    continue
+                first_in_batch[row.digest] = sms_in_id
+                if row.message is not None and row.kind == "mo" and row.message.concat:
+                    parts.append(row)
+                elif row.kind in ("mo", "malformed"):
+                    row.message_id = next(message_ids)
+                    self._single_message(row, out)
+            out.sms_in.extend(self._sms_in_record(row) for row in rows)
+            if not parts and not out.replies:
+                await conn.fetchrow(store.INSERT_BATCH, link, *_columns(out.sms_in, 16),
+                                    *_columns(out.messages, 10), *_columns(out.events, 11))
+                return out
+            async with conn.transaction():
+                # sms_in first: assembling parts updates the rows of this batch's parts
+                await conn.fetchrow(store.INSERT_BATCH, link, *_columns(out.sms_in, 16),
+                                    *_columns([], 10), *_columns([], 11))
+                for row in parts:
+                    await self._store_part(conn, link, row, out)
+                await conn.fetchrow(store.INSERT_BATCH, link, *_columns([], 16),
+                                    *_columns(out.messages, 10), *_columns(out.events, 11))
+                if out.replies:
+                    await self._store_replies(conn, out)
+        return out
 
     # -- decoding ----------------------------------------------------------------------
     def _decode(self, link: str, item: Received) -> _Row:
@@ -145,14 +197,14 @@ class Pipeline:
         row.destination = normalise_destination(d.destination_addr)
         return row
 
-    def _sms_in_record(self, link: str, row: _Row) -> tuple[Any, ...]:
+    def _sms_in_record(self, row: _Row) -> tuple[Any, ...]:
         item, d, m = row.item, row.item.deliver, row.message
         command = {pdu.DELIVER_SM: "deliver_sm", pdu.DATA_SM: "data_sm"}.get(
             item.command_id, "malformed") if d is not None else "malformed"
         fields = d.fields() if d is not None else {"error": item.error}
         return (
-            row.sms_in_id, link, item.received_at, command, item.sequence, item.raw, row.digest,
-            fields, d.source_addr if d else None, row.sender, row.destination, row.kind,
+            row.sms_in_id, item.received_at, command, item.sequence, item.raw, row.digest,
+            json.dumps(fields), d.source_addr if d else None, row.sender, row.destination, row.kind,
             d.data_coding if d else None, m.encoding if m else None, m.text if m else None,
             row.redelivery_of, row.message_id,
         )
@@ -186,7 +238,7 @@ class Pipeline:
         if outcome == "invalid_sender":
             reason = "the sender is not a valid mobile number; nothing is sent to İYS"
         out.messages.append((
-            row.message_id, out.link, received_at, completed_at, row.sender,
+            row.message_id, received_at, completed_at, row.sender,
             d.source_addr if d else None, row.destination, text, decision.normalized, outcome,
             reason,
         ))
@@ -301,6 +353,7 @@ class Pipeline:
                     row = self._decode(stale["link"], item)
                     await self._assemble(conn, stale["link"], stale["concat_key"], row, parts,
                                          out, complete=False)
-                    await conn.executemany(store.INSERT_MESSAGE, out.messages)
+                    await conn.fetchrow(store.INSERT_BATCH, stale["link"], *_columns([], 16),
+                                        *_columns(out.messages, 10), *_columns([], 11))
                 resolved += 1
         return resolved

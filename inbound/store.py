@@ -11,36 +11,78 @@ import asyncpg
 
 # -- the pipeline's batch --------------------------------------------------------------
 
-FIND_ORIGINALS = """
-SELECT DISTINCT ON (pdu_digest) pdu_digest, id
-  FROM sms_in
- WHERE link = $1 AND pdu_digest = ANY($2::bytea[]) AND received_at > $3
-   AND redelivery_of IS NULL
- ORDER BY pdu_digest, id
+# Before a batch (its own read-only statement, no transaction): the originals of the batch's
+# digests on this link (redeliveries) and ids for its rows, in one round trip. Sequences are
+# not transactional, so allocating outside the batch's transaction loses nothing but numbers.
+# The originals are looked up digest by digest (LATERAL): given ``pdu_digest = ANY(...)``
+# the planner used the index for link and time only and filtered every row of the hour
+# (45 ms a batch at 40,000 rows, growing with the traffic).
+PREPARE_BATCH = """
+WITH o AS (
+    SELECT d.digest, o.id
+      FROM unnest($2::bytea[]) AS d(digest)
+      CROSS JOIN LATERAL (
+            SELECT id FROM sms_in
+             WHERE link = $1 AND pdu_digest = d.digest AND received_at > $3
+               AND redelivery_of IS NULL
+             ORDER BY id LIMIT 1) AS o)
+SELECT ARRAY(SELECT nextval('sms_in_id_seq') FROM generate_series(1, $4)) AS sms_in_ids,
+       ARRAY(SELECT nextval('mo_message_id_seq') FROM generate_series(1, $5)) AS message_ids,
+       ARRAY(SELECT digest FROM o ORDER BY digest) AS original_digests,
+       ARRAY(SELECT id FROM o ORDER BY digest) AS original_ids
 """
 
-ALLOCATE_SMS_IN_IDS = "SELECT nextval('sms_in_id_seq') AS id FROM generate_series(1, $1)"
 ALLOCATE_MESSAGE_IDS = "SELECT nextval('mo_message_id_seq') AS id FROM generate_series(1, $1)"
 
-INSERT_SMS_IN = """
-INSERT INTO sms_in (id, link, received_at, command, sequence, pdu, pdu_digest, fields,
-                    source_addr, sender, destination_addr, kind, data_coding, encoding, text,
-                    redelivery_of, message_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+# The batch's rows in one statement: every table from column arrays (unnest), and the
+# pusher's NOTIFY when events were written. Run alone it is its own transaction (atomic:
+# all or nothing, one commit); the concatenation and reply path runs it inside one.
+# Foreign keys between the sub-statements are checked at the end of the statement.
+INSERT_BATCH = """
+WITH s AS (
+    INSERT INTO sms_in (id, link, received_at, command, sequence, pdu, pdu_digest, fields,
+                        source_addr, sender, destination_addr, kind, data_coding, encoding,
+                        text, redelivery_of, message_id)
+    SELECT t.id, $1, t.received_at, t.command, t.sequence, t.pdu, t.pdu_digest, t.fields::jsonb,
+           t.source_addr, t.sender, t.destination_addr, t.kind, t.data_coding, t.encoding,
+           t.text, t.redelivery_of, t.message_id
+      FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::bigint[], $6::bytea[],
+                  $7::bytea[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+                  $13::integer[], $14::text[], $15::text[], $16::bigint[], $17::bigint[])
+           AS t(id, received_at, command, sequence, pdu, pdu_digest, fields, source_addr,
+                sender, destination_addr, kind, data_coding, encoding, text, redelivery_of,
+                message_id)
+    RETURNING 1),
+m AS (
+    INSERT INTO mo_message (id, link, received_at, completed_at, sender, source_addr,
+                            destination_addr, text, normalized, outcome, reason)
+    SELECT t.id, $1, t.received_at, t.completed_at, t.sender, t.source_addr,
+           t.destination_addr, t.text, t.normalized, t.outcome, t.reason
+      FROM unnest($18::bigint[], $19::timestamptz[], $20::timestamptz[], $21::text[],
+                  $22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[])
+           AS t(id, received_at, completed_at, sender, source_addr, destination_addr, text,
+                normalized, outcome, reason)
+    RETURNING 1),
+e AS (
+    INSERT INTO consent_event (message_id, brand_id, iys_code, brand_code, recipient,
+                               recipient_type, type, status, source, received_at,
+                               consent_date, deadline_at)
+    SELECT t.message_id, t.brand_id, t.iys_code, t.brand_code, t.recipient, t.recipient_type,
+           t.type, t.status, t.source, t.received_at, t.received_at, t.deadline_at
+      FROM unnest($28::bigint[], $29::text[], $30::bigint[], $31::bigint[], $32::text[],
+                  $33::text[], $34::text[], $35::text[], $36::text[], $37::timestamptz[],
+                  $38::timestamptz[])
+           AS t(message_id, brand_id, iys_code, brand_code, recipient, recipient_type, type,
+                status, source, received_at, deadline_at)
+    RETURNING 1)
+SELECT (SELECT count(*) FROM s) AS sms_in, (SELECT count(*) FROM m) AS messages,
+       (SELECT count(*) FROM e) AS events,
+       CASE WHEN EXISTS (SELECT 1 FROM e) THEN pg_notify('iys_outbox', '')::text END AS notified
 """
 
-INSERT_MESSAGE = """
-INSERT INTO mo_message (id, link, received_at, completed_at, sender, source_addr,
-                        destination_addr, text, normalized, outcome, reason)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-"""
-
-INSERT_EVENT = """
-INSERT INTO consent_event (message_id, brand_id, iys_code, brand_code, recipient,
-                           recipient_type, type, status, source, received_at, consent_date,
-                           deadline_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
-"""
+SMS_IN_COLUMNS = 16    # INSERT_BATCH's column arrays: sms_in, mo_message, consent_event
+MESSAGE_COLUMNS = 10
+EVENT_COLUMNS = 11
 
 NOTIFY_OUTBOX = "SELECT pg_notify('iys_outbox', '')"
 

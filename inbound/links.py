@@ -16,6 +16,7 @@ import hashlib
 import os
 import socket
 from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 import structlog
@@ -42,10 +43,24 @@ def process_name() -> str:
 
 
 class PrometheusSessionMetrics:
-    """Plugs the SMPP session's hooks into ``inbound.metrics``."""
+    """Plugs the SMPP session's hooks into ``inbound.metrics``.
 
-    def pdu(self, link: str, direction: str, command: str, status: int) -> None:
-        metrics.PDUS.labels(link, direction, command, f"0x{status:02X}").inc()
+    The labelled children are looked up once and kept: ``labels()`` costs more than the
+    increment, and the PDU counters are touched several times per message.
+    """
+
+    def __init__(self) -> None:
+        self._pdus: dict[tuple[str, str, str, int], Any] = {}
+        self._acks: dict[str, Any] = {}
+
+    def pdu(self, link: str, direction: str, command: str, status: int,
+            count: int = 1) -> None:
+        key = (link, direction, command, status)
+        child = self._pdus.get(key)
+        if child is None:
+            child = self._pdus[key] = metrics.PDUS.labels(link, direction, command,
+                                                          f"0x{status:02X}")
+        child.inc(count)
 
     def committed(self, link: str, size: int, seconds: float) -> None:
         metrics.BATCH_SIZE.labels(link).observe(size)
@@ -55,7 +70,10 @@ class PrometheusSessionMetrics:
         metrics.COMMIT_FAILURES.labels(link).inc()
 
     def acked(self, link: str, seconds: float) -> None:
-        metrics.ACK_SECONDS.labels(link).observe(seconds)
+        child = self._acks.get(link)
+        if child is None:
+            child = self._acks[link] = metrics.ACK_SECONDS.labels(link)
+        child.observe(seconds)
 
     def bound(self, link: str, is_bound: bool) -> None:
         metrics.BIND_STATE.labels(link).set(1 if is_bound else 0)

@@ -9,7 +9,9 @@ acknowledged that was not stored, and the link stays up.
 Group commit comes from the shape of the loop, not from a timer: a reader task queues PDUs
 as they arrive while the committer is busy, so the next batch is whatever the SMSC sent
 during the previous commit (at most ``window``). At low load a batch is one PDU and is
-acknowledged at once; at high load the cost of a commit is shared.
+acknowledged at once; at high load the cost of a commit is shared. Commits are pipelined:
+up to ``pipeline_depth`` batches are stored at the same time (the sink orders the ones that
+depend on each other), and the answers go out batch by batch in the order the PDUs came.
 
 smpplib's blocking ``Client`` answers each ``deliver_sm`` when its handler returns, one at a
 time, which rules out this; we use its PDU codec only (see :mod:`smpp_bind.pdu`).
@@ -78,6 +80,10 @@ StateCallback = Callable[[str, str], Awaitable[None] | None]
 
 class Session:
     """One connection: connect, bind, then read/commit/ack until the connection ends."""
+
+    # batches stored concurrently (each its own transaction, on its own pool connection);
+    # their answers still go out in order. 1 = one commit at a time.
+    pipeline_depth = 4
 
     def __init__(self, settings: LinkSettings, sink: Sink, *, metrics: SessionMetrics | None = None,
                  outbox: ReplyOutbox | None = None) -> None:
@@ -265,24 +271,60 @@ class Session:
                             monotonic=time.monotonic())
 
     async def _commit_loop(self) -> None:
+        """Take what is queued (up to ``window``) as the next batch, even while earlier
+        batches are still committing (at most ``PIPELINE_DEPTH`` in flight), and answer the
+        batches strictly in order, each only once its own commit has returned."""
         window = self.settings.window
-        while True:
-            first = await self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            ended = False
-            while len(batch) < window and not self._queue.empty():
-                item = self._queue.get_nowait()
-                if item is None:
-                    ended = True
+        slots = asyncio.Semaphore(self.pipeline_depth)
+        in_flight: asyncio.Queue[tuple[list[Received], asyncio.Task[int]] | None] = (
+            asyncio.Queue())
+        acker = asyncio.create_task(self._ack_loop(in_flight, slots),
+                                    name=f"ack-{self.settings.name}")
+        stores: set[asyncio.Task[int]] = set()
+        try:
+            while True:
+                first = await self._queue.get()
+                if first is None:
                     break
-                batch.append(item)
-            await self._commit(batch)
-            if ended:
-                return
+                await slots.acquire()
+                batch = [first]
+                ended = False
+                while len(batch) < window and not self._queue.empty():
+                    item = self._queue.get_nowait()
+                    if item is None:
+                        ended = True
+                        break
+                    batch.append(item)
+                task = asyncio.create_task(self._store(batch))
+                stores.add(task)
+                task.add_done_callback(stores.discard)
+                in_flight.put_nowait((batch, task))
+                if ended:
+                    break
+            in_flight.put_nowait(None)
+            await acker
+        finally:
+            acker.cancel()
+            for task in stores:
+                task.cancel()
+            await asyncio.gather(acker, *stores, return_exceptions=True)
 
-    async def _commit(self, batch: list[Received]) -> None:
+    async def _ack_loop(self, in_flight: asyncio.Queue[tuple[list[Received], asyncio.Task[int]]
+                                                        | None],
+                        slots: asyncio.Semaphore) -> None:
+        while True:
+            entry = await in_flight.get()
+            if entry is None:
+                return
+            batch, task = entry
+            status = await task
+            self._answer(batch, status)
+            slots.release()
+            assert self._writer is not None
+            await self._writer.drain()
+
+    async def _store(self, batch: list[Received]) -> int:
+        """Hand the batch to the sink; the status every PDU of it is to be answered with."""
         name = self.settings.name
         started = time.monotonic()
         try:
@@ -296,20 +338,32 @@ class Session:
             self.metrics.commit_failed(name)
             status = pdu.ESME_RX_T_APPN
         self.metrics.committed(name, len(batch), time.monotonic() - started)
+        return status
+
+    def _answer(self, batch: list[Received], status: int) -> None:
+        """Every response of the batch in one write (one system call, not one per PDU)."""
+        name = self.settings.name
         now = time.monotonic()
+        out: list[bytes] = []
+        counts: dict[tuple[str, int], int] = {}
         for item in batch:
             if item.deliver is None:
                 # stored as malformed: tell the SMSC the PDU itself is bad
                 nack_status = status if status != pdu.ESME_ROK else pdu.ESME_RINVMSGLEN
-                self._write(pdu.generic_nack(item.sequence, nack_status), "generic_nack",
-                            nack_status)
+                out.append(pdu.generic_nack(item.sequence, nack_status))
+                key = ("generic_nack", nack_status)
             elif item.command_id == pdu.DATA_SM:
-                self._write(pdu.data_sm_resp(item.sequence, status), "data_sm_resp", status)
+                out.append(pdu.data_sm_resp(item.sequence, status))
+                key = ("data_sm_resp", status)
             else:
-                self._write(pdu.deliver_sm_resp(item.sequence, status), "deliver_sm_resp", status)
+                out.append(pdu.deliver_sm_resp(item.sequence, status))
+                key = ("deliver_sm_resp", status)
+            counts[key] = counts.get(key, 0) + 1
             self.metrics.acked(name, now - item.monotonic)
         assert self._writer is not None
-        await self._writer.drain()
+        self._writer.write(b"".join(out))
+        for (command, st), n in counts.items():
+            self.metrics.pdu(name, "out", command, st, n)
 
     async def _keepalive(self) -> None:
         interval = self.settings.enquire_link_interval
@@ -349,7 +403,8 @@ class Session:
 class SessionMetrics:
     """Hooks the session calls; the default does nothing (``inbound`` plugs Prometheus in)."""
 
-    def pdu(self, link: str, direction: str, command: str, status: int) -> None: ...
+    def pdu(self, link: str, direction: str, command: str, status: int,
+            count: int = 1) -> None: ...
     def committed(self, link: str, size: int, seconds: float) -> None: ...
     def commit_failed(self, link: str) -> None: ...
     def acked(self, link: str, seconds: float) -> None: ...

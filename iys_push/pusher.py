@@ -1,6 +1,7 @@
 """The outbox worker: every consent event to İYS at once, in order per key, within the law.
 
-Wakes on ``NOTIFY iys_outbox`` and also polls (a LISTEN connection can die silently). Claims
+Wakes on ``NOTIFY iys_outbox`` (a quarter second later, so that the wake-ups of many MO
+commits make one claim) and also polls (a LISTEN connection can die silently). Claims
 with ``FOR UPDATE SKIP LOCKED`` and a lease, so several processes share the work and a crashed
 worker's events come back when its lease expires. Only the oldest pending event of a key
 (brand, recipient, recipientType, type) is ever claimed, so İYS sees a key's movements in the
@@ -83,11 +84,16 @@ class Pusher:
                     log.exception("pusher: drain failed; retrying", failures=failures)
                     await asyncio.sleep(min(30.0, self.policy.delay(failures)))
                     continue
-                if done:
-                    continue
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
+                if done >= BATCH_SIZE:
+                    continue  # a full chunk: more is waiting
+                if not done:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
+                # every MO commit NOTIFYs: let the commits of a moment gather so that one
+                # claim takes them all, instead of a round of queries per MO batch competing
+                # with the MO path for the CPU
+                await asyncio.sleep(self.settings.coalesce)
         finally:
             for task in helpers:
                 task.cancel()

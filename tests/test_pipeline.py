@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from datetime import UTC, datetime
 
@@ -188,3 +189,53 @@ async def test_reply_uses_the_numbers_own_template(pool: asyncpg.Pool) -> None:
     pipeline = Pipeline(pool, rules, reply_links=frozenset({"l1"}), reply_interval=3600)
     await pipeline.accept("l1", [received(deliver_pdu(1, gsm7_unpacked("RET ACME")))])
     assert await pool.fetchval("SELECT text FROM sms_out") == "4609: ACME iletileri kapandi"
+
+
+# -- the one-statement path (a link without replies) and concurrent batches ---------------
+
+async def test_plain_batch_with_a_repeat_and_a_redelivery(pipeline: Pipeline,
+                                                          pool: asyncpg.Pool) -> None:
+    ret = gsm7_unpacked("RET ACME")
+    await pipeline.accept("l2", [received(deliver_pdu(1, ret))])
+    await pipeline.accept("l2", [received(deliver_pdu(2, ret)),
+                                 received(deliver_pdu(3, b"IZIN ACME", source="905551112233")),
+                                 received(deliver_pdu(4, b"IZIN ACME", source="905551112233"))])
+    rows = await pool.fetch("SELECT id, sequence, redelivery_of, message_id FROM sms_in "
+                            "ORDER BY sequence")
+    first, again, izin, izin_again = rows
+    assert (again["redelivery_of"], again["message_id"]) == (first["id"], None)
+    assert (izin_again["redelivery_of"], izin_again["message_id"]) == (izin["id"], None)
+    assert await pool.fetchval("SELECT count(*) FROM mo_message") == 2
+    assert sorted(r["status"] for r in await pool.fetch("SELECT status FROM consent_event")) == [
+        "ONAY", "RET"]
+    fields = await pool.fetchval("SELECT fields FROM sms_in WHERE id = $1", first["id"])
+    assert fields["destination_addr"] == "4609"
+
+
+async def test_plain_batch_failure_stores_nothing(pipeline: Pipeline, pool: asyncpg.Pool) -> None:
+    await pool.execute("ALTER TABLE consent_event ADD CONSTRAINT nope CHECK (false) NOT VALID")
+    with pytest.raises(asyncpg.CheckViolationError):
+        await pipeline.accept("l2", [received(deliver_pdu(1, b"RET ACME"))])
+    assert await pool.fetchval("SELECT count(*) FROM sms_in") == 0
+    assert await pool.fetchval("SELECT count(*) FROM mo_message") == 0
+
+
+async def test_concurrent_batches_with_the_same_pdu_store_one_message(
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    ret = gsm7_unpacked("RET ACME")
+    await asyncio.gather(pipeline.accept("l2", [received(deliver_pdu(1, ret))]),
+                         pipeline.accept("l2", [received(deliver_pdu(2, ret))]))
+    rows = await pool.fetch("SELECT id, redelivery_of FROM sms_in ORDER BY sequence")
+    assert rows[1]["redelivery_of"] == rows[0]["id"]
+    assert await pool.fetchval("SELECT count(*) FROM consent_event") == 1
+
+
+async def test_concurrent_batches_with_parts_of_one_message_assemble_it(
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    parts = [deliver_pdu(i, udh(ie_concat8(7, 2, i)) + gsm7_unpacked(t), esm_class=0x40)
+             for i, t in ((1, "IZIN "), (2, "ACME"))]
+    await asyncio.gather(*(pipeline.accept("l2", [received(p)]) for p in parts))
+    rows = await pool.fetch("SELECT text, outcome FROM mo_message")
+    assert [(r["text"], r["outcome"]) for r in rows] == [("IZIN ACME", "consent")]

@@ -98,6 +98,8 @@ class Pipeline:
         self.reply_interval = reply_interval    # one reply per recipient and number per interval
         self.on_replies = on_replies
         self._inflight: dict[str, list[_InFlight]] = {}  # per link, in arrival order
+        self._decisions: dict[tuple[str, str], Decision] = {}
+        self._decisions_for: RuleSet | None = None
 
     async def accept(self, link: str, batch: list[Received]) -> None:
         rows = [self._decode(link, item) for item in batch]
@@ -226,10 +228,24 @@ class Pipeline:
         if text is None:
             decision = Decision.not_text("the message is binary or could not be decoded")
             return decision, decision.outcome
-        decision = match(text, row.destination or "", self.rules)
+        decision = self._match(text, row.destination or "")
         if decision.outcome == "consent" and row.sender is None:
             return decision, "invalid_sender"
         return decision, decision.outcome
+
+    def _match(self, text: str, destination: str) -> Decision:
+        """``keywords.match``, remembered per rules object: a campaign's thousands of
+        ``RET ACME`` are one decision (Decision is frozen, match is pure)."""
+        if self._decisions_for is not self.rules:
+            self._decisions = {}
+            self._decisions_for = self.rules
+        key = (text, destination)
+        decision = self._decisions.get(key)
+        if decision is None:
+            if len(self._decisions) >= 10_000:
+                self._decisions.clear()
+            decision = self._decisions[key] = match(text, destination, self.rules)
+        return decision
 
     def _record_message(self, row: _Row, out: _Batch, text: str | None, decision: Decision,
                         outcome: str, received_at: datetime, completed_at: datetime) -> None:

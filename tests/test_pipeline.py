@@ -239,3 +239,11 @@ async def test_concurrent_batches_with_parts_of_one_message_assemble_it(
     await asyncio.gather(*(pipeline.accept("l2", [received(p)]) for p in parts))
     rows = await pool.fetch("SELECT text, outcome FROM mo_message")
     assert [(r["text"], r["outcome"]) for r in rows] == [("IZIN ACME", "consent")]
+
+
+async def test_new_rules_are_used_at_once_for_a_text_seen_before(pipeline: Pipeline,
+                                                                 pool: asyncpg.Pool) -> None:
+    await pipeline.accept("l2", [received(deliver_pdu(1, b"RET ACME"))])
+    pipeline.rules = RuleSet.from_dict({"number": [], "brand": []})
+    await pipeline.accept("l2", [received(deliver_pdu(2, b"RET ACME", source="905551112233"))])
+    assert await outcomes(pool) == ["consent", "unknown_number"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import socket
 import struct
 from dataclasses import dataclass, field
 
@@ -78,6 +79,9 @@ class Simulator:
         return head + await reader.readexactly(length - 4)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:  # asyncio sets it too; said here so that no event loop forgets it
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         peer = _Peer(writer)
         try:
             while True:

@@ -140,3 +140,28 @@ async def test_at_most_pipeline_depth_batches_are_in_flight() -> None:
             done.set_result(None)
         answered = [(await smsc.read())[0].sequence for _ in range(depth + 2)]
     assert answered == [*range(1, depth + 1), 50, 51]
+
+
+async def test_nodelay_on_the_simulators_accepted_sockets() -> None:
+    from smpp_bind.simulator import Simulator
+
+    simulator = Simulator("sim", "pw")
+    port = await simulator.start("127.0.0.1", 0)
+    seen: list[int] = []
+    original = simulator._dispatch
+
+    async def spy(peer: object, header: pdu.Header, data: bytes) -> None:
+        sock = peer.writer.get_extra_info("socket")  # type: ignore[attr-defined]
+        seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        await original(peer, header, data)  # type: ignore[arg-type]
+
+    simulator._dispatch = spy  # type: ignore[method-assign]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(pdu.enquire_link(1))
+        head = await reader.readexactly(16)
+        assert pdu.parse_header(head).command_id == pdu.ENQUIRE_LINK_RESP
+        writer.close()
+    finally:
+        await simulator.close()
+    assert seen and seen[0] != 0

@@ -195,9 +195,10 @@ class Session:
         committer = asyncio.create_task(self._commit_loop(), name=f"commit-{self.settings.name}")
         keepalive = asyncio.create_task(self._keepalive(), name=f"enquire-{self.settings.name}")
         others = {committer, keepalive}
-        if self.outbox is not None and self.settings.mode == "transceiver":
+        replies_of = self.settings.reply_outbox  # this link's replies, or its receiver's
+        if self.outbox is not None and replies_of is not None:
             others.add(asyncio.create_task(
-                send_replies(self, self.outbox, self.settings.name, self.settings.send_rate),
+                send_replies(self, self.outbox, replies_of, self.settings.send_rate),
                 name=f"replies-{self.settings.name}"))
         try:
             reading = asyncio.create_task(self._read_loop(reader))

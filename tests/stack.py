@@ -36,13 +36,17 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def running_stack(dsn: str, *, smsc: NodeSmsc | None = None, wait_bound: bool = True,
+                        extra_links: tuple[dict[str, Any], ...] = (),
                         **link: Any) -> AsyncIterator[Stack]:
+    """The service with one link named ``peer`` (``link`` overrides its settings) and
+    ``extra_links`` (each a dict of settings, ``name`` included) to the same peer."""
     async with contextlib.AsyncExitStack() as stack:
         if smsc is None:
             smsc = await stack.enter_async_context(NodeSmsc(password=PEER_PASSWORD))
         cfg = Config(database_url=dsn, http_port=0, iys=IysConfig(sandbox_port=0),
                      rules_file=service.DEMO_RULES, concat_timeout=600,
-                     links=(link_settings(smsc.port, **link),))
+                     links=(link_settings(smsc.port, **link),
+                            *(link_settings(smsc.port, **extra) for extra in extra_links)))
         running = await service.start(cfg)
         try:
             if wait_bound:

@@ -12,6 +12,7 @@ import pytest
 from inbound import db
 from smpp_bind import pdu
 from tests.smsc_peer import (
+    NodeSmsc,
     gsm7_unpacked,
     ie_concat8,
     ie_concat16,
@@ -19,7 +20,7 @@ from tests.smsc_peer import (
     ucs2,
     udh,
 )
-from tests.stack import Stack, running_stack
+from tests.stack import PEER_PASSWORD, Stack, running_stack
 from tests.waiting import wait_until
 
 MO = {"source_addr": "905321234567", "source_addr_ton": 1, "source_addr_npi": 1,
@@ -225,3 +226,20 @@ async def test_replies_are_sent_on_a_transceiver_and_throttling_is_retried(dsn: 
         assert stack.smsc.count("submit_sm", lambda e: e.get("status") == 0x58) == 2
         await wait_until(lambda: stack.count(
             "SELECT count(*) FROM sms_out WHERE state = 'sent'"), what="reply sent")
+
+
+async def test_replies_go_out_on_a_separate_transmitter_link(dsn: str) -> None:
+    transmitter = {"name": "peer-tx", "mode": "transmitter", "replies_for": "peer"}
+    async with NodeSmsc(password=PEER_PASSWORD, allow_second_bind=True) as smsc, \
+            running_stack(dsn, smsc=smsc, extra_links=(transmitter,), wait_bound=False) as stack:
+        binds = [await stack.smsc.wait_bound(), await stack.smsc.wait_bound()]
+        conn_of = {bind["command"]: bind["conn"] for bind in binds}
+        assert set(conn_of) == {"bind_receiver", "bind_transmitter"}
+        seq = await stack.smsc.deliver(**MO, data_coding=0, short_message=b"RET ACME")
+        assert (await stack.smsc.wait_resp(seq))["status"] == 0
+        submit = await stack.smsc.wait_event("submit_sm", timeout=15)
+        assert submit["status"] == 0 and submit["conn"] == conn_of["bind_transmitter"]
+        assert submit["fields"]["destination_addr"] == "905321234567"
+        await wait_until(lambda: stack.count(
+            "SELECT count(*) FROM sms_out WHERE state = 'sent' AND link = 'peer'"),
+            what="reply sent for the receiver link")

@@ -56,7 +56,12 @@ def deadline_for(received_at: datetime) -> datetime:
     """
     if received_at.tzinfo is None:
         raise ValueError("deadline_for needs an aware datetime")
-    received_day = received_at.astimezone(TR).date()
+    return _deadline_of_day(received_at.astimezone(TR).date())
+
+
+@lru_cache(maxsize=1024)
+def _deadline_of_day(received_day: date) -> datetime:
+    """Per day, not per message: every MO and every push attempt asks (the same few days)."""
     last_day = add_business_days(received_day, DEADLINE_BUSINESS_DAYS)
     return datetime.combine(last_day, _END_OF_DAY, tzinfo=TR)
 

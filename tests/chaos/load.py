@@ -56,6 +56,7 @@ class ChaosLoad:
     refused_commands: int = 0
     closes: int = 0
     bound: bool = True       # the caller starts the load once the service is bound
+    limit: int | None = None  # only messages 0 … limit-1 are sent until ``allow`` raises it
 
     def __post_init__(self) -> None:
         self.to_send = list(range(self.n))
@@ -88,6 +89,15 @@ class ChaosLoad:
                 self.closes += 1
             elif kind == "bind" and e.get("status") == 0:
                 self.bound = True
+
+    async def allow(self, limit: int | None) -> None:
+        """Let messages up to ``limit`` (None: all) be sent, waking a waiting ``run``."""
+        self.limit = limit
+        async with self.smsc._changed:
+            self.smsc._changed.notify_all()
+
+    def _may_send(self) -> bool:
+        return bool(self.to_send) and (self.limit is None or self.to_send[0] < self.limit)
 
     def acknowledged(self) -> int:
         return sum(1 for s in self.status.values() if s == 0)
@@ -135,15 +145,19 @@ class ChaosLoad:
             if time.monotonic() > deadline:
                 raise AssertionError(f"load not acknowledged within {timeout}s: "
                                      f"{self.summary()}")
-            if self.to_send and self.bound and len(self.waiting) < self.in_flight:
+            if self._may_send() and self.bound and len(self.waiting) < self.in_flight:
                 batch = min(len(self.to_send), self.in_flight - len(self.waiting), 25)
                 for _ in range(batch):
+                    if not self._may_send():
+                        break
                     await self._send(self.to_send.pop(0))
                 continue
-            # wait for an answer or an error before sending more (or for the end)
-            seen = self.pos
+            # wait for an answer or an error before sending more (or for the end), or for
+            # ``allow`` to raise the limit
+            seen, limit = self.pos, self.limit
             try:
-                await self.until(lambda s=seen: len(self.smsc.events) > s,
+                await self.until(lambda s=seen, lim=limit: len(self.smsc.events) > s
+                                 or self.limit != lim,
                                  max(0.1, deadline - time.monotonic()), "peer events")
             except AssertionError:
                 continue

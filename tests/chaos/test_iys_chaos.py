@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -70,6 +72,27 @@ async def service_follows_clock(dsn: str, seconds: float) -> None:
                            "make_interval(secs => $1) WHERE state = 'pending'", seconds)
     finally:
         await conn.close()
+
+
+async def frozen_holding_leases(dsn: str, pid: int, worker: str, timeout: float) -> list[int]:
+    """Stop ``pid`` (SIGSTOP) at a moment it holds leased (claimed, unsettled) events; returns
+    their ids. The process stays stopped (its sessions, locks and leases intact)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        os.kill(pid, signal.SIGSTOP)
+        conn = await asyncpg.connect(dsn)
+        try:
+            ids = [r[0] for r in await conn.fetch(
+                "SELECT id FROM consent_event WHERE state = 'pending' AND lease_owner LIKE $1 "
+                "AND lease_until > now()", worker)]
+        finally:
+            await conn.close()
+        if ids:
+            return ids
+        os.kill(pid, signal.SIGCONT)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"process {pid} never held a lease within {timeout}s")
+        await asyncio.sleep(0.02)   # poll interval of a condition wait with a deadline
 
 
 def alerts(m: Metrics, backlog_before: float) -> dict[str, dict[str, Any]]:
@@ -240,37 +263,41 @@ async def test_two_processes_owner_killed_every_mo_stored_and_pushed_once(
                     return "iys-inbound is running" in second_log.read_text(errors="replace")
 
                 await wait_until(second_running, timeout=30, what="the second process")
+                # first a few messages (below the batch threshold: single adds, each process
+                # claiming up to 16 at a time), then the owner is stopped (SIGSTOP) at a moment
+                # it holds claimed events, then the rest of the load goes to the stopped owner
+                # (full version: a third of the load goes through and is pushed before that)
+                before = n // 3 if FULL else 0
+                first_part = before + 40
+                await load.allow(before or first_part)
                 runner = asyncio.create_task(load.run(LOAD_TIMEOUT))
                 try:
-                    await load.until(lambda: load.acknowledged() >= n // 3, 30,
-                                     "a third of the load acknowledged")
-                    await wait_until(
-                        lambda: db_count(dsn, "SELECT count(*) FROM iys_attempt "
-                                         "WHERE http_status BETWEEN 200 AND 299 AND "
-                                         "path LIKE '%/consents%'"),
-                        timeout=30, what="pushes to İYS under way")
+                    if before:
+                        await load.until(lambda: load.acknowledged() >= before, 60,
+                                         "a third of the load acknowledged")
+                        await wait_until(
+                            lambda: db_count(dsn, "SELECT count(*) = $1 FROM consent_event "
+                                             "WHERE state = 'accepted'", before),
+                            timeout=120, what="a third of the load pushed")
+                        await load.allow(first_part)
+                    await load.until(lambda: load.acknowledged() >= first_part, 30,
+                                     "the first messages acknowledged")
                     first_worker = f"%:{first.pid}"
-                    conn = await asyncpg.connect(dsn)
-                    try:
-                        at_kill = {
-                            "acknowledged": load.acknowledged(),
-                            "unanswered": len(load.waiting),
-                            "events_stored": await conn.fetchval(
-                                "SELECT count(*) FROM consent_event"),
-                            "accepted": await conn.fetchval(
-                                "SELECT count(*) FROM consent_event WHERE state = 'accepted'"),
-                        }
-                    finally:
-                        await conn.close()
+                    held = await frozen_holding_leases(dsn, first.pid, first_worker,
+                                                       timeout=30)
+                    await load.allow(None)
+                    await load.until(lambda: len(load.waiting) >= 50, 30,
+                                     "the load in flight to the stopped owner")
+                    at_kill = {"acknowledged": load.acknowledged(),
+                               "unanswered": len(load.waiting),
+                               "events_stored": await db_count(
+                                   dsn, "SELECT count(*) FROM consent_event"),
+                               "accepted": await db_count(
+                                   dsn, "SELECT count(*) FROM consent_event "
+                                   "WHERE state = 'accepted'"),
+                               "leased_by_the_killed_process": len(held)}
                     first.kill()                   # SIGKILL: its locks go with its sessions
                     assert await first.wait() == -9
-                    leased = await db_count(dsn, "SELECT count(*) FROM consent_event WHERE "
-                                            "state = 'pending' AND lease_owner LIKE $1",
-                                            first_worker)
-                    batched = await db_count(
-                        dsn, "SELECT count(*) FROM consent_event WHERE state = 'pending' "
-                        "AND batch_request_id IS NOT NULL")
-                    at_kill.update(first_leased_events=leased, in_submitted_batches=batched)
                     await smsc.wait_bound(timeout=30)   # the second process binds the link
                     taken_over_s = time.monotonic()
                     await runner
@@ -286,6 +313,9 @@ async def test_two_processes_owner_killed_every_mo_stored_and_pushed_once(
                 left_by_first = await db_count(
                     dsn, "SELECT count(*) FROM consent_event WHERE lease_owner LIKE $1",
                     first_worker)
+                held_accepted = await db_count(
+                    dsn, "SELECT count(*) FROM consent_event WHERE id = ANY($1::bigint[]) "
+                    "AND state = 'accepted' AND iys_transaction_id IS NOT NULL", held)
         second_owned = "link owned by this process" in second_log.read_text(errors="replace")
         found = await stored(dsn)
         per_key = await sb.movements_per_key()
@@ -301,13 +331,15 @@ async def test_two_processes_owner_killed_every_mo_stored_and_pushed_once(
           f"IZIN, {time.monotonic() - started:.1f} s\n"
           f"  load: {load.summary()}\n  at the kill: {at_kill}\n"
           f"  the second process took the link over: {second_owned}; everything accepted "
-          f"{settled_s:.1f} s after its bind; leases still held by the dead process: "
-          f"{left_by_first}\n  stored: {shown}\n"
+          f"{settled_s:.1f} s after its bind; the {len(held)} events the killed process had "
+          f"claimed: {held_accepted} accepted by the survivor after their lease (5 s) ran "
+          f"out; leases still held by the dead process: {left_by_first}\n  stored: {shown}\n"
           f"  İYS: {once}/{n} keys with exactly one movement, {extra_keys} other keys; "
           f"{adds} add/batch requests accepted\n"
           f"  checked: every MO acknowledged and stored once (mo_message = distinct senders = "
           f"N, one event each); every event accepted; every key exactly once in İYS")
     assert at_kill["acknowledged"] < n                 # the kill really was mid-load
-    assert second_owned
+    assert second_owned and left_by_first == 0
+    assert held and held_accepted == len(held)         # its claimed events were taken over
     check_exactly_once(found, n)
     assert once == n and extra_keys == 0

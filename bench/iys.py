@@ -19,7 +19,9 @@ steady (``IZIN ACME`` at 8 MO/s for 60 s), fast (``IZIN ACME`` at 200 MO/s for 1
 burst of 100,000 ``RET ACME`` (load mode, window 50) whose recipients were given an ONAY in
 the sandbox first (a RET without one is never sent). Environment for shorter runs:
 ``BENCH_IYS_STEADY`` / ``BENCH_IYS_FAST`` (``rate,seconds``), ``BENCH_IYS_BURST`` (count),
-``BENCH_IYS_BATCH_DELAY`` (sandbox batch-result delay = service poll delay, default 300).
+``BENCH_IYS_BATCH_DELAY`` (sandbox batch-result delay = service poll delay, default 300);
+``BENCH_IYS_RPS`` sets the service's ``[iys] requests_per_second`` (default: its own, 8) for
+attribution runs.
 """
 
 from __future__ import annotations
@@ -84,14 +86,17 @@ class IysSettings:
     fast_seconds: int
     burst: int
     batch_delay: float
+    requests_per_second: float | None = None
 
     @classmethod
     def from_env(cls) -> IysSettings:
         env = os.environ
         sr, ss = (int(x) for x in env.get("BENCH_IYS_STEADY", "8,60").split(","))
         fr, fs = (int(x) for x in env.get("BENCH_IYS_FAST", "200,120").split(","))
+        rps = env.get("BENCH_IYS_RPS")
         return cls(sr, ss, fr, fs, int(env.get("BENCH_IYS_BURST", "100000")),
-                   float(env.get("BENCH_IYS_BATCH_DELAY", "300")))
+                   float(env.get("BENCH_IYS_BATCH_DELAY", "300")),
+                   float(rps) if rps else None)
 
 
 def fields(prefix: str, text: str) -> dict[str, Any]:
@@ -265,7 +270,8 @@ async def run(smsc: BenchSmsc, tmpdir: Path, dsn: str, log_level: str,
         await wait_listening(port)
         sb = Sandbox(f"http://127.0.0.1:{port}")
         config = service_config(tmpdir / "iys-push.toml", smsc.port, log_level=log_level,
-                                iys_url=sb.url, batch_poll_delay=s.batch_delay)
+                                iys_url=sb.url, batch_poll_delay=s.batch_delay,
+                                requests_per_second=s.requests_per_second)
         async with service_process(config, dsn, tmpdir / "service-iys.log") as proc:
             await smsc.wait_bound(timeout=60)
             conn = await asyncpg.connect(dsn)

@@ -7,6 +7,7 @@ from typing import Any
 
 CLIENTS = ("npm-smpp ack-only", "smpplib ack-only", "naive", "iys-inbound")
 TARGET_RATE, TARGET_VS_ACKONLY, TARGET_VS_NAIVE, TARGET_P99_MS = 5000, 0.5, 3.0, 50.0
+TARGET_IYS_P99_S = 2.0
 
 
 def _row(rows: list[dict[str, Any]], client: str, window: int) -> dict[str, Any] | None:
@@ -190,6 +191,17 @@ def iys_lines(sec: dict[str, Any]) -> list[str]:
                      f"{ph['batched']:,} | {_s(ph['latency_p50_s'])} | "
                      f"{_s(ph['latency_p99_s'])} | {_s(ph['latency_max_s'])} | "
                      f"{ph['http_429']} |")
+    budget = cfg.get("requests_per_second") or 8.0
+    if st["latency_p99_s"] is not None and st["latency_p99_s"] > TARGET_IYS_P99_S:
+        lines += [
+            "",
+            f"Reading the steady row: {st['sandbox_requests']} requests reached the sandbox in "
+            f"the {st['phase_seconds']} s of the phase, the service's whole budget of {budget:g} "
+            "requests/s when every event is a single add. Events queue until more than 50 are "
+            "due (the batch threshold), so a single add may wait up to ≈ 50 / "
+            f"{budget:g} ≈ {50 / budget:.1f} s and the batch path never takes over. "
+            "`BENCH_IYS_RPS` runs the service with another budget for attribution.",
+        ]
     lines += [
         "",
         "### RET burst",
@@ -233,7 +245,7 @@ def iys_lines(sec: dict[str, Any]) -> list[str]:
         "### Targets (reported, not asserted)",
         "",
         f"- {st['offered_rate']} MO/s for {st['seconds']} s: submission p99 ≤ 2 s: "
-        f"{_s(st['latency_p99_s'])} s — {_ok(st['latency_p99_s'] is not None and st['submitted'] == st['mo_offered'] and st['latency_p99_s'] <= 2.0)}",  # noqa: E501
+        f"{_s(st['latency_p99_s'])} s — {_ok(st['latency_p99_s'] is not None and st['submitted'] == st['mo_offered'] and st['latency_p99_s'] <= TARGET_IYS_P99_S)}",  # noqa: E501
         f"- {fa['offered_rate']} MO/s for {fa['seconds']} s: every event submitted within "
         f"30 s: {fa['within_30_s']:,} of {fa['mo_offered']:,} (max {_s(fa['latency_max_s'])} s)"
         f" — {_ok(fast_all)}",

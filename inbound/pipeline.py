@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -59,6 +60,10 @@ class _Row:
     redelivery_of: int | None = None
     sms_in_id: int = 0
     message_id: int | None = None
+
+
+def _is_part(row: _Row) -> bool:
+    return row.message is not None and row.kind == "mo" and row.message.concat is not None
 
 
 @dataclass
@@ -147,50 +152,68 @@ class Pipeline:
             mine.done.set_result(None)
 
     async def _store(self, link: str, rows: list[_Row]) -> _Batch:
-        """Two round trips for a plain batch: ids and originals, then one INSERT statement
-        (its own transaction). Concatenated parts and replies need a transaction around more
-        statements."""
-        window = timedelta(seconds=self.redelivery_window.get(link, 3600.0))
+        """Two round trips for a plain batch: the redelivery originals (read only), then one
+        INSERT statement, its own transaction, which also allocates the ids (the rows refer
+        to each other by negative placeholders). Concatenated parts and replies need real
+        ids in Python and a transaction around more statements.
+
+        Ids are allocated inside the writing transaction on purpose: ``nextval`` WAL-logs
+        every 32 values and then gives its transaction an xid, so a separate allocating
+        statement would end in a WAL flush of its own (a second fsync for most batches).
+        """
+        since = datetime.now(UTC) - timedelta(seconds=self.redelivery_window.get(link, 3600.0))
+        digests = [r.digest for r in rows]
         out = _Batch(link)
-        candidates = sum(1 for r in rows if r.kind in ("mo", "malformed")
-                         and not (r.message is not None and r.message.concat))
+        plain = link not in self.reply_links and not any(_is_part(r) for r in rows)
         async with self.pool.acquire() as conn:
-            prepared = await conn.fetchrow(
-                store.PREPARE_BATCH, link, [r.digest for r in rows],
-                datetime.now(UTC) - window, len(rows), candidates)
-            originals = dict(zip(prepared["original_digests"], prepared["original_ids"],
-                                 strict=True))
-            message_ids = iter(prepared["message_ids"])
-            first_in_batch: dict[bytes, int] = {}
-            parts: list[_Row] = []
-            for row, sms_in_id in zip(rows, prepared["sms_in_ids"], strict=True):
-                row.sms_in_id = sms_in_id
-                row.redelivery_of = originals.get(row.digest) or first_in_batch.get(row.digest)
-                if row.redelivery_of is not None:
-                    metrics.REDELIVERIES.labels(link).inc()
-                    continue
-                first_in_batch[row.digest] = sms_in_id
-                if row.message is not None and row.kind == "mo" and row.message.concat:
-                    parts.append(row)
-                elif row.kind in ("mo", "malformed"):
-                    row.message_id = next(message_ids)
-                    self._single_message(row, out)
-            out.sms_in.extend(self._sms_in_record(row) for row in rows)
-            if not parts and not out.replies:
-                await conn.fetchrow(store.INSERT_BATCH, link, *_columns(out.sms_in, 16),
-                                    *_columns(out.messages, 10), *_columns(out.events, 11))
+            if plain:
+                found = await conn.fetchrow(store.FIND_ORIGINALS, link, digests, since)
+                placeholders = itertools.count(-1, -1)
+                self._build(rows, found, range(-1, -len(rows) - 1, -1), placeholders, out)
+                await conn.fetchrow(store.INSERT_BATCH, link, len(rows), -next(placeholders) - 1,
+                                    *_columns(out.sms_in, 16), *_columns(out.messages, 10),
+                                    *_columns(out.events, 11))
                 return out
             async with conn.transaction():
+                candidates = sum(1 for r in rows
+                                 if r.kind in ("mo", "malformed") and not _is_part(r))
+                found = await conn.fetchrow(store.PREPARE_BATCH, link, digests, since,
+                                            len(rows), candidates)
+                parts = self._build(rows, found, found["sms_in_ids"],
+                                    iter(found["message_ids"]), out)
                 # sms_in first: assembling parts updates the rows of this batch's parts
-                await conn.fetchrow(store.INSERT_BATCH, link, *_columns(out.sms_in, 16),
+                await conn.fetchrow(store.INSERT_BATCH, link, 0, 0, *_columns(out.sms_in, 16),
                                     *_columns([], 10), *_columns([], 11))
                 for row in parts:
                     await self._store_part(conn, link, row, out)
-                await conn.fetchrow(store.INSERT_BATCH, link, *_columns([], 16),
+                await conn.fetchrow(store.INSERT_BATCH, link, 0, 0, *_columns([], 16),
                                     *_columns(out.messages, 10), *_columns(out.events, 11))
                 if out.replies:
                     await self._store_replies(conn, out)
         return out
+
+    def _build(self, rows: list[_Row], found: asyncpg.Record, sms_in_ids: Iterable[int],
+               message_ids: Iterator[int], out: _Batch) -> list[_Row]:
+        """Redeliveries, messages, events and replies of the batch into ``out``; returns the
+        concatenated parts still to be stored."""
+        link = out.link
+        originals = dict(zip(found["original_digests"], found["original_ids"], strict=True))
+        first_in_batch: dict[bytes, int] = {}
+        parts: list[_Row] = []
+        for row, sms_in_id in zip(rows, sms_in_ids, strict=True):
+            row.sms_in_id = sms_in_id
+            row.redelivery_of = originals.get(row.digest) or first_in_batch.get(row.digest)
+            if row.redelivery_of is not None:
+                metrics.REDELIVERIES.labels(link).inc()
+                continue
+            first_in_batch[row.digest] = sms_in_id
+            if _is_part(row):
+                parts.append(row)
+            elif row.kind in ("mo", "malformed"):
+                row.message_id = next(message_ids)
+                self._single_message(row, out)
+        out.sms_in.extend(self._sms_in_record(row) for row in rows)
+        return parts
 
     # -- decoding ----------------------------------------------------------------------
     def _decode(self, link: str, item: Received) -> _Row:
@@ -374,7 +397,8 @@ class Pipeline:
                     row = self._decode(stale["link"], item)
                     await self._assemble(conn, stale["link"], stale["concat_key"], row, parts,
                                          out, complete=False)
-                    await conn.fetchrow(store.INSERT_BATCH, stale["link"], *_columns([], 16),
+                    await conn.fetchrow(store.INSERT_BATCH, stale["link"], 0, 0,
+                                        *_columns([], 16),
                                         *_columns(out.messages, 10), *_columns([], 11))
                 resolved += 1
         return resolved

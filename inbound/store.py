@@ -11,12 +11,26 @@ import asyncpg
 
 # -- the pipeline's batch --------------------------------------------------------------
 
-# Before a batch (its own read-only statement, no transaction): the originals of the batch's
-# digests on this link (redeliveries) and ids for its rows, in one round trip. Sequences are
-# not transactional, so allocating outside the batch's transaction loses nothing but numbers.
-# The originals are looked up digest by digest (LATERAL): given ``pdu_digest = ANY(...)``
-# the planner used the index for link and time only and filtered every row of the hour
-# (45 ms a batch at 40,000 rows, growing with the traffic).
+# The originals of a batch's digests on this link (redeliveries). They are looked up digest by
+# digest (LATERAL): given ``pdu_digest = ANY(...)`` the planner used the index for link and
+# time only and filtered every row of the hour (45 ms a batch at 40,000 rows, growing with
+# the traffic). FIND_ORIGINALS must stay read only and call no ``nextval``: a sequence that
+# WAL-logs gives the statement's transaction an xid, and its commit a WAL flush (an fsync).
+FIND_ORIGINALS = """
+WITH o AS (
+    SELECT d.digest, o.id
+      FROM unnest($2::bytea[]) AS d(digest)
+      CROSS JOIN LATERAL (
+            SELECT id FROM sms_in
+             WHERE link = $1 AND pdu_digest = d.digest AND received_at > $3
+               AND redelivery_of IS NULL
+             ORDER BY id LIMIT 1) AS o)
+SELECT ARRAY(SELECT digest FROM o ORDER BY digest) AS original_digests,
+       ARRAY(SELECT id FROM o ORDER BY digest) AS original_ids
+"""
+
+# Inside the transaction of a batch with concatenated parts or replies (those need the ids
+# in Python): the originals and ids for its rows, in one round trip.
 PREPARE_BATCH = """
 WITH o AS (
     SELECT d.digest, o.id
@@ -38,42 +52,55 @@ ALLOCATE_MESSAGE_IDS = "SELECT nextval('mo_message_id_seq') AS id FROM generate_
 # pusher's NOTIFY when events were written. Run alone it is its own transaction (atomic:
 # all or nothing, one commit); the concatenation and reply path runs it inside one.
 # Foreign keys between the sub-statements are checked at the end of the statement.
+# Ids: a positive id is used as it is; -k stands for the k-th of $2 new sms_in ids or of $3
+# new mo_message ids allocated here (in arrival order), wherever a row refers to one.
 INSERT_BATCH = """
-WITH s AS (
+WITH sid AS MATERIALIZED (
+    SELECT -g AS ref, nextval('sms_in_id_seq') AS id FROM generate_series(1, $2) AS g),
+mid AS MATERIALIZED (
+    SELECT -g AS ref, nextval('mo_message_id_seq') AS id FROM generate_series(1, $3) AS g),
+s AS (
     INSERT INTO sms_in (id, link, received_at, command, sequence, pdu, pdu_digest, fields,
                         source_addr, sender, destination_addr, kind, data_coding, encoding,
                         text, redelivery_of, message_id)
-    SELECT t.id, $1, t.received_at, t.command, t.sequence, t.pdu, t.pdu_digest, t.fields::jsonb,
-           t.source_addr, t.sender, t.destination_addr, t.kind, t.data_coding, t.encoding,
-           t.text, t.redelivery_of, t.message_id
-      FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::bigint[], $6::bytea[],
-                  $7::bytea[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-                  $13::integer[], $14::text[], $15::text[], $16::bigint[], $17::bigint[])
+    SELECT COALESCE(a.id, t.id), $1, t.received_at, t.command, t.sequence, t.pdu,
+           t.pdu_digest, t.fields::jsonb, t.source_addr, t.sender, t.destination_addr, t.kind,
+           t.data_coding, t.encoding, t.text, COALESCE(r.id, t.redelivery_of),
+           COALESCE(x.id, t.message_id)
+      FROM unnest($4::bigint[], $5::timestamptz[], $6::text[], $7::bigint[], $8::bytea[],
+                  $9::bytea[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+                  $15::integer[], $16::text[], $17::text[], $18::bigint[], $19::bigint[])
            AS t(id, received_at, command, sequence, pdu, pdu_digest, fields, source_addr,
                 sender, destination_addr, kind, data_coding, encoding, text, redelivery_of,
                 message_id)
+      LEFT JOIN sid a ON a.ref = t.id
+      LEFT JOIN sid r ON r.ref = t.redelivery_of
+      LEFT JOIN mid x ON x.ref = t.message_id
     RETURNING 1),
 m AS (
     INSERT INTO mo_message (id, link, received_at, completed_at, sender, source_addr,
                             destination_addr, text, normalized, outcome, reason)
-    SELECT t.id, $1, t.received_at, t.completed_at, t.sender, t.source_addr,
+    SELECT COALESCE(x.id, t.id), $1, t.received_at, t.completed_at, t.sender, t.source_addr,
            t.destination_addr, t.text, t.normalized, t.outcome, t.reason
-      FROM unnest($18::bigint[], $19::timestamptz[], $20::timestamptz[], $21::text[],
-                  $22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[])
+      FROM unnest($20::bigint[], $21::timestamptz[], $22::timestamptz[], $23::text[],
+                  $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[])
            AS t(id, received_at, completed_at, sender, source_addr, destination_addr, text,
                 normalized, outcome, reason)
+      LEFT JOIN mid x ON x.ref = t.id
     RETURNING 1),
 e AS (
     INSERT INTO consent_event (message_id, brand_id, iys_code, brand_code, recipient,
                                recipient_type, type, status, source, received_at,
                                consent_date, deadline_at)
-    SELECT t.message_id, t.brand_id, t.iys_code, t.brand_code, t.recipient, t.recipient_type,
-           t.type, t.status, t.source, t.received_at, t.received_at, t.deadline_at
-      FROM unnest($28::bigint[], $29::text[], $30::bigint[], $31::bigint[], $32::text[],
-                  $33::text[], $34::text[], $35::text[], $36::text[], $37::timestamptz[],
-                  $38::timestamptz[])
+    SELECT COALESCE(x.id, t.message_id), t.brand_id, t.iys_code, t.brand_code, t.recipient,
+           t.recipient_type, t.type, t.status, t.source, t.received_at, t.received_at,
+           t.deadline_at
+      FROM unnest($30::bigint[], $31::text[], $32::bigint[], $33::bigint[], $34::text[],
+                  $35::text[], $36::text[], $37::text[], $38::text[], $39::timestamptz[],
+                  $40::timestamptz[])
            AS t(message_id, brand_id, iys_code, brand_code, recipient, recipient_type, type,
                 status, source, received_at, deadline_at)
+      LEFT JOIN mid x ON x.ref = t.message_id
     RETURNING 1)
 SELECT (SELECT count(*) FROM s) AS sms_in, (SELECT count(*) FROM m) AS messages,
        (SELECT count(*) FROM e) AS events,

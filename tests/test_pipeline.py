@@ -247,3 +247,19 @@ async def test_new_rules_are_used_at_once_for_a_text_seen_before(pipeline: Pipel
     pipeline.rules = RuleSet.from_dict({"number": [], "brand": []})
     await pipeline.accept("l2", [received(deliver_pdu(2, b"RET ACME", source="905551112233"))])
     assert await outcomes(pool) == ["consent", "unknown_number"]
+
+
+async def test_plain_batch_ids_follow_arrival_and_rows_refer_to_each_other(
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    senders = [f"90532{n:07d}" for n in range(5)]
+    await pipeline.accept("l2", [received(deliver_pdu(n, b"RET ACME", source=s))
+                                 for n, s in enumerate(senders, 1)])
+    rows = await pool.fetch(
+        "SELECT s.id, s.sequence, s.message_id, m.id AS mid, m.source_addr, e.message_id AS eid"
+        "  FROM sms_in s JOIN mo_message m ON m.id = s.message_id"
+        "  JOIN consent_event e ON e.message_id = m.id ORDER BY s.id")
+    assert [r["sequence"] for r in rows] == [1, 2, 3, 4, 5]
+    assert [r["source_addr"] for r in rows] == senders
+    assert [r["mid"] for r in rows] == sorted(r["mid"] for r in rows)
+    assert all(r["message_id"] == r["mid"] == r["eid"] for r in rows)

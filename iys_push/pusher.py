@@ -130,7 +130,7 @@ class Pusher:
         """Poll due batch results, then push what is due now; returns how many events were
         handled (sent, settled or rescheduled)."""
         handled = await self._poll_batches()
-        if await self.pool.fetchval(store.DUE_COUNT) > self.settings.batch_threshold:
+        if await self.pool.fetchval(store.DUE_COUNT) > self.settings.batch_above:
             return handled + await self._submit_batch()
         claim = max(1, int(self.settings.requests_per_second * 2))
         events = await self.pool.fetch(store.CLAIM, claim, self.worker_id,

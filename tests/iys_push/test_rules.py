@@ -107,3 +107,11 @@ def test_backoff_never_sleeps_through_a_near_deadline() -> None:
     policy = RetryPolicy(first=1, factor=2, cap=300)
     when = policy.next_attempt(20, NOW, NOW + timedelta(minutes=4), random.Random(1))
     assert when <= NOW + timedelta(minutes=1)
+
+
+def test_batch_path_starts_above_one_second_of_the_request_budget() -> None:
+    from iys_push.client import IysSettings
+
+    assert IysSettings("http://x", "u", "p").batch_above == 8
+    assert IysSettings("http://x", "u", "p", requests_per_second=2.5).batch_above == 2
+    assert IysSettings("http://x", "u", "p", batch_threshold=50).batch_above == 50

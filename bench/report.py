@@ -196,10 +196,13 @@ def iys_lines(sec: dict[str, Any]) -> list[str]:
         lines += [
             "",
             f"Reading the steady row: {st['sandbox_requests']} requests reached the sandbox in "
-            f"the {st['phase_seconds']} s of the phase, the service's whole budget of {budget:g} "
-            "requests/s when every event is a single add. Events queue until more than 50 are "
-            "due (the batch threshold), so a single add may wait up to ≈ 50 / "
-            f"{budget:g} ≈ {50 / budget:.1f} s and the batch path never takes over. "
+            f"the {st['phase_seconds']} s of the phase (≈ "
+            f"{st['sandbox_requests'] / st['phase_seconds']:.1f}/s; the service's budget is "
+            f"{budget:g} requests/s, and each event here is one single add). Offered as fast as "
+            "the budget drains them, events queue until more than 50 are due (the batch "
+            f"threshold), so a single add may wait up to ≈ 50 / {budget:g} ≈ "
+            f"{50 / budget:.1f} s before the batch path takes over "
+            f"({st['batched']} of {st['events']} went in batches here). "
             "`BENCH_IYS_RPS` runs the service with another budget for attribution.",
         ]
     lines += [

@@ -195,8 +195,9 @@ def iys_lines(sec: dict[str, Any]) -> list[str]:
     if st["latency_p99_s"] is not None and st["latency_p99_s"] > TARGET_IYS_P99_S:
         lines += [
             "",
-            f"Reading the steady row: {st['sandbox_requests']} requests reached the sandbox in "
-            f"the {st['phase_seconds']} s of the phase (≈ "
+            f"Reading the steady row: the sandbox counted {st['sandbox_requests']:,} requests "
+            f"({st['http_429']} refused with HTTP 429) in the {st['phase_seconds']} s of the "
+            "phase (≈ "
             f"{st['sandbox_requests'] / st['phase_seconds']:.1f}/s; the service's budget is "
             f"{budget:g} requests/s, and each event here is one single add). Offered as fast as "
             "the budget drains them, events queue until more than 50 are due (the batch "

@@ -40,7 +40,7 @@ class IysSettings:
     batch_poll_delay: float = 300.0    # İYS: poll batch results at least 300 s later
     lease_seconds: float = 60.0
     poll_interval: float = 1.0
-    coalesce: float = 0.25             # after a wake-up, wait this long before claiming
+    coalesce: float = 0.25             # busy: wait this long between rounds (gathers NOTIFYs)
     pull_interval: float = 3600.0
 
     @property

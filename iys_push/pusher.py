@@ -1,11 +1,11 @@
 """The outbox worker: every consent event to İYS at once, in order per key, within the law.
 
-Wakes on ``NOTIFY iys_outbox`` (a quarter second later, so that the wake-ups of many MO
-commits make one claim) and also polls (a LISTEN connection can die silently). Claims
-with ``FOR UPDATE SKIP LOCKED`` and a lease, so several processes share the work and a crashed
-worker's events come back when its lease expires. Only the oldest pending event of a key
-(brand, recipient, recipientType, type) is ever claimed, so İYS sees a key's movements in the
-order they were received; among keys, the nearest deadline goes first.
+Wakes on ``NOTIFY iys_outbox`` (when busy, a quarter second after its last round, so that
+the wake-ups of many MO commits make one claim) and also polls (a LISTEN connection can die
+silently). Claims with ``FOR UPDATE SKIP LOCKED`` and a lease, so several processes share the
+work and a crashed worker's events come back when its lease expires. Only the oldest pending
+event of a key (brand, recipient, recipientType, type) is ever claimed, so İYS sees a key's
+movements in the order they were received; among keys, the nearest deadline goes first.
 
 Before anything is sent it is checked here (every 4xx counts against the IP's success ratio,
 and İYS drops an IP below 70 %): format, source, dates, the three-business-day window, and
@@ -86,14 +86,15 @@ class Pusher:
                     continue
                 if done >= BATCH_SIZE:
                     continue  # a full chunk: more is waiting
-                if not done:
-                    self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
-                # every MO commit NOTIFYs: let the commits of a moment gather so that one
-                # claim takes them all, instead of a round of queries per MO batch competing
-                # with the MO path for the CPU
-                await asyncio.sleep(self.settings.coalesce)
+                if done:
+                    # busy: every MO commit NOTIFYs, so let the commits of a moment gather
+                    # and one claim take them all, instead of a round of queries per MO
+                    # batch competing with the MO path for the CPU
+                    await asyncio.sleep(self.settings.coalesce)
+                    continue
+                self._wake.clear()  # idle: the first NOTIFY is served at once
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
         finally:
             for task in helpers:
                 task.cancel()

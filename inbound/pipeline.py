@@ -72,6 +72,12 @@ class _InFlight:
     done: asyncio.Future[None]
 
 
+def _insert_args(link: str, sms_in: list[tuple[Any, ...]], messages: list[tuple[Any, ...]],
+                 events: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    return (store.INSERT_BATCH, link, *_columns(sms_in, 16), *_columns(messages, 10),
+            *_columns(events, 11))
+
+
 def _columns(records: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
     """Rows to column arrays for ``unnest`` (``width`` columns, also when there are none)."""
     if not records:
@@ -168,11 +174,9 @@ class Pipeline:
         async with self.pool.acquire() as conn:
             if plain:
                 found = await conn.fetchrow(store.FIND_ORIGINALS, link, digests, since)
-                placeholders = itertools.count(-1, -1)
-                self._build(rows, found, range(-1, -len(rows) - 1, -1), placeholders, out)
-                await conn.fetchrow(store.INSERT_BATCH, link, len(rows), -next(placeholders) - 1,
-                                    *_columns(out.sms_in, 16), *_columns(out.messages, 10),
-                                    *_columns(out.events, 11))
+                self._build(rows, found, range(-1, -len(rows) - 1, -1), itertools.count(-1, -1),
+                            out)
+                await conn.fetchrow(*_insert_args(link, out.sms_in, out.messages, out.events))
                 return out
             async with conn.transaction():
                 candidates = sum(1 for r in rows
@@ -182,12 +186,10 @@ class Pipeline:
                 parts = self._build(rows, found, found["sms_in_ids"],
                                     iter(found["message_ids"]), out)
                 # sms_in first: assembling parts updates the rows of this batch's parts
-                await conn.fetchrow(store.INSERT_BATCH, link, 0, 0, *_columns(out.sms_in, 16),
-                                    *_columns([], 10), *_columns([], 11))
+                await conn.fetchrow(*_insert_args(link, out.sms_in, [], []))
                 for row in parts:
                     await self._store_part(conn, link, row, out)
-                await conn.fetchrow(store.INSERT_BATCH, link, 0, 0, *_columns([], 16),
-                                    *_columns(out.messages, 10), *_columns(out.events, 11))
+                await conn.fetchrow(*_insert_args(link, [], out.messages, out.events))
                 if out.replies:
                     await self._store_replies(conn, out)
         return out
@@ -397,8 +399,6 @@ class Pipeline:
                     row = self._decode(stale["link"], item)
                     await self._assemble(conn, stale["link"], stale["concat_key"], row, parts,
                                          out, complete=False)
-                    await conn.fetchrow(store.INSERT_BATCH, stale["link"], 0, 0,
-                                        *_columns([], 16),
-                                        *_columns(out.messages, 10), *_columns([], 11))
+                    await conn.fetchrow(*_insert_args(stale["link"], [], out.messages, []))
                 resolved += 1
         return resolved

@@ -52,13 +52,17 @@ ALLOCATE_MESSAGE_IDS = "SELECT nextval('mo_message_id_seq') AS id FROM generate_
 # pusher's NOTIFY when events were written. Run alone it is its own transaction (atomic:
 # all or nothing, one commit); the concatenation and reply path runs it inside one.
 # Foreign keys between the sub-statements are checked at the end of the statement.
-# Ids: a positive id is used as it is; -k stands for the k-th of $2 new sms_in ids or of $3
-# new mo_message ids allocated here (in arrival order), wherever a row refers to one.
+# Ids: a positive id is used as it is; -k stands for the k-th new sms_in id or mo_message id
+# allocated here (in arrival order), wherever a row refers to one. The new ids are counted
+# from the rows' own id arrays ($2, $18): a count parameter (generate_series(1, $n)) made
+# every execution a custom plan, i.e. planned again each time.
 INSERT_BATCH = """
 WITH sid AS MATERIALIZED (
-    SELECT -g AS ref, nextval('sms_in_id_seq') AS id FROM generate_series(1, $2) AS g),
+    SELECT ref, nextval('sms_in_id_seq') AS id
+      FROM (SELECT ref FROM unnest($2::bigint[]) AS r(ref) WHERE ref < 0 ORDER BY ref DESC) q),
 mid AS MATERIALIZED (
-    SELECT -g AS ref, nextval('mo_message_id_seq') AS id FROM generate_series(1, $3) AS g),
+    SELECT ref, nextval('mo_message_id_seq') AS id
+      FROM (SELECT ref FROM unnest($18::bigint[]) AS r(ref) WHERE ref < 0 ORDER BY ref DESC) q),
 s AS (
     INSERT INTO sms_in (id, link, received_at, command, sequence, pdu, pdu_digest, fields,
                         source_addr, sender, destination_addr, kind, data_coding, encoding,
@@ -67,9 +71,9 @@ s AS (
            t.pdu_digest, t.fields::jsonb, t.source_addr, t.sender, t.destination_addr, t.kind,
            t.data_coding, t.encoding, t.text, COALESCE(r.id, t.redelivery_of),
            COALESCE(x.id, t.message_id)
-      FROM unnest($4::bigint[], $5::timestamptz[], $6::text[], $7::bigint[], $8::bytea[],
-                  $9::bytea[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-                  $15::integer[], $16::text[], $17::text[], $18::bigint[], $19::bigint[])
+      FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::bigint[], $6::bytea[],
+                  $7::bytea[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+                  $13::integer[], $14::text[], $15::text[], $16::bigint[], $17::bigint[])
            AS t(id, received_at, command, sequence, pdu, pdu_digest, fields, source_addr,
                 sender, destination_addr, kind, data_coding, encoding, text, redelivery_of,
                 message_id)
@@ -82,8 +86,8 @@ m AS (
                             destination_addr, text, normalized, outcome, reason)
     SELECT COALESCE(x.id, t.id), $1, t.received_at, t.completed_at, t.sender, t.source_addr,
            t.destination_addr, t.text, t.normalized, t.outcome, t.reason
-      FROM unnest($20::bigint[], $21::timestamptz[], $22::timestamptz[], $23::text[],
-                  $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[])
+      FROM unnest($18::bigint[], $19::timestamptz[], $20::timestamptz[], $21::text[],
+                  $22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[])
            AS t(id, received_at, completed_at, sender, source_addr, destination_addr, text,
                 normalized, outcome, reason)
       LEFT JOIN mid x ON x.ref = t.id
@@ -95,9 +99,9 @@ e AS (
     SELECT COALESCE(x.id, t.message_id), t.brand_id, t.iys_code, t.brand_code, t.recipient,
            t.recipient_type, t.type, t.status, t.source, t.received_at, t.received_at,
            t.deadline_at
-      FROM unnest($30::bigint[], $31::text[], $32::bigint[], $33::bigint[], $34::text[],
-                  $35::text[], $36::text[], $37::text[], $38::text[], $39::timestamptz[],
-                  $40::timestamptz[])
+      FROM unnest($28::bigint[], $29::text[], $30::bigint[], $31::bigint[], $32::text[],
+                  $33::text[], $34::text[], $35::text[], $36::text[], $37::timestamptz[],
+                  $38::timestamptz[])
            AS t(message_id, brand_id, iys_code, brand_code, recipient, recipient_type, type,
                 status, source, received_at, deadline_at)
       LEFT JOIN mid x ON x.ref = t.message_id

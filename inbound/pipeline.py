@@ -7,8 +7,8 @@ concatenation part (``sms_part``), the logical message with its keyword outcome
 the same transaction wakes the pusher when the commit lands.
 
 Work per batch is shaped for few round trips: decoding and keyword matching happen in
-Python first; one read-only query finds redelivery originals and allocates the ids; one
-statement inserts every row of every table from column arrays and NOTIFYs (it is its own
+Python first; one read-only query finds the redelivery originals; one statement allocates
+the ids, inserts every row of every table from column arrays and NOTIFYs (it is its own
 transaction). Batches of one link may be stored concurrently; one that depends on an
 earlier batch still in flight (same digest, concatenated parts) waits for it.
 """

@@ -29,6 +29,10 @@ UPDATE owner SET password_hash = $2, failed_logins = 0, locked_until = NULL
  WHERE id = $1 RETURNING id
 """
 
+REHASH_PASSWORD = """
+UPDATE owner SET password_hash = $3 WHERE id = $1 AND password_hash = $2
+"""
+
 INSERT_SESSION = """
 INSERT INTO web_session (token_hash, owner_id, csrf, expires_at)
 VALUES ($1, $2, $3, now() + $4::interval)

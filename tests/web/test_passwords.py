@@ -7,7 +7,7 @@ import secrets
 
 import asyncpg
 
-from inbound.web import auth
+from inbound.web import auth, queries, set_password
 from tests.web.conftest import EMAIL_A, Site
 
 
@@ -36,3 +36,15 @@ async def test_scrypt_hash_signs_in_and_is_replaced_by_argon2id(site: Site,
     stored = await pool.fetchval("SELECT password_hash FROM owner WHERE id = $1", site.owner_a)
     assert stored.startswith("$argon2id$")
     assert await auth.sign_in(pool, EMAIL_A, "eski-parola-123") == site.owner_a
+
+
+async def test_a_rehash_never_overwrites_a_password_set_meanwhile(site: Site,
+                                                                  pool: asyncpg.Pool) -> None:
+    """The sign-in that read the old hash must not undo a reset (e.g. after a leak)."""
+    old = scrypt_hash("eski-parola-123")
+    await pool.execute("UPDATE owner SET password_hash = $2 WHERE id = $1", site.owner_a, old)
+    assert await set_password(pool, site.owner_a, "yeni-parola-456")
+    await pool.execute(queries.REHASH_PASSWORD, site.owner_a, old,
+                       auth.hash_password("eski-parola-123"))
+    assert await auth.sign_in(pool, EMAIL_A, "eski-parola-123") == "invalid"
+    assert await auth.sign_in(pool, EMAIL_A, "yeni-parola-456") == site.owner_a

@@ -71,7 +71,8 @@ def service_config(path: Path, smsc_port: int, *, window: int = 50,
                    log_level: str = "info", rules: Path = service.DEMO_RULES,
                    iys_url: str = "", batch_poll_delay: float | None = None,
                    lease_seconds: float | None = None, http_port: int = 0,
-                   requests_per_second: float | None = None) -> Path:
+                   requests_per_second: float | None = None,
+                   iys_timeout: float | None = None) -> Path:
     """``iys_url`` empty: the bundled İYS sandbox inside the service process; else that URL
     (credentials ``sandbox``/``sandbox`` through IYS_USERNAME / IYS_PASSWORD).
     ``batch_poll_delay``: the service's ``[iys] batch_poll_delay`` (default: İYS's 300 s)."""
@@ -82,6 +83,8 @@ def service_config(path: Path, smsc_port: int, *, window: int = 50,
         iys += f"\nlease_seconds = {lease_seconds}"
     if requests_per_second is not None:
         iys += f"\nrequests_per_second = {requests_per_second}"
+    if iys_timeout is not None:
+        iys += f"\ntimeout = {iys_timeout}"
     path.write_text(
         f'[http]\nport = {http_port}\n\n[iys]\n{iys}\n\n[rules]\nfile = "{rules}"\n\n'
         f'[log]\nformat = "json"\nlevel = "{log_level}"\n\n'

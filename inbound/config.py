@@ -200,6 +200,7 @@ def _link(raw: Any, index: int, env: Mapping[str, str]) -> LinkConfig:
 def _check_transmitters(links: tuple[LinkConfig, ...]) -> None:
     """A transmitter link exists to send the replies of one receiver link."""
     modes = {link.name: link.mode for link in links}
+    replies_on = {link.name: link.replies for link in links}
     served: dict[str, str] = {}
     for link in links:
         key = f"link[{link.name}].replies_for"
@@ -212,6 +213,9 @@ def _check_transmitters(links: tuple[LinkConfig, ...]) -> None:
                               "whose replies it sends)")
         if modes.get(link.replies_for) != "receiver":
             raise ConfigError(f"{key}: {link.replies_for!r} is not a receiver link here")
+        if not replies_on[link.replies_for]:
+            raise ConfigError(f"{key}: link[{link.replies_for}] has replies = false; set "
+                              "replies there or drop this transmitter link")
         if link.replies_for in served:
             raise ConfigError(f"{key}: link[{served[link.replies_for]}] already sends "
                               f"{link.replies_for!r}'s replies")
@@ -247,6 +251,12 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         sandbox_host=iys.get("sandbox_host", str, "127.0.0.1"),
         sandbox_port=iys.number("sandbox_port", int, 8091, 0, 65535),
     )
+    # a claim must outlive its round (an ONAY query and an add, each up to `timeout`, behind
+    # the rate limit), or another process claims the same events and sends them again
+    shortest_lease = 3 * iys_cfg.timeout + 2
+    if iys_cfg.lease_seconds < shortest_lease:
+        raise ConfigError(f"iys.lease_seconds: at least 3 × iys.timeout + 2 = {shortest_lease:g} "
+                          f"s (got {iys_cfg.lease_seconds:g})")
     if iys_cfg.base_url and not iys_cfg.base_url.startswith(("https://", "http://")):
         raise ConfigError(f"iys.base_url: must start with https:// (got {iys_cfg.base_url!r})")
     if iys_cfg.base_url and not (iys_cfg.username and iys_cfg.password):

@@ -91,3 +91,16 @@ def test_transmitter_link_mistakes_name_the_key(links: list[dict[str, object]],
     with pytest.raises(ConfigError, match=r"replies_for: ") as info:
         parse({"link": links}, {})
     assert message in str(info.value)
+
+
+def test_a_lease_shorter_than_a_push_round_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^iys.lease_seconds: at least 3 × iys.timeout \+ 2"):
+        parse({"iys": {"lease_seconds": 10}}, {})
+    assert parse({"iys": {"lease_seconds": 5, "timeout": 1}}, {}).iys.lease_seconds == 5
+
+
+def test_a_transmitter_for_a_receiver_without_replies_is_refused() -> None:
+    links = [_link("rx", "receiver", replies=False),
+             _link("tx", "transmitter", replies_for="rx")]
+    with pytest.raises(ConfigError, match=r"^link\[tx\].replies_for: link\[rx\] has replies"):
+        parse({"link": links}, {})

@@ -251,9 +251,10 @@ async def test_two_processes_owner_killed_every_mo_stored_and_pushed_once(
     async with sandbox_process(batch_result_delay=1) as sb, \
             NodeSmsc(password=PEER_PASSWORD, redeliver_on_rebind=True) as smsc:
         # one configuration, one database, two processes; a dead process's leases expire
-        # after 5 s (production: 60 s) so the small version stays short
+        # after 5 s (production: 60 s) so the small version stays short, which the
+        # configuration allows with İYS requests timing out after 1 s (the sandbox is local)
         config = service_config(tmp_path / "service.toml", smsc.port, iys_url=sb.url,
-                                batch_poll_delay=1, lease_seconds=5)
+                                batch_poll_delay=1, lease_seconds=5, iys_timeout=1)
         load = ChaosLoad(smsc, n, text="IZIN ACME")
         async with service_process(config, dsn, tmp_path / "first.log") as first:
             await smsc.wait_bound(timeout=30)

@@ -76,6 +76,9 @@ class Pusher:
         failures = 0
         try:
             while True:
+                # cleared before the round, not after it: a NOTIFY during an empty round
+                # must still end the idle wait below at once
+                self._wake.clear()
                 try:
                     done = await self.drain_once()
                     failures = 0
@@ -92,7 +95,7 @@ class Pusher:
                     # batch competing with the MO path for the CPU
                     await asyncio.sleep(self.settings.coalesce)
                     continue
-                self._wake.clear()  # idle: the first NOTIFY is served at once
+                # idle: the first NOTIFY is served at once
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
         finally:
@@ -131,7 +134,8 @@ class Pusher:
         """Poll due batch results, then push what is due now; returns how many events were
         handled (sent, settled or rescheduled)."""
         handled = await self._poll_batches()
-        if await self.pool.fetchval(store.DUE_COUNT) > self.settings.batch_above:
+        above = self.settings.batch_above
+        if await self.pool.fetchval(store.DUE_COUNT, above + 1) > above:
             return handled + await self._submit_batch()
         claim = max(1, int(self.settings.requests_per_second * 2))
         events = await self.pool.fetch(store.CLAIM, claim, self.worker_id,
@@ -240,6 +244,10 @@ class Pusher:
                 await conn.executemany(store.UPSERT_KEY_STATE, views)
 
     # -- the batch path ------------------------------------------------------------------------
+    def _batch_give_up(self) -> timedelta:
+        """How long a batch's missing results are waited for before its items go singly."""
+        return max(BATCH_GIVE_UP, timedelta(seconds=12 * self.settings.batch_poll_delay))
+
     async def _submit_batch(self) -> int:
         events = await self.pool.fetch(store.CLAIM, BATCH_SIZE, self.worker_id,
                                        self.settings.lease_seconds)
@@ -272,9 +280,17 @@ class Pusher:
                 settled.append((e, waiting(date), date))
             else:
                 groups[(e["iys_code"], e["brand_code"])].append((e, date))
+        # a batch that İYS leaves unanswered is given up only after _batch_give_up(): an event
+        # whose deadline comes sooner (plus an hour to spare) goes as a single add instead
+        urgent_before = now + self._batch_give_up() + timedelta(hours=1)
+        urgent = [e for items in groups.values() for e, _ in items
+                  if e["deadline_at"] < urgent_before]
         for (iys_code, brand_code), items in groups.items():
-            settled += await self._send_batch(iys_code, brand_code, items)
+            items = [(e, d) for e, d in items if e["deadline_at"] >= urgent_before]
+            if items:
+                settled += await self._send_batch(iys_code, brand_code, items)
         await self._settle(settled)
+        await asyncio.gather(*(self._push_one(e) for e in urgent))
         return len(events)
 
     async def _send_batch(self, iys_code: int, brand_code: int,
@@ -353,8 +369,7 @@ class Pusher:
         await self._settle(settled)
         if len(settled) == len(events):
             await self.pool.execute(store.DONE_BATCH, request_id)
-        elif datetime.now(UTC) - batch["submitted_at"] > max(
-                BATCH_GIVE_UP, timedelta(seconds=12 * self.settings.batch_poll_delay)):
+        elif datetime.now(UTC) - batch["submitted_at"] > self._batch_give_up():
             log.warning("İYS batch results did not come; its items go again one by one",
                         request_id=request_id, waiting=len(events) - len(settled))
             await self._release(request_id)

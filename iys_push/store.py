@@ -79,10 +79,19 @@ RETURNING e.id, e.brand_id, e.iys_code, e.brand_code, e.recipient, e.recipient_t
               AS superseded
 """
 
+# how many events a claim could take now (heads of their keys, as CLAIM), counted up to $1:
+# later events of a key whose head is in a batch must not keep the pusher on the batch path
 DUE_COUNT = """
-SELECT count(*) FROM consent_event
- WHERE state = 'pending' AND next_attempt_at <= now() AND batch_request_id IS NULL
-   AND (lease_until IS NULL OR lease_until < now())
+SELECT count(*) FROM (
+    SELECT 1 FROM consent_event e
+     WHERE e.state = 'pending' AND e.next_attempt_at <= now() AND e.batch_request_id IS NULL
+       AND (e.lease_until IS NULL OR e.lease_until < now())
+       AND NOT EXISTS (SELECT 1 FROM consent_event o
+                        WHERE (o.brand_code, o.recipient, o.recipient_type, o.type)
+                            = (e.brand_code, e.recipient, e.recipient_type, e.type)
+                          AND o.state = 'pending' AND (o.received_at, o.id) < (e.received_at, e.id))
+     LIMIT $1
+) due
 """
 
 FINISH = """

@@ -113,3 +113,39 @@ async def test_outage_of_a_simulated_day_every_ret_accepted_before_its_deadline(
     assert all(r["state"] == "accepted" and r["updated_at"] <= r["deadline_at"] for r in rows)
     assert [m.status for m in sandbox.state.movements_for(700001, recipients[0])] == [
         "ONAY", "RET"]
+
+
+async def test_a_ret_due_before_a_batch_could_be_given_up_goes_as_a_single_add(
+    sandbox: SandboxServer, db: asyncpg.Pool
+) -> None:
+    await add_rets(db, sandbox, 60)
+    urgent = await db.fetchval("SELECT min(id) FROM consent_event")
+    await db.execute("UPDATE consent_event SET deadline_at = now() + interval '90 minutes' "
+                     "WHERE id = $1", urgent)
+    await Pusher(db, "", settings(sandbox), worker_id="w1").drain_once()
+    (batch,) = sandbox.state.batches.values()
+    assert len(batch.items) == 59
+    row = await db.fetchrow("SELECT state, batch_request_id, iys_transaction_id "
+                            "FROM consent_event WHERE id = $1", urgent)
+    assert row["state"] == "accepted" and row["batch_request_id"] is None
+    assert row["iys_transaction_id"]
+
+
+async def test_events_behind_a_batched_head_do_not_keep_the_batch_path(
+    sandbox: SandboxServer, db: asyncpg.Pool
+) -> None:
+    await add_rets(db, sandbox, 60)
+    pusher = Pusher(db, "", settings(sandbox), worker_id="w1")
+    await pusher.drain_once()  # the 60 RETs are now in a batch, waiting for its results
+    await db.execute("UPDATE iys_batch SET next_poll_at = now() + interval '1 hour'")
+    # each key gets a newer IZIN: waiting behind its RET, so no claim could take it now
+    await db.execute(
+        """INSERT INTO consent_event (message_id, brand_id, iys_code, brand_code, recipient,
+               recipient_type, type, status, received_at, consent_date, deadline_at)
+           SELECT message_id, brand_id, iys_code, brand_code, recipient, recipient_type, type,
+                  'ONAY', now(), now(), now() + interval '3 days' FROM consent_event""")
+    await add_event(db, "+905559990000", "ONAY")
+    await pusher.drain_once()
+    assert len(sandbox.state.batches) == 1  # no second batch for a lone IZIN
+    assert await db.fetchval("SELECT state FROM consent_event WHERE recipient = $1",
+                             "+905559990000") == "accepted"

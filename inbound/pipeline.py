@@ -139,15 +139,19 @@ class Pipeline:
 
         Redelivery detection reads committed rows, and so does the assembly of concatenated
         parts. A batch therefore waits for every earlier batch in flight that holds one of
-        its digests, and a batch with concatenated parts waits for all earlier ones. Other
-        batches commit concurrently (pipelined group commit).
+        its digests, and a batch with concatenated parts (or on a link that sends replies)
+        waits for all earlier ones. Other batches commit concurrently (pipelined group
+        commit).
         """
         digests = frozenset(r.digest for r in rows)
         has_parts = any(r.message is not None and r.message.concat for r in rows)
+        # the one-reply-per-interval rule reads committed replies too: on a link that
+        # replies, batches are stored one after the other
+        wait_all = has_parts or link in self.reply_links
         mine = _InFlight(digests, asyncio.get_running_loop().create_future())
         inflight = self._inflight.setdefault(link, [])
         earlier = [f.done for f in inflight
-                   if has_parts or not digests.isdisjoint(f.digests)]
+                   if wait_all or not digests.isdisjoint(f.digests)]
         inflight.append(mine)
         try:
             if earlier:

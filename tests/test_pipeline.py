@@ -220,10 +220,28 @@ async def test_plain_batch_failure_stores_nothing(pipeline: Pipeline, pool: asyn
     assert await pool.fetchval("SELECT count(*) FROM mo_message") == 0
 
 
+async def warm(pool: asyncpg.Pool) -> None:
+    """Open pool connections ahead, so that concurrent batches really overlap (with one
+    connection the second batch would wait for it and see the first one committed)."""
+    async with pool.acquire(), pool.acquire(), pool.acquire():
+        pass
+
+
+async def test_concurrent_batches_on_a_reply_link_send_one_reply(
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    await warm(pool)
+    await asyncio.gather(pipeline.accept("l1", [received(deliver_pdu(1, b"RET ACME"))]),
+                         pipeline.accept("l1", [received(deliver_pdu(2, b"RET KUZEY"))]))
+    assert await pool.fetchval("SELECT count(*) FROM consent_event") == 2
+    assert await pool.fetchval("SELECT count(*) FROM sms_out") == 1
+
+
 async def test_concurrent_batches_with_the_same_pdu_store_one_message(
     pipeline: Pipeline, pool: asyncpg.Pool
 ) -> None:
     ret = gsm7_unpacked("RET ACME")
+    await warm(pool)
     await asyncio.gather(pipeline.accept("l2", [received(deliver_pdu(1, ret))]),
                          pipeline.accept("l2", [received(deliver_pdu(2, ret))]))
     rows = await pool.fetch("SELECT id, redelivery_of FROM sms_in ORDER BY sequence")
@@ -236,6 +254,7 @@ async def test_concurrent_batches_with_parts_of_one_message_assemble_it(
 ) -> None:
     parts = [deliver_pdu(i, udh(ie_concat8(7, 2, i)) + gsm7_unpacked(t), esm_class=0x40)
              for i, t in ((1, "IZIN "), (2, "ACME"))]
+    await warm(pool)
     await asyncio.gather(*(pipeline.accept("l2", [received(p)]) for p in parts))
     rows = await pool.fetch("SELECT text, outcome FROM mo_message")
     assert [(r["text"], r["outcome"]) for r in rows] == [("IZIN ACME", "consent")]

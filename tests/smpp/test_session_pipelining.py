@@ -83,6 +83,8 @@ async def bound_session(sink: object) -> AsyncIterator[tuple[Session, Smsc]]:
 
 
 async def test_nodelay_is_set_on_the_smpp_socket() -> None:
+    """The property the benchmark needs (no Nagle delay on acks), whoever sets it: asyncio's
+    selector transports do so themselves, our explicit setsockopt covers other loops."""
     async with bound_session(HandSink()) as (session, _):
         assert session._writer is not None
         sock = session._writer.get_extra_info("socket")
@@ -143,6 +145,7 @@ async def test_at_most_pipeline_depth_batches_are_in_flight() -> None:
 
 
 async def test_nodelay_on_the_simulators_accepted_sockets() -> None:
+    """As above, on the simulator's side (asyncio sets it too; this checks the property)."""
     from smpp_bind.simulator import Simulator
 
     simulator = Simulator("sim", "pw")

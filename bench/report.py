@@ -161,7 +161,8 @@ def iys_lines(sec: dict[str, Any]) -> list[str]:
         "",
         "The whole path: `bench/peer.js` offers `deliver_sm` over SMPP (paced mode, open loop; "
         "the burst in load mode, window 50) to `iys-inbound run` (subprocess, production "
-        "settings: 8 requests/s budget, batch path above 50 due events), which pushes to the "
+        "settings: 8 requests/s budget, batch path above one second of it, 8 due events), which "
+        "pushes to the "
         "İYS sandbox in its own process (`iys-inbound sandbox-iys`) at İYS's real limit of 10 "
         "requests/s per IP. *Submitted* = İYS accepted the request carrying the event (2xx to "
         "its single add, or 202 to the batch request listing it; from `iys_attempt`), "
@@ -200,9 +201,9 @@ def iys_lines(sec: dict[str, Any]) -> list[str]:
             "phase (≈ "
             f"{st['sandbox_requests'] / st['phase_seconds']:.1f}/s; the service's budget is "
             f"{budget:g} requests/s, and each event here is one single add). Offered as fast as "
-            "the budget drains them, events queue until more than 50 are due (the batch "
-            f"threshold), so a single add may wait up to ≈ 50 / {budget:g} ≈ "
-            f"{50 / budget:.1f} s before the batch path takes over "
+            "the budget drains them, events queue until more than the batch threshold are due "
+            f"(one second of budget, {int(budget)}), so a single add may wait up to ≈ "
+            f"{int(budget)} / {budget:g} ≈ 1 s plus a round before the batch path takes over "
             f"({st['batched']} of {st['events']} went in batches here). "
             "`BENCH_IYS_RPS` runs the service with another budget for attribution.",
         ]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from inbound import service
-from tests.smsc_peer import NodeSmsc, encode_fields, ensure_installed
+from tests.smsc_peer import NodeSmsc, encode_fields
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -38,22 +37,7 @@ MO_FIELDS: dict[str, Any] = {
 class BenchSmsc(NodeSmsc):
     """:class:`NodeSmsc` running ``bench/peer.js`` instead of ``tests/peer/smsc.js``."""
 
-    async def __aenter__(self) -> BenchSmsc:
-        node = ensure_installed()
-        env = {**os.environ, "SMSC_PEER_CONFIG": json.dumps(self.config)}
-        self._proc = await asyncio.create_subprocess_exec(
-            node, str(PEER_SCRIPT), str(self._requested_port),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=env, limit=1 << 22,
-        )
-        self._tasks = [asyncio.create_task(self._read_events()),
-                       asyncio.create_task(self._read_stderr())]
-        try:
-            self.port = (await self.wait_event("listening"))["port"]
-        except BaseException:
-            await self.__aexit__(None, None, None)
-            raise
-        return self
+    script = PEER_SCRIPT
 
     async def paced(self, n: int, rate: float, timeout: float = 600,
                     **fields: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import gsmcodecs  # noqa: F401  (registers the gsm23.038-* codecs)
 
@@ -93,13 +93,15 @@ class NodeSmsc:
         self._stderr: list[str] = []
         self._exited = False
 
+    script: Path = SCRIPT  # the peer program (the benchmarks run a variant of it)
+
     # -- lifecycle -------------------------------------------------------------------------
-    async def __aenter__(self) -> NodeSmsc:
+    async def __aenter__(self) -> Self:
         node = ensure_installed()
         # the password goes through the environment so that it never shows in `ps`
         env = {**os.environ, "SMSC_PEER_CONFIG": json.dumps(self.config)}
         self._proc = await asyncio.create_subprocess_exec(
-            node, str(SCRIPT), str(self._requested_port),
+            node, str(self.script), str(self._requested_port),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=env, limit=1 << 22,
         )

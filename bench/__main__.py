@@ -57,6 +57,7 @@ from bench.harness import (
 )
 from bench.report import write_markdown
 from inbound import db
+from tests.processes import stop_process
 
 WARMUP = 500
 SECTIONS = ("smpp", "iys")
@@ -123,13 +124,7 @@ async def child(*cmd: str, env: dict[str, str] | None = None
     try:
         yield proc
     finally:
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await stop_process(proc, proc.terminate, 10)
 
 
 async def measure(smsc: BenchSmsc, name: str, s: Settings, rows: list[dict[str, Any]],

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import socket
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from inbound import service
+from tests.processes import stop_process
 from tests.smsc_peer import NodeSmsc, encode_fields
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -96,15 +96,7 @@ async def service_process(config: Path, dsn: str, log: Path
     try:
         yield proc
     finally:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 20)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
+        await stop_process(proc, proc.terminate, 20)  # SIGTERM: a clean stop
 
 
 def free_port() -> int:

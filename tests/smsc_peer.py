@@ -23,6 +23,8 @@ from typing import Any, Self
 
 import gsmcodecs  # noqa: F401  (registers the gsm23.038-* codecs)
 
+from tests.processes import stop_process
+
 PEER_DIR = Path(__file__).resolve().parent / "peer"
 SCRIPT = PEER_DIR / "smsc.js"
 NODE_SMPP_VERSION = "0.5.1"
@@ -116,15 +118,10 @@ class NodeSmsc:
 
     async def __aexit__(self, *_: object) -> None:
         proc = self._proc
-        if proc is not None and proc.returncode is None:
+        if proc is not None:
             assert proc.stdin is not None
-            proc.stdin.close()  # smsc.js shuts down when its stdin ends
-            try:
-                await asyncio.wait_for(proc.wait(), 5)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
+            # smsc.js shuts down when its stdin ends
+            await stop_process(proc, proc.stdin.close, 5)
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

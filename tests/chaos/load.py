@@ -17,10 +17,12 @@ over time and a fault lands in the middle of it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,6 +136,18 @@ class ChaosLoad:
         proc.stdin.write((json.dumps({"cmd": "deliver", "id": command_id, "fields": fields})
                           + "\n").encode())
         await proc.stdin.drain()
+
+    @contextlib.asynccontextmanager
+    async def running(self, timeout: float) -> AsyncIterator[asyncio.Task[None]]:
+        """:meth:`run` as a task for the block's life; awaiting it inside the block waits for
+        the whole load. On the way out it is cancelled and awaited, whatever happened."""
+        runner = asyncio.create_task(self.run(timeout))
+        try:
+            yield runner
+        finally:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError, AssertionError):
+                await runner
 
     async def run(self, timeout: float) -> None:
         """Send everything, re-send what failed, until every message is acknowledged."""

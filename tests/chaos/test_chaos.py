@@ -10,8 +10,6 @@ Small versions (500 MO) run in ``make test``; ``make chaos`` (``IYS_CHAOS_FULL=1
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +84,7 @@ async def test_kill_9_during_load_then_restart_stores_every_mo_once(
         load = ChaosLoad(smsc, N)
         async with service_process(config, dsn, log) as first:
             await smsc.wait_bound(timeout=30)
-            runner = asyncio.create_task(load.run(LOAD_TIMEOUT))
-            try:
+            async with load.running(LOAD_TIMEOUT) as runner:
                 await load.until(lambda: load.acknowledged() >= N // 3, 30,
                                  "a third of the load acknowledged")
                 at_kill = {"acknowledged": load.acknowledged(),
@@ -98,10 +95,6 @@ async def test_kill_9_during_load_then_restart_stores_every_mo_once(
                 at_kill["peer_pending_redelivery"] = (await smsc.stats())["pending_redelivery"]
                 async with service_process(config, dsn, log):
                     await smsc.wait_bound(timeout=30)
-                    await runner
-            finally:
-                runner.cancel()
-                with contextlib.suppress(asyncio.CancelledError, AssertionError):
                     await runner
         found = await stored(dsn)
         report("kill -9 during load, restart, peer redelivers", load, found, **at_kill)
@@ -119,31 +112,26 @@ async def test_postgres_interruption_during_load_then_everything_stored_once(
         load = ChaosLoad(smsc, N)
         async with service_process(config, dsn, tmp_path / "service.log"):
             await smsc.wait_bound(timeout=30)
-            runner = asyncio.create_task(load.run(LOAD_TIMEOUT))
-            admin = await db.connect(pg_server_dsn)
-            try:
-                await load.until(lambda: load.acknowledged() >= N // 3, 30,
-                                 "a third of the load acknowledged")
-                before = load.summary()
-                # this database goes away: no new connections, every existing one killed
-                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-                await admin.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = $1 AND pid <> pg_backend_pid()", name)
-                # the outage is felt: temporary errors (ESME_RX_T_APPN) or a dropped link
-                await load.until(
-                    lambda: load.temporary_errors - before["temporary_errors"] >= 10
-                    or load.closes > before["peer_closes"], 20, "the outage to be felt")
-                during = load.summary()
-            finally:
-                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-                await admin.close()
-            try:
+            async with load.running(LOAD_TIMEOUT) as runner:
+                admin = await db.connect(pg_server_dsn)
+                try:
+                    await load.until(lambda: load.acknowledged() >= N // 3, 30,
+                                     "a third of the load acknowledged")
+                    before = load.summary()
+                    # this database goes away: no new connections, every existing one killed
+                    await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                    await admin.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = $1 AND pid <> pg_backend_pid()", name)
+                    # the outage is felt: temporary errors (ESME_RX_T_APPN) or a dropped link
+                    await load.until(
+                        lambda: load.temporary_errors - before["temporary_errors"] >= 10
+                        or load.closes > before["peer_closes"], 20, "the outage to be felt")
+                    during = load.summary()
+                finally:
+                    await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+                    await admin.close()
                 await runner
-            finally:
-                runner.cancel()
-                with contextlib.suppress(asyncio.CancelledError, AssertionError):
-                    await runner
         found = await stored(dsn)
         fault = {"acknowledged_before": before["acknowledged"],
                  "temporary_errors_during": during["temporary_errors"]

@@ -23,7 +23,6 @@ stays the real moment, which the sandbox, one day ahead, judges with İYS's own 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import time
@@ -271,8 +270,7 @@ async def test_two_processes_owner_killed_every_mo_stored_and_pushed_once(
                 before = n // 3 if FULL else 0
                 first_part = before + 40
                 await load.allow(before or first_part)
-                runner = asyncio.create_task(load.run(LOAD_TIMEOUT))
-                try:
+                async with load.running(LOAD_TIMEOUT) as runner:
                     if before:
                         await load.until(lambda: load.acknowledged() >= before, 60,
                                          "a third of the load acknowledged")
@@ -302,10 +300,6 @@ async def test_two_processes_owner_killed_every_mo_stored_and_pushed_once(
                     await smsc.wait_bound(timeout=30)   # the second process binds the link
                     taken_over_s = time.monotonic()
                     await runner
-                finally:
-                    runner.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, AssertionError):
-                        await runner
                 await wait_until(
                     lambda: db_count(dsn, "SELECT count(*) = $1 FROM consent_event "
                                      "WHERE state = 'accepted'", n),

@@ -172,10 +172,13 @@ async def test_at_most_one_reply_per_recipient_and_number_per_interval(
     assert await pool.fetchval("SELECT count(*) FROM sms_out") == 1
 
 
-async def test_failed_transaction_stores_nothing(pipeline: Pipeline, pool: asyncpg.Pool) -> None:
+# l1 replies (explicit transaction), l2 does not (the one-statement path)
+@pytest.mark.parametrize("link", ["l1", "l2"])
+async def test_failed_batch_stores_nothing(pipeline: Pipeline, pool: asyncpg.Pool,
+                                           link: str) -> None:
     await pool.execute("ALTER TABLE consent_event ADD CONSTRAINT nope CHECK (false) NOT VALID")
     with pytest.raises(asyncpg.CheckViolationError):
-        await pipeline.accept("l1", [received(deliver_pdu(1, b"RET ACME"))])
+        await pipeline.accept(link, [received(deliver_pdu(1, b"RET ACME"))])
     assert await pool.fetchval("SELECT count(*) FROM sms_in") == 0
     assert await pool.fetchval("SELECT count(*) FROM mo_message") == 0
 
@@ -210,14 +213,6 @@ async def test_plain_batch_with_a_repeat_and_a_redelivery(pipeline: Pipeline,
         "ONAY", "RET"]
     fields = await pool.fetchval("SELECT fields FROM sms_in WHERE id = $1", first["id"])
     assert fields["destination_addr"] == "4609"
-
-
-async def test_plain_batch_failure_stores_nothing(pipeline: Pipeline, pool: asyncpg.Pool) -> None:
-    await pool.execute("ALTER TABLE consent_event ADD CONSTRAINT nope CHECK (false) NOT VALID")
-    with pytest.raises(asyncpg.CheckViolationError):
-        await pipeline.accept("l2", [received(deliver_pdu(1, b"RET ACME"))])
-    assert await pool.fetchval("SELECT count(*) FROM sms_in") == 0
-    assert await pool.fetchval("SELECT count(*) FROM mo_message") == 0
 
 
 async def warm(pool: asyncpg.Pool) -> None:

@@ -389,7 +389,8 @@ async def update_gauges(pool: asyncpg.Pool) -> None:
     metrics.BACKLOG.set(row["backlog"])
     metrics.BACKLOG_AGE.set(row["oldest_age"] or 0)
     metrics.NEAREST_DEADLINE.set(row["nearest_ret_deadline"]
-                                 if row["nearest_ret_deadline"] is not None else 1e9)
+                                 if row["nearest_ret_deadline"] is not None
+                                 else metrics.NO_DEADLINE_SECONDS)
     metrics.PAST_HALF.set(row["past_half"])
     metrics.PAST_NINETY.set(row["past_ninety"])
     metrics.OVERDUE.set(row["overdue"])

@@ -78,9 +78,9 @@ async def _store_change(conn: asyncpg.Connection, brand_code: int, item: dict) -
     await conn.execute(store.INSERT_CHANGE, brand_code, item["transactionId"],
                        item["recipient"], recipient_type, item["type"], item["status"],
                        item["source"], item.get("consentDate"), item.get("creationDate"), item)
-    await conn.execute(store.UPSERT_KEY_STATE, brand_code, item["recipient"], recipient_type,
-                       item["type"], item["status"], _date(item.get("consentDate")),
-                       item["source"], "pull")
+    await conn.execute(store.UPSERT_KEY_STATE, *store.key_state_columns([(
+        brand_code, item["recipient"], recipient_type, item["type"], item["status"],
+        _date(item.get("consentDate")), item["source"], "pull")]))
 
 
 def _date(text: str | None) -> datetime | None:

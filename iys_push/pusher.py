@@ -1,7 +1,8 @@
 """The outbox worker: every consent event to İYS at once, in order per key, within the law.
 
-Wakes on ``NOTIFY iys_outbox`` (when busy, a quarter second after its last round, so that
-the wake-ups of many MO commits make one claim) and also polls (a LISTEN connection can die
+Wakes when this process commits events (``OutboxSignal``) or on ``NOTIFY iys_outbox`` from
+another process (when busy, a quarter second after its last round, so that the wake-ups of
+many MO commits make one claim) and also polls (a LISTEN connection can die
 silently). Claims with ``FOR UPDATE SKIP LOCKED`` and a lease, so several processes share the
 work and a crashed worker's events come back when its lease expires. Only the oldest pending
 event of a key (brand, recipient, recipientType, type) is ever claimed, so İYS sees a key's
@@ -19,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -58,6 +59,41 @@ Event = Mapping[str, Any]
 
 
 # -- the worker --------------------------------------------------------------------------------
+class OutboxSignal:
+    """What the MO path calls once a batch with consent events has committed.
+
+    The pusher of this process is woken at once (``local``); those of other processes on the
+    same database by ``NOTIFY iys_outbox``, sent outside the MO transactions, at most once
+    every ``interval`` seconds (they also poll). Not a NOTIFY inside each MO transaction:
+    PostgreSQL serialises the commits of all transactions that NOTIFY (a database-wide lock
+    held until the commit is on disk), which made the pipelined batches commit one fsync at a
+    time.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, local: Callable[[], None] | None = None,
+                 interval: float = 0.2) -> None:
+        self.pool = pool
+        self.local = local
+        self.interval = interval
+        self._pending = asyncio.Event()
+
+    def __call__(self) -> None:
+        if self.local is not None:
+            self.local()
+        self._pending.set()
+
+    async def run(self) -> None:
+        """Until cancelled: the NOTIFYs for the other processes."""
+        while True:
+            await self._pending.wait()
+            self._pending.clear()
+            try:
+                await self.pool.execute(store.NOTIFY_OUTBOX)
+            except Exception as exc:  # the other pushers poll: late, not lost
+                log.warning("pusher: could not notify other processes", error=str(exc))
+            await asyncio.sleep(self.interval)
+
+
 class Pusher:
     def __init__(self, pool: asyncpg.Pool, dsn: str, settings: IysSettings, *,
                  worker_id: str, client: IysClient | None = None,
@@ -69,6 +105,10 @@ class Pusher:
         self.client = client or IysClient(pool, settings)
         self.policy = policy
         self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Start a round now (events were committed in this process)."""
+        self._wake.set()
 
     async def run(self) -> None:
         """Until cancelled; errors are logged and waited out, never fatal."""
@@ -201,7 +241,7 @@ class Pusher:
                 rows.append((brand_code, e["recipient"], recipient_type, type_,
                              "ONAY" if result[e["id"]] else "RET",
                              view.consent_date if view else None, None, "status"))
-        await self.pool.executemany(store.UPSERT_KEY_STATE, rows)
+        await self.pool.execute(store.UPSERT_KEY_STATE, *store.key_state_columns(rows))
         return result
 
     # -- outcomes ------------------------------------------------------------------------------
@@ -237,11 +277,11 @@ class Pusher:
                           event_id=event["id"], code=v.code, reason=v.message)
         async with self.pool.acquire() as conn, conn.transaction():
             if finish:
-                await conn.executemany(store.FINISH, finish)
+                await conn.execute(store.FINISH, *store.columns(finish, 7))
             if retry:
-                await conn.executemany(store.RETRY, retry)
+                await conn.execute(store.RETRY, *store.columns(retry, 5))
             if views:
-                await conn.executemany(store.UPSERT_KEY_STATE, views)
+                await conn.execute(store.UPSERT_KEY_STATE, *store.key_state_columns(views))
 
     # -- the batch path ------------------------------------------------------------------------
     def _batch_give_up(self) -> timedelta:

@@ -169,8 +169,9 @@ def consent_body(event: Event, consent_date: datetime) -> dict[str, Any]:
 
 SUPERSEDED = Verdict("not_needed", "SUPERSEDED", "a later movement of this key is already in "
                      "İYS (a later event of ours, or the citizen's own)")
+# no known_status: NO_ONAY follows a status query, which has written the key's view already
 NO_ONAY = Verdict("not_needed", "NO_ONAY", "İYS has no ONAY for this recipient: nothing to "
-                  "withdraw (a RET there would be refused, H175/H174)", known_status="RET")
+                  "withdraw (a RET there would be refused, H175/H174)")
 
 
 def waiting(until: datetime) -> Verdict:

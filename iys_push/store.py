@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 # -- token (iys_token: one row per account, its row lock makes one fetcher at a time) -------
 ENSURE_TOKEN_ROW = """
 INSERT INTO iys_token (account) VALUES ($1) ON CONFLICT (account) DO NOTHING
@@ -94,21 +97,29 @@ SELECT count(*) FROM (
 ) due
 """
 
+# FINISH and RETRY take column arrays (one statement for all the events of a round, instead
+# of one per event: per-statement work in PostgreSQL was the push side's main cost)
 FINISH = """
-UPDATE consent_event
-   SET state = $2, iys_transaction_id = $3, iys_creation_date = $4, last_error_code = $5,
-       last_error = $6, consent_date = COALESCE($7, consent_date), lease_owner = NULL,
+UPDATE consent_event e
+   SET state = u.state, iys_transaction_id = u.transaction_id,
+       iys_creation_date = u.creation_date, last_error_code = u.code, last_error = u.message,
+       consent_date = COALESCE(u.consent_date, e.consent_date), lease_owner = NULL,
        lease_until = NULL, batch_request_id = NULL, batch_index = NULL, updated_at = now()
- WHERE id = $1 AND state = 'pending'
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+              $7::timestamptz[])
+       AS u(id, state, transaction_id, creation_date, code, message, consent_date)
+ WHERE e.id = u.id AND e.state = 'pending'
 """
 
 # back to the queue (also out of a batch); the consent date may have been moved forward
 RETRY = """
-UPDATE consent_event
-   SET next_attempt_at = $2, last_error_code = $3, last_error = $4,
-       consent_date = COALESCE($5, consent_date), lease_owner = NULL, lease_until = NULL,
-       batch_request_id = NULL, batch_index = NULL, updated_at = now()
- WHERE id = $1 AND state = 'pending'
+UPDATE consent_event e
+   SET next_attempt_at = u.next_attempt_at, last_error_code = u.code, last_error = u.message,
+       consent_date = COALESCE(u.consent_date, e.consent_date), lease_owner = NULL,
+       lease_until = NULL, batch_request_id = NULL, batch_index = NULL, updated_at = now()
+  FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::timestamptz[])
+       AS u(id, next_attempt_at, code, message, consent_date)
+ WHERE e.id = u.id AND e.state = 'pending'
 """
 
 MARK_BATCHED = """
@@ -171,16 +182,36 @@ NOTIFY_OUTBOX = "SELECT pg_notify('iys_outbox', '')"
 
 # -- the local view of İYS state -------------------------------------------------------------
 # An older movement never overwrites a newer one (a pulled change may be older than our push).
+# Column arrays, at most one row per key (ON CONFLICT cannot touch a row twice in one
+# statement): see key_state_columns. A row never replaces a view with a later consent date.
 UPSERT_KEY_STATE = """
 INSERT INTO iys_key_state (brand_code, recipient, recipient_type, type, status, consent_date,
                            source, origin, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+SELECT *, now()
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+              $7::text[], $8::text[])
 ON CONFLICT (brand_code, recipient, recipient_type, type) DO UPDATE
    SET status = EXCLUDED.status, consent_date = EXCLUDED.consent_date,
        source = EXCLUDED.source, origin = EXCLUDED.origin, updated_at = now()
  WHERE iys_key_state.consent_date IS NULL OR EXCLUDED.consent_date IS NULL
     OR EXCLUDED.consent_date >= iys_key_state.consent_date
 """
+
+
+def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows as the column arrays that unnest() statements take (``width`` columns, also when
+    there are no rows)."""
+    if not rows:
+        return [[] for _ in range(width)]
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def key_state_columns(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    """UPSERT_KEY_STATE's arguments, one row per key: of two rows for one key the later wins,
+    as if they had been written one after the other."""
+    by_key = {tuple(row[:4]): row for row in rows}
+    return columns(list(by_key.values()), 8)
+
 
 # -- puller ----------------------------------------------------------------------------------
 BRAND_ACCOUNTS = "SELECT DISTINCT iys_code, brand_code FROM brand ORDER BY brand_code"

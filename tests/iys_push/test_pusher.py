@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from iys_push import metrics, store
-from iys_push.pusher import Pusher, requeue_failed, update_gauges
+from iys_push.pusher import OutboxSignal, Pusher, requeue_failed, update_gauges
 from iys_push.sandbox.testing import SandboxServer, seed_consent
 from iys_push.timefmt import format_iys
 from tests.iys_push.conftest import (
@@ -188,7 +188,7 @@ async def test_run_wakes_on_notify_without_waiting_for_the_poll(
     task = asyncio.create_task(pusher.run())
     try:
         await poll_until(lambda: _listening(db), 10, "the LISTEN connection")
-        async with db.acquire() as conn, conn.transaction():  # as the pipeline does
+        async with db.acquire() as conn, conn.transaction():  # as another process does
             await add_event(conn, BOB, "ONAY")
             await conn.execute("SELECT pg_notify('iys_outbox', '')")
         await poll_until(lambda: _accepted(db), 10, "the event to be accepted")
@@ -196,6 +196,63 @@ async def test_run_wakes_on_notify_without_waiting_for_the_poll(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_run_wakes_on_its_own_process_signal_without_a_notify(
+    sandbox: SandboxServer, db: asyncpg.Pool, dsn: str
+) -> None:
+    # the MO path of the same process calls OutboxSignal -> Pusher.wake after its commit
+    pusher = Pusher(db, dsn, settings(sandbox, poll_interval=60.0), worker_id="w1")
+    task = asyncio.create_task(pusher.run())
+    try:
+        await poll_until(lambda: _listening(db), 10, "the LISTEN connection")
+        await poll_until(lambda: _idle(db), 10, "the first round to end")
+        await add_event(db, BOB, "ONAY")
+        OutboxSignal(db, local=pusher.wake)()  # its NOTIFY task is not running: wake only
+        await poll_until(lambda: _accepted(db), 10, "the event to be accepted")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_outbox_signal_notifies_other_processes_once_for_many_commits(
+    db: asyncpg.Pool, dsn: str
+) -> None:
+    listener = await asyncpg.connect(dsn)
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    await listener.add_listener("iys_outbox", lambda _c, _p, channel, _m: heard.put_nowait(channel))
+    woken: list[bool] = []
+    signal = OutboxSignal(db, local=lambda: woken.append(True), interval=3600)
+    for _ in range(3):  # three batches commit before the NOTIFY task runs
+        signal()
+    task = asyncio.create_task(signal.run())
+    try:
+        assert await asyncio.wait_for(heard.get(), 10) == "iys_outbox"
+        assert woken == [True, True, True]      # the local pusher: every time, at once
+        signal()                                # within the interval: no NOTIFY yet
+        assert heard.empty()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await listener.close()
+
+
+def test_key_state_columns_keep_one_row_per_key_the_later_one() -> None:
+    first = (1, "+905321234567", "BIREYSEL", "MESAJ", "ONAY", None, None, "status")
+    later = (1, "+905321234567", "BIREYSEL", "MESAJ", "RET", None, None, "status")
+    other = (1, "+905329999999", "BIREYSEL", "MESAJ", "ONAY", None, None, "status")
+    assert store.key_state_columns([first, other, later]) == [
+        [1, 1], ["+905321234567", "+905329999999"], ["BIREYSEL"] * 2, ["MESAJ"] * 2,
+        ["RET", "ONAY"], [None, None], [None, None], ["status", "status"]]
+    assert store.key_state_columns([]) == [[] for _ in range(8)]
+
+
+async def _idle(pool: asyncpg.Pool) -> bool:
+    return not await pool.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE "
+        "'%consent_event%' AND pid <> pg_backend_pid() AND datname = current_database()")
 
 
 async def _listening(pool: asyncpg.Pool) -> bool:

@@ -3,12 +3,12 @@
 The SMPP session awaits :meth:`Pipeline.accept` and acknowledges the batch only when it
 returns, so everything a PDU leads to is committed first: the raw PDU (``sms_in``), its
 concatenation part (``sms_part``), the logical message with its keyword outcome
-(``mo_message``) and the consent events (``consent_event``, the İYS outbox). A NOTIFY in
-the same transaction wakes the pusher when the commit lands.
+(``mo_message``) and the consent events (``consent_event``, the İYS outbox). Once a batch
+with events has committed, ``on_events`` tells the pushers (iys_push.pusher.OutboxSignal).
 
 Work per batch is shaped for few round trips: decoding and keyword matching happen in
 Python first; one read-only query finds the redelivery originals; one statement allocates
-the ids, inserts every row of every table from column arrays and NOTIFYs (it is its own
+the ids and inserts every row of every table from column arrays (it is its own
 transaction). Batches of one link may be stored concurrently; one that depends on an
 earlier batch still in flight (same digest, concatenated parts) waits for it.
 """
@@ -31,6 +31,7 @@ import structlog
 
 from inbound import metrics, store
 from iys_push import calendar
+from iys_push.store import columns
 from keywords import Decision, RuleSet, match, render_reply
 from smpp_bind import pdu
 from smpp_bind.addresses import mask_msisdn, normalise_destination, normalise_sender
@@ -74,15 +75,8 @@ class _InFlight:
 
 def _insert_args(link: str, sms_in: list[tuple[Any, ...]], messages: list[tuple[Any, ...]],
                  events: list[tuple[Any, ...]]) -> tuple[Any, ...]:
-    return (store.INSERT_BATCH, link, *_columns(sms_in, 16), *_columns(messages, 10),
-            *_columns(events, 11))
-
-
-def _columns(records: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
-    """Rows to column arrays for ``unnest`` (``width`` columns, also when there are none)."""
-    if not records:
-        return [[] for _ in range(width)]
-    return [list(column) for column in zip(*records, strict=True)]
+    return (store.INSERT_BATCH, link, *columns(sms_in, 16), *columns(messages, 10),
+            *columns(events, 11))
 
 
 @dataclass
@@ -102,7 +96,8 @@ class Pipeline:
     def __init__(self, pool: asyncpg.Pool, rules: RuleSet, *, gsm_as_latin1: dict[str, bool]
                  | None = None, redelivery_window: dict[str, float] | None = None,
                  reply_links: frozenset[str] = frozenset(), reply_interval: float = 3600.0,
-                 on_replies: Callable[[], None] | None = None) -> None:
+                 on_replies: Callable[[], None] | None = None,
+                 on_events: Callable[[], None] | None = None) -> None:
         self.pool = pool
         self.rules = rules
         self.gsm_as_latin1 = gsm_as_latin1 or {}
@@ -110,6 +105,7 @@ class Pipeline:
         self.reply_links = reply_links          # links able to send (transceiver, replies on)
         self.reply_interval = reply_interval    # one reply per recipient and number per interval
         self.on_replies = on_replies
+        self.on_events = on_events              # after the commit of a batch with events
         self._inflight: dict[str, list[_InFlight]] = {}  # per link, in arrival order
         self._decisions: dict[tuple[str, str], Decision] = {}
         self._decisions_for: RuleSet | None = None
@@ -132,6 +128,8 @@ class Pipeline:
                  events=len(out.events), replies=len(out.replies))
         if out.replies and self.on_replies is not None:
             self.on_replies()
+        if out.events and self.on_events is not None:
+            self.on_events()
 
     @contextlib.asynccontextmanager
     async def _after_dependencies(self, link: str, rows: list[_Row]) -> AsyncIterator[None]:

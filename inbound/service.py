@@ -26,7 +26,7 @@ from inbound.http import ServiceState, create_app
 from inbound.links import own_link, process_name
 from inbound.pipeline import Pipeline
 from inbound.replies import PgReplyOutbox
-from iys_push.pusher import IysSettings, Puller, Pusher
+from iys_push.pusher import IysSettings, OutboxSignal, Puller, Pusher
 from keywords import RuleSet
 from smpp_bind.settings import LinkSettings
 from smpp_bind.simulator import Simulator
@@ -175,6 +175,13 @@ async def start(config: Config) -> Running:
     else:
         iys_url, username, password = config.iys.base_url, config.iys.username, config.iys.password
 
+    iys_settings = IysSettings(base_url=iys_url, username=username, password=password,
+                               timeout=config.iys.timeout,
+                               requests_per_second=config.iys.requests_per_second,
+                               batch_poll_delay=config.iys.batch_poll_delay,
+                               lease_seconds=config.iys.lease_seconds)
+    pusher = Pusher(pool, dsn, iys_settings, worker_id=process_name())
+    outbox_signal = OutboxSignal(pool, local=pusher.wake)
     outbox = PgReplyOutbox(pool)
     pipeline = Pipeline(
         pool, rules,
@@ -183,6 +190,7 @@ async def start(config: Config) -> Running:
         reply_links=frozenset(link.reply_outbox for link in links if link.reply_outbox),
         reply_interval=config.reply_interval,
         on_replies=outbox.wake.set,
+        on_events=outbox_signal,
     )
     state = ServiceState(pool=pool)
     app = create_app(state, admin_token=config.admin_token or None,
@@ -194,15 +202,9 @@ async def start(config: Config) -> Running:
     http_port = runner.addresses[0][1]
     closers.append(runner)
 
-    iys_settings = IysSettings(base_url=iys_url, username=username, password=password,
-                               timeout=config.iys.timeout,
-                               requests_per_second=config.iys.requests_per_second,
-                               batch_poll_delay=config.iys.batch_poll_delay,
-                               lease_seconds=config.iys.lease_seconds)
-    worker = process_name()
     tasks = [
-        asyncio.create_task(Pusher(pool, dsn, iys_settings, worker_id=worker).run(),
-                            name="pusher"),
+        asyncio.create_task(pusher.run(), name="pusher"),
+        asyncio.create_task(outbox_signal.run(), name="outbox-signal"),
         asyncio.create_task(Puller(pool, iys_settings).run(), name="puller"),
         asyncio.create_task(_rules_listener(dsn, pipeline), name="rules"),
         asyncio.create_task(_resolve_incomplete_forever(pipeline, config.concat_timeout),

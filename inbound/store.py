@@ -45,10 +45,14 @@ SELECT ARRAY(SELECT nextval('sms_in_id_seq') FROM generate_series(1, $4)) AS sms
 
 ALLOCATE_MESSAGE_IDS = "SELECT nextval('mo_message_id_seq') AS id FROM generate_series(1, $1)"
 
-# The batch's rows in one statement: every table from column arrays (unnest), and the
-# pusher's NOTIFY when events were written. Run alone it is its own transaction (atomic:
-# all or nothing, one commit); the concatenation and reply path runs it inside one.
-# Foreign keys between the sub-statements are checked at the end of the statement.
+# The batch's rows in one statement: every table from column arrays (unnest). Run alone it is
+# its own transaction (atomic: all or nothing, one commit); the concatenation and reply path
+# runs it inside one. No NOTIFY here: PostgreSQL serialises the commits of all transactions
+# that NOTIFY (a database-wide lock held until the commit is flushed), which undid the
+# pipelined group commit; the pipeline tells the pushers after the commit (on_events).
+# Foreign keys between the sub-statements are checked at the end of the statement; the
+# events' brands, which have no foreign key (migrations/0005_hot_path.sql), by
+# iys_require_brands, which fails the statement when one is missing.
 # Ids: a positive id is used as it is; -k stands for the k-th new sms_in id or mo_message id
 # allocated here (in arrival order), wherever a row refers to one. The new ids are counted
 # from the rows' own id arrays ($2, $18): a count parameter (generate_series(1, $n)) made
@@ -105,14 +109,12 @@ e AS (
     RETURNING 1)
 SELECT (SELECT count(*) FROM s) AS sms_in, (SELECT count(*) FROM m) AS messages,
        (SELECT count(*) FROM e) AS events,
-       CASE WHEN EXISTS (SELECT 1 FROM e) THEN pg_notify('iys_outbox', '')::text END AS notified
+       iys_require_brands($29::text[]) AS brands_exist
 """
 
 SMS_IN_COLUMNS = 16    # INSERT_BATCH's column arrays: sms_in, mo_message, consent_event
 MESSAGE_COLUMNS = 10
 EVENT_COLUMNS = 11
-
-NOTIFY_OUTBOX = "SELECT pg_notify('iys_outbox', '')"
 
 RECENT_REPLY_PAIRS = """
 SELECT DISTINCT recipient, source_addr

@@ -277,3 +277,68 @@ async def test_plain_batch_ids_follow_arrival_and_rows_refer_to_each_other(
     assert [r["source_addr"] for r in rows] == senders
     assert [r["mid"] for r in rows] == sorted(r["mid"] for r in rows)
     assert all(r["message_id"] == r["mid"] == r["eid"] for r in rows)
+
+
+# -- the events' brands (no foreign key on the hot path: migrations/0005_hot_path.sql) ------
+
+async def _event_of_brand(pool: asyncpg.Pool, brand_id: str) -> None:
+    """An event of a brand no number or vocabulary refers to (only the event holds it)."""
+    await pool.execute("INSERT INTO brand (id, name, iys_code, brand_code) VALUES ($1, $1, 1, 2)",
+                       brand_id)
+    message_id = await pool.fetchval(
+        "INSERT INTO mo_message (link, received_at, completed_at, outcome)"
+        " VALUES ('l1', now(), now(), 'consent') RETURNING id")
+    await pool.execute(
+        "INSERT INTO consent_event (message_id, brand_id, iys_code, brand_code, recipient,"
+        " recipient_type, type, status, received_at, consent_date, deadline_at)"
+        " VALUES ($1, $2, 1, 2, '+905321234567', 'BIREYSEL', 'MESAJ', 'RET', now(), now(),"
+        " now() + interval '3 days')", message_id, brand_id)
+
+
+async def test_a_brand_with_events_can_be_neither_deleted_nor_renamed(
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    await _event_of_brand(pool, "solo")
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="has consent events"):
+        await pool.execute("DELETE FROM brand WHERE id = 'solo'")
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="has consent events"):
+        await pool.execute("UPDATE brand SET id = 'renamed' WHERE id = 'solo'")
+    await pool.execute("UPDATE brand SET name = 'Solo' WHERE id = 'solo'")  # not its id: fine
+    await pool.execute("INSERT INTO brand (id, name, iys_code, brand_code) VALUES"
+                       " ('empty', 'Empty', 1, 3)")
+    await pool.execute("DELETE FROM brand WHERE id = 'empty'")  # no events: it may go
+    assert await pool.fetchval("SELECT array_agg(id ORDER BY id) FROM brand"
+                               " WHERE id IN ('solo', 'empty')") == ["solo"]
+
+
+async def test_events_for_a_brand_missing_from_the_database_fail_the_whole_batch(
+    pool: asyncpg.Pool
+) -> None:
+    # rules in memory still name a brand the database no longer has (deleted meanwhile):
+    # the batch fails as a foreign key would have failed it, and nothing of it is stored
+    async with pool.acquire() as conn:
+        await store.replace_rules(conn, RULES.to_dict())
+    stale = RULES.to_dict()
+    stale["brand"][0]["id"] = "ghost"
+    stale["number"][1]["brand"] = "ghost"
+    pipeline = Pipeline(pool, RuleSet.from_dict(stale))
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="ghost"):
+        await pipeline.accept("l1", [received(deliver_pdu(1, gsm7_unpacked("RET ACME"))),
+                                     received(deliver_pdu(2, gsm7_unpacked("IZIN KUZEY")))])
+    assert await pool.fetchval("SELECT count(*) FROM sms_in") == 0
+    assert await pool.fetchval("SELECT count(*) FROM consent_event") == 0
+
+
+async def test_on_events_is_told_once_per_committed_batch_with_events(
+    pool: asyncpg.Pool
+) -> None:
+    async with pool.acquire() as conn:
+        await store.replace_rules(conn, RULES.to_dict())
+    told: list[bool] = []
+    pipeline = Pipeline(pool, RULES, on_events=lambda: told.append(True))
+    await pipeline.accept("l1", [received(deliver_pdu(1, gsm7_unpacked("MERHABA")))])
+    assert told == []                         # no event: nobody is woken
+    await pipeline.accept("l1", [received(deliver_pdu(2, gsm7_unpacked("RET ACME"))),
+                                 received(deliver_pdu(3, gsm7_unpacked("RET KUZEY")))])
+    assert told == [True]                     # one batch, one wake-up
+    assert await pool.fetchval("SELECT count(*) FROM consent_event") == 2

@@ -82,8 +82,9 @@ class Session:
     """One connection: connect, bind, then read/commit/ack until the connection ends."""
 
     # batches stored concurrently (each its own transaction, on its own pool connection);
-    # their answers still go out in order. 1 = one commit at a time.
-    pipeline_depth = 4
+    # their answers still go out in order. 1 = one commit at a time. 2 measured best: more
+    # splits a window into smaller batches (docs/DESIGN-NOTES.md, pipelined group commit)
+    pipeline_depth = 2
 
     def __init__(self, settings: LinkSettings, sink: Sink, *, metrics: SessionMetrics | None = None,
                  outbox: ReplyOutbox | None = None) -> None:

@@ -32,6 +32,7 @@ class IysConfig:
     requests_per_second: float = 8.0
     batch_poll_delay: float = 300.0     # İYS: poll a batch's results at least 300 s later
     lease_seconds: float = 60.0         # a claimed event returns to the queue after this
+    max_events_per_second: float = 1000.0  # the push side's pace (iys_push.pusher.pause_after)
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8091
 
@@ -248,6 +249,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         requests_per_second=iys.number("requests_per_second", float, 8.0, 0.1, 1000),
         batch_poll_delay=iys.number("batch_poll_delay", float, 300.0, 0.1, 86400),
         lease_seconds=iys.number("lease_seconds", float, 60.0, 1, 3600),
+        max_events_per_second=iys.number("max_events_per_second", float, 1000.0, 10, 100000),
         sandbox_host=iys.get("sandbox_host", str, "127.0.0.1"),
         sandbox_port=iys.number("sandbox_port", int, 8091, 0, 65535),
     )

@@ -179,7 +179,8 @@ async def start(config: Config) -> Running:
                                timeout=config.iys.timeout,
                                requests_per_second=config.iys.requests_per_second,
                                batch_poll_delay=config.iys.batch_poll_delay,
-                               lease_seconds=config.iys.lease_seconds)
+                               lease_seconds=config.iys.lease_seconds,
+                               max_events_per_second=config.iys.max_events_per_second)
     pusher = Pusher(pool, dsn, iys_settings, worker_id=process_name())
     outbox_signal = OutboxSignal(pool, local=pusher.wake)
     outbox = PgReplyOutbox(pool)

@@ -41,6 +41,7 @@ class IysSettings:
     lease_seconds: float = 60.0
     poll_interval: float = 1.0
     coalesce: float = 0.25             # busy: wait this long between rounds (gathers NOTIFYs)
+    max_events_per_second: float = 1000.0  # the push side's pace (pusher.pause_after)
     pull_interval: float = 3600.0
 
     @property

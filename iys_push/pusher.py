@@ -58,6 +58,20 @@ Event = Mapping[str, Any]
 
 
 
+def pause_after(handled: int, settings: IysSettings) -> float:
+    """How long a busy pusher waits after a round that handled ``handled`` events.
+
+    At least ``coalesce`` after a partial round: the wake-ups of the MO commits of a moment
+    then make one claim, not a round of queries per MO batch. And never faster than
+    ``max_events_per_second`` on average: every pushed event costs PostgreSQL two row
+    versions of ``consent_event`` and its WAL, on the database and cores the MO path needs
+    to acknowledge within milliseconds, while İYS gives a RET three business days. A full
+    round (``BATCH_SIZE``: more is waiting) needs no coalescing, only the pace.
+    """
+    pace = handled / settings.max_events_per_second
+    return pace if handled >= BATCH_SIZE else max(settings.coalesce, pace)
+
+
 # -- the worker --------------------------------------------------------------------------------
 class OutboxSignal:
     """What the MO path calls once a batch with consent events has committed.
@@ -127,13 +141,8 @@ class Pusher:
                     log.exception("pusher: drain failed; retrying", failures=failures)
                     await asyncio.sleep(min(30.0, self.policy.delay(failures)))
                     continue
-                if done >= BATCH_SIZE:
-                    continue  # a full chunk: more is waiting
                 if done:
-                    # busy: every MO commit NOTIFYs, so let the commits of a moment gather
-                    # and one claim take them all, instead of a round of queries per MO
-                    # batch competing with the MO path for the CPU
-                    await asyncio.sleep(self.settings.coalesce)
+                    await asyncio.sleep(pause_after(done, self.settings))
                     continue
                 # idle: the first NOTIFY is served at once
                 with contextlib.suppress(TimeoutError):

@@ -9,7 +9,15 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from iys_push import metrics, store
-from iys_push.pusher import OutboxSignal, Pusher, requeue_failed, update_gauges
+from iys_push.client import IysSettings
+from iys_push.pusher import (
+    BATCH_SIZE,
+    OutboxSignal,
+    Pusher,
+    pause_after,
+    requeue_failed,
+    update_gauges,
+)
 from iys_push.sandbox.testing import SandboxServer, seed_consent
 from iys_push.timefmt import format_iys
 from tests.iys_push.conftest import (
@@ -237,6 +245,18 @@ async def test_outbox_signal_notifies_other_processes_once_for_many_commits(
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await listener.close()
+
+
+def test_a_busy_pusher_coalesces_small_rounds_and_keeps_its_pace_on_a_backlog() -> None:
+    paced = IysSettings(base_url="http://x", username="u", password="p", coalesce=0.25,
+                        max_events_per_second=1000)
+    assert pause_after(3, paced) == 0.25               # a few events: gather the next commits
+    assert pause_after(600, paced) == 0.6              # more: the pace, not the coalescing
+    assert pause_after(BATCH_SIZE, paced) == BATCH_SIZE / 1000  # a full round: the pace only
+    fast = IysSettings(base_url="http://x", username="u", password="p", coalesce=0.25,
+                       max_events_per_second=100_000)
+    assert pause_after(BATCH_SIZE, fast) == BATCH_SIZE / 100_000
+    assert pause_after(3, fast) == 0.25
 
 
 def test_key_state_columns_keep_one_row_per_key_the_later_one() -> None:

@@ -116,8 +116,9 @@ ROWS: list[tuple[str, list[tuple[Any, ...]]]] = [
          [("max(iys_inbound_iys_token_state)", "token")],
          [(None, "orange"), (1, "green"), (2, "red")]),
         ("LISTEN", "stat", "none",
-         "1 while the pusher's LISTEN connection is alive (min over processes); at 0 new "
-         "events are still found by polling, only later.",
+         "1 while the pusher's LISTEN connection is alive (min over processes); at 0 a "
+         "process still pushes its own new events at once, and finds the others' by polling, "
+         "only later.",
          [("min(iys_inbound_listen_healthy)", "listen")], [(None, "red"), (1, "green")]),
     ]),
     ("Compliance", [

@@ -255,20 +255,29 @@ async def test_two_processes_owner_killed_every_mo_stored_and_pushed_once(
         config = service_config(tmp_path / "service.toml", smsc.port, iys_url=sb.url,
                                 batch_poll_delay=1, lease_seconds=5, iys_timeout=1)
         load = ChaosLoad(smsc, n, text="IZIN ACME")
+        # every İYS answer 0.3 s late until the owner is frozen: a claim then stays leased
+        # while its request is on the way (a local sandbox answers in a few milliseconds, too
+        # short a window to stop the process in). A request the sandbox records while the
+        # owner is stopped is resent by the survivor: v2 resends are idempotent.
+        await sb.faults(latency=0.3)
         async with service_process(config, dsn, tmp_path / "first.log") as first:
             await smsc.wait_bound(timeout=30)
             second_log = tmp_path / "second.log"
-            async with service_process(config, dsn, second_log):
+            async with service_process(config, dsn, second_log) as second:
                 async def second_running() -> bool:
                     return "iys-inbound is running" in second_log.read_text(errors="replace")
 
                 await wait_until(second_running, timeout=30, what="the second process")
-                # first a few messages (below the batch threshold: single adds, each process
-                # claiming up to 16 at a time), then the owner is stopped (SIGSTOP) at a moment
-                # it holds claimed events, then the rest of the load goes to the stopped owner
-                # (full version: a third of the load goes through and is pushed before that)
+                # first a few messages, then the owner is stopped (SIGSTOP) at a moment it
+                # holds claimed events, then the rest of the load goes to the stopped owner
+                # (full version: a third of the load goes through and is pushed by both
+                # before that). While the owner's claims are caught, the second process is
+                # paused too: both pushers claim, and the one woken first (the other may be in
+                # its pace pause) would otherwise take all 40 events in one round.
                 before = n // 3 if FULL else 0
                 first_part = before + 40
+                if not before:
+                    os.kill(second.pid, signal.SIGSTOP)
                 await load.allow(before or first_part)
                 async with load.running(LOAD_TIMEOUT) as runner:
                     if before:
@@ -278,12 +287,18 @@ async def test_two_processes_owner_killed_every_mo_stored_and_pushed_once(
                             lambda: db_count(dsn, "SELECT count(*) = $1 FROM consent_event "
                                              "WHERE state = 'accepted'", before),
                             timeout=120, what="a third of the load pushed")
+                        os.kill(second.pid, signal.SIGSTOP)
                         await load.allow(first_part)
-                    await load.until(lambda: load.acknowledged() >= first_part, 30,
-                                     "the first messages acknowledged")
                     first_worker = f"%:{first.pid}"
-                    held = await frozen_holding_leases(dsn, first.pid, first_worker,
-                                                       timeout=30)
+                    try:
+                        await load.until(lambda: load.acknowledged() >= first_part, 30,
+                                         "the first messages acknowledged")
+                        held = await frozen_holding_leases(dsn, first.pid, first_worker,
+                                                           timeout=30)
+                    finally:
+                        os.kill(second.pid, signal.SIGCONT)
+                    await sb.faults(latency=0)
+                    await sb.faults(latency=0)
                     await load.allow(None)
                     await load.until(lambda: len(load.waiting) >= 50, 30,
                                      "the load in flight to the stopped owner")

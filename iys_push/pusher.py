@@ -57,7 +57,6 @@ BATCH_GIVE_UP = timedelta(hours=1)      # at least; results still missing → si
 Event = Mapping[str, Any]
 
 
-
 def pause_after(handled: int, settings: IysSettings) -> float:
     """How long a busy pusher waits after a round that handled ``handled`` events.
 

@@ -207,8 +207,9 @@ def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 
 
 def key_state_columns(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
-    """UPSERT_KEY_STATE's arguments, one row per key: of two rows for one key the later wins,
-    as if they had been written one after the other."""
+    """UPSERT_KEY_STATE's arguments, one row per key (of two, the later one). A claim takes
+    one event per key, so a round has no two rows for a key; this keeps the statement valid
+    if one ever had."""
     by_key = {tuple(row[:4]): row for row in rows}
     return columns(list(by_key.values()), 8)
 

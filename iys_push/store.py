@@ -72,6 +72,9 @@ UPDATE consent_event e
        attempts = e.attempts + 1, updated_at = now()
   FROM due
  WHERE e.id = due.id
+   -- the same condition as an index condition: without it the planner hashes the whole
+   -- table to join 1,000 rows (44 of 80 ms at 100,000 pending)
+   AND e.id = ANY(ARRAY(SELECT id FROM due))
 RETURNING e.id, e.brand_id, e.iys_code, e.brand_code, e.recipient, e.recipient_type, e.type,
           e.status, e.source, e.received_at, e.consent_date, e.deadline_at, e.attempts,
           due.view_status, due.view_date, due.view_origin,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -189,39 +190,41 @@ async def test_the_nearest_deadline_is_served_first(db: asyncpg.Pool) -> None:
     assert [r["id"] for r in first] == [older]
 
 
-async def test_run_wakes_on_notify_without_waiting_for_the_poll(
-    sandbox: SandboxServer, db: asyncpg.Pool, dsn: str
-) -> None:
+@contextlib.asynccontextmanager
+async def idle_pusher(sandbox: SandboxServer, db: asyncpg.Pool, dsn: str
+                      ) -> AsyncIterator[Pusher]:
+    """A running pusher, listening, past its first round, polling only once a minute: what
+    it pushes within seconds it was woken for."""
     pusher = Pusher(db, dsn, settings(sandbox, poll_interval=60.0), worker_id="w1")
     task = asyncio.create_task(pusher.run())
     try:
         await poll_until(lambda: _listening(db), 10, "the LISTEN connection")
-        async with db.acquire() as conn, conn.transaction():  # as another process does
-            await add_event(conn, BOB, "ONAY")
-            await conn.execute("SELECT pg_notify('iys_outbox', '')")
-        await poll_until(lambda: _accepted(db), 10, "the event to be accepted")
+        await poll_until(lambda: _idle(db), 10, "the first round to end")
+        yield pusher
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_run_wakes_on_notify_without_waiting_for_the_poll(
+    sandbox: SandboxServer, db: asyncpg.Pool, dsn: str
+) -> None:
+    async with idle_pusher(sandbox, db, dsn):
+        async with db.acquire() as conn, conn.transaction():  # as another process does
+            await add_event(conn, BOB, "ONAY")
+            await conn.execute("SELECT pg_notify('iys_outbox', '')")
+        await poll_until(lambda: _accepted(db), 10, "the event to be accepted")
 
 
 async def test_run_wakes_on_its_own_process_signal_without_a_notify(
     sandbox: SandboxServer, db: asyncpg.Pool, dsn: str
 ) -> None:
     # the MO path of the same process calls OutboxSignal -> Pusher.wake after its commit
-    pusher = Pusher(db, dsn, settings(sandbox, poll_interval=60.0), worker_id="w1")
-    task = asyncio.create_task(pusher.run())
-    try:
-        await poll_until(lambda: _listening(db), 10, "the LISTEN connection")
-        await poll_until(lambda: _idle(db), 10, "the first round to end")
+    async with idle_pusher(sandbox, db, dsn) as pusher:
         await add_event(db, BOB, "ONAY")
         OutboxSignal(db, local=pusher.wake)()  # its NOTIFY task is not running: wake only
         await poll_until(lambda: _accepted(db), 10, "the event to be accepted")
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_outbox_signal_notifies_other_processes_once_for_many_commits(

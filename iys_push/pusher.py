@@ -186,8 +186,8 @@ class Pusher:
         if await self.pool.fetchval(store.DUE_COUNT, above + 1) > above:
             return handled + await self._submit_batch()
         claim = max(1, int(self.settings.requests_per_second * 2))
-        events = await self.pool.fetch(store.CLAIM, claim, self.worker_id,
-                                       self.settings.lease_seconds)
+        events = await store.claim(self.pool, claim, self.worker_id,
+                                   self.settings.lease_seconds)
         results = await asyncio.gather(*(self._push_one(e) for e in events),
                                        return_exceptions=True)
         for result in results:
@@ -297,8 +297,8 @@ class Pusher:
         return max(BATCH_GIVE_UP, timedelta(seconds=12 * self.settings.batch_poll_delay))
 
     async def _submit_batch(self) -> int:
-        events = await self.pool.fetch(store.CLAIM, BATCH_SIZE, self.worker_id,
-                                       self.settings.lease_seconds)
+        events = await store.claim(self.pool, BATCH_SIZE, self.worker_id,
+                                   self.settings.lease_seconds)
         now = datetime.now(UTC)
         settled: list[tuple[Event, Verdict, datetime | None]] = []
         ready: list[Event] = []

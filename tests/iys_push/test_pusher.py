@@ -174,7 +174,7 @@ async def test_a_crashed_workers_claim_is_taken_over_when_its_lease_expires(
     sandbox: SandboxServer, db: asyncpg.Pool
 ) -> None:
     await add_event(db, BOB, "ONAY")
-    crashed = await db.fetch(store.CLAIM, 10, "crashed", 30.0)  # claimed, then the worker died
+    crashed = await store.claim(db, 10, "crashed", 30.0)  # claimed, then the worker died
     assert len(crashed) == 1
     other = Pusher(db, "", settings(sandbox), worker_id="w2")
     assert await other.drain_once() == 0  # the lease still holds
@@ -186,8 +186,49 @@ async def test_a_crashed_workers_claim_is_taken_over_when_its_lease_expires(
 async def test_the_nearest_deadline_is_served_first(db: asyncpg.Pool) -> None:
     await add_event(db, BOB, "ONAY")
     older = await add_event(db, ALICE, "RET", received_at=datetime.now(UTC) - timedelta(days=2))
-    first = await db.fetch(store.CLAIM, 1, "w1", 30.0)
+    first = await store.claim(db, 1, "w1", 30.0)
     assert [r["id"] for r in first] == [older]
+
+
+async def claim_plan(db: asyncpg.Pool, *, as_the_pusher_claims: bool) -> str:
+    transaction = store.claim_transaction(db) if as_the_pusher_claims else plain(db)
+    async with transaction as conn:
+        rows = await conn.fetch("EXPLAIN " + store.CLAIM, 1000, "w1", 30.0)
+    return "\n".join(r[0] for r in rows)
+
+
+@contextlib.asynccontextmanager
+async def plain(db: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    async with db.acquire() as conn, conn.transaction():
+        yield conn
+
+
+async def test_the_claim_walks_the_deadline_index_even_when_statistics_are_stale(
+    db: asyncpg.Pool
+) -> None:
+    # A RET wave on a table of settled events: statistics taken before it say that 2 % is
+    # pending, autoanalyze is far behind (here: off), 20,000 events are pending.
+    await db.execute("ALTER TABLE consent_event SET (autovacuum_enabled = false)")
+    message_id = await db.fetchval(
+        "INSERT INTO mo_message (link, received_at, completed_at, outcome) "
+        "VALUES ('t', now(), now(), 'consent') RETURNING id")
+    wave = """
+        INSERT INTO consent_event (message_id, brand_id, iys_code, brand_code, recipient,
+               recipient_type, type, status, received_at, consent_date, deadline_at, state)
+        SELECT $1, 'acme', 700001, 700001, '+90532' || lpad(i::text, 7, '0'), 'BIREYSEL',
+               'MESAJ', 'RET', now(), now(), now() + interval '3 days', $4
+          FROM generate_series($2::int, $3::int) AS i"""
+    await db.execute(wave, message_id, 1, 5000, "accepted")
+    await db.execute(wave, message_id, 5001, 5100, "pending")
+    await db.execute("ANALYZE consent_event")
+    await db.execute(wave, message_id, 5101, 25000, "pending")
+    # the test's premise: left to the statistics, the planner sorts every pending event
+    assert "Sort" in await claim_plan(db, as_the_pusher_claims=False)
+    plan = await claim_plan(db, as_the_pusher_claims=True)
+    assert "Index Scan using consent_event_due_idx" in plan
+    assert "Sort" not in plan and "Bitmap" not in plan
+    claimed = await store.claim(db, 1000, "w1", 30.0)
+    assert len(claimed) == 1000
 
 
 @contextlib.asynccontextmanager

@@ -74,7 +74,7 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     such session state behind: advisory locks that outlive a transaction (link ownership)
     and LISTEN (pusher, rules reload) use connections of their own (``connect``), other
     locks are ``pg_advisory_xact_lock``, cursors live inside transactions, and nothing runs
-    ``SET`` on a pool connection.
+    ``SET`` on a pool connection (the claim's ``SET LOCAL`` ends with its transaction).
     """
 
 

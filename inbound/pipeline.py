@@ -21,7 +21,7 @@ import hashlib
 import itertools
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -63,6 +63,11 @@ class _Row:
     message_id: int | None = None
 
 
+def _placeholders(count: int) -> range:
+    """The new sms_in ids of a batch written by one statement: -1, -2, … (see INSERT_BATCH)."""
+    return range(-1, -count - 1, -1)
+
+
 def _is_part(row: _Row) -> bool:
     return row.message is not None and row.kind == "mo" and row.message.concat is not None
 
@@ -75,8 +80,10 @@ class _InFlight:
 
 def _insert_args(link: str, sms_in: list[tuple[Any, ...]], messages: list[tuple[Any, ...]],
                  events: list[tuple[Any, ...]]) -> tuple[Any, ...]:
-    return (store.INSERT_BATCH, link, *columns(sms_in, 16), *columns(messages, 10),
-            *columns(events, 11))
+    return (link, *columns(sms_in, 16), *columns(messages, 10), *columns(events, 11))
+
+
+NO_ORIGINALS = {"original_digests": [], "original_ids": []}
 
 
 @dataclass
@@ -88,6 +95,7 @@ class _Batch:
     replies: list[tuple[int, str, str, str]] = field(default_factory=list)  # id, to, from, text
     outcomes: list[tuple[str, str]] = field(default_factory=list)
     created: list[tuple[str, str]] = field(default_factory=list)  # brand, status of events
+    redeliveries: int = 0
 
 
 class Pipeline:
@@ -122,6 +130,8 @@ class Pipeline:
             metrics.MO_OUTCOMES.labels(number, outcome).inc(n)
         for (brand_id, status), n in Counter(out.created).items():
             metrics.EVENTS_CREATED.labels(brand_id, status).inc(n)
+        if out.redeliveries:
+            metrics.REDELIVERIES.labels(link).inc(out.redeliveries)
         # one line per batch, not per message: at thousands of MO/s a line each costs more
         # than the decoding (per-message lines stay available at debug level)
         log.info("batch stored", link=link, pdus=len(rows), messages=len(out.messages),
@@ -160,10 +170,11 @@ class Pipeline:
             mine.done.set_result(None)
 
     async def _store(self, link: str, rows: list[_Row]) -> _Batch:
-        """Two round trips for a plain batch: the redelivery originals (read only), then one
-        INSERT statement, its own transaction, which also allocates the ids (the rows refer
-        to each other by negative placeholders). Concatenated parts and replies need real
-        ids in Python and a transaction around more statements.
+        """One round trip for a plain batch: one INSERT statement, its own transaction, which
+        also allocates the ids (the rows refer to each other by negative placeholders) and
+        writes nothing if it finds an original of one of the PDUs (a redelivery); then the
+        batch is built again knowing them and stored (a second statement, rare). Concatenated
+        parts and replies need real ids in Python and a transaction around more statements.
 
         Ids are allocated inside the writing transaction on purpose: ``nextval`` WAL-logs
         every 32 values and then gives its transaction an xid, so a separate allocating
@@ -175,10 +186,16 @@ class Pipeline:
         plain = link not in self.reply_links and not any(_is_part(r) for r in rows)
         async with self.pool.acquire() as conn:
             if plain:
-                found = await conn.fetchrow(store.FIND_ORIGINALS, link, digests, since)
-                self._build(rows, found, range(-1, -len(rows) - 1, -1), itertools.count(-1, -1),
+                self._build(rows, NO_ORIGINALS, _placeholders(len(rows)), itertools.count(-1, -1),
                             out)
-                await conn.fetchrow(*_insert_args(link, out.sms_in, out.messages, out.events))
+                found = await conn.fetchrow(store.INSERT_NEW_BATCH, *_insert_args(
+                    link, out.sms_in, out.messages, out.events), since)
+                if not found["original_digests"]:
+                    return out
+                out = _Batch(link)  # nothing was written
+                self._build(rows, found, _placeholders(len(rows)), itertools.count(-1, -1), out)
+                await conn.fetchrow(store.INSERT_BATCH, *_insert_args(
+                    link, out.sms_in, out.messages, out.events))
                 return out
             async with conn.transaction():
                 candidates = sum(1 for r in rows
@@ -188,27 +205,28 @@ class Pipeline:
                 parts = self._build(rows, found, found["sms_in_ids"],
                                     iter(found["message_ids"]), out)
                 # sms_in first: assembling parts updates the rows of this batch's parts
-                await conn.fetchrow(*_insert_args(link, out.sms_in, [], []))
+                await conn.fetchrow(store.INSERT_BATCH, *_insert_args(link, out.sms_in, [], []))
                 for row in parts:
                     await self._store_part(conn, link, row, out)
-                await conn.fetchrow(*_insert_args(link, [], out.messages, out.events))
+                await conn.fetchrow(store.INSERT_BATCH,
+                                    *_insert_args(link, [], out.messages, out.events))
                 if out.replies:
                     await self._store_replies(conn, out)
         return out
 
-    def _build(self, rows: list[_Row], found: asyncpg.Record, sms_in_ids: Iterable[int],
+    def _build(self, rows: list[_Row], found: Mapping[str, Any], sms_in_ids: Iterable[int],
                message_ids: Iterator[int], out: _Batch) -> list[_Row]:
         """Redeliveries, messages, events and replies of the batch into ``out``; returns the
         concatenated parts still to be stored."""
-        link = out.link
         originals = dict(zip(found["original_digests"], found["original_ids"], strict=True))
         first_in_batch: dict[bytes, int] = {}
         parts: list[_Row] = []
         for row, sms_in_id in zip(rows, sms_in_ids, strict=True):
             row.sms_in_id = sms_in_id
+            row.message_id = None
             row.redelivery_of = originals.get(row.digest) or first_in_batch.get(row.digest)
             if row.redelivery_of is not None:
-                metrics.REDELIVERIES.labels(link).inc()
+                out.redeliveries += 1
                 continue
             first_in_batch[row.digest] = sms_in_id
             if _is_part(row):
@@ -401,6 +419,7 @@ class Pipeline:
                     row = self._decode(stale["link"], item)
                     await self._assemble(conn, stale["link"], stale["concat_key"], row, parts,
                                          out, complete=False)
-                    await conn.fetchrow(*_insert_args(stale["link"], [], out.messages, []))
+                    await conn.fetchrow(store.INSERT_BATCH,
+                                        *_insert_args(stale["link"], [], out.messages, []))
                 resolved += 1
         return resolved

@@ -14,34 +14,30 @@ import asyncpg
 # The originals of a batch's digests on this link (redeliveries). They are looked up digest by
 # digest (LATERAL): given ``pdu_digest = ANY(...)`` the planner used the index for link and
 # time only and filtered every row of the hour (45 ms a batch at 40,000 rows, growing with
-# the traffic). FIND_ORIGINALS must stay read only and call no ``nextval``: a sequence that
-# WAL-logs gives the statement's transaction an xid, and its commit a WAL flush (an fsync).
-# _ORIGINALS is the one definition of "an original of this PDU" that both queries share.
-_ORIGINALS = """
-WITH o AS (
+# the traffic). _originals is the one definition of "an original of this PDU" that the
+# statements below share; its arguments name their parameters (the digests, the start of
+# the redelivery window).
+def _originals(digests: str, since: str) -> str:
+    return """
+o AS (
     SELECT d.digest, o.id
-      FROM unnest($2::bytea[]) AS d(digest)
+      FROM unnest(DIGESTS::bytea[]) AS d(digest)
       CROSS JOIN LATERAL (
             SELECT id FROM sms_in
-             WHERE link = $1 AND pdu_digest = d.digest AND received_at > $3
+             WHERE link = $1 AND pdu_digest = d.digest AND received_at > SINCE
                AND redelivery_of IS NULL
-             ORDER BY id LIMIT 1) AS o)
-"""
+             ORDER BY id LIMIT 1) AS o)""".replace("DIGESTS", digests).replace("SINCE", since)
 
-# (S608 below: constants joined at import, nothing from input)
-FIND_ORIGINALS = _ORIGINALS + """
-SELECT ARRAY(SELECT digest FROM o ORDER BY digest) AS original_digests,
-       ARRAY(SELECT id FROM o ORDER BY digest) AS original_ids
-"""  # noqa: S608
+
+_FOUND = """ARRAY(SELECT digest FROM o ORDER BY digest) AS original_digests,
+       ARRAY(SELECT id FROM o ORDER BY digest) AS original_ids"""
 
 # Inside the transaction of a batch with concatenated parts or replies (those need the ids
 # in Python): the originals and ids for its rows, in one round trip.
-PREPARE_BATCH = _ORIGINALS + """
+PREPARE_BATCH = "WITH" + _originals("$2", "$3") + """
 SELECT ARRAY(SELECT nextval('sms_in_id_seq') FROM generate_series(1, $4)) AS sms_in_ids,
        ARRAY(SELECT nextval('mo_message_id_seq') FROM generate_series(1, $5)) AS message_ids,
-       ARRAY(SELECT digest FROM o ORDER BY digest) AS original_digests,
-       ARRAY(SELECT id FROM o ORDER BY digest) AS original_ids
-"""  # noqa: S608
+       """ + _FOUND  # noqa: S608 (constants joined at import, nothing from input)
 
 ALLOCATE_MESSAGE_IDS = "SELECT nextval('mo_message_id_seq') AS id FROM generate_series(1, $1)"
 
@@ -57,8 +53,9 @@ ALLOCATE_MESSAGE_IDS = "SELECT nextval('mo_message_id_seq') AS id FROM generate_
 # allocated here (in arrival order), wherever a row refers to one. The new ids are counted
 # from the rows' own id arrays ($2, $18): a count parameter (generate_series(1, $n)) made
 # every execution a custom plan, i.e. planned again each time.
-INSERT_BATCH = """
-WITH sid AS MATERIALIZED (
+# ONLY_NEW marks where INSERT_NEW_BATCH makes each insert conditional.
+_BATCH_ROWS = """
+sid AS MATERIALIZED (
     SELECT ref, nextval('sms_in_id_seq') AS id
       FROM (SELECT ref FROM unnest($2::bigint[]) AS r(ref) WHERE ref < 0 ORDER BY ref DESC) q),
 mid AS MATERIALIZED (
@@ -80,7 +77,7 @@ s AS (
                 message_id)
       LEFT JOIN sid a ON a.ref = t.id
       LEFT JOIN sid r ON r.ref = t.redelivery_of
-      LEFT JOIN mid x ON x.ref = t.message_id
+      LEFT JOIN mid x ON x.ref = t.message_id ONLY_NEW
     RETURNING 1),
 m AS (
     INSERT INTO mo_message (id, link, received_at, completed_at, sender, source_addr,
@@ -91,7 +88,7 @@ m AS (
                   $22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[])
            AS t(id, received_at, completed_at, sender, source_addr, destination_addr, text,
                 normalized, outcome, reason)
-      LEFT JOIN mid x ON x.ref = t.id
+      LEFT JOIN mid x ON x.ref = t.id ONLY_NEW
     RETURNING 1),
 e AS (
     INSERT INTO consent_event (message_id, brand_id, iys_code, brand_code, recipient,
@@ -105,12 +102,24 @@ e AS (
                   $38::timestamptz[])
            AS t(message_id, brand_id, iys_code, brand_code, recipient, recipient_type, type,
                 status, source, received_at, deadline_at)
-      LEFT JOIN mid x ON x.ref = t.message_id
+      LEFT JOIN mid x ON x.ref = t.message_id ONLY_NEW
     RETURNING 1)
 SELECT (SELECT count(*) FROM s) AS sms_in, (SELECT count(*) FROM m) AS messages,
        (SELECT count(*) FROM e) AS events,
-       iys_require_brands($29::text[]) AS brands_exist
-"""
+       iys_require_brands($29::text[]) AS brands_exist"""
+
+INSERT_BATCH = "WITH" + _BATCH_ROWS.replace(" ONLY_NEW", "")
+
+# A plain batch (no parts, no replies) in one round trip: INSERT_BATCH that first looks for
+# originals of its PDUs ($7 is its digest column, $39 the start of the redelivery window) and
+# writes nothing when it finds one, returning them instead. Redeliveries are rare (after a
+# reconnect): the pipeline then builds the batch again knowing its originals and stores it
+# with INSERT_BATCH. The lookup sees what the other statements see, the rows committed when
+# the statement began (a batch waits for the earlier ones of its link that share a digest).
+# Before, a separate read-only lookup cost every batch a second round trip.
+_ONLY_NEW = "\n     WHERE NOT EXISTS (SELECT 1 FROM o)"
+INSERT_NEW_BATCH = ("WITH" + _originals("$7", "$39") + ","  # constants joined at import
+                    + _BATCH_ROWS.replace(" ONLY_NEW", _ONLY_NEW) + ",\n       " + _FOUND)
 
 SMS_IN_COLUMNS = 16    # INSERT_BATCH's column arrays: sms_in, mo_message, consent_event
 MESSAGE_COLUMNS = 10

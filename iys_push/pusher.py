@@ -183,7 +183,7 @@ class Pusher:
         handled (sent, settled or rescheduled)."""
         handled = await self._poll_batches()
         above = self.settings.batch_above
-        if await self.pool.fetchval(store.DUE_COUNT, above + 1) > above:
+        if await store.due_count(self.pool, above + 1) > above:
             return handled + await self._submit_batch()
         claim = max(1, int(self.settings.requests_per_second * 2))
         events = await store.claim(self.pool, claim, self.worker_id,

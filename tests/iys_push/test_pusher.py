@@ -190,10 +190,11 @@ async def test_the_nearest_deadline_is_served_first(db: asyncpg.Pool) -> None:
     assert [r["id"] for r in first] == [older]
 
 
-async def claim_plan(db: asyncpg.Pool, *, as_the_pusher_claims: bool) -> str:
-    transaction = store.claim_transaction(db) if as_the_pusher_claims else plain(db)
+async def outbox_plan(db: asyncpg.Pool, query: str, *args: object,
+                      as_the_pusher_runs_it: bool) -> str:
+    transaction = store.claim_transaction(db) if as_the_pusher_runs_it else plain(db)
     async with transaction as conn:
-        rows = await conn.fetch("EXPLAIN " + store.CLAIM, 1000, "w1", 30.0)
+        rows = await conn.fetch("EXPLAIN " + query, *args)
     return "\n".join(r[0] for r in rows)
 
 
@@ -203,7 +204,7 @@ async def plain(db: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
         yield conn
 
 
-async def test_the_claim_walks_the_deadline_index_even_when_statistics_are_stale(
+async def test_claim_and_due_count_walk_the_deadline_index_even_when_statistics_are_stale(
     db: asyncpg.Pool
 ) -> None:
     # A RET wave on a table of settled events: statistics taken before it say that 2 % is
@@ -222,11 +223,18 @@ async def test_the_claim_walks_the_deadline_index_even_when_statistics_are_stale
     await db.execute(wave, message_id, 5001, 5100, "pending")
     await db.execute("ANALYZE consent_event")
     await db.execute(wave, message_id, 5101, 25000, "pending")
-    # the test's premise: left to the statistics, the planner sorts every pending event
-    assert "Sort" in await claim_plan(db, as_the_pusher_claims=False)
-    plan = await claim_plan(db, as_the_pusher_claims=True)
-    assert "Index Scan using consent_event_due_idx" in plan
-    assert "Sort" not in plan and "Bitmap" not in plan
+    # the test's premise: left to the statistics, the planner sorts every pending event for
+    # a claim and hashes every pending event to count the due ones
+    claim = (store.CLAIM, 1000, "w1", 30.0)
+    assert "Sort" in await outbox_plan(db, *claim, as_the_pusher_runs_it=False)
+    assert "Hash Anti Join" in await outbox_plan(db, store.DUE_COUNT, 1001,
+                                                 as_the_pusher_runs_it=False)
+    for query, *args in (claim, (store.DUE_COUNT, 1001)):
+        plan = await outbox_plan(db, query, *args, as_the_pusher_runs_it=True)
+        assert "Index Scan using consent_event_due_idx" in plan
+        assert "Nested Loop Anti Join" in plan and "Index Scan using consent_event_key_idx" in plan
+        assert not any(word in plan for word in ("Sort", "Bitmap", "Hash"))
+    assert await store.due_count(db, 1001) == 1001
     claimed = await store.claim(db, 1000, "w1", 30.0)
     assert len(claimed) == 1000
 

@@ -349,3 +349,23 @@ async def test_compliance_gauges_show_the_deadline_and_the_share_of_the_window_u
     assert metrics.PAST_HALF._value.get() == 1 and metrics.PAST_NINETY._value.get() == 1
     assert 4.9 * 3600 < metrics.NEAREST_DEADLINE._value.get() <= 5 * 3600
     assert metrics.OVERDUE._value.get() == 0
+
+
+async def test_the_failed_gauge_counts_from_an_index_of_failed_events_not_the_table(
+    db: asyncpg.Pool
+) -> None:
+    message_id = await db.fetchval(
+        "INSERT INTO mo_message (link, received_at, completed_at, outcome) "
+        "VALUES ('t', now(), now(), 'consent') RETURNING id")
+    await db.execute(
+        """INSERT INTO consent_event (message_id, brand_id, iys_code, brand_code, recipient,
+               recipient_type, type, status, received_at, consent_date, deadline_at, state)
+           SELECT $1, 'acme', 700001, 700001, '+90532' || lpad(i::text, 7, '0'), 'BIREYSEL',
+                  'MESAJ', 'RET', now(), now(), now() + interval '3 days',
+                  CASE WHEN i % 1000 = 0 THEN 'failed' ELSE 'accepted' END
+             FROM generate_series(1, 20000) AS i""", message_id)
+    await db.execute("ANALYZE consent_event")
+    plan = "\n".join(r[0] for r in await db.fetch("EXPLAIN " + store.FAILED_COUNT))
+    assert "consent_event_failed_idx" in plan and "Seq Scan" not in plan
+    await update_gauges(db)
+    assert metrics.FAILED._value.get() == 20

@@ -7,10 +7,11 @@ concatenation part (``sms_part``), the logical message with its keyword outcome
 with events has committed, ``on_events`` tells the pushers (iys_push.pusher.OutboxSignal).
 
 Work per batch is shaped for few round trips: decoding and keyword matching happen in
-Python first; one read-only query finds the redelivery originals; one statement allocates
-the ids and inserts every row of every table from column arrays (it is its own
-transaction). Batches of one link may be stored concurrently; one that depends on an
-earlier batch still in flight (same digest, concatenated parts) waits for it.
+Python first; then one statement looks up redelivery originals, allocates the ids and
+inserts every row of every table from column arrays (it is its own transaction; when it
+finds an original it writes nothing, and the batch is built again and stored by a
+second). Batches of one link may be stored concurrently; one that depends on an earlier
+batch still in flight (same digest, concatenated parts) waits for it.
 """
 
 from __future__ import annotations
@@ -80,10 +81,11 @@ class _InFlight:
 
 def _insert_args(link: str, sms_in: list[tuple[Any, ...]], messages: list[tuple[Any, ...]],
                  events: list[tuple[Any, ...]]) -> tuple[Any, ...]:
-    return (link, *columns(sms_in, 16), *columns(messages, 10), *columns(events, 11))
+    return (link, *columns(sms_in, store.SMS_IN_COLUMNS), *columns(messages, store.MESSAGE_COLUMNS),
+            *columns(events, store.EVENT_COLUMNS))
 
 
-NO_ORIGINALS = {"original_digests": [], "original_ids": []}
+_NO_ORIGINALS: Mapping[str, list[Any]] = {"original_digests": [], "original_ids": []}
 
 
 @dataclass
@@ -186,7 +188,7 @@ class Pipeline:
         plain = link not in self.reply_links and not any(_is_part(r) for r in rows)
         async with self.pool.acquire() as conn:
             if plain:
-                self._build(rows, NO_ORIGINALS, _placeholders(len(rows)), itertools.count(-1, -1),
+                self._build(rows, _NO_ORIGINALS, _placeholders(len(rows)), itertools.count(-1, -1),
                             out)
                 found = await conn.fetchrow(store.INSERT_NEW_BATCH, *_insert_args(
                     link, out.sms_in, out.messages, out.events), since)

@@ -183,27 +183,21 @@ class Pipeline:
         statement would end in a WAL flush of its own (a second fsync for most batches).
         """
         since = datetime.now(UTC) - timedelta(seconds=self.redelivery_window.get(link, 3600.0))
-        digests = [r.digest for r in rows]
-        out = _Batch(link)
         plain = link not in self.reply_links and not any(_is_part(r) for r in rows)
         async with self.pool.acquire() as conn:
             if plain:
-                self._build(rows, _NO_ORIGINALS, _placeholders(len(rows)), itertools.count(-1, -1),
-                            out)
-                found = await conn.fetchrow(store.INSERT_NEW_BATCH, *_insert_args(
-                    link, out.sms_in, out.messages, out.events), since)
-                if not found["original_digests"]:
-                    return out
-                out = _Batch(link)  # nothing was written
-                self._build(rows, found, _placeholders(len(rows)), itertools.count(-1, -1), out)
-                await conn.fetchrow(store.INSERT_BATCH, *_insert_args(
-                    link, out.sms_in, out.messages, out.events))
+                out, args = self._plain_batch(link, rows, _NO_ORIGINALS)
+                found = await conn.fetchrow(store.INSERT_NEW_BATCH, *args, since)
+                if found["original_digests"]:  # nothing was written: again, knowing them
+                    out, args = self._plain_batch(link, rows, found)
+                    await conn.fetchrow(store.INSERT_BATCH, *args)
                 return out
+            out = _Batch(link)
             async with conn.transaction():
                 candidates = sum(1 for r in rows
                                  if r.kind in ("mo", "malformed") and not _is_part(r))
-                found = await conn.fetchrow(store.PREPARE_BATCH, link, digests, since,
-                                            len(rows), candidates)
+                found = await conn.fetchrow(store.PREPARE_BATCH, link, [r.digest for r in rows],
+                                            since, len(rows), candidates)
                 parts = self._build(rows, found, found["sms_in_ids"],
                                     iter(found["message_ids"]), out)
                 # sms_in first: assembling parts updates the rows of this batch's parts
@@ -215,6 +209,14 @@ class Pipeline:
                 if out.replies:
                     await self._store_replies(conn, out)
         return out
+
+    def _plain_batch(self, link: str, rows: list[_Row], found: Mapping[str, Any]
+                     ) -> tuple[_Batch, tuple[Any, ...]]:
+        """A batch without parts or replies, built with placeholder ids, and its arguments
+        for INSERT_BATCH / INSERT_NEW_BATCH."""
+        out = _Batch(link)
+        self._build(rows, found, _placeholders(len(rows)), itertools.count(-1, -1), out)
+        return out, _insert_args(link, out.sms_in, out.messages, out.events)
 
     def _build(self, rows: list[_Row], found: Mapping[str, Any], sms_in_ids: Iterable[int],
                message_ids: Iterator[int], out: _Batch) -> list[_Row]:

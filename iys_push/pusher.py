@@ -63,9 +63,10 @@ def pause_after(handled: int, settings: IysSettings) -> float:
     At least ``coalesce`` after a partial round: the wake-ups of the MO commits of a moment
     then make one claim, not a round of queries per MO batch. And never faster than
     ``max_events_per_second`` on average: every pushed event costs PostgreSQL two row
-    versions of ``consent_event`` and its WAL, on the database and cores the MO path needs
-    to acknowledge within milliseconds, while İYS gives a RET three business days. A full
-    round (``BATCH_SIZE``: more is waiting) needs no coalescing, only the pace.
+    versions of ``consent_event`` (three on the batch path) and their WAL, on the database
+    and cores the MO path needs to acknowledge within milliseconds, while İYS gives a RET
+    three business days. A full round (``BATCH_SIZE``: more is waiting) needs no coalescing,
+    only the pace.
     """
     pace = handled / settings.max_events_per_second
     return pace if handled >= BATCH_SIZE else max(settings.coalesce, pace)

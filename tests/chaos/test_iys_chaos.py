@@ -298,7 +298,6 @@ async def test_two_processes_owner_killed_every_mo_stored_and_pushed_once(
                     finally:
                         os.kill(second.pid, signal.SIGCONT)
                     await sb.faults(latency=0)
-                    await sb.faults(latency=0)
                     await load.allow(None)
                     await load.until(lambda: len(load.waiting) >= 50, 30,
                                      "the load in flight to the stopped owner")

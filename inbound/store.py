@@ -47,8 +47,10 @@ ALLOCATE_MESSAGE_IDS = "SELECT nextval('mo_message_id_seq') AS id FROM generate_
 # that NOTIFY (a database-wide lock held until the commit is flushed), which undid the
 # pipelined group commit; the pipeline tells the pushers after the commit (on_events).
 # Foreign keys between the sub-statements are checked at the end of the statement; the
-# events' brands, which have no foreign key (migrations/0005_hot_path.sql), by
-# iys_require_brands, which fails the statement when one is missing.
+# events' brands, which have no foreign key (migrations/0005_hot_path.sql), by an EXISTS
+# subquery planned with the statement (once a statement); only when a brand is missing does
+# it call iys_brand_missing, which fails the statement with the foreign key's error code
+# (a PL/pgSQL function doing the lookup was planned again at every call: 0008).
 # Ids: a positive id is used as it is; -k stands for the k-th new sms_in id or mo_message id
 # allocated here (in arrival order), wherever a row refers to one. The new ids are counted
 # from the rows' own id arrays ($2, $18): a count parameter (generate_series(1, $n)) made
@@ -56,57 +58,56 @@ ALLOCATE_MESSAGE_IDS = "SELECT nextval('mo_message_id_seq') AS id FROM generate_
 # ONLY_NEW marks where INSERT_NEW_BATCH makes each insert conditional.
 _BATCH_ROWS = """
 sid AS MATERIALIZED (
-    SELECT ref, nextval('sms_in_id_seq') AS id
-      FROM (SELECT ref FROM unnest($2::bigint[]) AS r(ref) WHERE ref < 0 ORDER BY ref DESC) q),
+    SELECT ARRAY(SELECT nextval('sms_in_id_seq') FROM generate_series(1, (
+                     SELECT count(*) FROM unnest($2::bigint[]) AS r(ref) WHERE ref < 0))) AS ids),
 mid AS MATERIALIZED (
-    SELECT ref, nextval('mo_message_id_seq') AS id
-      FROM (SELECT ref FROM unnest($18::bigint[]) AS r(ref) WHERE ref < 0 ORDER BY ref DESC) q),
+    SELECT ARRAY(SELECT nextval('mo_message_id_seq') FROM generate_series(1, (
+                     SELECT count(*) FROM unnest($18::bigint[]) AS r(ref) WHERE ref < 0))) AS ids),
 s AS (
     INSERT INTO sms_in (id, link, received_at, command, sequence, pdu, pdu_digest, fields,
                         source_addr, sender, destination_addr, kind, data_coding, encoding,
                         text, redelivery_of, message_id)
-    SELECT COALESCE(a.id, t.id), $1, t.received_at, t.command, t.sequence, t.pdu,
-           t.pdu_digest, t.fields::jsonb, t.source_addr, t.sender, t.destination_addr, t.kind,
-           t.data_coding, t.encoding, t.text, COALESCE(r.id, t.redelivery_of),
-           COALESCE(x.id, t.message_id)
+    SELECT CASE WHEN t.id < 0 THEN sid.ids[-t.id] ELSE t.id END, $1, t.received_at, t.command,
+           t.sequence, t.pdu, t.pdu_digest, t.fields::jsonb, t.source_addr, t.sender,
+           t.destination_addr, t.kind, t.data_coding, t.encoding, t.text,
+           CASE WHEN t.redelivery_of < 0 THEN sid.ids[-t.redelivery_of] ELSE t.redelivery_of END,
+           CASE WHEN t.message_id < 0 THEN mid.ids[-t.message_id] ELSE t.message_id END
       FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::bigint[], $6::bytea[],
                   $7::bytea[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
                   $13::integer[], $14::text[], $15::text[], $16::bigint[], $17::bigint[])
            AS t(id, received_at, command, sequence, pdu, pdu_digest, fields, source_addr,
                 sender, destination_addr, kind, data_coding, encoding, text, redelivery_of,
-                message_id)
-      LEFT JOIN sid a ON a.ref = t.id
-      LEFT JOIN sid r ON r.ref = t.redelivery_of
-      LEFT JOIN mid x ON x.ref = t.message_id ONLY_NEW
+                message_id), sid, mid ONLY_NEW
     RETURNING 1),
 m AS (
     INSERT INTO mo_message (id, link, received_at, completed_at, sender, source_addr,
                             destination_addr, text, normalized, outcome, reason)
-    SELECT COALESCE(x.id, t.id), $1, t.received_at, t.completed_at, t.sender, t.source_addr,
-           t.destination_addr, t.text, t.normalized, t.outcome, t.reason
+    SELECT CASE WHEN t.id < 0 THEN mid.ids[-t.id] ELSE t.id END, $1, t.received_at,
+           t.completed_at, t.sender, t.source_addr, t.destination_addr, t.text, t.normalized,
+           t.outcome, t.reason
       FROM unnest($18::bigint[], $19::timestamptz[], $20::timestamptz[], $21::text[],
                   $22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[])
            AS t(id, received_at, completed_at, sender, source_addr, destination_addr, text,
-                normalized, outcome, reason)
-      LEFT JOIN mid x ON x.ref = t.id ONLY_NEW
+                normalized, outcome, reason), mid ONLY_NEW
     RETURNING 1),
 e AS (
     INSERT INTO consent_event (message_id, brand_id, iys_code, brand_code, recipient,
                                recipient_type, type, status, source, received_at,
                                consent_date, deadline_at)
-    SELECT COALESCE(x.id, t.message_id), t.brand_id, t.iys_code, t.brand_code, t.recipient,
-           t.recipient_type, t.type, t.status, t.source, t.received_at, t.received_at,
-           t.deadline_at
+    SELECT CASE WHEN t.message_id < 0 THEN mid.ids[-t.message_id] ELSE t.message_id END,
+           t.brand_id, t.iys_code, t.brand_code, t.recipient, t.recipient_type, t.type,
+           t.status, t.source, t.received_at, t.received_at, t.deadline_at
       FROM unnest($28::bigint[], $29::text[], $30::bigint[], $31::bigint[], $32::text[],
                   $33::text[], $34::text[], $35::text[], $36::text[], $37::timestamptz[],
                   $38::timestamptz[])
            AS t(message_id, brand_id, iys_code, brand_code, recipient, recipient_type, type,
-                status, source, received_at, deadline_at)
-      LEFT JOIN mid x ON x.ref = t.message_id ONLY_NEW
+                status, source, received_at, deadline_at), mid ONLY_NEW
     RETURNING 1)
 SELECT (SELECT count(*) FROM s) AS sms_in, (SELECT count(*) FROM m) AS messages,
        (SELECT count(*) FROM e) AS events,
-       iys_require_brands($29::text[]) AS brands_exist"""
+       CASE WHEN EXISTS (SELECT 1 FROM unnest($29::text[]) AS b(id)
+                          WHERE NOT EXISTS (SELECT 1 FROM brand WHERE brand.id = b.id))
+            THEN iys_brand_missing($29::text[]) ELSE true END AS brands_exist"""
 
 INSERT_BATCH = "WITH" + _BATCH_ROWS.replace(" ONLY_NEW", "")
 

@@ -378,6 +378,39 @@ async def test_events_for_a_brand_missing_from_the_database_fail_the_whole_batch
     assert await pool.fetchval("SELECT count(*) FROM consent_event") == 0
 
 
+async def test_the_brand_check_runs_in_the_statement_and_calls_no_function(
+    dsn: str, pool: asyncpg.Pool
+) -> None:
+    # a PL/pgSQL check was planned again at every call (migrations/0008): the statement looks
+    # for a missing brand itself and calls iys_brand_missing only to fail (test above)
+    async with pool.acquire() as conn:
+        await store.replace_rules(conn, RULES.to_dict())
+    logged = await db.connect_pool(dsn, min_size=1, max_size=1)
+    queries: list[asyncpg.connection.LoggedQuery] = []
+    try:
+        pipeline = Pipeline(logged, RULES)
+        await pipeline.accept("l0", [received(deliver_pdu(1, gsm7_unpacked("RET ACME")))])
+        async with logged.acquire() as conn:
+            conn.add_query_logger(queries.append)
+        await pipeline.accept("l4", [received(deliver_pdu(1, gsm7_unpacked("RET ACME"))),
+                                     received(deliver_pdu(2, gsm7_unpacked("IZIN KUZEY")))])
+        await asyncio.sleep(0)
+    finally:
+        await logged.close()
+    [batch] = queries
+    assert batch.query == store.INSERT_NEW_BATCH and sorted(batch.args[28]) == ["acme", "kuzey"]
+    # the same statement again, in a transaction counting PL/pgSQL calls: it finds its
+    # originals and writes nothing, but checks the brands as every batch does
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL track_functions = 'pl'")
+        row = await conn.fetchrow(batch.query, *batch.args)
+        assert row["brands_exist"] is True and row["sms_in"] == 0
+        assert await conn.fetch("SELECT funcname, calls FROM pg_stat_xact_user_functions") == []
+        await conn.execute("SELECT iys_require_brands($1::text[])", ["acme"])  # the counter works
+        assert [r["funcname"] for r in await conn.fetch(
+            "SELECT funcname FROM pg_stat_xact_user_functions")] == ["iys_require_brands"]
+
+
 async def test_on_events_is_told_once_per_committed_batch_with_events(
     pool: asyncpg.Pool
 ) -> None:

@@ -20,7 +20,8 @@ from inbound.api.state import POOL
 from inbound.web import auth, pages_brands, pages_events
 from inbound.web.auth import set_password
 from inbound.web.html import LANGS, Html, esc, layout, tr
-from inbound.web.state import LANG, SECRET, SESSION
+from inbound.web.limits import FailedSignIns
+from inbound.web.state import FAILED_SIGN_INS, LANG, SECRET, SESSION
 
 __all__ = ["PREFIX", "set_password", "setup_web"]
 
@@ -113,12 +114,14 @@ async def root(_: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/ui/brands")
 
 
-def create_web(pool: asyncpg.Pool, *, secret: bytes) -> web.Application:
+def create_web(pool: asyncpg.Pool, *, secret: bytes,
+               failed_sign_ins: FailedSignIns | None = None) -> web.Application:
     if len(secret) < 16:
         raise ValueError("the web session secret needs at least 16 bytes")
     ui = web.Application(client_max_size=64 * 1024, middlewares=[_middleware(pool, secret)])
     ui[POOL] = pool
     ui[SECRET] = secret
+    ui[FAILED_SIGN_INS] = FailedSignIns() if failed_sign_ins is None else failed_sign_ins
     ui.router.add_get("/", root)
     ui.router.add_get("/lang", lang_switch)
     ui.add_routes(pages_brands.routes)
@@ -126,7 +129,9 @@ def create_web(pool: asyncpg.Pool, *, secret: bytes) -> web.Application:
     return ui
 
 
-def setup_web(app: web.Application, pool: asyncpg.Pool, *, secret: bytes) -> None:
+def setup_web(app: web.Application, pool: asyncpg.Pool, *, secret: bytes,
+              failed_sign_ins: FailedSignIns | None = None) -> None:
     """Mount the pages under ``/ui/`` (call before the app starts). ``secret`` signs the
-    session cookies: at least 16 random bytes, the same in every process of the service."""
-    app.add_subapp(PREFIX, create_web(pool, secret=secret))
+    session cookies: at least 16 random bytes, the same in every process of the service.
+    ``failed_sign_ins``: the per-address limit (default: ``inbound.web.limits``' figures)."""
+    app.add_subapp(PREFIX, create_web(pool, secret=secret, failed_sign_ins=failed_sign_ins))

@@ -24,6 +24,9 @@ T: dict[str, tuple[str, str]] = {
     "locked": ("Çok fazla hatalı deneme: hesap geçici olarak kilitlendi. Lütfen daha sonra "
                "deneyin.", "Too many failed attempts: the account is locked for a while. "
                "Please try again later."),
+    "address_limited": ("Bu adresten çok fazla başarısız giriş denemesi: lütfen birkaç dakika "
+                        "sonra tekrar deneyin.", "Too many failed sign-ins from this address: "
+                        "please try again in a few minutes."),
     "csrf": ("Form süresi doldu veya geçersiz; lütfen sayfayı yenileyip tekrar deneyin.",
              "The form expired or is invalid; please reload the page and try again."),
     "brands": ("Markalar", "Brands"),

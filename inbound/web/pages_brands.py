@@ -6,6 +6,7 @@ import json
 import secrets
 from typing import Any
 
+import structlog
 from aiohttp import web
 
 from inbound.api import resources, routes_config, routes_events
@@ -13,9 +14,10 @@ from inbound.api.problems import Problem
 from inbound.api.state import POOL
 from inbound.web import auth, bridge
 from inbound.web.html import Html, esc, join, layout, seg, tr
-from inbound.web.state import LANG, SECRET, SESSION
+from inbound.web.state import FAILED_SIGN_INS, LANG, SECRET, SESSION
 from keywords import fold
 
+log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
 
 VOCABULARY_LISTS = resources.VOCABULARY_LISTS
@@ -72,9 +74,17 @@ async def login(request: web.Request) -> web.StreamResponse:
                         status=403)
         response.set_cookie(auth.LOGIN_COOKIE, fresh, max_age=3600, **cookie_args(request))
         return response
+    # too many failures from this address (any accounts): refused before any hashing
+    address = request.remote or "unknown"
+    failures = request.app[FAILED_SIGN_INS]
+    if failures.refused(address):
+        log.warning("web sign-in refused: too many failed sign-ins from this address")
+        return page(request, title, _login_form(request, pre, tr(lang, "address_limited")),
+                    status=429)
     result = await auth.sign_in(request.app[POOL], str(form.get("email", "")),
                                 str(form.get("password", "")))
     if isinstance(result, str):
+        failures.failed(address)
         status = 429 if result == "locked" else 401
         message = tr(lang, "locked" if result == "locked" else "bad_login")
         return page(request, title, _login_form(request, pre, message), status=status)

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient
 
 from inbound.api import admin, setup_api
 from inbound.web import set_password, setup_web
+from inbound.web.limits import FailedSignIns
 from tests.api.conftest import ADMIN_TOKEN, add_message, seed_rules
 
 SECRET = b"web-test-secret-0123456789abcdef"
@@ -29,10 +30,11 @@ EMAIL_B = "b@kuzey.example"
 RECIPIENT = "+905321234567"
 
 
-def make_app(pool: asyncpg.Pool) -> web.Application:
+def make_app(pool: asyncpg.Pool, failed_sign_ins: FailedSignIns | None = None
+             ) -> web.Application:
     app = web.Application()
     setup_api(app, pool, admin_token=ADMIN_TOKEN)
-    setup_web(app, pool, secret=SECRET)
+    setup_web(app, pool, secret=SECRET, failed_sign_ins=failed_sign_ins)
     return app
 
 

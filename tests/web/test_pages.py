@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from typing import Any
 
 from aiohttp.test_utils import TestClient
 
 from inbound.web import auth
+from inbound.web.limits import FailedSignIns
 from tests.web.conftest import (
     EMAIL_A,
     EMAIL_B,
@@ -18,6 +20,7 @@ from tests.web.conftest import (
     RECIPIENT,
     Site,
     csrf_of,
+    make_app,
     sign_in,
 )
 
@@ -87,6 +90,25 @@ async def test_lock_out_after_repeated_failures(client: TestClient, site: Site) 
     assert status == 429
     await site.pool.execute("UPDATE owner SET locked_until = now() - interval '1 second'")
     status, _ = await sign_in(client)
+    assert status == 200
+
+
+async def test_an_address_spraying_passwords_over_accounts_is_refused(
+    site: Site, aiohttp_client: Any
+) -> None:
+    # a few wrong passwords on each of several accounts locks none of them (each stays under
+    # MAX_FAILURES), but the address that sent them all is refused, even the right password
+    client = await aiohttp_client(make_app(site.pool, FailedSignIns(limit=4)))
+    for email in (EMAIL_A, EMAIL_B, EMAIL_A, "nobody@example.com"):
+        status, _ = await sign_in(client, email=email, password="Summer2026!")
+        assert status == 401
+    assert await site.pool.fetchval("SELECT max(failed_logins) FROM owner") < auth.MAX_FAILURES
+    status, html = await sign_in(client, email=EMAIL_B, password=PASSWORD_B)
+    assert status == 429 and "Bu adresten" in html
+    assert await site.pool.fetchval("SELECT count(*) FROM web_session") == 0
+    # the accounts themselves are not locked: from elsewhere (a fresh limit) they open
+    other = await aiohttp_client(make_app(site.pool))
+    status, _ = await sign_in(other, email=EMAIL_B, password=PASSWORD_B)
     assert status == 200
 
 

@@ -13,8 +13,11 @@ from iys_push import metrics, store
 from iys_push.client import IysSettings
 from iys_push.pusher import (
     BATCH_SIZE,
+    GAUGE_INTERVAL,
+    GAUGE_MAX_PAUSE,
     OutboxSignal,
     Pusher,
+    gauge_pause,
     pause_after,
     requeue_failed,
     update_gauges,
@@ -354,6 +357,14 @@ async def test_compliance_gauges_show_the_deadline_and_the_share_of_the_window_u
     assert metrics.PAST_HALF._value.get() == 1 and metrics.PAST_NINETY._value.get() == 1
     assert 4.9 * 3600 < metrics.NEAREST_DEADLINE._value.get() <= 5 * 3600
     assert metrics.OVERDUE._value.get() == 0
+
+
+def test_the_outbox_gauges_are_updated_less_often_when_their_query_is_slow() -> None:
+    # the compliance query reads every pending event: a huge backlog makes it slow, and every
+    # process runs it; it may take 2 % of the time at most, and runs at least once a minute
+    assert gauge_pause(0.015) == GAUGE_INTERVAL == 5          # 20,000 pending, measured
+    assert abs(gauge_pause(0.75) - 37.5) < 1e-9                # about a million pending
+    assert gauge_pause(30.0) == GAUGE_MAX_PAUSE == 60          # a database that hangs
 
 
 async def test_the_failed_gauge_counts_from_an_index_of_failed_events_not_the_table(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-CLIENTS = ("npm-smpp ack-only", "smpplib ack-only", "naive", "iys-inbound")
+AGAIN = "smpplib ack-only, again"   # the reference once more, right after iys-inbound
+CLIENTS = ("npm-smpp ack-only", "smpplib ack-only", "naive", "iys-inbound", AGAIN)
 TARGET_RATE, TARGET_VS_ACKONLY, TARGET_VS_NAIVE, TARGET_P99_MS = 5000, 0.5, 3.0, 50.0
 TARGET_IYS_P99_S = 2.0
 
@@ -104,10 +105,13 @@ def smpp_lines(results: dict[str, Any]) -> list[str]:
         iys = w50["iys-inbound"]["rate"]
         lines.append(f"- window 50 ≥ {TARGET_RATE:,} MO/s: {iys:,.0f} — "
                      f"{_ok(iys >= TARGET_RATE)}")
-        if w50["smpplib ack-only"]:
-            ratio = iys / w50["smpplib ack-only"]["rate"]
-            lines.append(f"- window 50 ≥ {TARGET_VS_ACKONLY}× smpplib ack-only: {ratio:.2f}× — "
-                         f"{_ok(ratio >= TARGET_VS_ACKONLY)}")
+        refs = [w50[c]["rate"] for c in ("smpplib ack-only", AGAIN) if w50[c]]
+        if refs:
+            ratio = iys / (sum(refs) / len(refs))
+            around = (f" (against {' and '.join(f'{r:,.0f}' for r in refs)} MO/s, its runs "
+                      "before and after ours: their mean)") if len(refs) > 1 else ""
+            lines.append(f"- window 50 ≥ {TARGET_VS_ACKONLY}× smpplib ack-only: {ratio:.2f}×"
+                         f"{around} — {_ok(ratio >= TARGET_VS_ACKONLY)}")
         if w50["naive"]:
             ratio = iys / w50["naive"]["rate"]
             lines.append(f"- window 50 ≥ {TARGET_VS_NAIVE:.0f}× naive: {ratio:.1f}× — "
@@ -131,6 +135,9 @@ def smpp_lines(results: dict[str, Any]) -> list[str]:
               "`bind_receiver`, answers each `deliver_sm` in its handler, TCP_NODELAY.",
               "- **smpplib ack-only**: `bench/smpplib_client.py ackonly`, smpplib's blocking "
               "`Client.listen()`, handler returns ESME_ROK at once, TCP_NODELAY.",
+              f"- **{AGAIN}**: the same client at window 50 once more, right after "
+              "iys-inbound: the machine's speed drifts within minutes, so the 0.5× target is "
+              "judged against the mean of the reference's runs before and after ours.",
               "- **naive**: `bench/smpplib_client.py naive`, same client; the handler INSERTs "
               "the message as one row (asyncpg, autocommit: one transaction per message) into "
               "the same PostgreSQL before returning, so each ack waits for its own commit. "

@@ -59,12 +59,10 @@ from bench.harness import (
     service_process,
     wait_listening,
 )
-from bench.report import write_markdown
 from inbound import db
 from tests.processes import stop_process
 
 WARMUP = 500
-AGAIN = report.AGAIN            # the smpplib ack-only reference measured again after ours
 SECTIONS = ("smpp", "iys")
 
 
@@ -210,7 +208,7 @@ async def main(argv: list[str] | None = None) -> int:
     s.out.mkdir(parents=True, exist_ok=True)
     results_path.parent.mkdir(parents=True, exist_ok=True)
     results_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    md = write_markdown(results, s.out / "BENCHMARKS.md")
+    md = report.write_markdown(results, s.out / "BENCHMARKS.md")
     print(md)
     print(f"wrote {results_path} and {s.out / 'BENCHMARKS.md'}")
     return 0
@@ -269,7 +267,7 @@ async def smpp_section(s: Settings, tmpdir: Path, pg_uri: str, info: dict[str, A
             # within minutes, so the 0.5x target is judged against both runs around ours
             async with child(py, "-m", "bench.smpplib_client", "ackonly", str(smsc.port),
                              env=pw):
-                await measure(smsc, AGAIN, s, rows, windows=[50])
+                await measure(smsc, report.AGAIN, s, rows, windows=[50])
     checks = await stored_counts(iys_dsn, naive_dsn)
     return {
         "machine": dict(info), "command": command, "n": s.n, "windows": s.windows,

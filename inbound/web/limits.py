@@ -50,7 +50,8 @@ class FailedSignIns:
         """Note a failed sign-in (wrong password, unknown e-mail, locked account)."""
         times = self._failures.get(address)
         if times is None:
-            times = self._failures[address] = deque()
+            # the ``limit`` latest are all that matter: the oldest of them says until when
+            times = self._failures[address] = deque(maxlen=self.limit)
             while len(self._failures) > self.max_addresses:
                 self._failures.popitem(last=False)
         else:
@@ -65,5 +66,7 @@ class FailedSignIns:
         if not times:
             del self._failures[address]
 
-    def __len__(self) -> int:
+    def remembered(self) -> int:
+        """How many addresses have failures within the window (no ``__len__``: an empty
+        limiter must not be falsy)."""
         return len(self._failures)

@@ -28,7 +28,7 @@ def test_an_address_is_refused_at_the_limit_until_its_oldest_failure_is_a_window
     clock.now = 1060.0                                     # the first (at 1000) is a window old
     assert not failures.refused("198.51.100.7")
     clock.now = 1080.0                                     # all three are: nothing is kept
-    assert not failures.refused("198.51.100.7") and len(failures) == 0
+    assert not failures.refused("198.51.100.7") and failures.remembered() == 0
 
 
 def test_at_most_max_addresses_are_remembered_the_least_recently_failed_go_first() -> None:
@@ -39,7 +39,7 @@ def test_at_most_max_addresses_are_remembered_the_least_recently_failed_go_first
     failures.failed("b")
     failures.failed("a")            # "a" failed last: "b" is now the least recent
     failures.failed("c")            # a third address: "b" is forgotten, "a" is kept
-    assert len(failures) == 2
+    assert failures.remembered() == 2
     assert failures.refused("a")
     failures.failed("b")
     assert not failures.refused("b")   # one failure counted, not two

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
+from asyncpg.connection import LoggedQuery
 from prometheus_client import REGISTRY
 
 from inbound import db, store
@@ -220,39 +223,46 @@ def redeliveries(link: str) -> float:
     return REGISTRY.get_sample_value("iys_inbound_redeliveries_total", {"link": link}) or 0.0
 
 
-async def test_a_plain_batch_is_one_statement_and_one_with_a_redelivery_two(
-    dsn: str, pool: asyncpg.Pool
-) -> None:
+@contextlib.asynccontextmanager
+async def logged_pipeline(dsn: str, pool: asyncpg.Pool, queries: list[LoggedQuery]
+                          ) -> AsyncIterator[Pipeline]:
+    """A pipeline whose pool is one connection noting every statement it runs into
+    ``queries`` (asyncpg's query logger, called soon after the query: sleep(0) before
+    reading), from after a first batch (asyncpg's own type introspection would be noted)."""
     async with pool.acquire() as conn:
         await store.replace_rules(conn, RULES.to_dict())
-    # the pipeline's pool: one connection, which notes every statement it runs (asyncpg's
-    # query logger; it is called soon after the query, hence the sleep(0) before reading),
-    # from after a first batch (asyncpg's own type introspection would be noted too)
-    statements: list[str] = []
     logged = await db.connect_pool(dsn, min_size=1, max_size=1)
     try:
         pipeline = Pipeline(logged, RULES)
-        ret, izin = gsm7_unpacked("RET ACME"), gsm7_unpacked("IZIN ACME")
-        await pipeline.accept("l0", [received(deliver_pdu(1, ret))])
+        await pipeline.accept("l0", [received(deliver_pdu(1, gsm7_unpacked("RET ACME")))])
         async with logged.acquire() as conn:
-            conn.add_query_logger(lambda query: statements.append(query.query))
+            conn.add_query_logger(queries.append)
+        yield pipeline
+    finally:
+        await logged.close()
+
+
+async def test_a_plain_batch_is_one_statement_and_one_with_a_redelivery_two(
+    dsn: str, pool: asyncpg.Pool
+) -> None:
+    queries: list[LoggedQuery] = []
+    async with logged_pipeline(dsn, pool, queries) as pipeline:
+        ret, izin = gsm7_unpacked("RET ACME"), gsm7_unpacked("IZIN ACME")
         await pipeline.accept("l3", [received(deliver_pdu(1, ret)),
                                      received(deliver_pdu(2, izin, source="905551112233"))])
         await asyncio.sleep(0)
-        assert statements == [store.INSERT_NEW_BATCH]
+        assert [q.query for q in queries] == [store.INSERT_NEW_BATCH]
         assert await pool.fetchval("SELECT count(*) FROM consent_event WHERE message_id IN "
                                    "(SELECT id FROM mo_message WHERE link = 'l3')") == 2
         # a redelivery of PDU 1, a new PDU and its own repeat within the batch: the first
         # statement finds the original and writes nothing, the second writes the batch
-        statements.clear()
+        queries.clear()
         counted = redeliveries("l3")
         await pipeline.accept("l3", [received(deliver_pdu(3, ret)),
                                      received(deliver_pdu(4, ret, source="905553334455")),
                                      received(deliver_pdu(5, ret, source="905553334455"))])
         await asyncio.sleep(0)
-        assert statements == [store.INSERT_NEW_BATCH, store.INSERT_BATCH]
-    finally:
-        await logged.close()
+        assert [q.query for q in queries] == [store.INSERT_NEW_BATCH, store.INSERT_BATCH]
     rows = {r["sequence"]: r for r in await pool.fetch("SELECT * FROM sms_in WHERE link = 'l3'")}
     assert rows[3]["redelivery_of"] == rows[1]["id"] and rows[3]["message_id"] is None
     assert rows[5]["redelivery_of"] == rows[4]["id"] and rows[5]["message_id"] is None
@@ -383,20 +393,11 @@ async def test_the_brand_check_runs_in_the_statement_and_calls_no_function(
 ) -> None:
     # a PL/pgSQL check was planned again at every call (migrations/0008): the statement looks
     # for a missing brand itself and calls iys_brand_missing only to fail (test above)
-    async with pool.acquire() as conn:
-        await store.replace_rules(conn, RULES.to_dict())
-    logged = await db.connect_pool(dsn, min_size=1, max_size=1)
-    queries: list[asyncpg.connection.LoggedQuery] = []
-    try:
-        pipeline = Pipeline(logged, RULES)
-        await pipeline.accept("l0", [received(deliver_pdu(1, gsm7_unpacked("RET ACME")))])
-        async with logged.acquire() as conn:
-            conn.add_query_logger(queries.append)
+    queries: list[LoggedQuery] = []
+    async with logged_pipeline(dsn, pool, queries) as pipeline:
         await pipeline.accept("l4", [received(deliver_pdu(1, gsm7_unpacked("RET ACME"))),
                                      received(deliver_pdu(2, gsm7_unpacked("IZIN KUZEY")))])
         await asyncio.sleep(0)
-    finally:
-        await logged.close()
     [batch] = queries
     assert batch.query == store.INSERT_NEW_BATCH and sorted(batch.args[28]) == ["acme", "kuzey"]
     # the same statement again, in a transaction counting PL/pgSQL calls: it finds its

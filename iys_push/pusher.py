@@ -197,7 +197,7 @@ class Pusher:
             try:
                 await update_gauges(self.pool)
             except Exception as exc:  # the database is away: the gauges wait for it
-                log.warning("pusher: outbox gauges not updated", error=f"{type(exc).__name__}")
+                log.warning("pusher: outbox gauges not updated", error=type(exc).__name__)
             await asyncio.sleep(gauge_pause(time.monotonic() - started))
 
     async def drain_once(self) -> int:

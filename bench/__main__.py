@@ -199,12 +199,15 @@ async def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="iys-bench-") as tmp:
         tmpdir = Path(tmp)
         pg = await asyncio.to_thread(db.start_embedded, tmpdir / "pgdata")
-        _, info["postgresql"] = await create_database(pg.uri, "bench_probe")
-        info["postgresql_settings"] = await pg_settings(pg.uri)
-        if "smpp" in sections:
-            results.update(await smpp_section(s, tmpdir, pg.uri, info, command))
-        if "iys" in sections:
-            results["iys"] = await iys_section(s, tmpdir, pg.uri, info, command)
+        try:
+            _, info["postgresql"] = await create_database(pg.uri, "bench_probe")
+            info["postgresql_settings"] = await pg_settings(pg.uri)
+            if "smpp" in sections:
+                results.update(await smpp_section(s, tmpdir, pg.uri, info, command))
+            if "iys" in sections:
+                results["iys"] = await iys_section(s, tmpdir, pg.uri, info, command)
+        finally:  # before its directory goes (see EmbeddedPostgres.stop)
+            await asyncio.to_thread(pg.stop)
     s.out.mkdir(parents=True, exist_ok=True)
     results_path.parent.mkdir(parents=True, exist_ok=True)
     results_path.write_text(json.dumps(results, indent=2, default=str) + "\n")

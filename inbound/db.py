@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,10 +37,17 @@ class DatabaseUnavailable(Exception):
 
 @dataclass(frozen=True)
 class EmbeddedPostgres:
-    """A pgserver instance; ``uri`` connects over its Unix socket."""
+    """A pgserver instance; ``uri`` connects over its Unix socket.
+
+    ``stop`` stops the server once this process was its last user (pgserver otherwise does so
+    at interpreter exit). Call it before removing ``data_dir``: a postmaster whose directory
+    is gone cannot be stopped by ``pg_ctl``, lingers, and its shutdown writes to deleted files
+    land on the next run's disk.
+    """
 
     data_dir: Path
     uri: str
+    stop: Callable[[], None]
 
 
 def start_embedded(data_dir: Path) -> EmbeddedPostgres:
@@ -52,7 +60,7 @@ def start_embedded(data_dir: Path) -> EmbeddedPostgres:
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(str(data_dir), cleanup_mode="stop")
-    return EmbeddedPostgres(data_dir=data_dir, uri=server.get_uri())
+    return EmbeddedPostgres(data_dir=data_dir, uri=server.get_uri(), stop=server.cleanup)
 
 
 def redact_dsn(dsn: str) -> str:

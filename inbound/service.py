@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib.metadata
 import signal
 from dataclasses import dataclass, field
@@ -262,8 +263,22 @@ def banner(running: Running) -> str:
     return "\n".join(lines)
 
 
+def freeze_startup_heap() -> None:
+    """Keep what start-up built out of the cyclic garbage collector's full collections.
+
+    A full (generation 2) collection walks every tracked object and acknowledges nothing
+    meanwhile: ~70,000 objects after start-up took 44-71 ms on the bench machine, the worst
+    acknowledgement stalls of the paced benchmark. Modules, classes, configuration and pools
+    live as long as the process, so freezing them loses nothing (objects freed by reference
+    counting still are) and a full collection takes ~10 ms.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(config: Config) -> None:
     running = await start(config)
+    freeze_startup_heap()
     print(banner(running), flush=True)
     stop_event = asyncio.Event()
     loop = asyncio.get_running_loop()

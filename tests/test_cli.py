@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import asyncpg
 import pytest
+
+from inbound import service
+from inbound.config import Config
 
 CLI = [sys.executable, "-m", "inbound.cli"]
 
@@ -85,3 +91,32 @@ async def test_events_requeue_puts_a_failed_event_back_in_the_outbox(
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "requeued 1 event(s)"
     assert await pool.fetchval("SELECT state FROM consent_event") == "pending"
+
+
+async def test_run_freezes_the_start_up_heap_then_stops_on_sigterm(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``run`` keeps what start-up built out of full garbage collections (see
+    ``freeze_startup_heap``), and SIGTERM still stops it cleanly."""
+    stopped: list[object] = []
+
+    async def fake_start(config: Config) -> object:
+        return "running"
+
+    async def fake_stop(running: object) -> None:
+        stopped.append(running)
+
+    def fake_banner(running: object) -> str:
+        # runs before serve() waits: the signal arrives once its handler is installed
+        asyncio.get_running_loop().call_soon(os.kill, os.getpid(), signal.SIGTERM)
+        return "banner"
+
+    monkeypatch.setattr(service, "start", fake_start)
+    monkeypatch.setattr(service, "stop", fake_stop)
+    monkeypatch.setattr(service, "banner", fake_banner)
+    gc.unfreeze()
+    try:
+        await service.serve(Config())
+        assert gc.get_freeze_count() > 0
+        assert stopped == ["running"]
+    finally:
+        gc.unfreeze()

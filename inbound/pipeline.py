@@ -257,10 +257,10 @@ class Pipeline:
         item, d, m = row.item, row.item.deliver, row.message
         command = {pdu.DELIVER_SM: "deliver_sm", pdu.DATA_SM: "data_sm"}.get(
             item.command_id, "malformed") if d is not None else "malformed"
-        fields = d.fields() if d is not None else {"error": item.error}
+        fields = d.fields_json() if d is not None else json.dumps({"error": item.error})
         return (
             row.sms_in_id, item.received_at, command, item.sequence, item.raw, row.digest,
-            json.dumps(fields), d.source_addr if d else None, row.sender, row.destination, row.kind,
+            fields, d.source_addr if d else None, row.sender, row.destination, row.kind,
             d.data_coding if d else None, m.encoding if m else None, m.text if m else None,
             row.redelivery_of, row.message_id,
         )

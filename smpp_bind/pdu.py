@@ -14,6 +14,9 @@ wrapped here rather than patched:
 
 from __future__ import annotations
 
+import functools
+import json
+import operator
 import struct
 from dataclasses import dataclass, field
 
@@ -156,26 +159,28 @@ class DeliverSm:
     tlvs: dict[int, bytes] = field(default_factory=dict)
     raw: bytes = b""
 
-    def fields(self) -> dict[str, object]:
-        """Mandatory fields as a JSON-able dict (for storage as evidence)."""
-        return {
-            "service_type": self.service_type,
-            "source_addr_ton": self.source_addr_ton,
-            "source_addr_npi": self.source_addr_npi,
-            "dest_addr_ton": self.dest_addr_ton,
-            "dest_addr_npi": self.dest_addr_npi,
-            "destination_addr": self.destination_addr,
-            "esm_class": self.esm_class,
-            "protocol_id": self.protocol_id,
-            "priority_flag": self.priority_flag,
-            "schedule_delivery_time": self.schedule_delivery_time,
-            "validity_period": self.validity_period,
-            "registered_delivery": self.registered_delivery,
-            "replace_if_present_flag": self.replace_if_present_flag,
-            "data_coding": self.data_coding,
-            "sm_default_msg_id": self.sm_default_msg_id,
-            "tlvs": {f"0x{tag:04X}": value.hex() for tag, value in self.tlvs.items()},
-        }
+    def fields_json(self) -> str:
+        """The mandatory fields and the TLVs (hex) as a JSON object, kept as evidence.
+        Remembered by value: a campaign's thousands of PDUs share one header, and building
+        and encoding the object cost more than the lookup."""
+        return _fields_json(_evidence_values(self), tuple(self.tlvs.items()))
+
+
+# the mandatory fields kept as evidence besides the raw PDU (source_addr and short_message
+# are stored in columns of their own)
+_EVIDENCE_FIELDS = (
+    "service_type", "source_addr_ton", "source_addr_npi", "dest_addr_ton", "dest_addr_npi",
+    "destination_addr", "esm_class", "protocol_id", "priority_flag", "schedule_delivery_time",
+    "validity_period", "registered_delivery", "replace_if_present_flag", "data_coding",
+    "sm_default_msg_id",
+)
+_evidence_values = operator.attrgetter(*_EVIDENCE_FIELDS)
+
+
+@functools.lru_cache(maxsize=256)
+def _fields_json(values: tuple[object, ...], tlvs: tuple[tuple[int, bytes], ...]) -> str:
+    return json.dumps({**dict(zip(_EVIDENCE_FIELDS, values, strict=True)),
+                       "tlvs": {f"0x{tag:04X}": value.hex() for tag, value in tlvs}})
 
 
 def split_tlvs(data: bytes) -> dict[int, bytes]:

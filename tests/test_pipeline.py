@@ -425,3 +425,28 @@ async def test_on_events_is_told_once_per_committed_batch_with_events(
                                  received(deliver_pdu(3, gsm7_unpacked("RET KUZEY")))])
     assert told == [True]                     # one batch, one wake-up
     assert await pool.fetchval("SELECT count(*) FROM consent_event") == 2
+
+
+async def test_each_pdu_keeps_its_own_header_fields_as_evidence(pipeline: Pipeline,
+                                                                 pool: asyncpg.Pool) -> None:
+    """The fields JSON is remembered per distinct header; PDUs that differ only in sender and
+    text share it, any other difference (a field, a TLV) gives each its own."""
+    source_port = struct.pack(">HH", 0x020A, 2) + b"\x1f\x90"
+    await pipeline.accept("l2", [
+        received(deliver_pdu(1, gsm7_unpacked("RET ACME"), source="905321234567")),
+        received(deliver_pdu(2, gsm7_unpacked("IZIN ACME"), source="905321234568")),
+        received(deliver_pdu(3, gsm7_unpacked("RET ACME"), dest="08501234567")),
+        received(deliver_pdu(4, gsm7_unpacked("RET ACME"), tlvs=source_port)),
+        received(deliver_pdu(5, ucs2("RET ACME"), data_coding=8)),
+    ])
+    fields = [r["fields"] for r in await pool.fetch("SELECT fields FROM sms_in ORDER BY id")]
+    assert [f["destination_addr"] for f in fields] == ["4609", "4609", "08501234567", "4609",
+                                                       "4609"]
+    assert [f["tlvs"] for f in fields] == [{}, {}, {}, {"0x020A": "1f90"}, {}]
+    assert [f["data_coding"] for f in fields] == [0, 0, 0, 0, 8]
+    assert fields[0] == fields[1]
+    assert set(fields[0]) == {
+        "service_type", "source_addr_ton", "source_addr_npi", "dest_addr_ton", "dest_addr_npi",
+        "destination_addr", "esm_class", "protocol_id", "priority_flag",
+        "schedule_delivery_time", "validity_period", "registered_delivery",
+        "replace_if_present_flag", "data_coding", "sm_default_msg_id", "tlvs"}

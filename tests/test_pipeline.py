@@ -429,8 +429,8 @@ async def test_on_events_is_told_once_per_committed_batch_with_events(
 
 async def test_each_pdu_keeps_its_own_header_fields_as_evidence(pipeline: Pipeline,
                                                                  pool: asyncpg.Pool) -> None:
-    """The fields JSON is remembered per distinct header; PDUs that differ only in sender and
-    text share it, any other difference (a field, a TLV) gives each its own."""
+    """The fields JSON is remembered per distinct header, yet each PDU's is its own: PDUs that
+    differ only in sender and text have equal fields; another field or a TLV shows."""
     source_port = struct.pack(">HH", 0x020A, 2) + b"\x1f\x90"
     await pipeline.accept("l2", [
         received(deliver_pdu(1, gsm7_unpacked("RET ACME"), source="905321234567")),

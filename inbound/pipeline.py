@@ -32,7 +32,6 @@ import structlog
 
 from inbound import metrics, store
 from iys_push import calendar
-from iys_push.store import columns
 from keywords import Decision, RuleSet, match, render_reply
 from smpp_bind import pdu
 from smpp_bind.addresses import mask_msisdn, normalise_destination, normalise_sender
@@ -81,8 +80,9 @@ class _InFlight:
 
 def _insert_args(link: str, sms_in: list[tuple[Any, ...]], messages: list[tuple[Any, ...]],
                  events: list[tuple[Any, ...]]) -> tuple[Any, ...]:
-    return (link, *columns(sms_in, store.SMS_IN_COLUMNS), *columns(messages, store.MESSAGE_COLUMNS),
-            *columns(events, store.EVENT_COLUMNS))
+    """INSERT_BATCH's parameters: the rows as they are, each tuple one value of its composite
+    type (migrations/0009: same fields, same order)."""
+    return (link, sms_in, messages, events)
 
 
 _NO_ORIGINALS: Mapping[str, list[Any]] = {"original_digests": [], "original_ids": []}

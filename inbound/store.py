@@ -15,13 +15,13 @@ import asyncpg
 # digest (LATERAL): given ``pdu_digest = ANY(...)`` the planner used the index for link and
 # time only and filtered every row of the hour (45 ms a batch at 40,000 rows, growing with
 # the traffic). _originals is the one definition of "an original of this PDU" that the
-# statements below share; its arguments name their parameters (the digests, the start of
-# the redelivery window).
+# statements below share; its arguments are where the digests come from (a relation with a
+# ``digest`` column) and the start of the redelivery window.
 def _originals(digests: str, since: str) -> str:
     return """
 o AS (
     SELECT d.digest, o.id
-      FROM unnest(DIGESTS::bytea[]) AS d(digest)
+      FROM DIGESTS
       CROSS JOIN LATERAL (
             SELECT id FROM sms_in
              WHERE link = $1 AND pdu_digest = d.digest AND received_at > SINCE
@@ -34,18 +34,21 @@ _FOUND = """ARRAY(SELECT digest FROM o ORDER BY digest) AS original_digests,
 
 # Inside the transaction of a batch with concatenated parts or replies (those need the ids
 # in Python): the originals and ids for its rows, in one round trip.
-PREPARE_BATCH = "WITH" + _originals("$2", "$3") + """
+PREPARE_BATCH = "WITH" + _originals("unnest($2::bytea[]) AS d(digest)", "$3") + """
 SELECT ARRAY(SELECT nextval('sms_in_id_seq') FROM generate_series(1, $4)) AS sms_in_ids,
        ARRAY(SELECT nextval('mo_message_id_seq') FROM generate_series(1, $5)) AS message_ids,
        """ + _FOUND  # noqa: S608 (constants joined at import, nothing from input)
 
 ALLOCATE_MESSAGE_IDS = "SELECT nextval('mo_message_id_seq') AS id FROM generate_series(1, $1)"
 
-# The batch's rows in one statement: every table from column arrays (unnest). Run alone it is
-# its own transaction (atomic: all or nothing, one commit); the concatenation and reply path
-# runs it inside one. No NOTIFY here: PostgreSQL serialises the commits of all transactions
-# that NOTIFY (a database-wide lock held until the commit is flushed), which undid the
-# pipelined group commit; the pipeline tells the pushers after the commit (on_events).
+# The batch's rows in one statement: every table from an array of rows (unnest). Run alone it
+# is its own transaction (atomic: all or nothing, one commit); the concatenation and reply
+# path runs it inside one. Parameters: $1 the link; $2, $3, $4 the sms_in, mo_message and
+# consent_event rows as arrays of the composite types of migrations/0009 (one array of rows
+# each, not one array per column: asyncpg checks every array element in Python). No NOTIFY
+# here: PostgreSQL serialises the commits of all transactions that NOTIFY (a database-wide
+# lock held until the commit is flushed), which undid the pipelined group commit; the
+# pipeline tells the pushers after the commit (on_events).
 # Foreign keys between the sub-statements are checked at the end of the statement; the
 # events' brands, which have no foreign key (migrations/0005_hot_path.sql), by an EXISTS
 # subquery planned with the statement (once a statement); only when a brand is missing does
@@ -53,16 +56,18 @@ ALLOCATE_MESSAGE_IDS = "SELECT nextval('mo_message_id_seq') AS id FROM generate_
 # (a PL/pgSQL function doing the lookup was planned again at every call: 0008).
 # Ids: a positive id is used as it is; -k stands for the k-th new sms_in id or mo_message id
 # allocated here (in arrival order), wherever a row refers to one. The new ids are counted
-# from the rows' own id arrays ($2, $18): a count parameter (generate_series(1, $n)) made
-# every execution a custom plan, i.e. planned again each time.
+# from the rows' own ids ($2, $3): a count parameter (generate_series(1, $n)) made every
+# execution a custom plan, i.e. planned again each time.
 # ONLY_NEW marks where INSERT_NEW_BATCH makes each insert conditional.
 _BATCH_ROWS = """
 sid AS MATERIALIZED (
     SELECT ARRAY(SELECT nextval('sms_in_id_seq') FROM generate_series(1, (
-                     SELECT count(*) FROM unnest($2::bigint[]) AS r(ref) WHERE ref < 0))) AS ids),
+                     SELECT count(*) FROM unnest($2::mo_batch_sms_in[]) AS r WHERE r.id < 0)))
+           AS ids),
 mid AS MATERIALIZED (
     SELECT ARRAY(SELECT nextval('mo_message_id_seq') FROM generate_series(1, (
-                     SELECT count(*) FROM unnest($18::bigint[]) AS r(ref) WHERE ref < 0))) AS ids),
+                     SELECT count(*) FROM unnest($3::mo_batch_message[]) AS r WHERE r.id < 0)))
+           AS ids),
 s AS (
     INSERT INTO sms_in (id, link, received_at, command, sequence, pdu, pdu_digest, fields,
                         source_addr, sender, destination_addr, kind, data_coding, encoding,
@@ -72,12 +77,7 @@ s AS (
            t.destination_addr, t.kind, t.data_coding, t.encoding, t.text,
            CASE WHEN t.redelivery_of < 0 THEN sid.ids[-t.redelivery_of] ELSE t.redelivery_of END,
            CASE WHEN t.message_id < 0 THEN mid.ids[-t.message_id] ELSE t.message_id END
-      FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::bigint[], $6::bytea[],
-                  $7::bytea[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-                  $13::integer[], $14::text[], $15::text[], $16::bigint[], $17::bigint[])
-           AS t(id, received_at, command, sequence, pdu, pdu_digest, fields, source_addr,
-                sender, destination_addr, kind, data_coding, encoding, text, redelivery_of,
-                message_id), sid, mid ONLY_NEW
+      FROM unnest($2::mo_batch_sms_in[]) AS t, sid, mid ONLY_NEW
     RETURNING 1),
 m AS (
     INSERT INTO mo_message (id, link, received_at, completed_at, sender, source_addr,
@@ -85,10 +85,7 @@ m AS (
     SELECT CASE WHEN t.id < 0 THEN mid.ids[-t.id] ELSE t.id END, $1, t.received_at,
            t.completed_at, t.sender, t.source_addr, t.destination_addr, t.text, t.normalized,
            t.outcome, t.reason
-      FROM unnest($18::bigint[], $19::timestamptz[], $20::timestamptz[], $21::text[],
-                  $22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[])
-           AS t(id, received_at, completed_at, sender, source_addr, destination_addr, text,
-                normalized, outcome, reason), mid ONLY_NEW
+      FROM unnest($3::mo_batch_message[]) AS t, mid ONLY_NEW
     RETURNING 1),
 e AS (
     INSERT INTO consent_event (message_id, brand_id, iys_code, brand_code, recipient,
@@ -97,34 +94,28 @@ e AS (
     SELECT CASE WHEN t.message_id < 0 THEN mid.ids[-t.message_id] ELSE t.message_id END,
            t.brand_id, t.iys_code, t.brand_code, t.recipient, t.recipient_type, t.type,
            t.status, t.source, t.received_at, t.received_at, t.deadline_at
-      FROM unnest($28::bigint[], $29::text[], $30::bigint[], $31::bigint[], $32::text[],
-                  $33::text[], $34::text[], $35::text[], $36::text[], $37::timestamptz[],
-                  $38::timestamptz[])
-           AS t(message_id, brand_id, iys_code, brand_code, recipient, recipient_type, type,
-                status, source, received_at, deadline_at), mid ONLY_NEW
+      FROM unnest($4::mo_batch_event[]) AS t, mid ONLY_NEW
     RETURNING 1)
 SELECT (SELECT count(*) FROM s) AS sms_in, (SELECT count(*) FROM m) AS messages,
        (SELECT count(*) FROM e) AS events,
-       CASE WHEN EXISTS (SELECT 1 FROM unnest($29::text[]) AS b(id)
-                          WHERE NOT EXISTS (SELECT 1 FROM brand WHERE brand.id = b.id))
-            THEN iys_brand_missing($29::text[]) ELSE true END AS brands_exist"""
+       CASE WHEN EXISTS (SELECT 1 FROM unnest($4::mo_batch_event[]) AS b
+                          WHERE NOT EXISTS (SELECT 1 FROM brand WHERE brand.id = b.brand_id))
+            THEN iys_brand_missing(ARRAY(SELECT brand_id FROM unnest($4::mo_batch_event[])))
+            ELSE true END AS brands_exist"""
 
 INSERT_BATCH = "WITH" + _BATCH_ROWS.replace(" ONLY_NEW", "")
 
 # A plain batch (no parts, no replies) in one round trip: INSERT_BATCH that first looks for
-# originals of its PDUs ($7 is its digest column, $39 the start of the redelivery window) and
+# originals of its PDUs (the digests of $2, $5 the start of the redelivery window) and
 # writes nothing when it finds one, returning them instead. Redeliveries are rare (after a
 # reconnect): the pipeline then builds the batch again knowing its originals and stores it
 # with INSERT_BATCH. The lookup sees what the other statements see, the rows committed when
 # the statement began (a batch waits for the earlier ones of its link that share a digest).
 # Before, a separate read-only lookup cost every batch a second round trip.
 _ONLY_NEW = "\n     WHERE NOT EXISTS (SELECT 1 FROM o)"
-INSERT_NEW_BATCH = ("WITH" + _originals("$7", "$39") + ","  # constants joined at import
+_BATCH_DIGESTS = "(SELECT pdu_digest AS digest FROM unnest($2::mo_batch_sms_in[])) AS d"
+INSERT_NEW_BATCH = ("WITH" + _originals(_BATCH_DIGESTS, "$5") + ","  # constants joined at import
                     + _BATCH_ROWS.replace(" ONLY_NEW", _ONLY_NEW) + ",\n       " + _FOUND)
-
-SMS_IN_COLUMNS = 16    # INSERT_BATCH's column arrays: sms_in, mo_message, consent_event
-MESSAGE_COLUMNS = 10
-EVENT_COLUMNS = 11
 
 RECENT_REPLY_PAIRS = """
 SELECT DISTINCT recipient, source_addr

@@ -399,7 +399,9 @@ async def test_the_brand_check_runs_in_the_statement_and_calls_no_function(
                                      received(deliver_pdu(2, gsm7_unpacked("IZIN KUZEY")))])
         await asyncio.sleep(0)
     [batch] = queries
-    assert batch.query == store.INSERT_NEW_BATCH and sorted(batch.args[28]) == ["acme", "kuzey"]
+    events = batch.args[3]  # link, sms_in rows, message rows, event rows
+    assert batch.query == store.INSERT_NEW_BATCH and sorted(e[1] for e in events) == [
+        "acme", "kuzey"]
     # the same statement again, in a transaction counting PL/pgSQL calls: it finds its
     # originals and writes nothing, but checks the brands as every batch does
     async with pool.acquire() as conn, conn.transaction():

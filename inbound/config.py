@@ -33,6 +33,8 @@ class IysConfig:
     batch_poll_delay: float = 300.0     # İYS: poll a batch's results at least 300 s later
     lease_seconds: float = 60.0         # a claimed event returns to the queue after this
     max_events_per_second: float = 1000.0  # the push side's pace (iys_push.pusher.pause_after)
+    yield_to_intake_above: float = 2000.0  # MOs stored a second above which pushing yields
+    yield_events_per_second: float = 100.0  # the push side's pace meanwhile
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8091
 
@@ -250,6 +252,9 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         batch_poll_delay=iys.number("batch_poll_delay", float, 300.0, 0.1, 86400),
         lease_seconds=iys.number("lease_seconds", float, 60.0, 1, 3600),
         max_events_per_second=iys.number("max_events_per_second", float, 1000.0, 10, 100000),
+        yield_to_intake_above=iys.number("yield_to_intake_above", float, 2000.0, 0, 1_000_000),
+        yield_events_per_second=iys.number("yield_events_per_second", float, 100.0, 10,
+                                           100000),
         sandbox_host=iys.get("sandbox_host", str, "127.0.0.1"),
         sandbox_port=iys.number("sandbox_port", int, 8091, 0, 65535),
     )

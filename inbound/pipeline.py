@@ -31,6 +31,7 @@ import asyncpg
 import structlog
 
 from inbound import metrics, store
+from inbound.intake import RateMeter
 from iys_push import calendar
 from keywords import Decision, RuleSet, match, render_reply
 from smpp_bind import pdu
@@ -107,7 +108,8 @@ class Pipeline:
                  | None = None, redelivery_window: dict[str, float] | None = None,
                  reply_links: frozenset[str] = frozenset(), reply_interval: float = 3600.0,
                  on_replies: Callable[[], None] | None = None,
-                 on_events: Callable[[], None] | None = None) -> None:
+                 on_events: Callable[[], None] | None = None,
+                 intake: RateMeter | None = None) -> None:
         self.pool = pool
         self.rules = rules
         self.gsm_as_latin1 = gsm_as_latin1 or {}
@@ -116,6 +118,7 @@ class Pipeline:
         self.reply_interval = reply_interval    # one reply per recipient and number per interval
         self.on_replies = on_replies
         self.on_events = on_events              # after the commit of a batch with events
+        self.intake = intake or RateMeter()     # PDUs stored a second (the pusher yields)
         self._inflight: dict[str, list[_InFlight]] = {}  # per link, in arrival order
         self._decisions: dict[tuple[str, str], Decision] = {}
         self._decisions_for: RuleSet | None = None
@@ -126,6 +129,7 @@ class Pipeline:
         # this one commits, and a later batch must see this one's rows when it depends on them
         async with self._after_dependencies(link, rows):
             out = await self._store(link, rows)
+        self.intake.add(len(rows))
         # counted only once committed, so a failed batch is not counted twice
         # (per label set, not per message: labels() costs more than the increment)
         for (number, outcome), n in Counter(out.outcomes).items():

@@ -24,6 +24,7 @@ from aiohttp import web
 from inbound import db, metrics, store
 from inbound.config import Config
 from inbound.http import ServiceState, create_app
+from inbound.intake import RateMeter
 from inbound.links import own_link, process_name
 from inbound.pipeline import Pipeline
 from inbound.replies import PgReplyOutbox
@@ -181,8 +182,11 @@ async def start(config: Config) -> Running:
                                requests_per_second=config.iys.requests_per_second,
                                batch_poll_delay=config.iys.batch_poll_delay,
                                lease_seconds=config.iys.lease_seconds,
-                               max_events_per_second=config.iys.max_events_per_second)
-    pusher = Pusher(pool, dsn, iys_settings, worker_id=process_name())
+                               max_events_per_second=config.iys.max_events_per_second,
+                               yield_above=config.iys.yield_to_intake_above,
+                               yield_events_per_second=config.iys.yield_events_per_second)
+    intake = RateMeter()  # the MO path counts, the push side yields to a wave
+    pusher = Pusher(pool, dsn, iys_settings, worker_id=process_name(), intake=intake.rate)
     outbox_signal = OutboxSignal(pool, local=pusher.wake)
     outbox = PgReplyOutbox(pool)
     pipeline = Pipeline(
@@ -193,6 +197,7 @@ async def start(config: Config) -> Running:
         reply_interval=config.reply_interval,
         on_replies=outbox.wake.set,
         on_events=outbox_signal,
+        intake=intake,
     )
     state = ServiceState(pool=pool)
     app = create_app(state, admin_token=config.admin_token or None,

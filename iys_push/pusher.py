@@ -58,7 +58,7 @@ BATCH_GIVE_UP = timedelta(hours=1)      # at least; results still missing → si
 Event = Mapping[str, Any]
 
 
-def pause_after(handled: int, settings: IysSettings) -> float:
+def pause_after(handled: int, settings: IysSettings, *, intake: float = 0.0) -> float:
     """How long a busy pusher waits after a round that handled ``handled`` events.
 
     At least ``coalesce`` after a partial round: the wake-ups of the MO commits of a moment
@@ -68,8 +68,16 @@ def pause_after(handled: int, settings: IysSettings) -> float:
     and cores the MO path needs to acknowledge within milliseconds, while İYS gives a RET
     three business days. A full round (``BATCH_SIZE``: more is waiting) needs no coalescing,
     only the pace.
+
+    While the MO intake of this process (``intake``, MOs stored a second) is above
+    ``yield_above``, the pace is ``yield_events_per_second``: at window 50 the push side's
+    rounds took 20-35 % of the MOs acknowledged a second (docs/DESIGN-NOTES.md). The
+    backlog is drained at the full pace once the wave is over.
     """
-    pace = handled / settings.max_events_per_second
+    rate = settings.max_events_per_second
+    if 0 < settings.yield_above < intake:
+        rate = min(rate, settings.yield_events_per_second)
+    pace = handled / rate
     return pace if handled >= BATCH_SIZE else max(settings.coalesce, pace)
 
 
@@ -129,13 +137,15 @@ class OutboxSignal:
 class Pusher:
     def __init__(self, pool: asyncpg.Pool, dsn: str, settings: IysSettings, *,
                  worker_id: str, client: IysClient | None = None,
-                 policy: RetryPolicy = DEFAULT_POLICY) -> None:
+                 policy: RetryPolicy = DEFAULT_POLICY,
+                 intake: Callable[[], float] = lambda: 0.0) -> None:
         self.pool = pool
         self.dsn = dsn
         self.settings = settings
         self.worker_id = worker_id
         self.client = client or IysClient(pool, settings)
         self.policy = policy
+        self.intake = intake                # this process's MOs stored a second, now
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -160,9 +170,10 @@ class Pusher:
                     await asyncio.sleep(min(30.0, self.policy.delay(failures)))
                     continue
                 if done:
-                    await asyncio.sleep(pause_after(done, self.settings))
+                    await self._pause(done)
                     continue
                 # idle: the first NOTIFY is served at once
+                metrics.PUSH_YIELDING.set(0)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
         finally:
@@ -170,6 +181,18 @@ class Pusher:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
             await self.client.close()
+
+    async def _pause(self, done: int) -> None:
+        """``pause_after`` a round, the intake looked at again every ``coalesce`` seconds:
+        a pause taken at the yielding pace ends early when the MO wave does."""
+        started = time.monotonic()
+        while True:
+            intake = self.intake()
+            metrics.PUSH_YIELDING.set(0 < self.settings.yield_above < intake)
+            left = pause_after(done, self.settings, intake=intake) - (time.monotonic() - started)
+            if left <= 0:
+                return
+            await asyncio.sleep(min(left, self.settings.coalesce))
 
     async def _listen(self) -> None:
         while True:

@@ -104,3 +104,12 @@ def test_a_transmitter_for_a_receiver_without_replies_is_refused() -> None:
              _link("tx", "transmitter", replies_for="rx")]
     with pytest.raises(ConfigError, match=r"^link\[tx\].replies_for: link\[rx\] has replies"):
         parse({"link": links}, {})
+
+
+def test_the_push_side_yields_to_a_wave_of_mos_unless_told_never_to() -> None:
+    default = parse({}, {}).iys
+    assert (default.yield_to_intake_above, default.yield_events_per_second) == (2000.0, 100.0)
+    tuned = parse({"iys": {"yield_to_intake_above": 0, "yield_events_per_second": 250}}, {}).iys
+    assert (tuned.yield_to_intake_above, tuned.yield_events_per_second) == (0.0, 250.0)
+    with pytest.raises(ConfigError, match="iys.yield_events_per_second"):
+        parse({"iys": {"yield_events_per_second": 1}}, {})

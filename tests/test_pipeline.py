@@ -414,6 +414,17 @@ async def test_the_brand_check_runs_in_the_statement_and_calls_no_function(
             "SELECT funcname FROM pg_stat_xact_user_functions")] == ["iys_require_brands"]
 
 
+async def test_committed_pdus_are_counted_for_the_push_sides_intake_meter(
+    pool: asyncpg.Pool
+) -> None:
+    async with pool.acquire() as conn:
+        await store.replace_rules(conn, RULES.to_dict())
+    pipeline = Pipeline(pool, RULES)
+    await pipeline.accept("l1", [received(deliver_pdu(1, gsm7_unpacked("RET ACME"))),
+                                 received(deliver_pdu(2, gsm7_unpacked("MERHABA")))])
+    assert pipeline.intake.rate() == 2
+
+
 async def test_on_events_is_told_once_per_committed_batch_with_events(
     pool: asyncpg.Pool
 ) -> None:

@@ -319,6 +319,42 @@ def test_a_busy_pusher_coalesces_small_rounds_and_keeps_its_pace_on_a_backlog() 
     assert pause_after(3, fast) == 0.25
 
 
+def test_the_push_side_keeps_the_yielding_pace_while_the_mo_intake_is_above_the_limit() -> None:
+    paced = IysSettings(base_url="http://x", username="u", password="p", coalesce=0.25,
+                        max_events_per_second=1000, yield_above=2000,
+                        yield_events_per_second=100)
+    assert pause_after(BATCH_SIZE, paced, intake=1999) == BATCH_SIZE / 1000
+    assert pause_after(BATCH_SIZE, paced, intake=2001) == BATCH_SIZE / 100
+    assert pause_after(3, paced, intake=2001) == 0.25      # still at least the coalescing
+    never = IysSettings(base_url="http://x", username="u", password="p", coalesce=0.25,
+                        max_events_per_second=1000, yield_above=0)
+    assert pause_after(BATCH_SIZE, never, intake=1e9) == BATCH_SIZE / 1000
+
+
+async def test_a_pause_at_the_yielding_pace_ends_when_the_mo_wave_does() -> None:
+    # 1,000 events at 10 a second would be a 100 s pause; the intake is looked at again
+    # every `coalesce` seconds and the wave is over at the second look
+    looks: list[float] = []
+
+    def intake() -> float:
+        looks.append(5000.0 if not looks else 0.0)
+        return looks[-1]
+
+    quick = IysSettings(base_url="http://x", username="u", password="p", coalesce=0.01,
+                        max_events_per_second=100_000, yield_above=2000,
+                        yield_events_per_second=10)
+    pusher = Pusher(None, "", quick, worker_id="w1", intake=intake)  # type: ignore[arg-type]
+    yielding: list[float] = []
+    real_set = metrics.PUSH_YIELDING.set
+    metrics.PUSH_YIELDING.set = yielding.append  # type: ignore[method-assign]
+    try:
+        await asyncio.wait_for(pusher._pause(BATCH_SIZE), timeout=10)
+    finally:
+        metrics.PUSH_YIELDING.set = real_set  # type: ignore[method-assign]
+    assert looks[0] == 5000.0 and len(looks) >= 2
+    assert yielding[0] is True and yielding[-1] is False
+
+
 def test_key_state_columns_keep_one_row_per_key_the_later_one() -> None:
     first = (1, "+905321234567", "BIREYSEL", "MESAJ", "ONAY", None, None, "status")
     later = (1, "+905321234567", "BIREYSEL", "MESAJ", "RET", None, None, "status")

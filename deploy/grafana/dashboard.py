@@ -109,9 +109,12 @@ ROWS: list[tuple[str, list[tuple[Any, ...]]]] = [
           ("sum by (brand, code) (rate(iys_inbound_iys_business_failures_total[5m]))",
            "failed {{brand}} {{code}}")]),
         ("Backlog", "timeseries", "none",
-         "Consent events not yet final, and the age of the oldest (seconds).",
+         "Consent events not yet final, the age of the oldest (seconds), and the processes "
+         "whose push side keeps its slower pace during a wave of MOs (acks first; "
+         "iys.yield_to_intake_above).",
          [("max(iys_inbound_backlog_events)", "events"),
-          ("max(iys_inbound_backlog_oldest_age_seconds)", "oldest age (s)")]),
+          ("max(iys_inbound_backlog_oldest_age_seconds)", "oldest age (s)"),
+          ("sum(iys_inbound_push_yielding)", "processes yielding to MOs")]),
         ("Token", "stat", "none", "İYS token: 1 valid, 0 unavailable, 2 halted after H084.",
          [("max(iys_inbound_iys_token_state)", "token")],
          [(None, "orange"), (1, "green"), (2, "red")]),

@@ -75,10 +75,15 @@ def pause_after(handled: int, settings: IysSettings, *, intake: float = 0.0) -> 
     backlog is drained at the full pace once the wave is over.
     """
     rate = settings.max_events_per_second
-    if 0 < settings.yield_above < intake:
+    if yields_to(intake, settings):
         rate = min(rate, settings.yield_events_per_second)
     pace = handled / rate
     return pace if handled >= BATCH_SIZE else max(settings.coalesce, pace)
+
+
+def yields_to(intake: float, settings: IysSettings) -> bool:
+    """Whether the push side keeps its slower pace at this MO intake (MOs stored a second)."""
+    return 0 < settings.yield_above < intake
 
 
 GAUGE_INTERVAL = 5.0        # seconds between two updates of the outbox gauges, normally
@@ -188,7 +193,7 @@ class Pusher:
         started = time.monotonic()
         while True:
             intake = self.intake()
-            metrics.PUSH_YIELDING.set(0 < self.settings.yield_above < intake)
+            metrics.PUSH_YIELDING.set(yields_to(intake, self.settings))
             left = pause_after(done, self.settings, intake=intake) - (time.monotonic() - started)
             if left <= 0:
                 return

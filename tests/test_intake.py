@@ -1,18 +1,11 @@
 """The MO intake meter the push side yields to (inbound/intake.py)."""
 
 from inbound.intake import RateMeter
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakeclock import Clock
 
 
 def test_the_rate_is_the_last_whole_second_or_the_current_one_when_more() -> None:
-    clock = Clock()
+    clock = Clock(100.0)
     meter = RateMeter(clock)
     assert meter.rate() == 0
     meter.add(300)

@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 from inbound.web.limits import FailedSignIns
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakeclock import Clock
 
 
 def test_an_address_is_refused_at_the_limit_until_its_oldest_failure_is_a_window_old() -> None:

@@ -79,13 +79,6 @@ class _InFlight:
     done: asyncio.Future[None]
 
 
-def _insert_args(link: str, sms_in: list[tuple[Any, ...]], messages: list[tuple[Any, ...]],
-                 events: list[tuple[Any, ...]]) -> tuple[Any, ...]:
-    """INSERT_BATCH's parameters: the rows as they are, each tuple one value of its composite
-    type (migrations/0009: same fields, same order)."""
-    return (link, sms_in, messages, events)
-
-
 _NO_ORIGINALS: Mapping[str, list[Any]] = {"original_digests": [], "original_ids": []}
 
 
@@ -190,11 +183,15 @@ class Pipeline:
         plain = link not in self.reply_links and not any(_is_part(r) for r in rows)
         async with self.pool.acquire() as conn:
             if plain:
-                out, args = self._plain_batch(link, rows, _NO_ORIGINALS)
-                found = await conn.fetchrow(store.INSERT_NEW_BATCH, *args, since)
+                # INSERT_BATCH's parameters: the link, then the sms_in, mo_message and
+                # consent_event rows, each tuple one value of its type (migrations/0009)
+                out = self._plain_batch(link, rows, _NO_ORIGINALS)
+                found = await conn.fetchrow(store.INSERT_NEW_BATCH, link, out.sms_in,
+                                            out.messages, out.events, since)
                 if found["original_digests"]:  # nothing was written: again, knowing them
-                    out, args = self._plain_batch(link, rows, found)
-                    await conn.fetchrow(store.INSERT_BATCH, *args)
+                    out = self._plain_batch(link, rows, found)
+                    await conn.fetchrow(store.INSERT_BATCH, link, out.sms_in, out.messages,
+                                        out.events)
                 return out
             out = _Batch(link)
             async with conn.transaction():
@@ -205,22 +202,19 @@ class Pipeline:
                 parts = self._build(rows, found, found["sms_in_ids"],
                                     iter(found["message_ids"]), out)
                 # sms_in first: assembling parts updates the rows of this batch's parts
-                await conn.fetchrow(store.INSERT_BATCH, *_insert_args(link, out.sms_in, [], []))
+                await conn.fetchrow(store.INSERT_BATCH, link, out.sms_in, [], [])
                 for row in parts:
                     await self._store_part(conn, link, row, out)
-                await conn.fetchrow(store.INSERT_BATCH,
-                                    *_insert_args(link, [], out.messages, out.events))
+                await conn.fetchrow(store.INSERT_BATCH, link, [], out.messages, out.events)
                 if out.replies:
                     await self._store_replies(conn, out)
         return out
 
-    def _plain_batch(self, link: str, rows: list[_Row], found: Mapping[str, Any]
-                     ) -> tuple[_Batch, tuple[Any, ...]]:
-        """A batch without parts or replies, built with placeholder ids, and its arguments
-        for INSERT_BATCH / INSERT_NEW_BATCH."""
+    def _plain_batch(self, link: str, rows: list[_Row], found: Mapping[str, Any]) -> _Batch:
+        """A batch without parts or replies, built with placeholder ids (see INSERT_BATCH)."""
         out = _Batch(link)
         self._build(rows, found, _placeholders(len(rows)), itertools.count(-1, -1), out)
-        return out, _insert_args(link, out.sms_in, out.messages, out.events)
+        return out
 
     def _build(self, rows: list[_Row], found: Mapping[str, Any], sms_in_ids: Iterable[int],
                message_ids: Iterator[int], out: _Batch) -> list[_Row]:
@@ -427,7 +421,6 @@ class Pipeline:
                     row = self._decode(stale["link"], item)
                     await self._assemble(conn, stale["link"], stale["concat_key"], row, parts,
                                          out, complete=False)
-                    await conn.fetchrow(store.INSERT_BATCH,
-                                        *_insert_args(stale["link"], [], out.messages, []))
+                    await conn.fetchrow(store.INSERT_BATCH, stale["link"], [], out.messages, [])
                 resolved += 1
         return resolved

@@ -183,7 +183,7 @@ async def start(config: Config) -> Running:
                                batch_poll_delay=config.iys.batch_poll_delay,
                                lease_seconds=config.iys.lease_seconds,
                                max_events_per_second=config.iys.max_events_per_second,
-                               yield_above=config.iys.yield_to_intake_above,
+                               yield_to_intake_above=config.iys.yield_to_intake_above,
                                yield_events_per_second=config.iys.yield_events_per_second)
     intake = RateMeter()  # the MO path counts, the push side yields to a wave
     pusher = Pusher(pool, dsn, iys_settings, worker_id=process_name(), intake=intake.rate)

@@ -42,9 +42,9 @@ class IysSettings:
     poll_interval: float = 1.0
     coalesce: float = 0.25             # busy: wait this long between rounds (gathers NOTIFYs)
     max_events_per_second: float = 1000.0  # the push side's pace (pusher.pause_after)
-    # while this process stores more MOs a second than yield_above (0: never), the push side
-    # keeps the slower pace yield_events_per_second: acks first (pusher.pause_after)
-    yield_above: float = 2000.0
+    # while this process stores more MOs a second than this (0: never), the push side keeps
+    # the slower pace yield_events_per_second: acks first (pusher.pause_after)
+    yield_to_intake_above: float = 2000.0
     yield_events_per_second: float = 100.0
     pull_interval: float = 3600.0
 

@@ -32,11 +32,11 @@ NOT_SENT = Counter("iys_inbound_events_not_sent_total",
 TOKEN_STATE = Gauge("iys_inbound_iys_token_state",
                     "İYS token: 1 valid, 0 unavailable, 2 halted after H084")
 BACKLOG = Gauge("iys_inbound_backlog_events", "Consent events not yet final")
+BACKLOG_AGE = Gauge("iys_inbound_backlog_oldest_age_seconds",
+                    "Age of the oldest pending consent event")
 PUSH_YIELDING = Gauge("iys_inbound_push_yielding",
                       "1 while the push side keeps its slower pace because this process's MO "
                       "intake is above iys.yield_to_intake_above")
-BACKLOG_AGE = Gauge("iys_inbound_backlog_oldest_age_seconds",
-                    "Age of the oldest pending consent event")
 NEAREST_DEADLINE = Gauge("iys_inbound_ret_deadline_nearest_seconds",
                          "Seconds to the nearest deadline of a pending RET (large when none)")
 PAST_HALF = Gauge("iys_inbound_events_past_half_window",

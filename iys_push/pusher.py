@@ -70,7 +70,7 @@ def pause_after(handled: int, settings: IysSettings, *, intake: float = 0.0) -> 
     only the pace.
 
     While the MO intake of this process (``intake``, MOs stored a second) is above
-    ``yield_above``, the pace is ``yield_events_per_second``: at window 50 the push side's
+    ``yield_to_intake_above``, the pace is ``yield_events_per_second``: at window 50 the push side's
     rounds took 20-35 % of the MOs acknowledged a second (docs/DESIGN-NOTES.md). The
     backlog is drained at the full pace once the wave is over.
     """
@@ -83,7 +83,7 @@ def pause_after(handled: int, settings: IysSettings, *, intake: float = 0.0) -> 
 
 def yields_to(intake: float, settings: IysSettings) -> bool:
     """Whether the push side keeps its slower pace at this MO intake (MOs stored a second)."""
-    return 0 < settings.yield_above < intake
+    return 0 < settings.yield_to_intake_above < intake
 
 
 GAUGE_INTERVAL = 5.0        # seconds between two updates of the outbox gauges, normally

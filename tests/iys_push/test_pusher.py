@@ -321,13 +321,13 @@ def test_a_busy_pusher_coalesces_small_rounds_and_keeps_its_pace_on_a_backlog() 
 
 def test_the_push_side_keeps_the_yielding_pace_while_the_mo_intake_is_above_the_limit() -> None:
     paced = IysSettings(base_url="http://x", username="u", password="p", coalesce=0.25,
-                        max_events_per_second=1000, yield_above=2000,
+                        max_events_per_second=1000, yield_to_intake_above=2000,
                         yield_events_per_second=100)
     assert pause_after(BATCH_SIZE, paced, intake=1999) == BATCH_SIZE / 1000
     assert pause_after(BATCH_SIZE, paced, intake=2001) == BATCH_SIZE / 100
     assert pause_after(3, paced, intake=2001) == 0.25      # still at least the coalescing
     never = IysSettings(base_url="http://x", username="u", password="p", coalesce=0.25,
-                        max_events_per_second=1000, yield_above=0)
+                        max_events_per_second=1000, yield_to_intake_above=0)
     assert pause_after(BATCH_SIZE, never, intake=1e9) == BATCH_SIZE / 1000
 
 
@@ -341,7 +341,7 @@ async def test_a_pause_at_the_yielding_pace_ends_when_the_mo_wave_does() -> None
         return looks[-1]
 
     quick = IysSettings(base_url="http://x", username="u", password="p", coalesce=0.01,
-                        max_events_per_second=100_000, yield_above=2000,
+                        max_events_per_second=100_000, yield_to_intake_above=2000,
                         yield_events_per_second=10)
     pusher = Pusher(None, "", quick, worker_id="w1", intake=intake)  # type: ignore[arg-type]
     yielding: list[float] = []

@@ -37,6 +37,14 @@ from smpp_bind.settings import LinkSettings
 
 log = structlog.get_logger(__name__)
 
+READ_SIZE = 64 * 1024  # bytes asked of the socket at a time: a whole window of PDUs
+
+
+def _length_error(length: int) -> str | None:
+    """Why a ``command_length`` cannot frame a PDU; None when it can."""
+    if pdu.HEADER_LEN <= length <= pdu.MAX_PDU_LEN:
+        return None
+    return f"command_length {length} out of range"
 
 
 @dataclass(slots=True)
@@ -142,9 +150,9 @@ class Session:
     async def _read_pdu(self, reader: asyncio.StreamReader) -> bytes:
         head = await reader.readexactly(4)
         length = int.from_bytes(head, "big")
-        if not pdu.HEADER_LEN <= length <= pdu.MAX_PDU_LEN:
+        if (error := _length_error(length)) is not None:
             # the stream cannot be re-synchronised after a bad length: report and close
-            raise UnframeablePdu(f"command_length {length} out of range", head)
+            raise UnframeablePdu(error, head)
         body = await reader.readexactly(length - 4)
         self._last_read = time.monotonic()
         return head + body
@@ -222,44 +230,76 @@ class Session:
             await asyncio.gather(*others, reading, return_exceptions=True)
 
     async def _read_loop(self, reader: asyncio.StreamReader) -> None:
-        name = self.settings.name
+        """Read what the socket has (many PDUs at window 50) and frame every whole PDU in it:
+        one await per read, not two per PDU, and the PDU counters once per read."""
+        buffer = bytearray()
         while True:
+            chunk = await reader.read(READ_SIZE)
+            if not chunk:
+                if buffer:
+                    raise LinkClosed(f"connection closed inside a PDU ({len(buffer)} bytes)")
+                raise LinkClosed("connection closed by the SMSC")
+            self._last_read = time.monotonic()
+            buffer += chunk
+            counts: dict[tuple[str, int], int] = {}
             try:
-                data = await self._read_pdu(reader)
-            except UnframeablePdu as exc:
+                consumed, go_on = self._frame_all(buffer, counts)
+            finally:
+                for (command, status), n in counts.items():
+                    self.metrics.pdu(self.settings.name, "in", command, status, n)
+            if not go_on:
+                return
+            del buffer[:consumed]
+
+    def _frame_all(self, buffer: bytearray, counts: dict[tuple[str, int], int]
+                   ) -> tuple[int, bool]:
+        """Handle every whole PDU at the start of ``buffer``: how many bytes they took, and
+        whether to read on (False after an unbind or an unframeable length)."""
+        pos = 0
+        end = len(buffer)
+        while end - pos >= 4:
+            length = int.from_bytes(buffer[pos:pos + 4], "big")
+            if (error := _length_error(length)) is not None:
                 # stored as malformed and answered with generic_nack; then the connection is
                 # closed and re-opened, the only way to find PDU boundaries again
-                self.log.warning("unframeable PDU; reconnecting", error=str(exc))
-                self._queue.put_nowait(Received(0, 0, exc.head, datetime.now(UTC), None, str(exc),
+                self.log.warning("unframeable PDU; reconnecting", error=error)
+                self._queue.put_nowait(Received(0, 0, bytes(buffer[pos:pos + 4]),
+                                                datetime.now(UTC), None, error,
                                                 monotonic=time.monotonic()))
-                return
-            except asyncio.IncompleteReadError as exc:
-                if exc.partial:
-                    raise LinkClosed(f"connection closed inside a PDU ({len(exc.partial)} bytes)"
-                                     ) from exc
-                raise LinkClosed("connection closed by the SMSC") from exc
+                return pos, False
+            if end - pos < length:
+                break
+            data = bytes(buffer[pos:pos + length])
+            pos += length
             header = pdu.parse_header(data)
             command = pdu.command_name(header.command_id)
-            self.metrics.pdu(name, "in", command, header.status)
-            if header.command_id in (pdu.DELIVER_SM, pdu.DATA_SM):
-                self._queue.put_nowait(self._received(header, data))
-            elif header.command_id == pdu.ENQUIRE_LINK:
-                self._write(pdu.enquire_link_resp(header.sequence), "enquire_link_resp")
-            elif header.command_id == pdu.UNBIND:
-                self.log.info("smsc unbind")
-                self._unbind_requested = header.sequence
-                return
-            elif header.is_response:
-                future = self._pending.get(header.sequence)
-                if future is not None and not future.done():
-                    future.set_result((header, data))
-                elif header.command_id == pdu.GENERIC_NACK:
-                    self.log.warning("generic_nack from smsc",
-                                     status=pdu.status_name(header.status))
-            else:
-                self.log.warning("unsupported command", command=command)
-                self._write(pdu.generic_nack(header.sequence, pdu.ESME_RINVCMDID), "generic_nack",
-                            pdu.ESME_RINVCMDID)
+            key = (command, header.status)
+            counts[key] = counts.get(key, 0) + 1
+            if not self._dispatch(header, command, data):
+                return pos, False
+        return pos, True
+
+    def _dispatch(self, header: pdu.Header, command: str, data: bytes) -> bool:
+        """Act on one PDU from the SMSC; False when it ends the session (unbind)."""
+        if header.command_id in (pdu.DELIVER_SM, pdu.DATA_SM):
+            self._queue.put_nowait(self._received(header, data))
+        elif header.command_id == pdu.ENQUIRE_LINK:
+            self._write(pdu.enquire_link_resp(header.sequence), "enquire_link_resp")
+        elif header.command_id == pdu.UNBIND:
+            self.log.info("smsc unbind")
+            self._unbind_requested = header.sequence
+            return False
+        elif header.is_response:
+            future = self._pending.get(header.sequence)
+            if future is not None and not future.done():
+                future.set_result((header, data))
+            elif header.command_id == pdu.GENERIC_NACK:
+                self.log.warning("generic_nack from smsc", status=pdu.status_name(header.status))
+        else:
+            self.log.warning("unsupported command", command=command)
+            self._write(pdu.generic_nack(header.sequence, pdu.ESME_RINVCMDID), "generic_nack",
+                        pdu.ESME_RINVCMDID)
+        return True
 
     def _received(self, header: pdu.Header, data: bytes) -> Received:
         now = datetime.now(UTC)

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from smpp_bind import pdu
-from smpp_bind.session import Received, Session
+from smpp_bind.session import Received, Session, SessionMetrics
 from smpp_bind.settings import LinkSettings
 from tests.pdus import deliver_pdu
 
@@ -55,7 +55,8 @@ class Smsc:
 
 
 @contextlib.asynccontextmanager
-async def bound_session(sink: object) -> AsyncIterator[tuple[Session, Smsc]]:
+async def bound_session(sink: object, metrics: SessionMetrics | None = None
+                        ) -> AsyncIterator[tuple[Session, Smsc]]:
     """A receiver session bound to a scripted SMSC; yields once the bind is answered."""
     accepted: asyncio.Queue[Smsc] = asyncio.Queue()
 
@@ -66,7 +67,7 @@ async def bound_session(sink: object) -> AsyncIterator[tuple[Session, Smsc]]:
     port = server.sockets[0].getsockname()[1]
     settings = LinkSettings(name="t", host="127.0.0.1", port=port, system_id="t",
                             password="pw", window=50)
-    session = Session(settings, sink)  # type: ignore[arg-type]
+    session = Session(settings, sink, metrics=metrics)  # type: ignore[arg-type]
     running = asyncio.create_task(session.run())
     smsc = await accepted.get()
     try:

@@ -75,14 +75,6 @@ class LinkClosed(Exception):
     pass
 
 
-class UnframeablePdu(pdu.PduError):
-    """A length field that cannot be right: the bytes after it cannot be framed."""
-
-    def __init__(self, message: str, head: bytes) -> None:
-        super().__init__(message)
-        self.head = head
-
-
 StateCallback = Callable[[str, str], Awaitable[None] | None]
 
 
@@ -148,11 +140,12 @@ class Session:
         return reader, writer
 
     async def _read_pdu(self, reader: asyncio.StreamReader) -> bytes:
+        """One PDU, while binding (the read loop frames whole reads, see _frame_all)."""
         head = await reader.readexactly(4)
         length = int.from_bytes(head, "big")
         if (error := _length_error(length)) is not None:
-            # the stream cannot be re-synchronised after a bad length: report and close
-            raise UnframeablePdu(error, head)
+            # the stream cannot be re-synchronised after a bad length: the bind fails
+            raise pdu.PduError(error)
         body = await reader.readexactly(length - 4)
         self._last_read = time.monotonic()
         return head + body

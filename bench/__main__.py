@@ -11,7 +11,9 @@ from writing each deliver_sm to reading its deliver_sm_resp), on the same machin
   process of its own, DATABASE_URL on an embedded PostgreSQL in a temporary directory),
   window 50.
 * ``smpplib ack-only, again`` – the smpplib reference at window 50 once more, right after
-  iys-inbound (the 0.5× target is judged against the mean of its two runs).
+  iys-inbound (the 0.5× target is judged against the mean of its two medians).
+
+Window 50 runs ``BENCH_W50_RUNS`` times in every row (default 3); the targets use the median.
 
 Environment: ``BENCH_N`` messages per (row, window) (default 20000), ``BENCH_WINDOWS``
 (default ``1,10,50``), ``BENCH_PACED_RATE`` / ``BENCH_PACED_SECONDS`` (default 1000 MO/s for
@@ -75,6 +77,8 @@ class Settings:
     out: Path
     rows: set[str]
     log_level: str
+    repeats: int = 3  # window-50 runs per row: the targets use their median
+
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -87,6 +91,7 @@ class Settings:
             out=Path(env.get("BENCH_OUT", str(ROOT))),
             rows=set(env.get("BENCH_ROWS", "npm,smpplib,naive,iys").split(",")),
             log_level=env.get("BENCH_IYS_LOG_LEVEL", "info"),
+            repeats=max(1, int(env.get("BENCH_W50_RUNS", "3"))),
         )
 
 
@@ -137,7 +142,11 @@ async def measure(smsc: BenchSmsc, name: str, s: Settings, rows: list[dict[str, 
     await smsc.wait_bound(timeout=60)
     warm = await smsc.load(WARMUP, 10, **MO_FIELDS)
     print(f"  {name}: warm-up {warm['answered']}/{WARMUP} at {warm['rate']:.0f}/s", flush=True)
-    for window in s.windows if windows is None else windows:
+    # window 50 (the targets') several times: one 20,000-MO run lasts 1-3 s, and a hiccup of
+    # this shared machine in it would decide the verdict; the report takes their median
+    runs = [w for w in (s.windows if windows is None else windows)
+            for _ in range(s.repeats if w == 50 else 1)]
+    for window in runs:
         done = await smsc.load(s.n, window, timeout=1800, **MO_FIELDS)
         row = {"client": name, "mode": "window", "window": window, **_pick(done)}
         rows.append(row)

@@ -1,0 +1,49 @@
+"""BENCHMARKS.md from results.json: with window 50 run several times per row, the tables and
+the targets use each row's median run, and every run is listed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench import report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(client: str, window: int, rate: float, p99: float = 5.0) -> dict[str, Any]:
+    return {"client": client, "mode": "window", "window": window, "rate": rate,
+            "p50_ms": 1.0, "p99_ms": p99, "max_ms": 9.0, "errors": 0}
+
+
+def results(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    committed = json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8"))
+    return {**committed, "windows": [1, 50], "rows": rows}
+
+
+def test_the_median_run_decides_and_every_run_is_listed() -> None:
+    rows = [run("smpplib ack-only", 1, 4000),
+            *(run("smpplib ack-only", 50, r) for r in (18000, 9000, 16000)),
+            run("naive", 1, 1500), run("naive", 50, 1800),
+            run("iys-inbound", 1, 700),
+            # the fast run has the lowest p99: the median run's own latencies must be shown
+            *(run("iys-inbound", 50, r, p99) for r, p99 in ((4000, 30.0), (9000, 12.0),
+                                                             (12000, 3.0))),
+            *(run(report.AGAIN, 50, r) for r in (17000, 20000, 2000))]
+    text = "\n".join(report.smpp_lines(results(rows)))
+    # median iys 9,000 against the mean of the reference's medians 16,000 and 17,000
+    assert "0.5× smpplib ack-only: 0.55× (against 16,000 and 17,000 MO/s" in text
+    assert "medians of 3 runs each" in text
+    assert "| iys-inbound | 50 | 9,000 | 1.00 | 12.00 | 9.00 | 0 | 4,000 · 9,000 · 12,000 |" in text
+    assert "| smpplib ack-only | 50 | 16,000 |" in text
+    assert "| 50 | 0.56× | 5.0× |" in text  # the ratio table uses the medians too
+
+
+def test_a_single_run_per_window_reads_as_before() -> None:
+    rows = [run("smpplib ack-only", 50, 18000), run("iys-inbound", 50, 9900),
+            run(report.AGAIN, 50, 15000), run("naive", 50, 1650)]
+    text = "\n".join(report.smpp_lines(results(rows)))
+    assert "| iys-inbound | 50 | 9,900 | 1.00 | 5.00 | 9.00 | 0 |  |" in text
+    assert "0.5× smpplib ack-only: 0.60× (against 18,000 and 15,000 MO/s" in text
+    assert "medians of" not in text

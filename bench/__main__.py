@@ -144,9 +144,9 @@ async def measure(smsc: BenchSmsc, name: str, s: Settings, rows: list[dict[str, 
     print(f"  {name}: warm-up {warm['answered']}/{WARMUP} at {warm['rate']:.0f}/s", flush=True)
     # window 50 (the targets') several times: one 20,000-MO run lasts 1-3 s, and a hiccup of
     # this shared machine in it would decide the verdict; the report takes their median
-    runs = [w for w in (s.windows if windows is None else windows)
+    loads = [w for w in (s.windows if windows is None else windows)
             for _ in range(s.repeats if w == 50 else 1)]
-    for window in runs:
+    for window in loads:
         done = await smsc.load(s.n, window, timeout=1800, **MO_FIELDS)
         row = {"client": name, "mode": "window", "window": window, **_pick(done)}
         rows.append(row)

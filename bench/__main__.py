@@ -79,7 +79,6 @@ class Settings:
     log_level: str
     repeats: int = 3  # window-50 runs per row: the targets use their median
 
-
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ

@@ -225,7 +225,7 @@ class Session:
     async def _read_loop(self, reader: asyncio.StreamReader) -> None:
         """Read what the socket has (many PDUs at window 50) and frame every whole PDU in it:
         one await per read, not two per PDU, and the PDU counters once per read."""
-        buffer = bytearray()
+        buffer = b""  # bytes, not bytearray: a PDU is then one slice, one copy
         while True:
             chunk = await reader.read(READ_SIZE)
             if not chunk:
@@ -233,7 +233,7 @@ class Session:
                     raise LinkClosed(f"connection closed inside a PDU ({len(buffer)} bytes)")
                 raise LinkClosed("connection closed by the SMSC")
             self._last_read = time.monotonic()
-            buffer += chunk
+            buffer = buffer + chunk if buffer else chunk
             counts: dict[tuple[str, int], int] = {}
             try:
                 consumed, go_on = self._frame_all(buffer, counts)
@@ -242,9 +242,9 @@ class Session:
                     self.metrics.pdu(self.settings.name, "in", command, status, n)
             if not go_on:
                 return
-            del buffer[:consumed]
+            buffer = buffer[consumed:]
 
-    def _frame_all(self, buffer: bytearray, counts: dict[tuple[str, int], int]
+    def _frame_all(self, buffer: bytes, counts: dict[tuple[str, int], int]
                    ) -> tuple[int, bool]:
         """Handle every whole PDU at the start of ``buffer``: how many bytes they took, and
         whether to read on (False after an unbind or an unframeable length)."""
@@ -256,13 +256,13 @@ class Session:
                 # stored as malformed and answered with generic_nack; then the connection is
                 # closed and re-opened, the only way to find PDU boundaries again
                 self.log.warning("unframeable PDU; reconnecting", error=error)
-                self._queue.put_nowait(Received(0, 0, bytes(buffer[pos:pos + 4]),
+                self._queue.put_nowait(Received(0, 0, buffer[pos:pos + 4],
                                                 datetime.now(UTC), None, error,
                                                 monotonic=time.monotonic()))
                 return pos, False
             if end - pos < length:
                 break
-            data = bytes(buffer[pos:pos + length])
+            data = buffer[pos:pos + length]
             pos += length
             header = pdu.parse_header(data)
             command = pdu.command_name(header.command_id)

@@ -35,6 +35,11 @@ def _ackonly_refs(rows: list[dict[str, Any]], window: int) -> list[float]:
             if r]
 
 
+def _vs_ackonly(rate: float, refs: list[float]) -> float:
+    """``rate`` as a multiple of the mean of the smpplib references (``_ackonly_refs``)."""
+    return rate / (sum(refs) / len(refs))
+
+
 def _ok(flag: bool) -> str:
     return "met" if flag else "**not met**"
 
@@ -112,7 +117,7 @@ def smpp_lines(results: dict[str, Any]) -> list[str]:
         refs = _ackonly_refs(rows, w)
         if iys and naive and refs:
             # three decimals: 0.4962 must not read "0.50×" beside a target of 0.5×
-            lines.append(f"| {w} | {iys['rate'] / (sum(refs) / len(refs)):.3f}× | "
+            lines.append(f"| {w} | {_vs_ackonly(iys['rate'], refs):.3f}× | "
                          f"{iys['rate'] / naive['rate']:.1f}× |")
     paced = [r for r in rows if r["mode"] == "paced"]
     if paced:
@@ -131,7 +136,7 @@ def smpp_lines(results: dict[str, Any]) -> list[str]:
                      f"{_ok(iys >= TARGET_RATE)}")
         refs = _ackonly_refs(rows, 50)
         if refs:
-            ratio = iys / (sum(refs) / len(refs))
+            ratio = _vs_ackonly(iys, refs)
             runs = len(_runs(rows, "iys-inbound", 50))
             median = f"; medians of {runs} runs each" if runs > 1 else ""
             around = (f" (against {' and '.join(f'{r:,.0f}' for r in refs)} MO/s, its runs "

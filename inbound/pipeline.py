@@ -25,12 +25,12 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import structlog
 
-from inbound import metrics, store
+from inbound import metrics, pgtext, store
 from inbound.intake import RateMeter
 from iys_push import calendar
 from keywords import Decision, RuleSet, match, render_reply
@@ -38,6 +38,9 @@ from smpp_bind import pdu
 from smpp_bind.addresses import mask_msisdn, normalise_destination, normalise_sender
 from smpp_bind.message import Message, decode_message, decode_text
 from smpp_bind.session import Received
+
+if TYPE_CHECKING:
+    from inbound.pgpipe import PipelinedConnection
 
 log = structlog.get_logger(__name__)
 
@@ -97,13 +100,15 @@ class _Batch:
 class Pipeline:
     """The SMPP sessions' sink. ``rules`` is replaced whole when the configuration changes."""
 
-    def __init__(self, pool: asyncpg.Pool, rules: RuleSet, *, gsm_as_latin1: dict[str, bool]
-                 | None = None, redelivery_window: dict[str, float] | None = None,
+    def __init__(self, pool: asyncpg.Pool, batch_conn: PipelinedConnection, rules: RuleSet, *,
+                 gsm_as_latin1: dict[str, bool] | None = None,
+                 redelivery_window: dict[str, float] | None = None,
                  reply_links: frozenset[str] = frozenset(), reply_interval: float = 3600.0,
                  on_replies: Callable[[], None] | None = None,
                  on_events: Callable[[], None] | None = None,
                  intake: RateMeter | None = None) -> None:
         self.pool = pool
+        self.batch_conn = batch_conn          # plain batches, pipelined on one connection
         self.rules = rules
         self.gsm_as_latin1 = gsm_as_latin1 or {}
         self.redelivery_window = redelivery_window or {}
@@ -181,18 +186,9 @@ class Pipeline:
         """
         since = datetime.now(UTC) - timedelta(seconds=self.redelivery_window.get(link, 3600.0))
         plain = link not in self.reply_links and not any(_is_part(r) for r in rows)
+        if plain:
+            return await self._store_plain(link, rows, since)
         async with self.pool.acquire() as conn:
-            if plain:
-                # INSERT_BATCH's parameters: the link, then the sms_in, mo_message and
-                # consent_event rows, each tuple one value of its type (migrations/0009)
-                out = self._plain_batch(link, rows, _NO_ORIGINALS)
-                found = await conn.fetchrow(store.INSERT_NEW_BATCH, link, out.sms_in,
-                                            out.messages, out.events, since)
-                if found["original_digests"]:  # nothing was written: again, knowing them
-                    out = self._plain_batch(link, rows, found)
-                    await conn.fetchrow(store.INSERT_BATCH, link, out.sms_in, out.messages,
-                                        out.events)
-                return out
             out = _Batch(link)
             async with conn.transaction():
                 candidates = sum(1 for r in rows
@@ -208,6 +204,25 @@ class Pipeline:
                 await conn.fetchrow(store.INSERT_BATCH, link, [], out.messages, out.events)
                 if out.replies:
                     await self._store_replies(conn, out)
+        return out
+
+    async def _store_plain(self, link: str, rows: list[_Row], since: datetime) -> _Batch:
+        """A plain batch on the pipelined connection (``inbound.pgpipe``: one connection,
+        several batches in flight, each statement its own transaction). The parameters are
+        the link, then the sms_in, mo_message and consent_event rows, each array of its row
+        type (migrations/0009) written as a text literal (``inbound.pgtext``)."""
+        out = self._plain_batch(link, rows, _NO_ORIGINALS)
+        found = await self.batch_conn.fetchrow("insert_new_batch", [
+            link, pgtext.record_array(out.sms_in), pgtext.record_array(out.messages),
+            pgtext.record_array(out.events), pgtext.timestamp(since)])
+        # INSERT_NEW_BATCH's columns: sms_in, messages, events, brands_exist,
+        # original_digests, original_ids
+        if found[4]:  # nothing was written: again, knowing them
+            out = self._plain_batch(link, rows, {"original_digests": found[4],
+                                                 "original_ids": found[5]})
+            await self.batch_conn.fetchrow("insert_batch", [
+                link, pgtext.record_array(out.sms_in), pgtext.record_array(out.messages),
+                pgtext.record_array(out.events)])
         return out
 
     def _plain_batch(self, link: str, rows: list[_Row], found: Mapping[str, Any]) -> _Batch:

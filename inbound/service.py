@@ -26,6 +26,7 @@ from inbound.config import Config
 from inbound.http import ServiceState, create_app
 from inbound.intake import RateMeter
 from inbound.links import own_link, process_name
+from inbound.pgpipe import PipelinedConnection
 from inbound.pipeline import Pipeline
 from inbound.replies import PgReplyOutbox
 from iys_push.pusher import IysSettings, OutboxSignal, Puller, Pusher
@@ -189,8 +190,11 @@ async def start(config: Config) -> Running:
     pusher = Pusher(pool, dsn, iys_settings, worker_id=process_name(), intake=intake.rate)
     outbox_signal = OutboxSignal(pool, local=pusher.wake)
     outbox = PgReplyOutbox(pool)
+    # plain MO batches on one pipelined connection (inbound/pgpipe.py, DESIGN-NOTES)
+    batch_conn = PipelinedConnection(dsn, store.BATCH_STATEMENTS)
+    closers.append(batch_conn)
     pipeline = Pipeline(
-        pool, rules,
+        pool, batch_conn, rules,
         gsm_as_latin1={link.name: link.gsm_as_latin1 for link in links},
         redelivery_window={link.name: link.redelivery_window for link in links},
         reply_links=frozenset(link.reply_outbox for link in links if link.reply_outbox),

@@ -117,6 +117,9 @@ _BATCH_DIGESTS = "(SELECT pdu_digest AS digest FROM unnest($2::mo_batch_sms_in[]
 INSERT_NEW_BATCH = ("WITH" + _originals(_BATCH_DIGESTS, "$5") + ","  # constants joined at import
                     + _BATCH_ROWS.replace(" ONLY_NEW", _ONLY_NEW) + ",\n       " + _FOUND)
 
+# the plain batch's statements, prepared on the pipelined connection (inbound/pgpipe.py)
+BATCH_STATEMENTS = {"insert_new_batch": INSERT_NEW_BATCH, "insert_batch": INSERT_BATCH}
+
 RECENT_REPLY_PAIRS = """
 SELECT DISTINCT recipient, source_addr
   FROM sms_out

@@ -81,10 +81,11 @@ StateCallback = Callable[[str, str], Awaitable[None] | None]
 class Session:
     """One connection: connect, bind, then read/commit/ack until the connection ends."""
 
-    # batches stored concurrently (each its own transaction, on its own pool connection);
-    # their answers still go out in order. 1 = one commit at a time. 2 measured best: more
-    # splits a window into smaller batches (docs/DESIGN-NOTES.md, pipelined group commit)
-    pipeline_depth = 2
+    # batches stored concurrently (each its own transaction; the service sends them down one
+    # pipelined connection, inbound/pgpipe.py); their answers still go out in order. 1 = one
+    # commit at a time. 3 measured best with the pipelined connection (2 on two pool
+    # connections): docs/DESIGN-NOTES.md, "pipelined group commit" and "The last levers"
+    pipeline_depth = 3
 
     def __init__(self, settings: LinkSettings, sink: Sink, *, metrics: SessionMetrics | None = None,
                  outbox: ReplyOutbox | None = None) -> None:

@@ -20,7 +20,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from inbound import db
+from inbound import db, store
+from inbound.pgpipe import PipelinedConnection
 
 TEMPLATE = "iys_test_template"
 _counter = itertools.count()
@@ -93,3 +94,11 @@ async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await db.connect_pool(dsn, min_size=1, max_size=8)
     yield pool
     await pool.close()
+
+
+@pytest.fixture
+async def batch_conn(dsn: str) -> AsyncIterator[PipelinedConnection]:
+    """The pipeline's connection for plain batches (inbound/pgpipe.py)."""
+    conn = PipelinedConnection(dsn, store.BATCH_STATEMENTS)
+    yield conn
+    await conn.close()

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
-from asyncpg.connection import LoggedQuery
 from prometheus_client import REGISTRY
 
-from inbound import db, store
+from inbound import store
+from inbound.pgpipe import PipelinedConnection
 from inbound.pipeline import Pipeline
 from inbound.service import DEMO_RULES
 from keywords import RuleSet
@@ -35,10 +36,10 @@ def received(raw: bytes) -> Received:
 
 
 @pytest.fixture
-async def pipeline(pool: asyncpg.Pool) -> Pipeline:
+async def pipeline(pool: asyncpg.Pool, batch_conn: PipelinedConnection) -> Pipeline:
     async with pool.acquire() as conn:
         await store.replace_rules(conn, RULES.to_dict())
-    return Pipeline(pool, RULES, reply_links=frozenset({"l1"}), reply_interval=3600)
+    return Pipeline(pool, batch_conn, RULES, reply_links=frozenset({"l1"}), reply_interval=3600)
 
 
 async def outcomes(pool: asyncpg.Pool) -> list[str]:
@@ -187,13 +188,14 @@ async def test_failed_batch_stores_nothing(pipeline: Pipeline, pool: asyncpg.Poo
     assert await pool.fetchval("SELECT count(*) FROM mo_message") == 0
 
 
-async def test_reply_uses_the_numbers_own_template(pool: asyncpg.Pool) -> None:
+async def test_reply_uses_the_numbers_own_template(pool: asyncpg.Pool,
+                                                   batch_conn: PipelinedConnection) -> None:
     toml = DEMO_RULES.read_text(encoding="utf-8").replace(
         'shared = true', 'shared = true\nreplies = { RET = "4609: {brand} iletileri kapandi" }')
     rules = RuleSet.from_toml(toml)
     async with pool.acquire() as conn:
         await store.replace_rules(conn, rules.to_dict())
-    pipeline = Pipeline(pool, rules, reply_links=frozenset({"l1"}), reply_interval=3600)
+    pipeline = Pipeline(pool, batch_conn, rules, reply_links=frozenset({"l1"}), reply_interval=3600)
     await pipeline.accept("l1", [received(deliver_pdu(1, gsm7_unpacked("RET ACME")))])
     assert await pool.fetchval("SELECT text FROM sms_out") == "4609: ACME iletileri kapandi"
 
@@ -223,46 +225,48 @@ def redeliveries(link: str) -> float:
     return REGISTRY.get_sample_value("iys_inbound_redeliveries_total", {"link": link}) or 0.0
 
 
+class RecordingConnection(PipelinedConnection):
+    """The pipelined connection, noting each statement's name and text parameters."""
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__(dsn, store.BATCH_STATEMENTS)
+        self.sent: list[tuple[str, list[str | None]]] = []
+
+    async def fetchrow(self, name: str, params: Sequence[str | None]) -> tuple[Any, ...]:
+        self.sent.append((name, list(params)))
+        return await super().fetchrow(name, params)
+
+
 @contextlib.asynccontextmanager
-async def logged_pipeline(dsn: str, pool: asyncpg.Pool, queries: list[LoggedQuery]
-                          ) -> AsyncIterator[Pipeline]:
-    """A pipeline whose pool is one connection noting every statement it runs into
-    ``queries`` (asyncpg's query logger, called soon after the query: sleep(0) before
-    reading), from after a first batch (asyncpg's own type introspection would be noted)."""
+async def recording_pipeline(dsn: str, pool: asyncpg.Pool) -> AsyncIterator[
+        tuple[Pipeline, RecordingConnection]]:
     async with pool.acquire() as conn:
         await store.replace_rules(conn, RULES.to_dict())
-    logged = await db.connect_pool(dsn, min_size=1, max_size=1)
+    recording = RecordingConnection(dsn)
     try:
-        pipeline = Pipeline(logged, RULES)
-        await pipeline.accept("l0", [received(deliver_pdu(1, gsm7_unpacked("RET ACME")))])
-        async with logged.acquire() as conn:
-            conn.add_query_logger(queries.append)
-        yield pipeline
+        yield Pipeline(pool, recording, RULES), recording
     finally:
-        await logged.close()
+        await recording.close()
 
 
 async def test_a_plain_batch_is_one_statement_and_one_with_a_redelivery_two(
     dsn: str, pool: asyncpg.Pool
 ) -> None:
-    queries: list[LoggedQuery] = []
-    async with logged_pipeline(dsn, pool, queries) as pipeline:
+    async with recording_pipeline(dsn, pool) as (pipeline, recording):
         ret, izin = gsm7_unpacked("RET ACME"), gsm7_unpacked("IZIN ACME")
         await pipeline.accept("l3", [received(deliver_pdu(1, ret)),
                                      received(deliver_pdu(2, izin, source="905551112233"))])
-        await asyncio.sleep(0)
-        assert [q.query for q in queries] == [store.INSERT_NEW_BATCH]
+        assert [name for name, _ in recording.sent] == ["insert_new_batch"]
         assert await pool.fetchval("SELECT count(*) FROM consent_event WHERE message_id IN "
                                    "(SELECT id FROM mo_message WHERE link = 'l3')") == 2
         # a redelivery of PDU 1, a new PDU and its own repeat within the batch: the first
         # statement finds the original and writes nothing, the second writes the batch
-        queries.clear()
+        recording.sent.clear()
         counted = redeliveries("l3")
         await pipeline.accept("l3", [received(deliver_pdu(3, ret)),
                                      received(deliver_pdu(4, ret, source="905553334455")),
                                      received(deliver_pdu(5, ret, source="905553334455"))])
-        await asyncio.sleep(0)
-        assert [q.query for q in queries] == [store.INSERT_NEW_BATCH, store.INSERT_BATCH]
+        assert [name for name, _ in recording.sent] == ["insert_new_batch", "insert_batch"]
     rows = {r["sequence"]: r for r in await pool.fetch("SELECT * FROM sms_in WHERE link = 'l3'")}
     assert rows[3]["redelivery_of"] == rows[1]["id"] and rows[3]["message_id"] is None
     assert rows[5]["redelivery_of"] == rows[4]["id"] and rows[5]["message_id"] is None
@@ -371,7 +375,7 @@ async def test_a_brand_with_events_can_be_neither_deleted_nor_renamed(
 
 
 async def test_events_for_a_brand_missing_from_the_database_fail_the_whole_batch(
-    pool: asyncpg.Pool
+    pool: asyncpg.Pool, batch_conn: PipelinedConnection
 ) -> None:
     # rules in memory still name a brand the database no longer has (deleted meanwhile):
     # the batch fails as a foreign key would have failed it, and nothing of it is stored
@@ -380,7 +384,7 @@ async def test_events_for_a_brand_missing_from_the_database_fail_the_whole_batch
     stale = RULES.to_dict()
     stale["brand"][0]["id"] = "ghost"
     stale["number"][1]["brand"] = "ghost"
-    pipeline = Pipeline(pool, RuleSet.from_dict(stale))
+    pipeline = Pipeline(pool, batch_conn, RuleSet.from_dict(stale))
     with pytest.raises(asyncpg.ForeignKeyViolationError, match="ghost"):
         await pipeline.accept("l1", [received(deliver_pdu(1, gsm7_unpacked("RET ACME"))),
                                      received(deliver_pdu(2, gsm7_unpacked("IZIN KUZEY")))])
@@ -393,20 +397,26 @@ async def test_the_brand_check_runs_in_the_statement_and_calls_no_function(
 ) -> None:
     # a PL/pgSQL check was planned again at every call (migrations/0008): the statement looks
     # for a missing brand itself and calls iys_brand_missing only to fail (test above)
-    queries: list[LoggedQuery] = []
-    async with logged_pipeline(dsn, pool, queries) as pipeline:
+    async with recording_pipeline(dsn, pool) as (pipeline, recording):
         await pipeline.accept("l4", [received(deliver_pdu(1, gsm7_unpacked("RET ACME"))),
                                      received(deliver_pdu(2, gsm7_unpacked("IZIN KUZEY")))])
-        await asyncio.sleep(0)
-    [batch] = queries
-    events = batch.args[3]  # link, sms_in rows, message rows, event rows
-    assert batch.query == store.INSERT_NEW_BATCH and sorted(e[1] for e in events) == [
-        "acme", "kuzey"]
+    [(name, params)] = recording.sent
+    assert name == "insert_new_batch"
+    assert sorted(r["brand_id"] for r in await pool.fetch("SELECT brand_id FROM consent_event")
+                  ) == ["acme", "kuzey"]
     # the same statement again, in a transaction counting PL/pgSQL calls: it finds its
     # originals and writes nothing, but checks the brands as every batch does
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL track_functions = 'pl'")
-        row = await conn.fetchrow(batch.query, *batch.args)
+        # (asyncpg sends the rows as text too: the casts read them as the batch's row types)
+        query = store.INSERT_NEW_BATCH
+        for n, row_type in ((2, "mo_batch_sms_in"), (3, "mo_batch_message"),
+                            (4, "mo_batch_event")):
+            query = query.replace(f"${n}::{row_type}[]", f"${n}::text::{row_type}[]")
+        link, sms_in, messages, events, since = params
+        assert since is not None
+        row = await conn.fetchrow(query, link, sms_in, messages, events,
+                                  datetime.fromisoformat(since))
         assert row["brands_exist"] is True and row["sms_in"] == 0
         assert await conn.fetch("SELECT funcname, calls FROM pg_stat_xact_user_functions") == []
         await conn.execute("SELECT iys_require_brands($1::text[])", ["acme"])  # the counter works
@@ -415,23 +425,23 @@ async def test_the_brand_check_runs_in_the_statement_and_calls_no_function(
 
 
 async def test_committed_pdus_are_counted_for_the_push_sides_intake_meter(
-    pool: asyncpg.Pool
+    pool: asyncpg.Pool, batch_conn: PipelinedConnection
 ) -> None:
     async with pool.acquire() as conn:
         await store.replace_rules(conn, RULES.to_dict())
-    pipeline = Pipeline(pool, RULES)
+    pipeline = Pipeline(pool, batch_conn, RULES)
     await pipeline.accept("l1", [received(deliver_pdu(1, gsm7_unpacked("RET ACME"))),
                                  received(deliver_pdu(2, gsm7_unpacked("MERHABA")))])
     assert pipeline.intake.rate() == 2
 
 
 async def test_on_events_is_told_once_per_committed_batch_with_events(
-    pool: asyncpg.Pool
+    pool: asyncpg.Pool, batch_conn: PipelinedConnection
 ) -> None:
     async with pool.acquire() as conn:
         await store.replace_rules(conn, RULES.to_dict())
     told: list[bool] = []
-    pipeline = Pipeline(pool, RULES, on_events=lambda: told.append(True))
+    pipeline = Pipeline(pool, batch_conn, RULES, on_events=lambda: told.append(True))
     await pipeline.accept("l1", [received(deliver_pdu(1, gsm7_unpacked("MERHABA")))])
     assert told == []                         # no event: nobody is woken
     await pipeline.accept("l1", [received(deliver_pdu(2, gsm7_unpacked("RET ACME"))),

@@ -1,0 +1,45 @@
+"""PostgreSQL's text input format for the MO batch's parameters: arrays of records.
+
+Written here, not by a driver: psycopg's composite dumper took 45 µs for one ``sms_in`` row,
+this ~6 µs (the rows are built for every MO). The format is PostgreSQL's array and record
+input syntax (docs: "Array Value Input", "Composite Value Input"): every field is quoted, so
+that only ``"`` and ``\\`` need escaping, and an unquoted empty field is NULL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+
+def field(value: Any) -> str:
+    """One field of a record literal."""
+    if value is None:
+        return ""  # unquoted and empty: NULL (a quoted "" is the empty string)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):  # before int: bool is an int
+        return "t" if value else "f"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, bytes):
+        return '"\\\\x' + value.hex() + '"'  # bytea's hex format; the backslash escaped
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: timestamptz fields need a time zone")
+        return '"' + value.isoformat() + '"'
+    raise TypeError(f"no text form for {type(value).__name__}")
+
+
+def record_array(rows: Iterable[Sequence[Any]]) -> str:
+    """``{"(f,f,...)",...}``: each record literal quoted again as an array element."""
+    elements = []
+    for row in rows:
+        record = "(" + ",".join(map(field, row)) + ")"
+        elements.append('"' + record.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(elements) + "}"
+
+
+def timestamp(value: datetime) -> str:
+    return value.isoformat()

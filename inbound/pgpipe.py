@@ -1,17 +1,18 @@
 """One PostgreSQL connection in libpq's pipeline mode, for the MO batch statements.
 
-Why (docs/DESIGN-NOTES.md, "The last levers"): through two asyncpg pool connections, every
-batch wakes a PostgreSQL backend, and a third batch in flight costs a third backend. On one
-pipelined connection the next batch is already on the backend's socket when the previous one
-commits, and batches in flight cost nothing more: window 50 took ~25 % more MO/s with three
-in flight (12 of 13 alternated rounds). asyncpg cannot pipeline, so this uses libpq through
-psycopg's ``pq`` layer.
+Why (docs/DESIGN-NOTES.md, "PostgreSQL: asyncpg, and one pipelined connection" and "The
+last levers"): through two asyncpg pool connections, every batch wakes a PostgreSQL backend,
+and a third batch in flight costs a third backend. On one pipelined connection the next batch
+is already on the backend's socket when the previous one commits, and batches in flight cost
+nothing more: window 50 took ~25 % more MO/s with three in flight (12 of 13 alternated
+rounds). asyncpg cannot pipeline, so this uses libpq through psycopg's ``pq`` layer.
 
 Each statement is sent with its own Sync, so each is its own implicit transaction: all or
 nothing, one commit, exactly as a statement on an asyncpg connection outside a transaction.
 Results come back in the order sent. A refused statement raises the error asyncpg would
-raise (only its own transaction is rolled back). A lost connection fails every statement in flight
-(their PDUs are not acknowledged and will be redelivered) and the next call connects again.
+raise (only its own transaction is rolled back). A lost connection fails every statement in
+flight (their PDUs are not acknowledged and will be redelivered) and the next call connects
+again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -48,7 +49,6 @@ class _Waiting:
     future: asyncio.Future[tuple[Any, ...]]
     row: tuple[Any, ...] | None = None
     error: Exception | None = None
-    statuses: list[str] = field(default_factory=list)
 
 
 class PipelinedConnection:
@@ -175,7 +175,8 @@ class PipelinedConnection:
         if conn is not None:
             loop = asyncio.get_running_loop()
             loop.remove_reader(self._fd)
-            conn.pgconn.finish()
+            self._fd = -1
+            conn.pgconn.finish()  # psycopg then counts the connection as closed
         waiting, self._waiting = self._waiting, collections.deque()
         for w in waiting:
             if not w.future.done():

@@ -26,9 +26,7 @@ def field(value: Any) -> str:
     if isinstance(value, bytes):
         return '"\\\\x' + value.hex() + '"'  # bytea's hex format; the backslash escaped
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: timestamptz fields need a time zone")
-        return '"' + value.isoformat() + '"'
+        return '"' + timestamp(value) + '"'
     raise TypeError(f"no text form for {type(value).__name__}")
 
 
@@ -42,4 +40,7 @@ def record_array(rows: Iterable[Sequence[Any]]) -> str:
 
 
 def timestamp(value: datetime) -> str:
+    """A timestamptz parameter."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: timestamptz needs a time zone")
     return value.isoformat()

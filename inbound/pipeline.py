@@ -97,6 +97,12 @@ class _Batch:
     redeliveries: int = 0
 
 
+def _row_literals(out: _Batch) -> list[str]:
+    """The batch statements' sms_in, mo_message and consent_event rows (migrations/0009)."""
+    return [pgtext.record_array(out.sms_in), pgtext.record_array(out.messages),
+            pgtext.record_array(out.events)]
+
+
 class Pipeline:
     """The SMPP sessions' sink. ``rules`` is replaced whole when the configuration changes."""
 
@@ -212,17 +218,15 @@ class Pipeline:
         the link, then the sms_in, mo_message and consent_event rows, each array of its row
         type (migrations/0009) written as a text literal (``inbound.pgtext``)."""
         out = self._plain_batch(link, rows, _NO_ORIGINALS)
-        found = await self.batch_conn.fetchrow("insert_new_batch", [
-            link, pgtext.record_array(out.sms_in), pgtext.record_array(out.messages),
-            pgtext.record_array(out.events), pgtext.timestamp(since)])
-        # INSERT_NEW_BATCH's columns: sms_in, messages, events, brands_exist,
-        # original_digests, original_ids
-        if found[4]:  # nothing was written: again, knowing them
-            out = self._plain_batch(link, rows, {"original_digests": found[4],
-                                                 "original_ids": found[5]})
-            await self.batch_conn.fetchrow("insert_batch", [
-                link, pgtext.record_array(out.sms_in), pgtext.record_array(out.messages),
-                pgtext.record_array(out.events)])
+        found = await self.batch_conn.fetchrow(
+            "insert_new_batch", [link, *_row_literals(out), pgtext.timestamp(since)])
+        # INSERT_NEW_BATCH's columns: sms_in, messages, events, brands_exist, then the
+        # originals it found (digests and ids)
+        original_digests, original_ids = found[4:6]
+        if original_digests:  # nothing was written: again, knowing them
+            out = self._plain_batch(link, rows, {"original_digests": original_digests,
+                                                 "original_ids": original_ids})
+            await self.batch_conn.fetchrow("insert_batch", [link, *_row_literals(out)])
         return out
 
     def _plain_batch(self, link: str, rows: list[_Row], found: Mapping[str, Any]) -> _Batch:

@@ -116,8 +116,11 @@ def machine() -> dict[str, Any]:
         "npm_smpp": json.loads((ROOT / "tests/peer/node_modules/smpp/package.json")
                                .read_text())["version"],
         "smpplib": md.version("smpplib"), "asyncpg": md.version("asyncpg"),
-        "iys_inbound": md.version("iys-inbound"),
+        "psycopg": md.version("psycopg"), "iys_inbound": md.version("iys-inbound"),
         "git_commit": _run("git", "rev-parse", "--short", "HEAD"),
+        # figures measured on code that is not the commit named must say so
+        "git_uncommitted": _run("git", "status", "--porcelain",
+                                "--untracked-files=no") not in ("", "unknown"),
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 

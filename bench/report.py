@@ -62,10 +62,11 @@ def write_markdown(results: dict[str, Any], path: Path) -> str:
 
 
 def _versions(m: dict[str, Any]) -> str:
+    dirty = ", with uncommitted changes" if m.get("git_uncommitted") else ""
     return (f"Python {m['python']}, node {m['node']}, npm smpp {m['npm_smpp']}, "
-            f"smpplib {m['smpplib']}, asyncpg {m['asyncpg']}, PostgreSQL {m.get('postgresql')} "
-            f"(pgserver, embedded, temp dir), iys-inbound {m['iys_inbound']} "
-            f"(git {m['git_commit']})")
+            f"smpplib {m['smpplib']}, asyncpg {m['asyncpg']}, psycopg {m.get('psycopg')}, "
+            f"PostgreSQL {m.get('postgresql')} (pgserver, embedded, temp dir), "
+            f"iys-inbound {m['iys_inbound']} (git {m['git_commit']}{dirty})")
 
 
 def smpp_lines(results: dict[str, Any]) -> list[str]:
@@ -182,7 +183,8 @@ def smpp_lines(results: dict[str, Any]) -> list[str]:
               "logs as JSON to a file (level above), `DATABASE_URL` on the same embedded "
               "PostgreSQL (its own database). Each message is `RET ACME` to 4609 from a new "
               "sender: decoded, matched, stored raw (`sms_in`), as `mo_message` and as one "
-              "`consent_event`, committed before the ack.",
+              "`consent_event`, committed before the ack (three batches in flight on one "
+              "pipelined PostgreSQL connection).",
               "- **paced**: the peer sends at a fixed rate without waiting for answers "
               "(`paced` command in `bench/peer.js`), after a `CHECKPOINT` on iys-inbound's "
               "database: a fresh cluster has no WAL segment to recycle before its first "

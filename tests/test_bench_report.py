@@ -62,3 +62,11 @@ def test_a_ratio_just_under_the_target_does_not_round_up_to_it() -> None:
     assert "0.5× smpplib ack-only: 0.496× (against 17,577 and 17,383 MO/s" in text
     assert "their mean) — **not met**" in text
     assert "| 50 | 0.496× | 3.7× |" in text
+
+
+def test_figures_of_uncommitted_code_say_so() -> None:
+    committed = "\n".join(report.smpp_lines(results([run("iys-inbound", 50, 9000)])))
+    assert "(git 0)" in committed and "uncommitted" not in committed
+    dirty = results([run("iys-inbound", 50, 9000)])
+    dirty["machine"] = {**MACHINE, "git_uncommitted": True}
+    assert "(git 0, with uncommitted changes)" in "\n".join(report.smpp_lines(dirty))

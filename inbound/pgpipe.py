@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,12 +52,14 @@ class _Waiting:
 
 
 class PipelinedConnection:
-    """Statements prepared at connect, executed by name with text parameters."""
+    """``statements`` prepared at connect, then executed like asyncpg's ``fetchrow(query,
+    ...)``, by their text, with text parameters."""
 
-    def __init__(self, dsn: str, statements: Mapping[str, str], *,
+    def __init__(self, dsn: str, statements: Iterable[str], *,
                  command_timeout: float = 60.0) -> None:
         self._dsn = dsn
-        self._statements = dict(statements)
+        # the server-side name of each statement (PREPARE ... AS)
+        self._names = {sql: f"iys_pipelined_{n}" for n, sql in enumerate(statements)}
         self._command_timeout = command_timeout  # as the asyncpg pool's (inbound/db.py)
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._connecting = asyncio.Lock()
@@ -66,13 +68,16 @@ class PipelinedConnection:
         self._transformer: Transformer | None = None
         self._fd = -1
 
-    async def fetchrow(self, name: str, params: Sequence[str | None]) -> tuple[Any, ...]:
-        """Execute prepared statement ``name``; its one result row once committed.
+    async def fetchrow(self, query: str, params: Sequence[str | None]) -> tuple[Any, ...]:
+        """Execute ``query`` (one of the prepared statements); its one result row once
+        committed.
 
         No answer within the command timeout breaks the connection (a statement cannot be
         cancelled alone in a pipeline): everything in flight fails, as with a lost one.
         """
-        conn = await self._connected()
+        name = self._names[query]
+        # connected: no lock to take on the hot path
+        conn = self._conn if self._conn is not None else await self._connected()
         waiting = _Waiting(asyncio.get_running_loop().create_future())
         self._waiting.append(waiting)  # before sending: a failure below must fail it too
         try:
@@ -101,7 +106,7 @@ class PipelinedConnection:
                 except psycopg.OperationalError as exc:  # its message holds no password
                     raise PipelineBroken(f"connecting: {exc}") from exc
                 try:
-                    for name, sql in self._statements.items():
+                    for sql, name in self._names.items():
                         # SQL PREPARE, awaited (libpq's prepare would block the event loop,
                         # which may be what holds a lock the statement's tables wait for)
                         await conn.execute(f"PREPARE {name} AS {sql}", prepare=False)

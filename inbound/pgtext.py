@@ -18,7 +18,7 @@ def field(value: Any) -> str:
     if value is None:
         return ""  # unquoted and empty: NULL (a quoted "" is the empty string)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return _quoted(value)
     if isinstance(value, bool):  # before int: bool is an int
         return "t" if value else "f"
     if isinstance(value, int):
@@ -35,8 +35,13 @@ def record_array(rows: Iterable[Sequence[Any]]) -> str:
     elements = []
     for row in rows:
         record = "(" + ",".join(map(field, row)) + ")"
-        elements.append('"' + record.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        elements.append(_quoted(record))
     return "{" + ",".join(elements) + "}"
+
+
+def _quoted(text: str) -> str:
+    """Double-quoted, as a record field or an array element: ``\\`` and ``"`` escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def timestamp(value: datetime) -> str:

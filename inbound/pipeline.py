@@ -219,14 +219,14 @@ class Pipeline:
         type (migrations/0009) written as a text literal (``inbound.pgtext``)."""
         out = self._plain_batch(link, rows, _NO_ORIGINALS)
         found = await self.batch_conn.fetchrow(
-            "insert_new_batch", [link, *_row_literals(out), pgtext.timestamp(since)])
+            store.INSERT_NEW_BATCH, [link, *_row_literals(out), pgtext.timestamp(since)])
         # INSERT_NEW_BATCH's columns: sms_in, messages, events, brands_exist, then the
         # originals it found (digests and ids)
         original_digests, original_ids = found[4:6]
         if original_digests:  # nothing was written: again, knowing them
             out = self._plain_batch(link, rows, {"original_digests": original_digests,
                                                  "original_ids": original_ids})
-            await self.batch_conn.fetchrow("insert_batch", [link, *_row_literals(out)])
+            await self.batch_conn.fetchrow(store.INSERT_BATCH, [link, *_row_literals(out)])
         return out
 
     def _plain_batch(self, link: str, rows: list[_Row], found: Mapping[str, Any]) -> _Batch:

@@ -118,7 +118,7 @@ INSERT_NEW_BATCH = ("WITH" + _originals(_BATCH_DIGESTS, "$5") + ","  # constants
                     + _BATCH_ROWS.replace(" ONLY_NEW", _ONLY_NEW) + ",\n       " + _FOUND)
 
 # the plain batch's statements, prepared on the pipelined connection (inbound/pgpipe.py)
-BATCH_STATEMENTS = {"insert_new_batch": INSERT_NEW_BATCH, "insert_batch": INSERT_BATCH}
+BATCH_STATEMENTS = (INSERT_NEW_BATCH, INSERT_BATCH)
 
 RECENT_REPLY_PAIRS = """
 SELECT DISTINCT recipient, source_addr

@@ -11,13 +11,12 @@ import pytest
 from inbound.pgpipe import PipelineBroken, PipelinedConnection
 from tests.waiting import wait_until
 
-STATEMENTS = {
-    "put": "INSERT INTO brand (id, name, iys_code, brand_code) "
-           "VALUES ($1, $1, 1, $2::bigint) RETURNING id, brand_code",
-    "slow_put": "INSERT INTO brand (id, name, iys_code, brand_code) "
-                "SELECT $1, $1, 1, 1 FROM pg_sleep($2::float8) RETURNING id",
-    "pid": "SELECT pg_backend_pid()",
-}
+PUT = ("INSERT INTO brand (id, name, iys_code, brand_code) "
+       "VALUES ($1, $1, 1, $2::bigint) RETURNING id, brand_code")
+SLOW_PUT = ("INSERT INTO brand (id, name, iys_code, brand_code) "
+            "SELECT $1, $1, 1, 1 FROM pg_sleep($2::float8) RETURNING id")
+PID = "SELECT pg_backend_pid()"
+STATEMENTS = (PUT, SLOW_PUT, PID)
 
 
 @pytest.fixture
@@ -34,7 +33,7 @@ async def brands(pool: asyncpg.Pool) -> list[str]:
 async def test_statements_in_flight_together_each_get_their_own_row(
     piped: PipelinedConnection, pool: asyncpg.Pool
 ) -> None:
-    rows = await asyncio.gather(*(piped.fetchrow("put", [f"b{i:02}", str(i)])
+    rows = await asyncio.gather(*(piped.fetchrow(PUT, [f"b{i:02}", str(i)])
                                   for i in range(20)))
     assert rows == [(f"b{i:02}", i) for i in range(20)]
     assert await brands(pool) == [f"b{i:02}" for i in range(20)]
@@ -44,9 +43,9 @@ async def test_one_statement_failing_rolls_back_only_itself(
     piped: PipelinedConnection, pool: asyncpg.Pool
 ) -> None:
     # the middle one repeats a key: its own transaction fails, the ones around it commit
-    results = await asyncio.gather(piped.fetchrow("put", ["x1", "1"]),
-                                   piped.fetchrow("put", ["x1", "2"]),
-                                   piped.fetchrow("put", ["x2", "3"]),
+    results = await asyncio.gather(piped.fetchrow(PUT, ["x1", "1"]),
+                                   piped.fetchrow(PUT, ["x1", "2"]),
+                                   piped.fetchrow(PUT, ["x2", "3"]),
                                    return_exceptions=True)
     assert results[0] == ("x1", 1) and results[2] == ("x2", 3)
     assert isinstance(results[1], asyncpg.UniqueViolationError)
@@ -57,8 +56,8 @@ async def test_one_statement_failing_rolls_back_only_itself(
 async def test_a_lost_connection_fails_what_is_in_flight_and_the_next_call_reconnects(
     piped: PipelinedConnection, pool: asyncpg.Pool
 ) -> None:
-    (pid,) = await piped.fetchrow("pid", [])
-    in_flight = [asyncio.ensure_future(piped.fetchrow("slow_put", [f"s{i}", "30"]))
+    (pid,) = await piped.fetchrow(PID, [])
+    in_flight = [asyncio.ensure_future(piped.fetchrow(SLOW_PUT, [f"s{i}", "30"]))
                  for i in range(2)]
     # the first statement is running when its backend goes away
     await wait_until(lambda: pool.fetchval(
@@ -69,15 +68,16 @@ async def test_a_lost_connection_fails_what_is_in_flight_and_the_next_call_recon
         with pytest.raises(PipelineBroken):
             await waiting
     assert await brands(pool) == []                       # nothing of them committed
-    (new_pid,) = await piped.fetchrow("pid", [])
+    (new_pid,) = await piped.fetchrow(PID, [])
     assert new_pid != pid
-    assert await piped.fetchrow("put", ["after", "7"]) == ("after", 7)
+    assert await piped.fetchrow(PUT, ["after", "7"]) == ("after", 7)
 
 
 async def test_a_statement_that_cannot_be_prepared_fails_the_connect(dsn: str) -> None:
-    conn = PipelinedConnection(dsn, {"bad": "SELECT * FROM no_such_table"})
+    bad = "SELECT * FROM no_such_table"
+    conn = PipelinedConnection(dsn, [bad])
     with pytest.raises(asyncpg.UndefinedTableError, match="no_such_table"):
-        await conn.fetchrow("bad", [])
+        await conn.fetchrow(bad, [])
 
 
 async def test_no_answer_within_the_timeout_breaks_the_connection(dsn: str) -> None:
@@ -85,10 +85,10 @@ async def test_no_answer_within_the_timeout_breaks_the_connection(dsn: str) -> N
     # held in flight fails (their PDUs are redelivered and recognised if they did commit)
     conn = PipelinedConnection(dsn, STATEMENTS, command_timeout=0.5)
     try:
-        (pid,) = await conn.fetchrow("pid", [])
+        (pid,) = await conn.fetchrow(PID, [])
         with pytest.raises(TimeoutError):
-            await conn.fetchrow("slow_put", ["late", "5"])
-        (new_pid,) = await conn.fetchrow("pid", [])
+            await conn.fetchrow(SLOW_PUT, ["late", "5"])
+        (new_pid,) = await conn.fetchrow(PID, [])
         assert new_pid != pid
     finally:
         await conn.close()

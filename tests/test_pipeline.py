@@ -226,15 +226,15 @@ def redeliveries(link: str) -> float:
 
 
 class RecordingConnection(PipelinedConnection):
-    """The pipelined connection, noting each statement's name and text parameters."""
+    """The pipelined connection, noting each statement and its text parameters."""
 
     def __init__(self, dsn: str) -> None:
         super().__init__(dsn, store.BATCH_STATEMENTS)
         self.sent: list[tuple[str, list[str | None]]] = []
 
-    async def fetchrow(self, name: str, params: Sequence[str | None]) -> tuple[Any, ...]:
-        self.sent.append((name, list(params)))
-        return await super().fetchrow(name, params)
+    async def fetchrow(self, query: str, params: Sequence[str | None]) -> tuple[Any, ...]:
+        self.sent.append((query, list(params)))
+        return await super().fetchrow(query, params)
 
 
 @contextlib.asynccontextmanager
@@ -256,7 +256,7 @@ async def test_a_plain_batch_is_one_statement_and_one_with_a_redelivery_two(
         ret, izin = gsm7_unpacked("RET ACME"), gsm7_unpacked("IZIN ACME")
         await pipeline.accept("l3", [received(deliver_pdu(1, ret)),
                                      received(deliver_pdu(2, izin, source="905551112233"))])
-        assert [name for name, _ in recording.sent] == ["insert_new_batch"]
+        assert [query for query, _ in recording.sent] == [store.INSERT_NEW_BATCH]
         assert await pool.fetchval("SELECT count(*) FROM consent_event WHERE message_id IN "
                                    "(SELECT id FROM mo_message WHERE link = 'l3')") == 2
         # a redelivery of PDU 1, a new PDU and its own repeat within the batch: the first
@@ -266,7 +266,8 @@ async def test_a_plain_batch_is_one_statement_and_one_with_a_redelivery_two(
         await pipeline.accept("l3", [received(deliver_pdu(3, ret)),
                                      received(deliver_pdu(4, ret, source="905553334455")),
                                      received(deliver_pdu(5, ret, source="905553334455"))])
-        assert [name for name, _ in recording.sent] == ["insert_new_batch", "insert_batch"]
+        assert [query for query, _ in recording.sent] == [store.INSERT_NEW_BATCH,
+                                                          store.INSERT_BATCH]
     rows = {r["sequence"]: r for r in await pool.fetch("SELECT * FROM sms_in WHERE link = 'l3'")}
     assert rows[3]["redelivery_of"] == rows[1]["id"] and rows[3]["message_id"] is None
     assert rows[5]["redelivery_of"] == rows[4]["id"] and rows[5]["message_id"] is None
@@ -400,8 +401,8 @@ async def test_the_brand_check_runs_in_the_statement_and_calls_no_function(
     async with recording_pipeline(dsn, pool) as (pipeline, recording):
         await pipeline.accept("l4", [received(deliver_pdu(1, gsm7_unpacked("RET ACME"))),
                                      received(deliver_pdu(2, gsm7_unpacked("IZIN KUZEY")))])
-    [(name, params)] = recording.sent
-    assert name == "insert_new_batch"
+    [(sent, params)] = recording.sent
+    assert sent == store.INSERT_NEW_BATCH
     assert sorted(r["brand_id"] for r in await pool.fetch("SELECT brand_id FROM consent_event")
                   ) == ["acme", "kuzey"]
     # the same statement again, in a transaction counting PL/pgSQL calls: it finds its

@@ -146,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     except config_module.ConfigError as exc:
         _die(f"configuration error: {exc}", EXIT_CONFIG)
     logs.configure(cfg.log_format, cfg.log_level)
+    import asyncpg
+
     from inbound.db import DatabaseUnavailable
     from keywords import RulesError
 
@@ -155,6 +157,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         _die(f"database unavailable: {exc}", EXIT_DATABASE)
     except RulesError as exc:
         _die("rules rejected:\n  " + "\n  ".join(c.message for c in exc.conflicts), EXIT_CONFIG)
+    except asyncpg.UndefinedTableError as exc:  # a schema older than this code, not migrated
+        _die(f"the database lacks part of the schema ({exc}): run 'iys-inbound migrate'",
+             EXIT_DATABASE)
+    except asyncpg.InsufficientPrivilegeError as exc:
+        _die(f"the database user may not do this ({exc}): run 'iys-inbound migrate' as the "
+             "schema's owner", EXIT_DATABASE)
     except (ConnectionError, OSError, TimeoutError) as exc:
         _die(f"{type(exc).__name__}: {exc}", EXIT_FAILED)
     except KeyboardInterrupt:
@@ -177,10 +185,20 @@ async def _run(_: argparse.Namespace, cfg: config_module.Config) -> None:
 
 
 async def _pool(cfg: config_module.Config) -> Any:
+    """A small pool on a migrated database: every command that reads or writes the schema
+    comes through here, so a database that was never migrated is migrated first (as ``run``
+    does at start-up) instead of failing with a missing table."""
     from inbound import db
     from inbound.service import resolve_dsn
 
-    return await db.connect_pool(await resolve_dsn(cfg), min_size=1, max_size=2)
+    pool = await db.connect_pool(await resolve_dsn(cfg), min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            await db.migrate(conn)
+    except BaseException:
+        await pool.close()
+        raise
+    return pool
 
 
 async def _migrate(_: argparse.Namespace, cfg: config_module.Config) -> None:

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -120,3 +121,62 @@ async def test_run_freezes_the_start_up_heap_then_stops_on_sigterm(
         assert stopped == ["running"]
     finally:
         gc.unfreeze()
+
+
+@pytest.fixture
+async def empty_dsn(pg_server_dsn: str) -> str:
+    """A database that was never migrated: no iys-inbound table at all."""
+    from tests.conftest import _with_database
+
+    name = f"never_migrated_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_server_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return _with_database(pg_server_dsn, name)
+
+
+@pytest.mark.parametrize("args", [("rules", "export"), ("explain", "--number", "4609", "RET X"),
+                                  ("events",)])
+async def test_commands_on_a_never_migrated_database_migrate_first(
+        empty_dsn: str, args: tuple[str, ...]) -> None:
+    result = run_cli(*args, env={"DATABASE_URL": empty_dsn})
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    conn = await asyncpg.connect(empty_dsn)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM schema_migrations") > 0
+    finally:
+        await conn.close()
+
+
+async def test_rules_import_on_a_never_migrated_database_migrates_first(
+        empty_dsn: str, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[number]]\nmsisdn = "4609"\nshared = true\n\n[[brand]]\nid = "acme"\n'
+                     'name = "ACME"\niys_code = 700001\nbrand_code = 700001\n')
+    result = run_cli("rules", "import", str(rules), env={"DATABASE_URL": empty_dsn})
+    assert result.returncode == 0, result.stderr
+    conn = await asyncpg.connect(empty_dsn)
+    try:
+        assert await conn.fetchval("SELECT name FROM brand WHERE id = 'acme'") == "ACME"
+    finally:
+        await conn.close()
+
+
+def test_a_schema_error_is_one_line_naming_migrate(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A table missing despite the migrations (a newer code on an old schema the user may not
+    migrate) ends with one line that says what to do, not a traceback."""
+    from inbound import cli
+
+    async def missing(*_: object) -> None:
+        raise asyncpg.UndefinedTableError('relation "brand" does not exist')
+
+    monkeypatch.setattr(cli, "_dispatch", missing)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["rules", "export"])
+    assert stopped.value.code == 3
+    line = one_line(capsys.readouterr().err)
+    assert "iys-inbound migrate" in line and 'relation "brand"' in line

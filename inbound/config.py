@@ -57,7 +57,8 @@ class Config:
     log_format: str = "auto"            # auto | json | console
     log_level: str = "info"
     concat_timeout: float = 600.0       # seconds before an incomplete message is resolved
-    reply_interval: float = 3600.0      # at most one reply per recipient and number per interval
+    reply_interval: float = 3600.0      # a repeated confirmation (same brand and status) waits
+    replies_per_hour: int = 4           # replies to one recipient an hour, whatever they confirm
     admin_token: str = field(default="", repr=False)  # operator token for /api/v1 (optional)
     web_secret: str = field(default="", repr=False)   # signs /ui/ session cookies (optional)
 
@@ -283,6 +284,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         log_level=logr.choice("level", _LOG_LEVELS, "info"),
         concat_timeout=top.number("concat_timeout", float, 600.0, 1, 7 * 86400),
         reply_interval=top.number("reply_interval", float, 3600.0, 0, 30 * 86400),
+        replies_per_hour=top.number("replies_per_hour", int, 4, 1, 100),
         admin_token=_secret(api, env, "IYS_INBOUND_ADMIN_TOKEN"),
         web_secret=env.get("IYS_INBOUND_WEB_SECRET", ""),
     )

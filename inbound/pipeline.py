@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import structlog
 
-from inbound import metrics, pgtext, store
+from inbound import metrics, pgtext, replies_limit, store
 from inbound.intake import RateMeter
 from iys_push import calendar
 from keywords import Decision, RuleSet, match, render_reply
@@ -91,7 +91,7 @@ class _Batch:
     sms_in: list[tuple[Any, ...]] = field(default_factory=list)
     messages: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
-    replies: list[tuple[int, str, str, str]] = field(default_factory=list)  # id, to, from, text
+    replies: list[replies_limit.Reply] = field(default_factory=list)
     outcomes: list[tuple[str, str]] = field(default_factory=list)
     created: list[tuple[str, str]] = field(default_factory=list)  # brand, status of events
     redeliveries: int = 0
@@ -110,6 +110,7 @@ class Pipeline:
                  gsm_as_latin1: dict[str, bool] | None = None,
                  redelivery_window: dict[str, float] | None = None,
                  reply_links: frozenset[str] = frozenset(), reply_interval: float = 3600.0,
+                 replies_per_hour: int = 4,
                  on_replies: Callable[[], None] | None = None,
                  on_events: Callable[[], None] | None = None,
                  intake: RateMeter | None = None) -> None:
@@ -119,7 +120,8 @@ class Pipeline:
         self.gsm_as_latin1 = gsm_as_latin1 or {}
         self.redelivery_window = redelivery_window or {}
         self.reply_links = reply_links          # links able to send (transceiver, replies on)
-        self.reply_interval = reply_interval    # one reply per recipient and number per interval
+        self.reply_interval = reply_interval    # a repeated confirmation waits this long
+        self.replies_per_hour = replies_per_hour  # to one recipient, whatever they confirm
         self.on_replies = on_replies
         self.on_events = on_events              # after the commit of a batch with events
         self.intake = intake or RateMeter()     # PDUs stored a second (the pusher yields)
@@ -342,24 +344,26 @@ class Pipeline:
         text = render_reply(self.rules, first.brand_id if first else None, outcome,
                             first.status if first else None, number=row.destination)
         if text and row.message_id is not None and row.sender and row.destination:
-            out.replies.append((row.message_id, row.sender, row.destination, text))
+            kind = replies_limit.kind_of(first.brand_id if first else None, outcome,
+                                         first.status if first else None)
+            out.replies.append(replies_limit.Reply(row.message_id, row.sender, row.destination,
+                                                   text, kind))
 
     async def _store_replies(self, conn: asyncpg.Connection, out: _Batch) -> None:
-        """At most one reply per recipient and number per interval (no auto-responder loops)."""
-        since = datetime.now(UTC) - timedelta(seconds=self.reply_interval)
-        recent = {
-            (r["recipient"], r["source_addr"])
-            for r in await conn.fetch(store.RECENT_REPLY_PAIRS, [r[1] for r in out.replies],
-                                      [r[2] for r in out.replies], since)
-        }
-        rows = []
-        for message_id, to, number, text in out.replies:
-            if (to, number) in recent:
-                continue
-            recent.add((to, number))
-            rows.append((message_id, out.link, to, number, text))
-        if rows:
-            await conn.executemany(store.INSERT_REPLY, rows)
+        """Write the replies worth sending (``inbound.replies_limit``): a change of status is
+        always confirmed, a repeat not within ``reply_interval``, and nobody gets more than
+        ``replies_per_hour`` (no auto-responder loops)."""
+        now = datetime.now(UTC)
+        interval = timedelta(seconds=self.reply_interval)
+        since = now - max(interval, replies_limit.LOOP_WINDOW)
+        recent = [replies_limit.Sent(r["recipient"], r["source_addr"], r["kind"], r["created_at"])
+                  for r in await conn.fetch(store.RECENT_REPLIES,
+                                            list({r.recipient for r in out.replies}), since)]
+        chosen = replies_limit.choose(out.replies, recent, now=now, interval=interval,
+                                      per_hour=self.replies_per_hour)
+        if chosen:
+            await conn.executemany(store.INSERT_REPLY, [
+                (r.message_id, out.link, r.recipient, r.number, r.text, r.kind) for r in chosen])
 
     def _events(self, row: _Row, decision: Decision, received_at: datetime, out: _Batch
                 ) -> Iterable[tuple[Any, ...]]:

@@ -199,6 +199,7 @@ async def start(config: Config) -> Running:
         redelivery_window={link.name: link.redelivery_window for link in links},
         reply_links=frozenset(link.reply_outbox for link in links if link.reply_outbox),
         reply_interval=config.reply_interval,
+        replies_per_hour=config.replies_per_hour,
         on_replies=outbox.wake.set,
         on_events=outbox_signal,
         intake=intake,

@@ -120,15 +120,16 @@ INSERT_NEW_BATCH = ("WITH" + _originals(_BATCH_DIGESTS, "$5") + ","  # constants
 # the plain batch's statements, prepared on the pipelined connection (inbound/pgpipe.py)
 BATCH_STATEMENTS = (INSERT_NEW_BATCH, INSERT_BATCH)
 
-RECENT_REPLY_PAIRS = """
-SELECT DISTINCT recipient, source_addr
+# the recent replies to a batch's recipients, on every number (inbound/replies_limit.py)
+RECENT_REPLIES = """
+SELECT recipient, source_addr, kind, created_at
   FROM sms_out
- WHERE (recipient, source_addr) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-   AND created_at > $3
+ WHERE recipient = ANY($1::text[]) AND created_at > $2
 """
 
 INSERT_REPLY = """
-INSERT INTO sms_out (message_id, link, recipient, source_addr, text) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO sms_out (message_id, link, recipient, source_addr, text, kind)
+VALUES ($1, $2, $3, $4, $5, $6)
 """
 
 # -- replies (the transceiver's outbox) ------------------------------------------------

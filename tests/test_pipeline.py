@@ -168,13 +168,32 @@ async def test_tumu_creates_one_event_per_type(pipeline: Pipeline, pool: asyncpg
     assert types == {"MESAJ", "ARAMA"}
 
 
-async def test_at_most_one_reply_per_recipient_and_number_per_interval(
+async def reply_kinds(pool: asyncpg.Pool) -> list[str]:
+    return [r["kind"] for r in await pool.fetch("SELECT kind FROM sms_out ORDER BY id")]
+
+
+async def test_a_change_of_status_is_always_confirmed_a_repeat_is_not(
     pipeline: Pipeline, pool: asyncpg.Pool
 ) -> None:
+    """An ONAY confirmation within the hour must not swallow the RET's (issue #24)."""
     await pipeline.accept("l1", [received(deliver_pdu(1, b"IZIN ACME")),
                                  received(deliver_pdu(2, b"RET ACME"))])
-    await pipeline.accept("l1", [received(deliver_pdu(3, b"IZIN KUZEY"))])
-    assert await pool.fetchval("SELECT count(*) FROM sms_out") == 1
+    await pipeline.accept("l1", [received(deliver_pdu(3, b"RET ACME"))])
+    await pipeline.accept("l1", [received(deliver_pdu(4, b"IZIN KUZEY"))])
+    assert await reply_kinds(pool) == ["acme:ONAY", "acme:RET", "kuzey:ONAY"]
+
+
+async def test_at_most_a_few_replies_an_hour_to_one_recipient(
+    pipeline: Pipeline, pool: asyncpg.Pool
+) -> None:
+    """An auto-responder answering each reply with IZIN/RET flips cannot loop."""
+    # distinct bytes each: identical PDUs would raise the redelivery question instead
+    texts = [b"IZIN ACME", b"RET ACME", b"izin acme", b"ret acme", b"Izin Acme", b"Ret Acme",
+             b"IZIN acme", b"RET acme"]
+    for sequence, text in enumerate(texts, start=1):
+        await pipeline.accept("l1", [received(deliver_pdu(sequence, text))])
+    assert await reply_kinds(pool) == ["acme:ONAY", "acme:RET"] * 2
+    assert await pool.fetchval("SELECT count(*) FROM consent_event") == 8
 
 
 # l1 replies (explicit transaction), l2 does not (the one-statement path)
@@ -289,9 +308,10 @@ async def warm(pool: asyncpg.Pool) -> None:
 async def test_concurrent_batches_on_a_reply_link_send_one_reply(
     pipeline: Pipeline, pool: asyncpg.Pool
 ) -> None:
+    """The second batch sees the first one's reply: a repeated confirmation is not sent."""
     await warm(pool)
     await asyncio.gather(pipeline.accept("l1", [received(deliver_pdu(1, b"RET ACME"))]),
-                         pipeline.accept("l1", [received(deliver_pdu(2, b"RET KUZEY"))]))
+                         pipeline.accept("l1", [received(deliver_pdu(2, b"ret acme"))]))
     assert await pool.fetchval("SELECT count(*) FROM consent_event") == 2
     assert await pool.fetchval("SELECT count(*) FROM sms_out") == 1
 

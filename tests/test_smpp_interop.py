@@ -243,3 +243,20 @@ async def test_replies_go_out_on_a_separate_transmitter_link(dsn: str) -> None:
         await wait_until(lambda: stack.count(
             "SELECT count(*) FROM sms_out WHERE state = 'sent' AND link = 'peer'"),
             what="reply sent for the receiver link")
+
+
+async def test_an_onay_then_a_ret_within_the_hour_both_get_their_confirmation(dsn: str) -> None:
+    """The RET's confirmation is not swallowed by the ONAY's (issue #24): two submit_sm, the
+    second with the opt-out text."""
+    async with running_stack(dsn, mode="transceiver", send_rate=50) as stack:
+        for text in (b"IZIN ACME", b"RET ACME"):
+            seq = await stack.smsc.deliver(**MO, data_coding=0, short_message=text)
+            assert (await stack.smsc.wait_resp(seq))["status"] == 0
+        async def both_sent() -> bool:
+            return await stack.count("SELECT count(*) FROM sms_out WHERE state = 'sent'") == 2
+
+        await wait_until(both_sent, what="both replies sent")
+        texts = [r["text"] for r in await stack.pool.fetch(
+            "SELECT text FROM sms_out ORDER BY id")]
+        assert "izniniz alındı" in texts[0] and "çıkışınız alındı" in texts[1]
+        assert stack.smsc.count("submit_sm", lambda e: e.get("status") == 0) == 2

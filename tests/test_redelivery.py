@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from inbound import store
+from inbound.config import ConfigError, parse
 from inbound.pgpipe import PipelinedConnection
 from inbound.pipeline import Pipeline
 from inbound.redelivery import Arrival, Copies, Copy
@@ -105,6 +106,22 @@ def test_a_repeated_onay_after_an_event_is_not_applied() -> None:
     # the event since may be a RET: an ambiguous ONAY never undoes it
     copies = copies_of(Copy(7, 1, T0, 0.02, event_since=True))
     assert copies.redelivery_of(b"d", Arrival(2, T0), no_opt_out, []) == 7
+
+
+# -- the link options ------------------------------------------------------------------------
+LINK = {"name": "a", "host": "h", "system_id": "s"}
+
+
+def test_the_windows_default_to_fifteen_minutes_and_thirty_seconds() -> None:
+    (link,) = parse({"link": [LINK]}, {}).links
+    assert (link.redelivery_window, link.smsc_response_window) == (900.0, 30.0)
+    (link,) = parse({"link": [{**LINK, "smsc_response_window": 75}]}, {}).links
+    assert link.smsc_response_window == 75.0
+
+
+def test_a_response_window_under_a_second_is_refused_by_name() -> None:
+    with pytest.raises(ConfigError, match=r"link\[a\]\.smsc_response_window"):
+        parse({"link": [{**LINK, "smsc_response_window": 0}]}, {})
 
 
 # -- through the pipeline ------------------------------------------------------------------

@@ -33,7 +33,7 @@ import structlog
 
 from inbound import metrics, pgtext, store
 from inbound.intake import RateMeter
-from inbound.redelivery import Arrival, Copies
+from inbound.redelivery import Arrival, Copies, Refused
 from iys_push import calendar
 from keywords import Decision, RuleSet, match, render_reply
 from smpp_bind import pdu
@@ -128,6 +128,7 @@ class Pipeline:
         self.on_events = on_events              # after the commit of a batch with events
         self.intake = intake or RateMeter()     # PDUs stored a second (the pusher yields)
         self._inflight: dict[str, list[_InFlight]] = {}  # per link, in arrival order
+        self._refused = Refused()  # PDUs answered with an error: the SMSC sends them again
         self._decisions: dict[tuple[str, str], Decision] = {}
         self._decisions_for: RuleSet | None = None
 
@@ -136,7 +137,13 @@ class Pipeline:
         # registered before the first await: a session may run the next batch's accept while
         # this one commits, and a later batch must see this one's rows when it depends on them
         async with self._after_dependencies(link, rows):
-            out = await self._store(link, rows)
+            try:
+                out = await self._store(link, rows)
+            except Exception:
+                # answered with an error, so sent again, even when only the commit's result
+                # was lost (inbound.redelivery.Refused)
+                self._refused.remember(link, (r.digest for r in rows))
+                raise
         self.intake.add(len(rows))
         # counted only once committed, so a failed batch is not counted twice
         # (per label set, not per message: labels() costs more than the increment)
@@ -242,7 +249,8 @@ class Pipeline:
                message_ids: Iterator[int], out: _Batch) -> list[_Row]:
         """Redeliveries, messages, events and replies of the batch into ``out``; returns the
         concatenated parts still to be stored."""
-        copies = Copies(found, self.smsc_response_window.get(out.link, 30.0))
+        copies = Copies(found, self.smsc_response_window.get(out.link, 30.0),
+                        self._refused.of(out.link))
         parts: list[_Row] = []
         for row, sms_in_id in zip(rows, sms_in_ids, strict=True):
             row.sms_in_id = sms_in_id

@@ -7,7 +7,8 @@ same link. The rule (README, "Redeliveries and repeats"; why: docs/DESIGN-NOTES.
 1. A copy can be a redelivery only when the SMSC could be resending the earlier copy, i.e.
    when that copy's answer may not have reached it: the session that received it is not
    the session of the new copy (it ended), or its answer was written later than the SMSC's
-   response window (``smsc_response_window``) after its receipt. Only the latest copy
+   response window (``smsc_response_window``) after its receipt, or it was answered with
+   an error although its commit went through (:class:`Refused`). Only the latest copy
    within ``redelivery_window`` counts (the database lookup, inbound/store.py _originals).
    Otherwise the new copy is a repeat: a message of its own.
 2. Where it could be a redelivery, it is one (stored with ``redelivery_of``, nothing else)
@@ -19,7 +20,7 @@ same link. The rule (README, "Redeliveries and repeats"; why: docs/DESIGN-NOTES.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,8 +56,10 @@ class Copies:
     """The latest copy of each digest: those the lookup found, then the batch's own rows as
     the batch is built (a PDU repeated inside one batch)."""
 
-    def __init__(self, found: Mapping[str, Sequence[Any]], response_window: float) -> None:
+    def __init__(self, found: Mapping[str, Sequence[Any]], response_window: float,
+                 refused: Collection[bytes] = ()) -> None:
         self.response_window = response_window
+        self.refused = refused  # digests answered with an error on this link (Refused)
         self._latest: dict[bytes, Copy] = {
             digest: Copy(original, session, received, answered, since)
             for digest, original, session, received, answered, since in zip(
@@ -70,7 +73,7 @@ class Copies:
         """The original the new copy is a redelivery of; None when it is a message.
         ``opt_out_keys`` is asked only for a copy that could be a redelivery (rare)."""
         copy = self._latest.get(digest)
-        if copy is None or not self.could_be_resent(copy, new):
+        if copy is None or not (self.could_be_resent(copy, new) or digest in self.refused):
             return None
         keys = opt_out_keys()
         if keys and _event_since(copy, keys, batch_events):
@@ -91,6 +94,32 @@ class Copies:
         """The batch's row for ``digest`` is now its latest copy."""
         self._latest[digest] = Copy(redelivery_of or sms_in_id, new.session, new.received_at,
                                     None, False, events_before)
+
+
+class Refused:
+    """The digests of PDUs answered with an error, per link (the last ``keep`` of them).
+
+    A batch whose store raised is answered ``ESME_RX_T_APPN``, and the SMSC sends its PDUs
+    again, on the same session. Usually nothing was stored; but when the connection to
+    PostgreSQL broke after the commit and before its result came back, the rows exist, were
+    answered in time, and the copy would look like a person's repeat. Kept in memory: after
+    a restart the copies come on a new session, which the rule covers anyway.
+    """
+
+    def __init__(self, keep: int = 100_000) -> None:
+        self.keep = keep
+        self._by_link: dict[str, dict[bytes, None]] = {}  # an ordered set, oldest first
+
+    def remember(self, link: str, digests: Iterable[bytes]) -> None:
+        seen = self._by_link.setdefault(link, {})
+        for digest in digests:
+            seen.pop(digest, None)
+            seen[digest] = None
+        while len(seen) > self.keep:
+            del seen[next(iter(seen))]
+
+    def of(self, link: str) -> Collection[bytes]:
+        return self._by_link.get(link, {}).keys()
 
 
 def _event_since(copy: Copy, keys: frozenset[tuple[str, str]],

@@ -3,6 +3,7 @@ against a real PostgreSQL. The same sequences over the wire: tests/test_smpp_red
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,9 +12,9 @@ import pytest
 
 from inbound import store
 from inbound.config import ConfigError, parse
-from inbound.pgpipe import PipelinedConnection
+from inbound.pgpipe import PipelineBroken, PipelinedConnection
 from inbound.pipeline import Pipeline
-from inbound.redelivery import Arrival, Copies, Copy
+from inbound.redelivery import Arrival, Copies, Copy, Refused
 from tests.pdus import deliver_pdu, gsm7_unpacked
 from tests.test_pipeline import RULES, received
 
@@ -106,6 +107,21 @@ def test_a_repeated_onay_after_an_event_is_not_applied() -> None:
     # the event since may be a RET: an ambiguous ONAY never undoes it
     copies = copies_of(Copy(7, 1, T0, 0.02, event_since=True))
     assert copies.redelivery_of(b"d", Arrival(2, T0), no_opt_out, []) == 7
+
+
+def test_a_copy_answered_with_an_error_is_a_redelivery_even_on_its_session() -> None:
+    found = copies_of(Copy(7, 1, T0, 0.02, event_since=False))
+    found.refused = {b"d"}
+    assert found.redelivery_of(b"d", Arrival(1, T0), no_opt_out, []) == 7
+
+
+def test_refused_keeps_the_latest_digests_per_link() -> None:
+    refused = Refused(keep=2)
+    refused.remember("a", [b"1", b"2"])
+    refused.remember("a", [b"1", b"3"])  # 1 again: now newer than 2
+    refused.remember("b", [b"9"])
+    assert set(refused.of("a")) == {b"1", b"3"} and set(refused.of("b")) == {b"9"}
+    assert not refused.of("c")
 
 
 # -- the link options ------------------------------------------------------------------------
@@ -236,3 +252,31 @@ async def test_each_pdu_keeps_its_session_and_when_it_was_stored(
     rows = await pool.fetch("SELECT session_id, stored_at >= received_at AS after "
                             "FROM sms_in ORDER BY id")
     assert [(r["session_id"], r["after"]) for r in rows] == [(41, True), (42, True)]
+
+
+class LosingConnection(PipelinedConnection):
+    """The batch connection, losing the result of one committed statement when told to."""
+
+    lose_next = False
+
+    async def fetchrow(self, query: str, params: Sequence[str | None]) -> tuple[Any, ...]:
+        row = await super().fetchrow(query, params)
+        if self.lose_next:
+            self.lose_next = False
+            raise PipelineBroken("connection lost after the commit")
+        return row
+
+
+async def test_a_copy_of_a_pdu_committed_but_answered_with_an_error_is_stored_once(
+        dsn: str, pool: asyncpg.Pool, pipeline: Pipeline) -> None:
+    losing = LosingConnection(dsn, store.BATCH_STATEMENTS)
+    try:
+        service = Pipeline(pool, losing, RULES)
+        losing.lose_next = True
+        with pytest.raises(PipelineBroken):  # the session answers ESME_RX_T_APPN
+            await send(service, "l2", "RET ACME", seq=1)
+        await send(service, "l2", "RET ACME", seq=2)  # the SMSC's resend, same session
+    finally:
+        await losing.close()
+    assert await statuses(pool) == ["RET"]
+    assert await redeliveries(pool) == 1

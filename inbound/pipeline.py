@@ -7,11 +7,12 @@ concatenation part (``sms_part``), the logical message with its keyword outcome
 with events has committed, ``on_events`` tells the pushers (iys_push.pusher.OutboxSignal).
 
 Work per batch is shaped for few round trips: decoding and keyword matching happen in
-Python first; then one statement looks up redelivery originals, allocates the ids and
-inserts every row of every table from column arrays (it is its own transaction; when it
-finds an original it writes nothing, and the batch is built again and stored by a
-second). Batches of one link may be stored concurrently; one that depends on an earlier
-batch still in flight (same digest, concatenated parts) waits for it.
+Python first; then one statement looks up earlier copies of its PDUs, allocates the ids
+and inserts every row of every table from column arrays (it is its own transaction; when it
+finds a copy it writes nothing, and the batch is built again and stored by a second, with
+:mod:`inbound.redelivery` telling redeliveries from repeats). Batches of one link may be
+stored concurrently; one that depends on an earlier batch still in flight (same digest,
+concatenated parts) waits for it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import structlog
 
 from inbound import metrics, pgtext, replies_limit, store
 from inbound.intake import RateMeter
+from inbound.redelivery import Arrival, Copies, Refused
 from iys_push import calendar
 from keywords import Decision, RuleSet, match, render_reply
 from smpp_bind import pdu
@@ -82,7 +84,7 @@ class _InFlight:
     done: asyncio.Future[None]
 
 
-_NO_ORIGINALS: Mapping[str, list[Any]] = {"original_digests": [], "original_ids": []}
+_NO_ORIGINALS: Mapping[str, list[Any]] = {name: [] for name in store.FOUND_COLUMNS}
 
 
 @dataclass
@@ -109,6 +111,7 @@ class Pipeline:
     def __init__(self, pool: asyncpg.Pool, batch_conn: PipelinedConnection, rules: RuleSet, *,
                  gsm_as_latin1: dict[str, bool] | None = None,
                  redelivery_window: dict[str, float] | None = None,
+                 smsc_response_window: dict[str, float] | None = None,
                  reply_links: frozenset[str] = frozenset(), reply_interval: float = 3600.0,
                  replies_per_hour: int = 4,
                  on_replies: Callable[[], None] | None = None,
@@ -118,7 +121,8 @@ class Pipeline:
         self.batch_conn = batch_conn          # plain batches, pipelined on one connection
         self.rules = rules
         self.gsm_as_latin1 = gsm_as_latin1 or {}
-        self.redelivery_window = redelivery_window or {}
+        self.redelivery_window = redelivery_window or {}          # per link, seconds
+        self.smsc_response_window = smsc_response_window or {}    # per link, seconds
         self.reply_links = reply_links          # links able to send (transceiver, replies on)
         self.reply_interval = reply_interval    # a repeated confirmation waits this long
         self.replies_per_hour = replies_per_hour  # to one recipient, whatever they confirm
@@ -126,6 +130,7 @@ class Pipeline:
         self.on_events = on_events              # after the commit of a batch with events
         self.intake = intake or RateMeter()     # PDUs stored a second (the pusher yields)
         self._inflight: dict[str, list[_InFlight]] = {}  # per link, in arrival order
+        self._refused = Refused()  # PDUs answered with an error: the SMSC sends them again
         self._decisions: dict[tuple[str, str], Decision] = {}
         self._decisions_for: RuleSet | None = None
 
@@ -134,7 +139,13 @@ class Pipeline:
         # registered before the first await: a session may run the next batch's accept while
         # this one commits, and a later batch must see this one's rows when it depends on them
         async with self._after_dependencies(link, rows):
-            out = await self._store(link, rows)
+            try:
+                out = await self._store(link, rows)
+            except Exception:
+                # answered with an error, so sent again, even when only the commit's result
+                # was lost (inbound.redelivery.Refused)
+                self._refused.remember(link, (r.digest for r in rows))
+                raise
         self.intake.add(len(rows))
         # counted only once committed, so a failed batch is not counted twice
         # (per label set, not per message: labels() costs more than the increment)
@@ -184,7 +195,7 @@ class Pipeline:
     async def _store(self, link: str, rows: list[_Row]) -> _Batch:
         """One round trip for a plain batch: one INSERT statement, its own transaction, which
         also allocates the ids (the rows refer to each other by negative placeholders) and
-        writes nothing if it finds an original of one of the PDUs (a redelivery); then the
+        writes nothing if it finds an earlier copy of one of the PDUs (rare); then the
         batch is built again knowing them and stored (a second statement, rare). Concatenated
         parts and replies need real ids in Python and a transaction around more statements.
 
@@ -192,7 +203,7 @@ class Pipeline:
         every 32 values and then gives its transaction an xid, so a separate allocating
         statement would end in a WAL flush of its own (a second fsync for most batches).
         """
-        since = datetime.now(UTC) - timedelta(seconds=self.redelivery_window.get(link, 3600.0))
+        since = datetime.now(UTC) - timedelta(seconds=self.redelivery_window.get(link, 900.0))
         plain = link not in self.reply_links and not any(_is_part(r) for r in rows)
         if plain:
             return await self._store_plain(link, rows, since)
@@ -223,11 +234,10 @@ class Pipeline:
         found = await self.batch_conn.fetchrow(
             store.INSERT_NEW_BATCH, [link, *_row_literals(out), pgtext.timestamp(since)])
         # INSERT_NEW_BATCH's columns: sms_in, messages, events, brands_exist, then the
-        # originals it found (digests and ids)
-        original_digests, original_ids = found[4:6]
-        if original_digests:  # nothing was written: again, knowing them
-            out = self._plain_batch(link, rows, {"original_digests": original_digests,
-                                                 "original_ids": original_ids})
+        # earlier copies it found (store.FOUND_COLUMNS)
+        copies = dict(zip(store.FOUND_COLUMNS, found[4:], strict=True))
+        if copies["original_digests"]:  # nothing was written: again, knowing them
+            out = self._plain_batch(link, rows, copies)
             await self.batch_conn.fetchrow(store.INSERT_BATCH, [link, *_row_literals(out)])
         return out
 
@@ -241,17 +251,19 @@ class Pipeline:
                message_ids: Iterator[int], out: _Batch) -> list[_Row]:
         """Redeliveries, messages, events and replies of the batch into ``out``; returns the
         concatenated parts still to be stored."""
-        originals = dict(zip(found["original_digests"], found["original_ids"], strict=True))
-        first_in_batch: dict[bytes, int] = {}
+        copies = Copies(found, self.smsc_response_window.get(out.link, 30.0),
+                        self._refused.of(out.link))
         parts: list[_Row] = []
         for row, sms_in_id in zip(rows, sms_in_ids, strict=True):
             row.sms_in_id = sms_in_id
             row.message_id = None
-            row.redelivery_of = originals.get(row.digest) or first_in_batch.get(row.digest)
+            arrival = Arrival(row.item.session, row.item.received_at)
+            row.redelivery_of = copies.redelivery_of(
+                row.digest, arrival, lambda row=row: self._opt_out_keys(row), out.events)
+            copies.saw(row.digest, sms_in_id, row.redelivery_of, arrival, len(out.events))
             if row.redelivery_of is not None:
                 out.redeliveries += 1
                 continue
-            first_in_batch[row.digest] = sms_in_id
             if _is_part(row):
                 parts.append(row)
             elif row.kind in ("mo", "malformed"):
@@ -259,6 +271,16 @@ class Pipeline:
                 self._single_message(row, out)
         out.sms_in.extend(self._sms_in_record(row) for row in rows)
         return parts
+
+    def _opt_out_keys(self, row: _Row) -> frozenset[tuple[str, str]]:
+        """(recipient, brand) of each RET this PDU makes on its own (inbound.redelivery)."""
+        if row.message is None or row.kind != "mo" or _is_part(row) or row.sender is None:
+            return frozenset()
+        decision, outcome = self._decide(row, row.message.text)
+        if outcome != "consent":
+            return frozenset()
+        return frozenset((row.sender, spec.brand_id) for spec in decision.events
+                         if spec.status == "RET")
 
     # -- decoding ----------------------------------------------------------------------
     def _decode(self, link: str, item: Received) -> _Row:
@@ -281,7 +303,7 @@ class Pipeline:
             row.sms_in_id, item.received_at, command, item.sequence, item.raw, row.digest,
             fields, d.source_addr if d else None, row.sender, row.destination, row.kind,
             d.data_coding if d else None, m.encoding if m else None, m.text if m else None,
-            row.redelivery_of, row.message_id,
+            row.redelivery_of, row.message_id, row.item.session,
         )
 
     # -- outcomes ----------------------------------------------------------------------

@@ -197,6 +197,7 @@ async def start(config: Config) -> Running:
         pool, batch_conn, rules,
         gsm_as_latin1={link.name: link.gsm_as_latin1 for link in links},
         redelivery_window={link.name: link.redelivery_window for link in links},
+        smsc_response_window={link.name: link.smsc_response_window for link in links},
         reply_links=frozenset(link.reply_outbox for link in links if link.reply_outbox),
         reply_interval=config.reply_interval,
         replies_per_hour=config.replies_per_hour,

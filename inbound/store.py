@@ -11,26 +11,53 @@ import asyncpg
 
 # -- the pipeline's batch --------------------------------------------------------------
 
-# The originals of a batch's digests on this link (redeliveries). They are looked up digest by
-# digest (LATERAL): given ``pdu_digest = ANY(...)`` the planner used the index for link and
-# time only and filtered every row of the hour (45 ms a batch at 40,000 rows, growing with
-# the traffic). _originals is the one definition of "an original of this PDU" that the
-# statements below share; its arguments are where the digests come from (a relation with a
-# ``digest`` column) and the start of the redelivery window.
+# The latest earlier copy of each of a batch's digests on this link (a redelivery or a
+# repeat; inbound/pipeline.py decides which, README "Redeliveries and repeats"). Copies are
+# looked up digest by digest (LATERAL): given ``pdu_digest = ANY(...)`` the planner used the
+# index for link and time only and filtered every row of the window (45 ms a batch at 40,000
+# rows, growing with the traffic). _originals is the one definition of "an earlier copy of
+# this PDU" that the statements below share; its arguments are where the digests come from
+# (a relation with a ``digest`` column) and the start of the redelivery window. Per copy:
+#   original_id     the first copy, which a redelivery points at
+#   session_id      the SMPP session that received the copy
+#   received_at     when it was received
+#   answered_after  seconds from its receipt to the write of its row, which its answer
+#                   follows at once (NULL for rows from before migrations/0011)
+#   event_since     whether an event for the same recipient and brand as the original's
+#                   events came in after the copy (the rows involved are few: one
+#                   person's messages, through consent_event_brand_recipient_idx)
 def _originals(digests: str, since: str) -> str:
     return """
 o AS (
-    SELECT d.digest, o.id
+    SELECT d.digest, c.original_id, c.session_id, c.received_at, c.answered_after,
+           c.event_since
       FROM DIGESTS
       CROSS JOIN LATERAL (
-            SELECT id FROM sms_in
-             WHERE link = $1 AND pdu_digest = d.digest AND received_at > SINCE
-               AND redelivery_of IS NULL
-             ORDER BY id LIMIT 1) AS o)""".replace("DIGESTS", digests).replace("SINCE", since)
+            SELECT COALESCE(s.redelivery_of, s.id) AS original_id, s.session_id,
+                   s.received_at,
+                   extract(epoch FROM s.stored_at - s.received_at)::float8 AS answered_after,
+                   EXISTS (SELECT 1
+                             FROM sms_in first_copy
+                             JOIN consent_event mine ON mine.message_id = first_copy.message_id
+                             JOIN consent_event later ON later.brand_id = mine.brand_id
+                                                     AND later.recipient = mine.recipient
+                            WHERE first_copy.id = COALESCE(s.redelivery_of, s.id)
+                              AND later.received_at > s.received_at) AS event_since
+              FROM sms_in s
+             WHERE s.link = $1 AND s.pdu_digest = d.digest AND s.received_at > SINCE
+             ORDER BY s.received_at DESC, s.id DESC LIMIT 1) AS c)""".replace(
+        "DIGESTS", digests).replace("SINCE", since)
 
 
+# the copies found, one array per column, in the order of their digests
+FOUND_COLUMNS = ("original_digests", "original_ids", "original_sessions", "original_received",
+                 "original_answered_after", "original_event_since")
 _FOUND = """ARRAY(SELECT digest FROM o ORDER BY digest) AS original_digests,
-       ARRAY(SELECT id FROM o ORDER BY digest) AS original_ids"""
+       ARRAY(SELECT original_id FROM o ORDER BY digest) AS original_ids,
+       ARRAY(SELECT session_id FROM o ORDER BY digest) AS original_sessions,
+       ARRAY(SELECT received_at FROM o ORDER BY digest) AS original_received,
+       ARRAY(SELECT answered_after FROM o ORDER BY digest) AS original_answered_after,
+       ARRAY(SELECT event_since FROM o ORDER BY digest) AS original_event_since"""
 
 # Inside the transaction of a batch with concatenated parts or replies (those need the ids
 # in Python): the originals and ids for its rows, in one round trip.
@@ -71,12 +98,13 @@ mid AS MATERIALIZED (
 s AS (
     INSERT INTO sms_in (id, link, received_at, command, sequence, pdu, pdu_digest, fields,
                         source_addr, sender, destination_addr, kind, data_coding, encoding,
-                        text, redelivery_of, message_id)
+                        text, redelivery_of, message_id, session_id, stored_at)
     SELECT CASE WHEN t.id < 0 THEN sid.ids[-t.id] ELSE t.id END, $1, t.received_at, t.command,
            t.sequence, t.pdu, t.pdu_digest, t.fields::jsonb, t.source_addr, t.sender,
            t.destination_addr, t.kind, t.data_coding, t.encoding, t.text,
            CASE WHEN t.redelivery_of < 0 THEN sid.ids[-t.redelivery_of] ELSE t.redelivery_of END,
-           CASE WHEN t.message_id < 0 THEN mid.ids[-t.message_id] ELSE t.message_id END
+           CASE WHEN t.message_id < 0 THEN mid.ids[-t.message_id] ELSE t.message_id END,
+           t.session_id, clock_timestamp()
       FROM unnest($2::mo_batch_sms_in[]) AS t, sid, mid ONLY_NEW
     RETURNING 1),
 m AS (
@@ -106,11 +134,12 @@ SELECT (SELECT count(*) FROM s) AS sms_in, (SELECT count(*) FROM m) AS messages,
 INSERT_BATCH = "WITH" + _BATCH_ROWS.replace(" ONLY_NEW", "")
 
 # A plain batch (no parts, no replies) in one round trip: INSERT_BATCH that first looks for
-# originals of its PDUs (the digests of $2, $5 the start of the redelivery window) and
-# writes nothing when it finds one, returning them instead. Redeliveries are rare (after a
-# reconnect): the pipeline then builds the batch again knowing its originals and stores it
-# with INSERT_BATCH. The lookup sees what the other statements see, the rows committed when
-# the statement began (a batch waits for the earlier ones of its link that share a digest).
+# earlier copies of its PDUs (the digests of $2, $5 the start of the redelivery window) and
+# writes nothing when it finds one, returning them instead. Copies are rare (a redelivery
+# after a reconnect, a person repeating a message): the pipeline then builds the batch again
+# knowing them and stores it with INSERT_BATCH. The lookup sees what the other statements
+# see, the rows committed when the statement began (a batch waits for the earlier ones of
+# its link that share a digest).
 # Before, a separate read-only lookup cost every batch a second round trip.
 _ONLY_NEW = "\n     WHERE NOT EXISTS (SELECT 1 FROM o)"
 _BATCH_DIGESTS = "(SELECT pdu_digest AS digest FROM unnest($2::mo_batch_sms_in[])) AS d"

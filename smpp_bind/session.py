@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import socket
 import ssl
 import time
@@ -58,6 +59,9 @@ class Received:
     deliver: pdu.DeliverSm | None       # None when the body could not be parsed
     error: str | None = None            # why it could not be parsed
     monotonic: float = 0.0
+    # the session (bind) that read it: an identical PDU on the same session, answered in
+    # time, cannot be the SMSC's redelivery (inbound.pipeline, "Redeliveries and repeats")
+    session: int = 0
 
 
 class Sink(Protocol):
@@ -93,6 +97,9 @@ class Session:
         self.sink = sink
         self.outbox = outbox
         self.metrics = metrics or SessionMetrics()
+        # random, not counted: a link's sessions may be bound by different processes over
+        # time (link ownership moves), and the id only has to differ from the earlier ones
+        self.session_id = secrets.randbits(62) + 1
         self.log = log.bind(link=settings.name)
         self._seq = 0
         self._writer: asyncio.StreamWriter | None = None
@@ -259,7 +266,8 @@ class Session:
                 self.log.warning("unframeable PDU; reconnecting", error=error)
                 self._queue.put_nowait(Received(0, 0, buffer[pos:pos + 4],
                                                 datetime.now(UTC), None, error,
-                                                monotonic=time.monotonic()))
+                                                monotonic=time.monotonic(),
+                                                session=self.session_id))
                 return pos, False
             if end - pos < length:
                 break
@@ -300,11 +308,11 @@ class Session:
         try:
             deliver = pdu.parse_deliver_sm(data)
             return Received(header.command_id, header.sequence, data, now, deliver,
-                            monotonic=time.monotonic())
+                            monotonic=time.monotonic(), session=self.session_id)
         except pdu.PduError as exc:
             self.log.warning("malformed deliver_sm", error=str(exc), sequence=header.sequence)
             return Received(header.command_id, header.sequence, data, now, None, str(exc),
-                            monotonic=time.monotonic())
+                            monotonic=time.monotonic(), session=self.session_id)
 
     async def _commit_loop(self) -> None:
         """Take what is queued (up to ``window``) as the next batch, even while earlier

@@ -24,8 +24,11 @@ class LinkSettings:
     tls_verify: bool = True
     gsm_as_latin1: bool = False         # some SMSCs send data_coding 0 as Latin-1
     numbers: tuple[str, ...] = ()       # informational; matching uses destination_addr
-    # an identical PDU on the same link within this many seconds is a redelivery (see DESIGN)
-    redelivery_window: float = 3600.0
+    # an identical PDU the SMSC could be resending (its earlier copy's session ended, or its
+    # answer came later than smsc_response_window) within this many seconds is a
+    # redelivery (README "Redeliveries and repeats")
+    redelivery_window: float = 900.0
+    smsc_response_window: float = 30.0  # seconds the SMSC waits for a deliver_sm_resp
     send_rate: float = 10.0             # submit_sm per second at most (confirmation replies)
     replies: bool = True                # send confirmation replies (transceiver links only)
     # a transmitter link sends the replies to what this receiver link received (for SMSCs

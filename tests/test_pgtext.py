@@ -14,9 +14,9 @@ AWKWARD = ['', 'a"b', 'back\\slash', 'a,b', '(x)', '{y}', ' lead', 'trail ', 'İ
 
 
 def sms_in_row(text: str | None, pdu: bytes, when: datetime) -> tuple:
-    # the columns of mo_batch_sms_in (migrations/0009), in order
+    # the columns of mo_batch_sms_in (migrations/0009, session_id from 0011), in order
     return (-1, when, "deliver_sm", 2**40, pdu, bytes(range(32)), '{"k": "v\\"q"}', "4609",
-            "+905321234567", "4609", "mo", 8, "ucs2", text, None, -3)
+            "+905321234567", "4609", "mo", 8, "ucs2", text, None, -3, 2**62)
 
 
 async def read_back(pool: asyncpg.Pool, literal: str) -> list[tuple]:

@@ -183,7 +183,7 @@ async def decide(pool: asyncpg.Pool, brand_id: str, event_id: int, decision: Dec
         if state == "pending":
             await conn.execute(NOTIFY_OUTBOX)
     metrics.REVIEWS_DECIDED.labels(brand_id, decision).inc()
-    log.info("review decided", event=event_id, brand=brand_id, decision=decision,
+    log.info("review decided", event_id=event_id, brand=brand_id, decision=decision,
              actor=actor.label)
     return after
 

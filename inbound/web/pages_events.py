@@ -257,7 +257,11 @@ async def recipient_page(request: web.Request) -> web.Response:
                           (tr(lang, "last_error"), " ".join(
                               str(x) for x in (e["last_error_code"], e["last_error"]) if x)),
                           (tr(lang, "created"), _local(e["created_at"])),
-                          (tr(lang, "updated"), _local(e["updated_at"]))]))
+                          (tr(lang, "updated"), _local(e["updated_at"]))]
+                         + ([(tr(lang, "review_action"), " · ".join((
+                             pages_reviews.decision_label(lang, e["review_decision"]),
+                             e["reviewed_by"] or "", _local(e["reviewed_at"]))))]
+                            if e["review_decision"] else [])))
         if e["iys_attempts"]:
             parts.append(f'<h4>{esc(tr(lang, "attempts"))}</h4>')
         for a in e["iys_attempts"]:

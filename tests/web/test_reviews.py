@@ -85,3 +85,15 @@ async def test_an_automatic_ret_is_shown_as_such(client: TestClient, site: Site)
     await sign_in(client)
     html = await (await client.get("/ui/brands/acme/events")).text()
     assert re.search(rf"<td>{event_id}</td>.*?pending · automatic RET", html, re.S)
+
+
+async def test_the_evidence_page_shows_who_decided_and_when(client: TestClient,
+                                                            site: Site) -> None:
+    event_id = await _item(site)
+    await sign_in(client)
+    html = await (await client.get("/ui/brands/acme/events")).text()
+    await client.post(f"/ui/brands/acme/reviews/{event_id}/dismiss",
+                      data={"csrf": csrf_of(html)})
+    page = await (await client.get(f"/ui/brands/acme/recipients/{NEAR_MISS_SENDER}")).text()
+    assert f"reddedildi · owner:{site.owner_a} · " in page
+    assert "needs_review" in page  # the message's outcome

@@ -63,3 +63,24 @@ EVENTS_CREATED = Counter(
     "Consent events written to the outbox",
     ["brand", "status"],
 )
+
+# -- the review queue (inbound/reviews.py): near misses waiting for a person -----------------
+REVIEWS_PENDING = Gauge(
+    "iys_inbound_reviews_pending", "Near misses waiting for review (possible opt-outs)"
+)
+REVIEWS_PAST_HALF = Gauge(
+    "iys_inbound_reviews_past_half_window",
+    "Review items older than 50 % of the window a RET received then would have",
+)
+REVIEW_NEAREST_DEADLINE = Gauge(
+    "iys_inbound_review_deadline_nearest_seconds",
+    "Seconds to the nearest deadline of a review item (large when none is waiting)",
+)
+REVIEWS_DECIDED = Counter(
+    "iys_inbound_reviews_decided_total",
+    "Review items decided, by brand and decision (confirmed, dismissed, automatic)",
+    ["brand", "decision"],
+)
+# before the first measurement: "none waiting", so a fresh process does not alert
+NO_REVIEW_DEADLINE_SECONDS = 1e9
+REVIEW_NEAREST_DEADLINE.set(NO_REVIEW_DEADLINE_SECONDS)

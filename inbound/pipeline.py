@@ -47,6 +47,10 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 SOURCE_SMS = "HS_MESAJ"  # İYS source for consent given by SMS to the provider's short number
+# The state a decision's events are stored in: a command goes to İYS (the pusher claims
+# 'pending'); a near miss ("iptal etmek istiyorum") waits for a person in the review queue
+# (inbound/reviews.py) as the RETs a confirmation would create.
+EVENT_STATES = {"consent": "pending", "needs_review": "review"}
 
 
 def pdu_digest(raw: bytes) -> bytes:
@@ -324,7 +328,7 @@ class Pipeline:
             decision = Decision.not_text("the message is binary or could not be decoded")
             return decision, decision.outcome
         decision = self._match(text, row.destination or "")
-        if decision.outcome == "consent" and row.sender is None:
+        if decision.outcome in EVENT_STATES and row.sender is None:
             return decision, "invalid_sender"
         return decision, decision.outcome
 
@@ -356,8 +360,9 @@ class Pipeline:
         out.outcomes.append((self._number_label(row.destination), outcome))
         log.debug("mo message", link=out.link, sender=mask_msisdn(row.sender or ""),
                  number=row.destination, outcome=outcome)
-        if outcome == "consent" and row.sender is not None:
-            out.events.extend(self._events(row, decision, received_at, out))
+        if outcome in EVENT_STATES and row.sender is not None:
+            out.events.extend(self._events(row, decision, received_at, out,
+                                           EVENT_STATES[outcome]))
         if row.sender is not None and out.link in self.reply_links and row.destination:
             self._reply(row, out, decision, outcome)
 
@@ -387,17 +392,21 @@ class Pipeline:
             await conn.executemany(store.INSERT_REPLY, [
                 (r.message_id, out.link, r.recipient, r.number, r.text, r.kind) for r in chosen])
 
-    def _events(self, row: _Row, decision: Decision, received_at: datetime, out: _Batch
-                ) -> Iterable[tuple[Any, ...]]:
+    def _events(self, row: _Row, decision: Decision, received_at: datetime, out: _Batch,
+                state: str) -> Iterable[tuple[Any, ...]]:
+        """The decision's consent_event rows (mo_batch_event, migrations/0009 and 0012). A
+        review item gets the deadline a RET received now would have: confirmed, it is that
+        RET, with this receipt time as its consent date."""
         deadline = calendar.deadline_for(received_at)
         for spec in decision.events:
             brand = self.rules.brand(spec.brand_id)
             for iys_type in spec.types:
-                out.created.append((spec.brand_id, spec.status))
+                if state == "pending":  # review items are counted by the review gauges
+                    out.created.append((spec.brand_id, spec.status))
                 yield (
                     row.message_id, spec.brand_id, brand.iys_code, brand.brand_code, row.sender,
                     spec.recipient_type, iys_type, spec.status, SOURCE_SMS, received_at,
-                    deadline,
+                    deadline, state,
                 )
 
     def _number_label(self, destination: str | None) -> str:

@@ -21,7 +21,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from inbound import db, metrics, store
+from inbound import db, metrics, reviews, store
 from inbound.config import Config
 from inbound.http import ServiceState, create_app
 from inbound.intake import RateMeter
@@ -222,6 +222,8 @@ async def start(config: Config) -> Running:
         asyncio.create_task(_rules_listener(dsn, pipeline), name="rules"),
         asyncio.create_task(_resolve_incomplete_forever(pipeline, config.concat_timeout),
                             name="incomplete"),
+        # the review queue's automatic RET and gauges (SKIP LOCKED: every process may run it)
+        asyncio.create_task(reviews.run_forever(pool), name="reviews"),
     ]
     for link in links:
         tasks.append(asyncio.create_task(

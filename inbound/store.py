@@ -118,10 +118,10 @@ m AS (
 e AS (
     INSERT INTO consent_event (message_id, brand_id, iys_code, brand_code, recipient,
                                recipient_type, type, status, source, received_at,
-                               consent_date, deadline_at)
+                               consent_date, deadline_at, state)
     SELECT CASE WHEN t.message_id < 0 THEN mid.ids[-t.message_id] ELSE t.message_id END,
            t.brand_id, t.iys_code, t.brand_code, t.recipient, t.recipient_type, t.type,
-           t.status, t.source, t.received_at, t.received_at, t.deadline_at
+           t.status, t.source, t.received_at, t.received_at, t.deadline_at, t.state
       FROM unnest($4::mo_batch_event[]) AS t, mid ONLY_NEW
     RETURNING 1)
 SELECT (SELECT count(*) FROM s) AS sms_in, (SELECT count(*) FROM m) AS messages,

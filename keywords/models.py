@@ -36,6 +36,7 @@ class Brand:
     aliases: tuple[str, ...] = ()
     vocabulary: Vocabulary = Vocabulary()
     replies: tuple[tuple[str, str], ...] = ()  # (outcome or status, template)
+    review_auto_ret: bool = True  # the review queue's automatic RET (inbound/reviews.py)
 
     @property
     def phrases(self) -> tuple[str, ...]:

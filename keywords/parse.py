@@ -29,9 +29,13 @@ def parse_brand(raw: Any, index: int, problems: list[Conflict]) -> Brand | None:
             problems.append(_problem(f"{where}.{key}", "must be a positive integer"))
             ok = False
     known = {"id", "name", "aliases", "iys_code", "brand_code", "replies", "owner",
-             *VOCABULARY_KEYS}
+             "review_auto_ret", *VOCABULARY_KEYS}
     for key in sorted(set(raw) - known):
         problems.append(_problem(f"{where}.{key}", "unknown key"))
+        ok = False
+    # read by the service's review queue (inbound/reviews.py), not by the matcher
+    if not isinstance(raw.get("review_auto_ret", True), bool):
+        problems.append(_problem(f"{where}.review_auto_ret", "must be true or false"))
         ok = False
     if not isinstance(raw["id"], str) or not BRAND_ID.fullmatch(raw["id"]):
         problems.append(_problem(f"{where}.id", "must be a short slug: a-z, 0-9, '-', '_'"))
@@ -43,7 +47,8 @@ def parse_brand(raw: Any, index: int, problems: list[Conflict]) -> Brand | None:
         return None
     return Brand(str(raw["id"]), str(raw["name"]), raw["iys_code"], raw["brand_code"],
                  tuple(str(a) for a in raw.get("aliases", [])), Vocabulary.from_dict(raw),
-                 tuple((str(k), str(v)) for k, v in (raw.get("replies") or {}).items()))
+                 tuple((str(k), str(v)) for k, v in (raw.get("replies") or {}).items()),
+                 raw.get("review_auto_ret", True))
 
 
 def parse_number(raw: Any, index: int, problems: list[Conflict]) -> Number | None:

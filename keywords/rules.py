@@ -80,6 +80,8 @@ class RuleSet:
             item.update(b.vocabulary.to_dict())
             if b.replies:
                 item["replies"] = dict(b.replies)
+            if not b.review_auto_ret:
+                item["review_auto_ret"] = False
             brands.append(item)
         numbers = []
         for n in self.numbers:

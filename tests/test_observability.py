@@ -242,6 +242,8 @@ async def test_one_sms_leaves_its_labelled_series_and_no_phone_number(
     assert value("iys_inbound_listen_healthy") == 1
     assert value("iys_inbound_events_overdue") == 0
     assert value("iys_inbound_ret_deadline_nearest_seconds") > 86400  # no pending RET
+    assert value("iys_inbound_review_deadline_nearest_seconds") > 86400  # no review waiting
+    assert value("iys_inbound_reviews_pending") == 0
     assert 0.9 <= value("iys_inbound_iys_success_ratio_24h") <= 1
     pushed = {dict(labels)["endpoint"] for (name, labels), v in got.items()
               if name == "iys_inbound_iys_responses_total" and v >= 1
@@ -266,11 +268,12 @@ async def test_every_metric_a_panel_or_alert_queries_exists(
 
 def test_a_fresh_process_reports_no_deadline_due_and_no_failures() -> None:
     """Before the pusher's first measurement the gauges must not read as an emergency."""
-    script = ("import iys_push.metrics\n"
+    script = ("import iys_push.metrics, inbound.metrics\n"
               "from prometheus_client import generate_latest\n"
               "print(generate_latest().decode())")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True, timeout=60).stdout
     values = {s.name: s.value for f in text_string_to_metric_families(out) for s in f.samples}
     assert values["iys_inbound_ret_deadline_nearest_seconds"] >= 86400 * 30
+    assert values["iys_inbound_review_deadline_nearest_seconds"] >= 86400 * 30
     assert values["iys_inbound_iys_success_ratio_24h"] == 1.0

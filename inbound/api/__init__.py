@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
-from inbound.api import routes_accounts, routes_config, routes_events, routes_rules
+from inbound.api import routes_accounts, routes_config, routes_events, routes_reviews, routes_rules
 from inbound.api.auth import auth_middleware
 from inbound.api.openapi import document
 from inbound.api.params import RULES_BODY_LIMIT
@@ -34,6 +34,7 @@ def create_api(pool: asyncpg.Pool, *, admin_token: str | None = None) -> web.App
     api.add_routes(routes_config.routes)
     api.add_routes(routes_rules.routes)
     api.add_routes(routes_events.routes)
+    api.add_routes(routes_reviews.routes)
     return api
 
 

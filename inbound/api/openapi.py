@@ -69,6 +69,7 @@ BRAND_ID = _path_param("brand_id", {"type": "string", "maxLength": 63}, "acme")
 MSISDN = _path_param("msisdn", {"type": "string", "maxLength": 15}, "4609")
 OWNER_ID = _path_param("owner_id", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "1")
 TOKEN_ID = _path_param("token_id", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "1")
+EVENT_ID = _path_param("event_id", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "1")
 RECIPIENT = _path_param("recipient", {"type": "string", "maxLength": 16}, "+905321234567")
 PAGING = [_query("limit", {"type": "integer", "minimum": 1, "maximum": 1000},
                  "page size (default 100)"),
@@ -80,14 +81,16 @@ _E164 = {"type": "string", "pattern": r"^\+?[1-9][0-9]{6,14}$"}
 EVENT_FILTERS = [
     _query("recipient", _E164, "E.164 recipient"),
     _query("status", {"enum": ["ONAY", "RET"]}, "consent status"),
-    _query("state", {"enum": ["pending", "accepted", "not_needed", "failed"]}, "İYS state"),
+    _query("state", {"enum": ["pending", "accepted", "not_needed", "superseded", "duplicate",
+                              "failed", "review", "dismissed"]}, "İYS state"),
     _query("type", {"enum": ["MESAJ", "ARAMA", "EPOSTA"]}, "channel"),
     *TIME_RANGE,
 ]
 MESSAGE_FILTERS = [
     _query("recipient", _E164, "E.164 sender of the message"),
-    _query("outcome", {"enum": ["consent", "ambiguous", "unknown_brand", "no_keyword",
-                                "not_text", "unknown_number", "invalid_sender", "incomplete"]},
+    _query("outcome", {"enum": ["consent", "needs_review", "ambiguous", "unknown_brand",
+                                "no_keyword", "not_text", "unknown_number", "invalid_sender",
+                                "incomplete"]},
            "what the message meant"),
     *TIME_RANGE,
 ]
@@ -176,7 +179,8 @@ PATHS: dict[str, Any] = {
     "/audit": {"get": _op(
         "Configuration changes: who, when, before, after", _json("AuditPage"),
         parameters=[*PAGING,
-                    _query("resource", {"enum": ["brand", "number", "owner", "token", "rules"]},
+                    _query("resource", {"enum": ["brand", "number", "owner", "token", "rules",
+                                                 "review"]},
                            "kind of resource"),
                     _query("resource_id", {"type": "string"}, "one resource")],
         tag="configuration")},
@@ -199,6 +203,22 @@ PATHS: dict[str, Any] = {
         "parameters": [BRAND_ID, RECIPIENT],
         "get": _op("One recipient's full history: raw messages, decoded text, events, every "
                    "İYS attempt and transaction id", _json("History"), tag="events")},
+    "/brands/{brand_id}/reviews": {
+        "parameters": [BRAND_ID],
+        "get": _op("Near misses waiting for the owner (possible opt-outs), oldest first: the "
+                   "message, the recipient, the deadline a RET received then has and the time "
+                   "left; unreviewed at 90 % of the window an item becomes its RET by itself "
+                   "unless the brand's review_auto_ret is false", _json("ReviewPage"),
+                   parameters=PAGING, tag="reviews")},
+    "/brands/{brand_id}/reviews/{event_id}/confirm": {
+        "parameters": [BRAND_ID, EVENT_ID],
+        "post": _op("Confirm a review item: it becomes the RET (sent to İYS, consent date the "
+                    "original receipt time); audited. 409 if it was already decided",
+                    _json("ReviewItem"), tag="reviews")},
+    "/brands/{brand_id}/reviews/{event_id}/dismiss": {
+        "parameters": [BRAND_ID, EVENT_ID],
+        "post": _op("Dismiss a review item: nothing goes to İYS; audited. 409 if it was "
+                    "already decided", _json("ReviewItem"), tag="reviews")},
     "/explain": {"post": _op(
         "What would this text do on this number (as `iys-inbound explain`); for an owner, "
         "another owner's brand is not named (outcome `other_brand`)", _json("Explanation"),

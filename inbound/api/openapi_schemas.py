@@ -66,6 +66,9 @@ _BRAND_FIELDS: dict[str, Any] = {
                  "description": "operator only: the owner the brand belongs to"},
     "vocabulary": ref("Vocabulary"),
     "replies": ref("Replies"),
+    "review_auto_ret": {**BOOL, "description": "a review item (near miss) still unreviewed at "
+                                               "90 % of its window becomes a RET by itself "
+                                               "(default true); false leaves it to a person"},
 }
 
 _NUMBER_FIELDS: dict[str, Any] = {
@@ -81,15 +84,41 @@ _NUMBER_FIELDS: dict[str, Any] = {
     "replies": ref("Replies"),
 }
 
+STATES = ["pending", "accepted", "not_needed", "superseded", "duplicate", "failed", "review",
+          "dismissed"]
+REVIEW_FIELDS: dict[str, Any] = {
+    "review_decision": {"enum": ["confirmed", "dismissed", "automatic", None],
+                        "description": "how a review item was decided (automatic: unreviewed "
+                                       "at 90 % of its window)"},
+    "reviewed_at": NTIME,
+    "reviewed_by": {**NSTR, "description": "owner:ID, token:ID, admin or system"},
+}
+
 _EVENT = obj({
     "id": INT, "message_id": INT, "brand_id": STR, "recipient": STR,
     "recipient_type": {"enum": ["BIREYSEL", "TACIR"]}, "type": {"enum": ["MESAJ", "ARAMA",
                                                                          "EPOSTA"]},
     "status": {"enum": ["ONAY", "RET"]}, "source": STR,
-    "state": {"enum": ["pending", "accepted", "not_needed", "failed"]},
+    "state": {"enum": STATES},
     "received_at": TIME, "consent_date": TIME, "deadline_at": TIME, "attempts": INT,
     "iys_transaction_id": NSTR, "iys_creation_date": NSTR, "last_error_code": NSTR,
     "last_error": NSTR, "created_at": TIME, "updated_at": TIME,
+    **REVIEW_FIELDS,
+})
+
+_REVIEW_ITEM = obj({
+    "id": INT, "message_id": INT, "brand_id": STR, "recipient": STR,
+    "recipient_type": {"enum": ["BIREYSEL", "TACIR"]}, "type": {"enum": ["MESAJ", "ARAMA",
+                                                                         "EPOSTA"]},
+    "status": {"enum": ["RET"]}, "state": {"enum": STATES},
+    "received_at": TIME, "consent_date": TIME, "deadline_at": TIME,
+    "auto_ret_at": {**TIME, "description": "90 % of the window: the item becomes its RET by "
+                                           "itself then, unless auto_ret is false"},
+    "seconds_left": {"type": "number", "minimum": 0,
+                     "description": "seconds to the deadline (0 when past)"},
+    **REVIEW_FIELDS,
+    "text": NSTR, "destination_addr": NSTR, "reason": NSTR,
+    "auto_ret": {**BOOL, "description": "the brand's review_auto_ret setting"},
 })
 
 _MESSAGE_FIELDS: dict[str, Any] = {
@@ -142,7 +171,8 @@ SCHEMAS: dict[str, Any] = {
     "Replies": REPLIES,
     "Brand": obj({"id": STR, "name": STR, "aliases": {"type": "array", "items": STR},
                   "iys_code": INT, "brand_code": INT, "owner_id": NINT,
-                  "vocabulary": ref("Vocabulary"), "replies": ref("Replies")}),
+                  "vocabulary": ref("Vocabulary"), "replies": ref("Replies"),
+                  "review_auto_ret": BOOL}),
     "BrandInput": obj({"id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]{0,62}$"},
                        **_BRAND_FIELDS}, ["id", "name", "iys_code", "brand_code"]),
     "BrandPatch": obj(dict(_BRAND_FIELDS), []),
@@ -167,6 +197,8 @@ SCHEMAS: dict[str, Any] = {
     "MessagePage": page("Message"),
     "Event": _EVENT,
     "EventPage": page("Event"),
+    "ReviewItem": _REVIEW_ITEM,
+    "ReviewPage": page("ReviewItem"),
     "History": obj({
         "brand_id": STR, "recipient": STR,
         "messages": {"type": "array", "items": obj({

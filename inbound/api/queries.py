@@ -133,7 +133,7 @@ _EVENT_COLUMNS = """
        e.id, e.message_id, e.brand_id, e.recipient, e.recipient_type, e.type, e.status,
        e.source, e.state, e.received_at, e.consent_date, e.deadline_at, e.attempts,
        e.iys_transaction_id, e.iys_creation_date, e.last_error_code, e.last_error,
-       e.created_at, e.updated_at
+       e.created_at, e.updated_at, e.review_decision, e.reviewed_at, e.reviewed_by
 """
 
 _EVENT_FILTER = """

@@ -44,7 +44,8 @@ def brand_view(config: Config, brand: dict[str, Any]) -> dict[str, Any]:
     return {"id": brand["id"], "name": brand["name"], "aliases": list(brand.get("aliases", [])),
             "iys_code": brand["iys_code"], "brand_code": brand["brand_code"],
             "owner_id": config.owners.get(brand["id"]),
-            "vocabulary": vocabulary_of(brand), "replies": dict(brand.get("replies", {}))}
+            "vocabulary": vocabulary_of(brand), "replies": dict(brand.get("replies", {})),
+            "review_auto_ret": brand.get("review_auto_ret", True)}
 
 
 def number_visible(caller: Caller, config: Config, number: dict[str, Any]) -> bool:
@@ -128,7 +129,8 @@ def brand_input(caller: Caller, config: Config, body: dict[str, Any], *,
                 brand: dict[str, Any] | None) -> dict[str, Any]:
     """A new or updated brand dict from a request body (``brand`` None: creation)."""
     creating = brand is None
-    allowed = {"name", "aliases", "iys_code", "brand_code", "owner_id", "vocabulary", "replies"}
+    allowed = {"name", "aliases", "iys_code", "brand_code", "owner_id", "vocabulary", "replies",
+               "review_auto_ret"}
     params.check_fields(body, allowed | ({"id"} if creating else set()))
     item = dict(brand) if brand is not None else {
         "id": params.text_field(body, "id", pattern=params.BRAND_ID, max_length=63)}
@@ -146,6 +148,11 @@ def brand_input(caller: Caller, config: Config, body: dict[str, Any], *,
     set_settings(item,
                  check_vocabulary(body["vocabulary"]) if "vocabulary" in body else None,
                  check_replies(body["replies"]) if "replies" in body else None)
+    auto_ret = params.bool_field(body, "review_auto_ret", default=None)
+    if auto_ret is not None:  # stored only when switched off: true is the default
+        item.pop("review_auto_ret", None)
+        if not auto_ret:
+            item["review_auto_ret"] = False
     if "owner_id" in body and not caller.admin:
         raise Problem(403, "only the operator assigns brands to owners",
                       errors=[{"field": "owner_id", "reason": "admin only"}])

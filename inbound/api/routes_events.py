@@ -27,15 +27,16 @@ from keywords.rules import msisdn_variants
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
 
-OUTCOMES = ("consent", "ambiguous", "unknown_brand", "no_keyword", "not_text",
+OUTCOMES = ("consent", "needs_review", "ambiguous", "unknown_brand", "no_keyword", "not_text",
             "unknown_number", "invalid_sender", "incomplete")
-STATES = ("pending", "accepted", "not_needed", "failed")
+STATES = ("pending", "accepted", "not_needed", "superseded", "duplicate", "failed", "review",
+          "dismissed")
 STATUSES = ("ONAY", "RET")
 TYPES = ("MESAJ", "ARAMA", "EPOSTA")
 EVENT_FIELDS = ("id", "message_id", "brand_id", "recipient", "recipient_type", "type", "status",
                 "source", "state", "received_at", "consent_date", "deadline_at", "attempts",
                 "iys_transaction_id", "iys_creation_date", "last_error_code", "last_error",
-                "created_at", "updated_at")
+                "created_at", "updated_at", "review_decision", "reviewed_at", "reviewed_by")
 CSV_BATCH = 1000  # rows encoded and written at a time: bounds the memory of an export
 
 

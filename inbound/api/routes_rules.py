@@ -17,6 +17,7 @@ from inbound.api.problems import Problem, invalid
 from inbound.api.routes_config import context, owner_exists
 
 routes = web.RouteTableDef()
+AUDIT_RESOURCES = ("brand", "number", "owner", "token", "rules", "review")
 
 
 # -- the rules file --------------------------------------------------------------------
@@ -152,7 +153,7 @@ async def list_audit(request: web.Request) -> web.Response:
     pool, caller = context(request)
     query = request.query
     limit = params.limit(query)
-    resource = params.choice(query, "resource", ("brand", "number", "owner", "token", "rules"))
+    resource = params.choice(query, "resource", AUDIT_RESOURCES)
     scope = None if caller.admin else caller.owner_id
     rows = await pool.fetch(queries.LIST_AUDIT, scope, params.cursor(query), resource,
                             params.query_text(query, "resource_id"), limit)

@@ -17,7 +17,7 @@ from aiohttp import web
 from inbound.api.auth import CALLER, Caller
 from inbound.api.problems import Problem
 from inbound.api.state import POOL
-from inbound.web import auth, pages_brands, pages_events
+from inbound.web import auth, pages_brands, pages_events, pages_reviews
 from inbound.web.auth import set_password
 from inbound.web.html import LANGS, Html, esc, layout, tr
 from inbound.web.limits import FailedSignIns
@@ -126,6 +126,7 @@ def create_web(pool: asyncpg.Pool, *, secret: bytes,
     ui.router.add_get("/lang", lang_switch)
     ui.add_routes(pages_brands.routes)
     ui.add_routes(pages_events.routes)
+    ui.add_routes(pages_reviews.routes)
     return ui
 
 

@@ -105,6 +105,25 @@ T: dict[str, tuple[str, str]] = {
     "link": ("Bağlantı", "Link"),
     "sender": ("Gönderen", "Sender"),
     "to": ("Alıcı numara", "To"),
+    "reviews": ("İnceleme bekleyenler", "Waiting for review"),
+    "reviews_hint": ("Ret isteğine benzeyen ama komut olmayan mesajlar. Onaylarsanız alındığı "
+                     "andaki tarihle RET olarak İYS'ye gider; reddederseniz hiçbir şey "
+                     "gönderilmez. Süresinin %90'ında incelenmemiş bir mesaj kendiliğinden RET "
+                     "olur (marka ayarı review_auto_ret).",
+                     "Messages that look like an opt-out but are not a command. Confirmed, one "
+                     "goes to İYS as a RET dated when it was received; dismissed, nothing is "
+                     "sent. Unreviewed at 90 % of its window, one becomes a RET by itself "
+                     "(brand setting review_auto_ret)."),
+    "no_reviews": ("İnceleme bekleyen mesaj yok.", "No message waits for review."),
+    "review_confirm": ("RET olarak onayla", "Confirm as RET"),
+    "review_dismiss": ("Reddet", "Dismiss"),
+    "review_action": ("Karar", "Decision"),
+    "review_auto_at": ("Kendiliğinden RET", "Automatic RET at"),
+    "review_no_auto": ("kapalı: karar sizde", "off: yours to decide"),
+    "review_confirmed": ("onaylandı", "confirmed"),
+    "review_dismissed": ("reddedildi", "dismissed"),
+    "review_automatic": ("otomatik RET", "automatic RET"),
+    "reviewed": ("Kaydedildi.", "Saved."),
 }
 
 
@@ -163,6 +182,10 @@ input,select,textarea{font:inherit;padding:.35rem;border:1px solid #6b6b6b;borde
 max-width:100%}
 input[type=text],input[type=email],input[type=password],textarea{width:100%}
 textarea{min-height:4.5rem}
+form.inline{display:inline;margin:0}
+.box>h2:first-child{margin-top:0}
+button.secondary{background:#fff;color:var(--accent);border:1px solid var(--accent);
+border-radius:4px;padding:.5rem 1rem;font:inherit;margin-top:1rem;cursor:pointer}
 button.primary{background:var(--accent);color:#fff;border:0;border-radius:4px;
 padding:.5rem 1rem;font:inherit;margin-top:1rem;cursor:pointer}
 .err{color:var(--err);font-weight:600}.ok{color:var(--ok);font-weight:600}

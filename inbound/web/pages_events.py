@@ -11,7 +11,7 @@ from aiohttp import web
 from inbound.api import routes_events
 from inbound.api.problems import Problem, invalid
 from inbound.api.state import POOL
-from inbound.web import bridge, queries
+from inbound.web import bridge, pages_reviews, queries
 from inbound.web.html import Html, esc, seg, tr, url
 from inbound.web.pages_brands import page
 from inbound.web.state import LANG
@@ -161,10 +161,14 @@ async def events_page(request: web.Request) -> web.Response:
             left = time_left(lang, e["deadline_at"], now)
             deadline = f"{deadline} <strong>({esc(left)})</strong>"
         who = f'{base}/recipients/{seg(e["recipient"])}'
+        state = esc(e["state"])
+        if e["review_decision"]:  # e.g. "pending · automatic RET"
+            state = esc(f'{e["state"]} · '
+                        f'{pages_reviews.decision_label(lang, e["review_decision"])}')
         rows.append(f'<tr><td>{esc(e["id"])}</td><td>{esc(_local(e["received_at"]))}</td>'
                     f'<td><a href="{esc(who)}">{esc(e["recipient"])}</a></td>'
                     f'<td>{esc(e["status"])}</td><td>{esc(e["type"])}</td>'
-                    f'<td>{esc(e["state"])}</td><td>{deadline}</td>'
+                    f'<td>{state}</td><td>{deadline}</td>'
                     f'<td>{esc(e["iys_transaction_id"] or "")}</td></tr>')
     heads = ("ID", tr(lang, "received"), tr(lang, "recipient"), tr(lang, "status"),
              tr(lang, "type"), tr(lang, "state"), tr(lang, "deadline"), tr(lang, "transaction"))
@@ -183,7 +187,10 @@ async def events_page(request: web.Request) -> web.Response:
                  f'{esc(tr(lang, "first_page"))}</a> ' + pager)
     csv_link = (f'<p><a href="{esc(url(f"{base}/events.csv", **kept))}" download>'
                 f'{esc(tr(lang, "csv"))}</a></p>')
-    body = (f'<p><a href="{esc(base)}">{esc(brand_id)}</a></p>'
+    saved = (f'<p class="ok" role="status">{esc(tr(lang, "reviewed"))}</p>'
+             if q.get("reviewed") else "")
+    reviews = await pages_reviews.section(request, brand_id, _local, time_left)
+    body = (f'<p><a href="{esc(base)}">{esc(brand_id)}</a></p>' + saved + reviews
             + _filter_form(lang, f"{base}/events", q) + error + csv_link
             + (await _chart(request, brand_id) if status == 200 else "")
             + table + (f'<nav aria-label="{esc(tr(lang, "events"))}">{pager}</nav>'
@@ -250,7 +257,11 @@ async def recipient_page(request: web.Request) -> web.Response:
                           (tr(lang, "last_error"), " ".join(
                               str(x) for x in (e["last_error_code"], e["last_error"]) if x)),
                           (tr(lang, "created"), _local(e["created_at"])),
-                          (tr(lang, "updated"), _local(e["updated_at"]))]))
+                          (tr(lang, "updated"), _local(e["updated_at"]))]
+                         + ([(tr(lang, "review_action"), " · ".join((
+                             pages_reviews.decision_label(lang, e["review_decision"]),
+                             e["reviewed_by"] or "", _local(e["reviewed_at"]))))]
+                            if e["review_decision"] else [])))
         if e["iys_attempts"]:
             parts.append(f'<h4>{esc(tr(lang, "attempts"))}</h4>')
         for a in e["iys_attempts"]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from inbound.api import admin
 from inbound.api.openapi import document
 from tests.api.conftest import World, add_message
+from tests.near_miss import add_review
 
 B_RECIPIENT = "+905559998877"
 
@@ -97,12 +99,15 @@ async def _b_world(world: World) -> dict[str, Any]:
                       transaction_id="tx-kuzey-secret")
     token_id = await world.pool.fetchval("SELECT id FROM api_token WHERE owner_id = $1",
                                          world.owner_b)
+    review_id = await add_review(world.pool, brand="kuzey", sender=B_RECIPIENT,
+                                 received_at=datetime.now(UTC))
     return {"brand_id": "kuzey", "msisdn": "908505329999", "token_id": str(token_id),
-            "owner_id": str(world.owner_b), "recipient": B_RECIPIENT}
+            "owner_id": str(world.owner_b), "recipient": B_RECIPIENT,
+            "event_id": str(review_id)}
 
 
 GHOST = {"brand_id": "ghost", "msisdn": "908505320001", "token_id": "999999",
-         "owner_id": "999999", "recipient": "+905550000000"}
+         "owner_id": "999999", "recipient": "+905550000000", "event_id": "999999"}
 
 
 async def test_owner_a_can_neither_read_nor_change_nor_learn_of_owner_b(world: World) -> None:

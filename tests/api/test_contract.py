@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import schemathesis
@@ -23,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
 from inbound.api import PREFIX, create_api
 from inbound.api.openapi import document
 from tests.api.conftest import World, add_message
+from tests.near_miss import add_review
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
@@ -82,6 +84,8 @@ async def test_generated_requests_get_no_server_error_and_match_the_schema(
     await add_message(world.pool, sender="+905321234567", text="RET ACME", brand="acme")
     await add_message(world.pool, sender="+905321234567", text="IZIN ACME", brand="acme",
                       status="ONAY", to="908505320000", transaction_id=None, state="pending")
+    for hours in (2, 3):  # review items, so that the reviews' answers are checked with content
+        await add_review(world.pool, received_at=datetime.now(UTC) - timedelta(hours=hours))
     base_url = str(world.client.make_url(PREFIX))
     started = time.monotonic()
     # owner A first: the operator's run may revoke A's token or delete A (token id 1, …)

@@ -178,3 +178,27 @@ async def test_another_owner_cannot_reach_the_first_owners_pages(browser: Any,
         assert response.status == 404, path
         assert RECIPIENT not in await page.content()
     await check(page, "not-found")
+
+
+async def test_a_review_item_is_confirmed_in_the_browser(browser: Any, server: TestClient,
+                                                         site: Site) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.near_miss import NEAR_MISS, add_review
+
+    event_id = await add_review(site.pool, sender="+905554443322",
+                                received_at=datetime.now(UTC) - timedelta(hours=5))
+    for viewport, name in ((PHONE, "phone-reviews"), (DESKTOP, "reviews")):
+        page = await new_page(browser, server, viewport)
+        await sign_in(page, EMAIL_A, PASSWORD_A)
+        await page.goto("/ui/brands/acme/events")
+        row = page.get_by_role("row").filter(has_text=NEAR_MISS)
+        assert "kalan" in await row.inner_text()
+        overflow = await page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= viewport["width"], f"{overflow}px wide"
+        await check(page, name)
+    await row.get_by_role("button", name=f"RET olarak onayla #{event_id}").click()
+    await page.get_by_role("status").filter(has_text="Kaydedildi").wait_for()
+    assert await site.pool.fetchval("SELECT state FROM consent_event WHERE id = $1",
+                                    event_id) == "pending"
+    await check(page, "reviews-done")

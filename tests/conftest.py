@@ -68,16 +68,22 @@ def template_dsn(pg_server_dsn: str) -> str:
     return _with_database(pg_server_dsn, TEMPLATE)
 
 
+async def create_database(server_dsn: str, name: str, *, template: str | None = None) -> str:
+    """A new database on the test server (a copy of ``template``, else empty); its DSN."""
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await admin.execute(f'CREATE DATABASE "{name}"{copy}')
+    finally:
+        await admin.close()
+    return _with_database(server_dsn, name)
+
+
 @pytest.fixture
 async def dsn(pg_server_dsn: str, template_dsn: str) -> AsyncIterator[str]:
     """A DSN to a fresh, migrated database of this test's own."""
     name = f"t_{next(_counter)}_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(pg_server_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
-    finally:
-        await admin.close()
-    yield _with_database(pg_server_dsn, name)
+    yield await create_database(pg_server_dsn, name, template=TEMPLATE)
     # clean-up only: a database left behind dies with the test server, so a slow drop
     # (a connection still closing) must not fail or hang the test
     with contextlib.suppress(TimeoutError, OSError, asyncpg.PostgresError):

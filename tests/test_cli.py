@@ -126,15 +126,9 @@ async def test_run_freezes_the_start_up_heap_then_stops_on_sigterm(
 @pytest.fixture
 async def empty_dsn(pg_server_dsn: str) -> str:
     """A database that was never migrated: no iys-inbound table at all."""
-    from tests.conftest import _with_database
+    from tests.conftest import create_database
 
-    name = f"never_migrated_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_server_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return _with_database(pg_server_dsn, name)
+    return await create_database(pg_server_dsn, f"never_migrated_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.mark.parametrize("args", [("rules", "export"), ("explain", "--number", "4609", "RET X"),

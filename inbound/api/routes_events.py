@@ -20,6 +20,7 @@ from aiohttp import web
 from inbound.api import changes, params, queries, resources
 from inbound.api.auth import Caller, caller_of
 from inbound.api.problems import STREAMING, Problem
+from inbound.api.scope import visible_brand
 from inbound.api.state import POOL
 from keywords import RuleSet, explain, match
 from keywords.rules import msisdn_variants
@@ -51,12 +52,7 @@ def _row(row: asyncpg.Record) -> dict[str, Any]:
 async def _brand_scope(request: web.Request) -> tuple[asyncpg.Pool, str, list[str]]:
     """The pool, the brand id (404 unless the caller may see it) and the spellings of its
     dedicated numbers (messages to those belong to the brand whatever their outcome)."""
-    pool = request.app[POOL]
-    caller = caller_of(request)
-    brand_id = params.path_text(request, "brand_id", "brand")
-    scope = None if caller.admin else caller.owner_id
-    if await pool.fetchval(queries.BRAND_VISIBLE, brand_id, scope) is None:
-        raise Problem(404, f"brand {brand_id!r} not found")
+    pool, brand_id, _ = await visible_brand(request)
     rows = await pool.fetch(queries.DEDICATED_NUMBERS, brand_id)
     dedicated = sorted({v for r in rows for v in msisdn_variants(r["msisdn"])})
     return pool, brand_id, dedicated

@@ -14,22 +14,16 @@ import asyncpg
 from aiohttp import web
 
 from inbound import reviews
-from inbound.api import params, queries
-from inbound.api.auth import caller_of
+from inbound.api import params
 from inbound.api.problems import Problem
-from inbound.api.state import POOL
+from inbound.api.scope import visible_brand
 
 routes = web.RouteTableDef()
 
 
 async def _brand(request: web.Request) -> tuple[asyncpg.Pool, str, reviews.Actor]:
     """The pool, the brand id (404 unless the caller may see it) and the caller as actor."""
-    pool = request.app[POOL]
-    caller = caller_of(request)
-    brand_id = params.path_text(request, "brand_id", "brand")
-    scope = None if caller.admin else caller.owner_id
-    if await pool.fetchval(queries.BRAND_VISIBLE, brand_id, scope) is None:
-        raise Problem(404, f"brand {brand_id!r} not found")
+    pool, brand_id, caller = await visible_brand(request)
     return pool, brand_id, reviews.Actor(caller.token_id, caller.owner_id, caller.admin)
 
 

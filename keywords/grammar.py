@@ -121,3 +121,12 @@ def is_ordinary_cue(word: str) -> bool:
 
 def is_question(word: str) -> bool:
     return word in _QUESTIONS or word.startswith("kac")
+
+
+# personal endings of conjugated verbs: "bekliyorum", "geldim", "yaniyor" are talk, not brands
+_VERB_ENDINGS = ("yor", "yorum", "yoruz", "yorsunuz", "dim", "dum", "tim", "tum", "dik", "duk",
+                 "tik", "tuk", "miz", "acak", "ecek", "acagim", "ecegim")
+
+
+def is_verb(word: str) -> bool:
+    return len(word) > 4 and word.isalpha() and word.endswith(_VERB_ENDINGS)

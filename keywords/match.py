@@ -40,6 +40,8 @@ Outcome = Literal["consent", "needs_review", "ambiguous", "unknown_brand", "no_k
                   "not_text", "unknown_number"]
 CANONICAL_RET = "ret"
 UNKNOWN_BRAND_WORDS = 3  # more words than this after an action word: talk, not a brand
+NEAR_MISS_EXTRA_WORDS = 1  # an opt-out synonym and the brand with one more word: "IPTAL ACME
+                           # şimdi" asks a person; more words and no intent cue: talk
 
 
 @dataclass(frozen=True)
@@ -98,18 +100,29 @@ class _Message:
         self.where = _where(number, index)
         negations = {p: grammar.negation(w) for p, w in self.unknown}
         self.negations = {p: who for p, who in negations.items() if who is not None}
-        live = [s for s in self.statuses if not self._negated(s)]
+        negated = self._negated()
+        live = [s for s in self.statuses if s.position not in negated]
         self.ret = [s for s in live if s.value == "RET"]
         self.onay = [s for s in live if s.value == "ONAY"]
-        self.ret_negated = [s for s in self.statuses if s.value == "RET" and self._negated(s)]
-        self.onay_negated = [s for s in self.statuses if s.value == "ONAY" and self._negated(s)]
+        self.ret_negated = [s for s in self.statuses if s.value == "RET"
+                            and s.position in negated]
+        self.onay_negated = [s for s in self.statuses if s.value == "ONAY"
+                             and s.position in negated]
         # whose RET a confirmation would be: the named brands, or the dedicated number's
         self.targets: list[Brand] = self.named or (
             [] if number.shared or reading.foreign else list(index.brands))
 
-    def _negated(self, status: Status) -> bool:
-        """Turkish negates after the word: "izin vermiyorum", "IZIN YOK ACME"."""
-        return any(p in self.negations for p in (status.position + 1, status.position + 2))
+    def _negated(self) -> set[int]:
+        """Positions of the action words a negation follows: Turkish negates after the word
+        ("izin vermiyorum", "IZIN YOK ACME"), the nearest one, at most two words back
+        ("Hayır, izin vermiyorum" negates the izin, not the hayır)."""
+        positions = sorted(s.position for s in self.statuses)
+        negated = set()
+        for at in self.negations:
+            before = [p for p in positions if at - 2 <= p < at]
+            if before:
+                negated.add(before[-1])
+        return negated
 
     # -- the decision --------------------------------------------------------------------
     def decide(self, decided: Decide) -> Decision:
@@ -170,8 +183,11 @@ class _Message:
             grammar.is_refusal_context(w) for w in words)
         if speaker and context:
             return True   # "izin vermiyorum", "IZIN YOK ACME", "onaylamıyorum"
-        return bool(self.ret) and (bool(self.named) or any(grammar.is_intent_cue(w)
-                                                           for w in words))
+        if not self.ret:
+            return False
+        # "iptal etmek istiyorum", "STOP ACME pls"; not "ACME dur bir dakika"
+        return any(grammar.is_intent_cue(w) for w in words) or (
+            bool(self.named) and len(words) <= NEAR_MISS_EXTRA_WORDS)
 
     def _not_a_command(self, decided: Decide) -> Decision:
         if not self.statuses:
@@ -187,8 +203,8 @@ class _Message:
             if self.reading.foreign:
                 return self._no_brand(decided, status)
             return decided("no_keyword", talk + ".")
-        if self.named and self.onay and not any(grammar.is_ordinary_cue(w)
-                                                for w in self.words):
+        if self.named and not any(grammar.is_ordinary_cue(w) or grammar.is_question(w)
+                                  for w in self.words):
             return decided("ambiguous", talk + ".")  # "İZİN ACME ŞİMDİ": tell how to write it
         return decided("no_keyword", talk + ".")
 
@@ -200,7 +216,7 @@ class _Message:
         words = self.words
         return (len(words) <= UNKNOWN_BRAND_WORDS
                 and not any(grammar.is_ordinary_cue(w) or grammar.is_question(w)
-                            or ordinary.is_chatter(w) for w in words))
+                            or grammar.is_verb(w) or ordinary.is_chatter(w) for w in words))
 
     # -- outcomes with events ------------------------------------------------------------
     def _types(self) -> tuple[str, ...]:

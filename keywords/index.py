@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from keywords import grammar, ordinary
 from keywords.normalize import fold
 from keywords.rules import Brand, Number, RuleSet
 from keywords.typos import TypoIndex
@@ -27,9 +28,11 @@ class NumberIndex:
             p: v for p, v in foreign.items()
             if p not in self.phrases and not (len(p) == 1 and p[0] in self.words)}
         self.foreign_longest = max((len(p) for p in self.foreign), default=1)
-        known = set(self.words) | {w for p in self.phrases for w in p}
+        known = (set(self.words) | {w for p in self.phrases for w in p} | grammar.COURTESY
+                 | grammar.OPT_IN_VERBS)
         self._known = frozenset(known)
         self._typos = TypoIndex(known)
+        ordinary.warm()
 
     def correct(self, word: str) -> str:
         """The known word ``word`` stands for (itself when known or not close to one)."""

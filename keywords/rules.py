@@ -37,7 +37,13 @@ from keywords.models import (
     msisdn_variants,
 )
 from keywords.parse import parse_brand, parse_number
-from keywords.vocabulary import CHANNEL_TYPES, Meaning, Vocabulary, number_words
+from keywords.vocabulary import (
+    CHANNEL_TYPES,
+    Meaning,
+    Vocabulary,
+    number_words,
+    required_removals,
+)
 
 __all__ = ["BRAND_ID", "REPLY_KEYS", "Brand", "Conflict", "Number", "RuleSet", "RulesError",
            "Vocabulary", "msisdn_variants"]
@@ -169,7 +175,7 @@ class RuleSet:
                 problems.append(Conflict(None, b.id, (), f"brand {b.id!r} is defined twice"))
             seen.add(b.id)
             problems += _reply_problems(f"brand {b.id}", b.replies)
-            problems += _channel_problems(f"brand {b.id}", b.vocabulary)
+            problems += _vocabulary_problems(f"brand {b.id}", b.vocabulary)
         spellings: dict[str, str] = {}
         for n in self.numbers:
             # 908505320000 and 08505320000 are one number: an SMSC may send either
@@ -191,7 +197,7 @@ class RuleSet:
                     problems.append(Conflict(n.msisdn, ref, (),
                                              f"number {n.msisdn} names unknown brand {ref!r}"))
             problems += _reply_problems(f"number {n.msisdn}", n.replies)
-            problems += _channel_problems(f"number {n.msisdn}", n.vocabulary)
+            problems += _vocabulary_problems(f"number {n.msisdn}", n.vocabulary)
             problems += self._word_conflicts(n)
         return problems
 
@@ -237,6 +243,13 @@ def _reply_problems(where: str, replies: tuple[tuple[str, str], ...]) -> list[Co
     return problems
 
 
+def _removal_problems(where: str, vocabulary: Vocabulary) -> list[Conflict]:
+    return [Conflict(None, word, (), f"{where}: opt-out word {word!r} is one of the "
+                                     "regulation's (RET, IPTAL, HAYIR, DUR, STOP) and cannot "
+                                     "be removed")
+            for word in required_removals(vocabulary)]
+
+
 def _placeholders(template: str) -> list[str]:
     try:
         return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
@@ -244,8 +257,10 @@ def _placeholders(template: str) -> list[str]:
         return []
 
 
-def _channel_problems(where: str, vocabulary: Vocabulary) -> list[Conflict]:
-    return [Conflict(None, word, (), f"{where}: channel word {word!r} must mean MESAJ and/or "
-                                     f"ARAMA, not {', '.join(types) or 'nothing'}")
-            for word, types in vocabulary.extra_channels
-            if not types or any(t not in CHANNEL_TYPES for t in types)]
+def _vocabulary_problems(where: str, vocabulary: Vocabulary) -> list[Conflict]:
+    """Channel words must mean MESAJ/ARAMA; the regulation's opt-out words stay."""
+    return _removal_problems(where, vocabulary) + [
+        Conflict(None, word, (), f"{where}: channel word {word!r} must mean MESAJ and/or "
+                                 f"ARAMA, not {', '.join(types) or 'nothing'}")
+        for word, types in vocabulary.extra_channels
+        if not types or any(t not in CHANNEL_TYPES for t in types)]

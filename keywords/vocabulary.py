@@ -16,6 +16,8 @@ from typing import Any, NamedTuple
 from keywords.normalize import fold
 
 DEFAULT_OPT_OUT = ("RET", "IPTAL", "HAYIR", "DUR", "STOP", "CIK", "REDDET")
+# the regulation's opt-out words: no number or brand may remove them (issue #24)
+REQUIRED_OPT_OUT = ("RET", "IPTAL", "HAYIR", "DUR", "STOP")
 DEFAULT_OPT_IN = ("IZIN", "ONAY", "EVET", "KABUL", "START")
 DEFAULT_CHANNELS = {"MESAJ": ("MESAJ",), "SMS": ("MESAJ",), "ARAMA": ("ARAMA",),
                     "TUMU": ("MESAJ", "ARAMA"), "HEPSI": ("MESAJ", "ARAMA")}
@@ -84,8 +86,16 @@ def _types(types: Iterable[str]) -> tuple[str, ...]:
         t for t in given if t not in CHANNEL_TYPES)
 
 
+def required_removals(vocabulary: Vocabulary) -> list[str]:
+    """The regulation's opt-out words this vocabulary tries to remove (a validation error)."""
+    required = {fold(w) for w in REQUIRED_OPT_OUT}
+    return [w for w in vocabulary.removed_opt_out if fold(w) in required]
+
+
 def _removed(vocabulary: Vocabulary) -> set[tuple[str, _Sense]]:
-    return ({(fold(w), _Sense("action", "RET")) for w in vocabulary.removed_opt_out}
+    required = {fold(w) for w in REQUIRED_OPT_OUT}  # kept even if validation was bypassed
+    return ({(fold(w), _Sense("action", "RET")) for w in vocabulary.removed_opt_out
+             if fold(w) not in required}
             | {(fold(w), _Sense("action", "ONAY")) for w in vocabulary.removed_opt_in})
 
 

@@ -80,7 +80,7 @@ async def test_same_pdu_on_another_link_is_not_a_redelivery(pipeline: Pipeline,
 async def test_three_parts_out_of_order_with_a_repeat_make_one_message(
     pipeline: Pipeline, pool: asyncpg.Pool
 ) -> None:
-    text = "IZIN ACME " + "x" * 300
+    text = "RET ACME " + "x" * 300  # the canonical RET with its brand, whatever follows
     chunks = [text[:150], text[150:300], text[300:]]
     part = {i: deliver_pdu(10 + i, udh(ie_concat8(42, 3, i)) + gsm7_unpacked(c), esm_class=0x40)
             for i, c in enumerate(chunks, 1)}

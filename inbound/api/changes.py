@@ -7,7 +7,10 @@ stale state:
 1. load the rules as they are (``store.load_rules_dict``) and each brand's owner;
 2. let the caller's change edit a copy of that dict;
 3. validate the whole copy with ``keywords.RuleSet.from_dict`` — the same validation as
-   ``iys-inbound rules import`` — and answer 409 with every conflict if it fails;
+   ``iys-inbound rules import`` — and answer 409 with every conflict if it fails; then
+   refuse, the same way, a brand the change adds or alters whose name or alias is one typo
+   from, or extends, another owner's brand word on a shared number
+   (``keywords.ownership``);
 4. write only what differs, record it in ``config_audit``, and ``NOTIFY iys_rules`` so every
    process reloads its rules.
 
@@ -29,6 +32,7 @@ from inbound.api.admin import audit
 from inbound.api.auth import Caller
 from inbound.api.problems import Problem
 from keywords import RulesError, RuleSet
+from keywords.ownership import CLOSE, owner_conflicts
 
 BRAND_COLUMNS = ("id", "name", "aliases", "iys_code", "brand_code", "owner")
 NUMBER_COLUMNS = ("msisdn", "shared", "brand")
@@ -66,7 +70,9 @@ def conflicts_for(caller: Caller, config: Config, error: RulesError) -> list[dic
                    and not caller.admin and config.owners.get(m[6:]) != caller.owner_id]
         if foreign:
             where = f" on {conflict.number}" if conflict.number else ""
-            message = f"{conflict.word!r} is already used by another brand{where}"
+            message = (f"{conflict.word!r} is too close to a word of another brand{where}"
+                       if CLOSE in conflict.meanings else
+                       f"{conflict.word!r} is already used by another brand{where}")
         item: dict[str, Any] = {"field": "rules", "reason": message, "word": conflict.word}
         if conflict.number:
             item["number"] = conflict.number
@@ -87,7 +93,10 @@ async def apply(pool: asyncpg.Pool, caller: Caller, *, action: str, resource: st
         config = copy.deepcopy(before_config)
         before, after = mutate(config)
         try:
-            RuleSet.from_dict(config.rules)
+            rules = RuleSet.from_dict(config.rules)
+            close = owner_conflicts(rules, config.owners, changed_brands(before_config, config))
+            if close:
+                raise RulesError(close)
         except RulesError as exc:
             errors = conflicts_for(caller, config, exc)
             raise Problem(409, "the change conflicts with the keyword rules: "
@@ -106,6 +115,16 @@ async def apply(pool: asyncpg.Pool, caller: Caller, *, action: str, resource: st
                     resource_id=resource_id, owner_ids=owner_ids, before=before, after=after)
         await conn.execute(store.NOTIFY_RULES)
     return after
+
+
+def changed_brands(old: Config, new: Config) -> set[str]:
+    """Brands added, renamed, re-aliased or given to another owner by a change."""
+    before = {b["id"]: b for b in old.rules["brand"]}
+    return {b["id"] for b in new.rules["brand"]
+            if b["id"] not in before
+            or (b.get("name"), b.get("aliases", [])) != (before[b["id"]].get("name"),
+                                                        before[b["id"]].get("aliases", []))
+            or new.owners.get(b["id"]) != old.owners.get(b["id"])}
 
 
 def _settings(item: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:

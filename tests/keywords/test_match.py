@@ -96,9 +96,10 @@ def test_a_brand_extra_word_on_a_shared_number_counts_only_with_that_brand() -> 
 
 
 def test_a_brand_cannot_remove_a_default_word_for_the_other_brands_on_a_shared_number() -> None:
-    rules = two_brands(removed_opt_out=["DUR"])
-    assert match("DUR KUZEY", "4609", rules).outcome == "consent"
-    assert match("DUR", ACME_0850, rules).outcome == "no_keyword"  # its own number: removed
+    # (the regulation's words, RET IPTAL HAYIR DUR STOP, cannot be removed at all)
+    rules = two_brands(removed_opt_out=["CIK"])
+    assert match("CIK KUZEY", "4609", rules).outcome == "consent"
+    assert match("CIK", ACME_0850, rules).outcome == "no_keyword"  # its own number: removed
 
 
 def test_matching_is_fast_on_the_hot_path() -> None:
@@ -113,3 +114,14 @@ def test_matching_is_fast_on_the_hot_path() -> None:
             match(text, number, RULES)
     per_message = (time.perf_counter() - started) / (rounds * len(CORPUS))
     assert per_message < 250e-6, f"{per_message * 1e6:.0f} µs per message"
+
+
+def test_a_rule_set_built_without_validation_still_keeps_the_regulations_words() -> None:
+    from keywords import Number, Vocabulary
+    base = two_brands()
+    rules = RuleSet(numbers=(Number(ACME_0850, brand="acme",
+                                    vocabulary=Vocabulary(removed_opt_out=("RET", "DUR"))),),
+                    brands=base.brands)
+    assert rules.validate() != []
+    assert match("RET", ACME_0850, rules).outcome == "consent"
+    assert match("DUR", ACME_0850, rules).outcome == "consent"

@@ -76,12 +76,25 @@ def test_an_opt_in_word_added_as_opt_out_is_a_conflict() -> None:
 
 
 def test_removed_words_no_longer_match() -> None:
+    # CIK is a default of ours, not one of the regulation's words: it may be removed
     rules = RuleSet.from_dict({"number": [{"msisdn": "4609", "shared": True,
-                                           "removed_opt_out": ["DUR"]}],
+                                           "removed_opt_out": ["CIK"]}],
                                "brand": [{"id": "a", "name": "ACME", "iys_code": 1,
                                           "brand_code": 1}]})
-    assert match("DUR ACME", "4609", rules).outcome == "no_keyword"
+    assert match("CIK ACME", "4609", rules).outcome == "no_keyword"
     assert match("RET ACME", "4609", rules).outcome == "consent"
+
+
+@pytest.mark.parametrize("word", ["RET", "İPTAL", "iptal", "HAYIR", "DUR", "STOP"])
+@pytest.mark.parametrize("where", ["number", "brand"])
+def test_the_regulations_opt_out_words_cannot_be_removed(word: str, where: str) -> None:
+    number: dict[str, object] = {"msisdn": "908505320000", "brand": "a"}
+    brand: dict[str, object] = {"id": "a", "name": "ACME", "iys_code": 1, "brand_code": 1}
+    (number if where == "number" else brand)["removed_opt_out"] = [word]
+    with pytest.raises(RulesError) as raised:
+        RuleSet.from_dict({"number": [number], "brand": [brand]})
+    assert [c.word for c in raised.value.conflicts] == [word]
+    assert "cannot be removed" in str(raised.value)
 
 
 @pytest.mark.parametrize("spelling", ["4609", "908505320000", "08505320000", "8505320000",
@@ -223,7 +236,7 @@ EVERYTHING = """
 msisdn = "4609"
 shared = true
 brands = ["acme", "beta"]
-removed_opt_out = ["DUR"]
+removed_opt_out = ["CIK"]
 extra_channels = { SESLI = ["ARAMA"], IKISI = ["ARAMA", "MESAJ"] }
 replies = { ambiguous = "" }
 

@@ -30,6 +30,15 @@ import structlog
 
 from iys_push import metrics, store
 from iys_push.client import Answer, IysClient, IysSettings
+from iys_push.gauges import (
+    GAUGE_INTERVAL,
+    GAUGE_MAX_PAUSE,
+    gauge_pause,
+    ratio_pause,
+    requeue_failed,
+    update_gauges,
+    update_success_ratio,
+)
 from iys_push.puller import Puller
 from iys_push.retry import (
     DEFAULT_POLICY,
@@ -38,17 +47,20 @@ from iys_push.retry import (
     RetryPolicy,
     Verdict,
     View,
+    before_sending,
     classify,
     consent_body,
+    judge_stored,
     must_ask,
     plan_consent_date,
-    prevalidate,
     trouble,
     waiting,
     with_onay,
 )
+from iys_push.timefmt import parse_iys
 
-__all__ = ["IysSettings", "Puller", "Pusher", "gauge_pause", "requeue_failed", "update_gauges"]
+__all__ = ["GAUGE_INTERVAL", "GAUGE_MAX_PAUSE", "IysSettings", "Puller", "Pusher", "gauge_pause",
+           "requeue_failed", "update_gauges", "update_success_ratio"]
 
 log = structlog.get_logger(__name__)
 
@@ -84,23 +96,6 @@ def pause_after(handled: int, settings: IysSettings, *, intake: float = 0.0) -> 
 def yields_to(intake: float, settings: IysSettings) -> bool:
     """Whether the push side keeps its slower pace at this MO intake (MOs stored a second)."""
     return 0 < settings.yield_to_intake_above < intake
-
-
-GAUGE_INTERVAL = 5.0        # seconds between two updates of the outbox gauges, normally
-GAUGE_MAX_SHARE = 0.02      # of the time at most in their queries, however big the backlog
-GAUGE_MAX_PAUSE = 60.0      # but at least once a minute
-
-
-def gauge_pause(took: float) -> float:
-    """Seconds to wait after an update of the outbox gauges whose queries took ``took``.
-
-    The compliance query reads every pending event: linear in the backlog (~15 ms at 20,000
-    pending, measured), and an İYS outage during a RET wave can leave millions pending. Every
-    process runs it; every ``GAUGE_INTERVAL`` seconds while it is cheap, less often when it is
-    not, so that it never takes more than ``GAUGE_MAX_SHARE`` of a database core (a million
-    pending: ~0.75 s, every 37 s) and the MO path keeps its cores; at least once a minute.
-    """
-    return min(GAUGE_MAX_PAUSE, max(GAUGE_INTERVAL, took / GAUGE_MAX_SHARE))
 
 
 # -- the worker --------------------------------------------------------------------------------
@@ -220,13 +215,22 @@ class Pusher:
             await asyncio.sleep(1)
 
     async def _gauges(self) -> None:
+        ratio_due = 0.0
         while True:
             started = time.monotonic()
             try:
                 await update_gauges(self.pool)
             except Exception as exc:  # the database is away: the gauges wait for it
                 log.warning("pusher: outbox gauges not updated", error=type(exc).__name__)
-            await asyncio.sleep(gauge_pause(time.monotonic() - started))
+            pause = gauge_pause(time.monotonic() - started)
+            if time.monotonic() >= ratio_due:
+                begun = time.monotonic()
+                try:
+                    await update_success_ratio(self.pool, self.settings.egress_label)
+                except Exception as exc:
+                    log.warning("pusher: success ratio not updated", error=type(exc).__name__)
+                ratio_due = time.monotonic() + ratio_pause(time.monotonic() - begun)
+            await asyncio.sleep(pause)
 
     async def drain_once(self) -> int:
         """Poll due batch results, then push what is due now; returns how many events were
@@ -262,21 +266,58 @@ class Pusher:
     async def _prepare(self, event: Event) -> tuple[Verdict | None, datetime | None]:
         """A verdict reached without an add request, or (None, the consentDate to send)."""
         now = datetime.now(UTC)
-        verdict = prevalidate(event, now) or (SUPERSEDED if event["superseded"] else None)
+        verdict = before_sending(event, now)
         if verdict is not None:
             return verdict, None
-        view = View.of(event)
+        before = view = View.of(event)
+        if plan_consent_date(event["received_at"], view) is None:
+            return SUPERSEDED, None         # the pulled feed shows a newer movement: no request
         if must_ask(event, view):
             onay = await self._ask_onay([event])
             if not onay[event["id"]]:
                 return NO_ONAY, None
             view = with_onay(view)
+        waited = (now - event["received_at"]).total_seconds() > self.settings.date_check_after
+        if waited and view is not None and view.status == "ONAY":
+            # it waited (an outage, retries): the citizen may have moved the key in İYS since,
+            # within the hour the feed hides. A key with ONAY has a record: the status query
+            # answers 200 (a 404 would count against the success ratio).
+            stored = await self._ask_stored(event, before)
+            if stored is not None:
+                verdict = judge_stored(event, before, stored)
+                if verdict is not None:
+                    return verdict, None
+                view = View(stored.status, stored.consent_date, "status")
         date = plan_consent_date(event["received_at"], view)
         if date is None:
             return SUPERSEDED, None
         if date > now:
             return waiting(date), date
         return None, date
+
+    async def _ask_stored(self, event: Event, before: View | None) -> View | None:
+        """İYS's stored movement of the event's key, with its date (single status query; the
+        attempt is the event's evidence); written to our view. None when İYS does not say
+        (then H178 still settles a superseded event after the add)."""
+        answer = await self.client.consent_status(
+            event["iys_code"], event["brand_code"], event["recipient"],
+            event["recipient_type"], event["type"], event_id=event["id"])
+        body = answer.body
+        if not answer.ok or not isinstance(body, dict) or body.get("status") not in (
+                "ONAY", "RET"):
+            return None
+        try:
+            date = parse_iys(body["consentDate"]) if body.get("consentDate") else None
+        except ValueError:
+            date = None
+        # our own last push (retry.judge_stored): its view keeps its origin
+        ours = (before is not None and before.origin in ("push", "status")
+                and before.consent_date == date)
+        origin = before.origin if ours and before else "status_date"
+        await self.pool.execute(store.UPSERT_KEY_STATE, *store.key_state_columns([(
+            event["brand_code"], event["recipient"], event["recipient_type"], event["type"],
+            body["status"], date, body.get("source"), origin)]))
+        return View(body["status"], date, origin)
 
     async def _ask_onay(self, events: list[Event]) -> dict[int, bool]:
         """Ask İYS (batch status, 1000 a query) whether each event's key has ONAY; the answers
@@ -304,8 +345,9 @@ class Pusher:
 
     # -- outcomes ------------------------------------------------------------------------------
     async def _settle(self, items: Iterable[tuple[Event, Verdict, datetime | None]]) -> None:
-        """Write each event's outcome (one round trip per statement kind) and count it."""
-        finish, retry, views = [], [], []
+        """Write each event's outcome (one round trip per statement kind) and count it; then
+        the pending events that only repeat a settled one (``store.SETTLE_RUN``)."""
+        finish, retry, views, forget, heads = [], [], [], [], []
         now = datetime.now(UTC)
         for event, v, date in items:
             if v.state in ("retry", "wait"):
@@ -318,18 +360,25 @@ class Pusher:
             finish.append((event["id"], v.state, v.transaction_id, v.creation_date, v.code,
                            v.message, date))
             metrics.EVENTS_FINISHED.labels(event["brand_id"], event["status"], v.state).inc()
+            key = (event["brand_code"], event["recipient"], event["recipient_type"],
+                   event["type"])
+            if v.state in ("accepted", "not_needed", "duplicate"):
+                heads.append(event["id"])   # what İYS holds now is this event's status
             if v.state == "accepted":
                 metrics.PUSH_LATENCY.observe((now - event["received_at"]).total_seconds())
-                views.append((event["brand_code"], event["recipient"], event["recipient_type"],
-                              event["type"], event["status"], date or event["consent_date"],
+                views.append((*key, event["status"], date or event["consent_date"],
                               event["source"], "push"))
             elif v.state == "not_needed":
                 metrics.NOT_SENT.labels(v.code or "").inc()
                 if v.known_status:
-                    views.append((event["brand_code"], event["recipient"],
-                                  event["recipient_type"], event["type"], v.known_status, None,
-                                  None, "status"))
-            else:
+                    views.append((*key, v.known_status, None, None, "status"))
+            elif v.state == "superseded":
+                # evidence kept (attempts, code), no alert: the newer word stands in İYS
+                log.info("consent event superseded by a newer movement in İYS",
+                         event_id=event["id"], code=v.code)
+                if v.code == "H178":
+                    forget.append(key)  # our view did not know that movement: ask next time
+            elif v.state == "failed":
                 metrics.BUSINESS_FAILURES.labels(event["brand_id"], v.code or "").inc()
                 log.error("consent event failed; a person must look at it",
                           event_id=event["id"], code=v.code, reason=v.message)
@@ -340,6 +389,11 @@ class Pusher:
                 await conn.execute(store.RETRY, *store.columns(retry, 5))
             if views:
                 await conn.execute(store.UPSERT_KEY_STATE, *store.key_state_columns(views))
+            if forget:
+                await conn.execute(store.FORGET_KEY_STATE, *store.columns(forget, 4))
+            repeats = await conn.fetch(store.SETTLE_RUN, heads) if heads else []
+        for row in repeats:
+            metrics.EVENTS_FINISHED.labels(row["brand_id"], row["status"], "duplicate").inc()
 
     # -- the batch path ------------------------------------------------------------------------
     def _batch_give_up(self) -> timedelta:
@@ -353,7 +407,7 @@ class Pusher:
         settled: list[tuple[Event, Verdict, datetime | None]] = []
         ready: list[Event] = []
         for e in events:
-            verdict = prevalidate(e, now) or (SUPERSEDED if e["superseded"] else None)
+            verdict = before_sending(e, now)
             if verdict is not None:
                 settled.append((e, verdict, None))
             else:
@@ -421,7 +475,7 @@ class Pusher:
                             d))
             return out
         verdict = classify(answer, "")
-        if verdict.state == "not_needed":  # not an answer a list gets; be careful
+        if verdict.state in ("not_needed", "superseded"):  # not answers a list gets
             verdict = Verdict("retry", verdict.code, verdict.message)
         return [(e, verdict, d) for e, d in items]
 
@@ -480,26 +534,3 @@ class Pusher:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(store.RELEASE_BATCH_EVENTS, request_id)
             await conn.execute(store.DONE_BATCH, request_id)
-
-
-async def update_gauges(pool: asyncpg.Pool) -> None:
-    row = await pool.fetchrow(store.COMPLIANCE)
-    metrics.BACKLOG.set(row["backlog"])
-    metrics.BACKLOG_AGE.set(row["oldest_age"] or 0)
-    metrics.NEAREST_DEADLINE.set(row["nearest_ret_deadline"]
-                                 if row["nearest_ret_deadline"] is not None
-                                 else metrics.NO_DEADLINE_SECONDS)
-    metrics.PAST_HALF.set(row["past_half"])
-    metrics.PAST_NINETY.set(row["past_ninety"])
-    metrics.OVERDUE.set(row["overdue"])
-    metrics.FAILED.set(await pool.fetchval(store.FAILED_COUNT))
-
-
-async def requeue_failed(pool: asyncpg.Pool, *, event_ids: list[int] | None = None,
-                         brand_id: str | None = None) -> int:
-    """Send failed events again (``iys-inbound events requeue``): all, some ids, or a brand's.
-    An event a later one of its key has overtaken meanwhile is settled as superseded."""
-    async with pool.acquire() as conn, conn.transaction():
-        result = await conn.execute(store.REQUEUE_FAILED, event_ids, brand_id)
-        await conn.execute(store.NOTIFY_OUTBOX)
-    return int(result.split()[-1])

@@ -37,6 +37,9 @@ class IysConfig:
     yield_events_per_second: float = 100.0  # the push side's pace meanwhile
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8091
+    # the label of this process's egress IP: İYS counts the success ratio per IP, over every
+    # process behind it (iys_push.gauges); processes behind one IP share a label
+    egress_label: str = "default"
 
     @property
     def uses_sandbox(self) -> bool:
@@ -259,7 +262,11 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
                                            100000),
         sandbox_host=iys.get("sandbox_host", str, "127.0.0.1"),
         sandbox_port=iys.number("sandbox_port", int, 8091, 0, 65535),
+        egress_label=iys.get("egress_label", str, "default").strip(),
     )
+    if not iys_cfg.egress_label or len(iys_cfg.egress_label) > 100:
+        raise ConfigError("iys.egress_label: a label of 1 to 100 characters (the egress IP's "
+                          f"name), got {iys_cfg.egress_label!r}")
     # a claim must outlive its round (an ONAY query and an add, each up to `timeout`, behind
     # the rate limit), or another process claims the same events and sends them again
     shortest_lease = 3 * iys_cfg.timeout + 2

@@ -185,7 +185,8 @@ async def start(config: Config) -> Running:
                                lease_seconds=config.iys.lease_seconds,
                                max_events_per_second=config.iys.max_events_per_second,
                                yield_to_intake_above=config.iys.yield_to_intake_above,
-                               yield_events_per_second=config.iys.yield_events_per_second)
+                               yield_events_per_second=config.iys.yield_events_per_second,
+                               egress_label=config.iys.egress_label)
     intake = RateMeter()  # the MO path counts, the push side yields to a wave
     pusher = Pusher(pool, dsn, iys_settings, worker_id=process_name(), intake=intake.rate)
     outbox_signal = OutboxSignal(pool, local=pusher.wake)

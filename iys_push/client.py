@@ -1,8 +1,10 @@
 """The İYS HTTP client: one shared token, one shared rate limit, every call recorded.
 
 Every request (token calls included, with their secrets masked) goes to ``iys_attempt`` with
-its answer and latency: that table is the evidence of what we told İYS and when. Every call
-has a timeout. Bodies follow IYS_API.md: Turkey-time dates, optional fields omitted.
+its answer and latency, its kind (token, add, batch, batch_result, status, status_date,
+pull) and this process's egress label: that table is the evidence of what we told İYS and
+when, and the source of the success ratio İYS counts per egress IP (iys_push.gauges). Every
+call has a timeout. Bodies follow IYS_API.md: Turkey-time dates, optional fields omitted.
 """
 
 from __future__ import annotations
@@ -47,6 +49,13 @@ class IysSettings:
     yield_to_intake_above: float = 2000.0
     yield_events_per_second: float = 100.0
     pull_interval: float = 3600.0
+    # the label of this process's egress IP: İYS counts the success ratio per IP, so
+    # processes behind the same IP share one label (iys.egress_label)
+    egress_label: str = "default"
+    # an event that waited longer than this (seconds since it was received) is checked
+    # against İYS's stored date before it is sent: İYS-side movements of the last hour are
+    # invisible to the changes feed (pusher._prepare)
+    date_check_after: float = 300.0
 
     @property
     def batch_above(self) -> int:
@@ -141,13 +150,24 @@ class IysClient:
                                   f"{answer.code or ''}")
         return {r for r in answer.body.get("list") or [] if isinstance(r, str)}
 
+    async def consent_status(self, iys_code: int, brand_code: int, recipient: str,
+                             recipient_type: str, type_: str, *,
+                             event_id: int | None = None) -> Answer:
+        """The key's current movement with its consentDate (§2.4; 1000 an hour per IP). Ask
+        only for a key known to have a record: İYS's answer for "none" is UNCONFIRMED (the
+        sandbox says 404, which would count against the success ratio)."""
+        return await self.call(
+            "POST", f"/sps/{iys_code}/brands/{brand_code}/consents/status",
+            {"recipient": recipient, "recipientType": recipient_type, "type": type_},
+            event_id=event_id, endpoint="status_date")
+
     async def changes(self, iys_code: int, brand_code: int, after: str | None,
                       limit: int = 1000) -> Answer:
         params = {"source": "IYS", "limit": str(limit)}
         if after:
             params["after"] = after
         return await self.call("GET", f"/sps/{iys_code}/brands/{brand_code}/consents/changes",
-                               params=params, endpoint="changes")
+                               params=params, endpoint="pull")
 
     # -- the mechanics -------------------------------------------------------------------------
     async def call(self, method: str, path: str, payload: Any = None, *,
@@ -189,7 +209,6 @@ class IysClient:
         latency = time.monotonic() - started
         metrics.REQUEST_SECONDS.labels(endpoint).observe(latency)
         metrics.RESPONSES.labels(endpoint, str(answer.status or "none"), answer.code or "").inc()
-        metrics.record_outcome(answer.status)
         if params:
             path = path + "?" + "&".join(f"{k}={v}" for k, v in params.items())
         outcome = "ok" if answer.ok else ("no_answer" if answer.status is None else "error")
@@ -198,7 +217,8 @@ class IysClient:
             response = "(tokens issued)"  # never store live credentials as evidence
         await self.pool.execute(store.INSERT_ATTEMPT, event_id, started_at, latency * 1000,
                                 method, path, payload if recorded is None else recorded,
-                                answer.status, response, answer.code, outcome)
+                                answer.status, response, answer.code, outcome,
+                                self.settings.egress_label, endpoint)
         return answer
 
 

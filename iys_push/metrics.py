@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections import deque
-
 from prometheus_client import Counter, Gauge, Histogram
 
 REQUESTS = Counter("iys_inbound_iys_requests_total",
@@ -19,7 +16,9 @@ PUSH_LATENCY = Histogram("iys_inbound_push_latency_seconds",
                          "From receiving the SMS to İYS accepting its consent event",
                          buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600, 86400))
 EVENTS_FINISHED = Counter("iys_inbound_events_finished_total",
-                          "Consent events that reached a final state",
+                          "Consent events that reached a final state (accepted, not_needed, "
+                          "superseded: İYS holds a newer movement of the key, duplicate: the "
+                          "same status as the event before it, failed)",
                           ["brand", "status", "state"])
 BUSINESS_FAILURES = Counter("iys_inbound_iys_business_failures_total",
                             "Events failed for validation or business rules (never retried "
@@ -46,8 +45,13 @@ PAST_NINETY = Gauge("iys_inbound_events_past_ninety_window",
 OVERDUE = Gauge("iys_inbound_events_overdue", "Pending events past their deadline (must be 0)")
 FAILED = Gauge("iys_inbound_events_failed", "Events in state failed, waiting for a person")
 SUCCESS_RATIO = Gauge("iys_inbound_iys_success_ratio_24h",
-                      "Share of İYS requests in the last 24 h that did not fail with "
-                      "400/401/403/404/422 (İYS whitelist rule: keep above 0.70)")
+                      "Share of the İYS requests answered in the last 24 h, by every process "
+                      "with this egress label, that did not fail with 400/401/403/404/422 "
+                      "(İYS's whitelist rule per IP: keep above 0.70)", ["egress"])
+REQUESTS_24H = Gauge("iys_inbound_iys_requests_24h",
+                     "İYS requests answered in the last 24 h by every process with this "
+                     "egress label (İYS applies its success-ratio rule from 20,000 up)",
+                     ["egress"])
 LISTEN_HEALTHY = Gauge("iys_inbound_listen_healthy",
                        "1 while the pusher's LISTEN connection is up")
 
@@ -55,16 +59,5 @@ LISTEN_HEALTHY = Gauge("iys_inbound_listen_healthy",
 # process does not fire the deadline alert (0 would read as "a deadline is due now").
 NO_DEADLINE_SECONDS = 1e9
 NEAREST_DEADLINE.set(NO_DEADLINE_SECONDS)
-SUCCESS_RATIO.set(1.0)
 
-_CLIENT_ERRORS = {400, 401, 403, 404, 422}
-_window: deque[tuple[float, bool]] = deque()
-
-
-def record_outcome(status: int | None, now: float | None = None) -> None:
-    """Keep the 24 h success ratio the way İYS counts it (only 4xx above are failures)."""
-    now = time.monotonic() if now is None else now
-    _window.append((now, status not in _CLIENT_ERRORS))
-    while _window and _window[0][0] < now - 86400:
-        _window.popleft()
-    SUCCESS_RATIO.set(sum(ok for _, ok in _window) / len(_window))
+CLIENT_ERRORS = (400, 401, 403, 404, 422)   # what İYS counts as failures (IYS_API.md §6)

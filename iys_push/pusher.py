@@ -8,11 +8,11 @@ work and a crashed worker's events come back when its lease expires. Only the ol
 event of a key (brand, recipient, recipientType, type) is ever claimed, so İYS sees a key's
 movements in the order they were received; among keys, the nearest deadline goes first.
 
-Before anything is sent it is checked here (every 4xx counts against the IP's success ratio,
-and İYS drops an IP below 70 %): format, source, dates, the three-business-day window, and
-İYS's state of the key. A small backlog goes out as single v2 adds at once; a large one (a
-campaign's RET wave) through the batch endpoint, ≤ 1000 items and one per key per request,
-results polled after ``batch_poll_delay``.
+Before anything is sent it is checked (iys_push.push_core; every 4xx counts against the IP's
+success ratio, and İYS drops an IP below 70 %): format, source, dates, the three-business-day
+window, İYS's state of the key, and whether it only repeats the event before it. A small
+backlog goes out as single v2 adds at once; a large one (a campaign's RET wave) through the
+batch endpoint (iys_push.batch_path).
 """
 
 from __future__ import annotations
@@ -20,42 +20,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Callable
 
 import asyncpg
 import structlog
 
 from iys_push import metrics, store
-from iys_push.client import Answer, IysClient, IysSettings
-from iys_push.puller import Puller
-from iys_push.retry import (
-    DEFAULT_POLICY,
-    NO_ONAY,
-    SUPERSEDED,
-    RetryPolicy,
-    Verdict,
-    View,
-    classify,
-    consent_body,
-    must_ask,
-    plan_consent_date,
-    prevalidate,
-    trouble,
-    waiting,
-    with_onay,
+from iys_push.batch_path import BATCH_SIZE, BatchPath
+from iys_push.client import IysClient, IysSettings
+from iys_push.gauges import (
+    GAUGE_INTERVAL,
+    GAUGE_MAX_PAUSE,
+    gauge_pause,
+    ratio_pause,
+    requeue_failed,
+    update_gauges,
+    update_success_ratio,
 )
+from iys_push.puller import Puller
+from iys_push.retry import DEFAULT_POLICY, RetryPolicy
 
-__all__ = ["IysSettings", "Puller", "Pusher", "gauge_pause", "requeue_failed", "update_gauges"]
+__all__ = ["BATCH_SIZE", "GAUGE_INTERVAL", "GAUGE_MAX_PAUSE", "IysSettings", "Puller", "Pusher",
+           "gauge_pause", "requeue_failed", "update_gauges", "update_success_ratio"]
 
 log = structlog.get_logger(__name__)
 
-BATCH_SIZE = 1000                       # İYS: at most 1000 items a list (H091)
-STATUS_CHUNK = 1000                     # İYS: at most 1000 recipients a status query
-BATCH_GIVE_UP = timedelta(hours=1)      # at least; results still missing → single path
-Event = Mapping[str, Any]
 
 
 def pause_after(handled: int, settings: IysSettings, *, intake: float = 0.0) -> float:
@@ -84,23 +73,6 @@ def pause_after(handled: int, settings: IysSettings, *, intake: float = 0.0) -> 
 def yields_to(intake: float, settings: IysSettings) -> bool:
     """Whether the push side keeps its slower pace at this MO intake (MOs stored a second)."""
     return 0 < settings.yield_to_intake_above < intake
-
-
-GAUGE_INTERVAL = 5.0        # seconds between two updates of the outbox gauges, normally
-GAUGE_MAX_SHARE = 0.02      # of the time at most in their queries, however big the backlog
-GAUGE_MAX_PAUSE = 60.0      # but at least once a minute
-
-
-def gauge_pause(took: float) -> float:
-    """Seconds to wait after an update of the outbox gauges whose queries took ``took``.
-
-    The compliance query reads every pending event: linear in the backlog (~15 ms at 20,000
-    pending, measured), and an İYS outage during a RET wave can leave millions pending. Every
-    process runs it; every ``GAUGE_INTERVAL`` seconds while it is cheap, less often when it is
-    not, so that it never takes more than ``GAUGE_MAX_SHARE`` of a database core (a million
-    pending: ~0.75 s, every 37 s) and the MO path keeps its cores; at least once a minute.
-    """
-    return min(GAUGE_MAX_PAUSE, max(GAUGE_INTERVAL, took / GAUGE_MAX_SHARE))
 
 
 # -- the worker --------------------------------------------------------------------------------
@@ -139,7 +111,7 @@ class OutboxSignal:
             await asyncio.sleep(self.interval)
 
 
-class Pusher:
+class Pusher(BatchPath):
     def __init__(self, pool: asyncpg.Pool, dsn: str, settings: IysSettings, *,
                  worker_id: str, client: IysClient | None = None,
                  policy: RetryPolicy = DEFAULT_POLICY,
@@ -220,13 +192,22 @@ class Pusher:
             await asyncio.sleep(1)
 
     async def _gauges(self) -> None:
+        ratio_due = 0.0
         while True:
             started = time.monotonic()
             try:
                 await update_gauges(self.pool)
             except Exception as exc:  # the database is away: the gauges wait for it
                 log.warning("pusher: outbox gauges not updated", error=type(exc).__name__)
-            await asyncio.sleep(gauge_pause(time.monotonic() - started))
+            pause = gauge_pause(time.monotonic() - started)
+            if time.monotonic() >= ratio_due:
+                begun = time.monotonic()
+                try:
+                    await update_success_ratio(self.pool, self.settings.egress_label)
+                except Exception as exc:
+                    log.warning("pusher: success ratio not updated", error=type(exc).__name__)
+                ratio_due = time.monotonic() + ratio_pause(time.monotonic() - begun)
+            await asyncio.sleep(pause)
 
     async def drain_once(self) -> int:
         """Poll due batch results, then push what is due now; returns how many events were
@@ -244,262 +225,3 @@ class Pusher:
             if isinstance(result, Exception):  # its lease expires and it is taken again
                 log.error("pusher: could not settle an event", error=repr(result))
         return handled + len(events)
-
-    # -- single adds ---------------------------------------------------------------------------
-    async def _push_one(self, event: Event) -> None:
-        date: datetime | None = None
-        try:
-            verdict, date = await self._prepare(event)
-            if verdict is None and date is not None:
-                answer = await self.client.add_consent(
-                    event["iys_code"], event["brand_code"], consent_body(event, date),
-                    event_id=event["id"])
-                verdict = classify(answer, event["status"])
-        except Exception as exc:  # an outage or a bug must never lose the event
-            verdict = trouble(exc)
-        await self._settle([(event, verdict, date)])
-
-    async def _prepare(self, event: Event) -> tuple[Verdict | None, datetime | None]:
-        """A verdict reached without an add request, or (None, the consentDate to send)."""
-        now = datetime.now(UTC)
-        verdict = prevalidate(event, now) or (SUPERSEDED if event["superseded"] else None)
-        if verdict is not None:
-            return verdict, None
-        view = View.of(event)
-        if must_ask(event, view):
-            onay = await self._ask_onay([event])
-            if not onay[event["id"]]:
-                return NO_ONAY, None
-            view = with_onay(view)
-        date = plan_consent_date(event["received_at"], view)
-        if date is None:
-            return SUPERSEDED, None
-        if date > now:
-            return waiting(date), date
-        return None, date
-
-    async def _ask_onay(self, events: list[Event]) -> dict[int, bool]:
-        """Ask İYS (batch status, 1000 a query) whether each event's key has ONAY; the answers
-        go into the view."""
-        groups: dict[tuple[int, int, str, str], list[Event]] = defaultdict(list)
-        for e in events:
-            groups[(e["iys_code"], e["brand_code"], e["recipient_type"], e["type"])].append(e)
-        result: dict[int, bool] = {}
-        rows = []
-        for (iys_code, brand_code, recipient_type, type_), members in groups.items():
-            recipients = list(dict.fromkeys(e["recipient"] for e in members))
-            listed: set[str] = set()
-            for start in range(0, len(recipients), STATUS_CHUNK):
-                listed |= await self.client.onay_recipients(
-                    iys_code, brand_code, recipient_type, type_,
-                    recipients[start:start + STATUS_CHUNK])
-            for e in members:
-                result[e["id"]] = e["recipient"] in listed
-                view = View.of(e)
-                rows.append((brand_code, e["recipient"], recipient_type, type_,
-                             "ONAY" if result[e["id"]] else "RET",
-                             view.consent_date if view else None, None, "status"))
-        await self.pool.execute(store.UPSERT_KEY_STATE, *store.key_state_columns(rows))
-        return result
-
-    # -- outcomes ------------------------------------------------------------------------------
-    async def _settle(self, items: Iterable[tuple[Event, Verdict, datetime | None]]) -> None:
-        """Write each event's outcome (one round trip per statement kind) and count it."""
-        finish, retry, views = [], [], []
-        now = datetime.now(UTC)
-        for event, v, date in items:
-            if v.state in ("retry", "wait"):
-                when = v.until or self.policy.next_attempt(event["attempts"], now,
-                                                           event["deadline_at"])
-                retry.append((event["id"], when, v.code, (v.message or "")[:500], date))
-                metrics.RETRIES.labels((v.code or "order") if v.state == "wait"
-                                      else "temporary").inc()
-                continue
-            finish.append((event["id"], v.state, v.transaction_id, v.creation_date, v.code,
-                           v.message, date))
-            metrics.EVENTS_FINISHED.labels(event["brand_id"], event["status"], v.state).inc()
-            if v.state == "accepted":
-                metrics.PUSH_LATENCY.observe((now - event["received_at"]).total_seconds())
-                views.append((event["brand_code"], event["recipient"], event["recipient_type"],
-                              event["type"], event["status"], date or event["consent_date"],
-                              event["source"], "push"))
-            elif v.state == "not_needed":
-                metrics.NOT_SENT.labels(v.code or "").inc()
-                if v.known_status:
-                    views.append((event["brand_code"], event["recipient"],
-                                  event["recipient_type"], event["type"], v.known_status, None,
-                                  None, "status"))
-            else:
-                metrics.BUSINESS_FAILURES.labels(event["brand_id"], v.code or "").inc()
-                log.error("consent event failed; a person must look at it",
-                          event_id=event["id"], code=v.code, reason=v.message)
-        async with self.pool.acquire() as conn, conn.transaction():
-            if finish:
-                await conn.execute(store.FINISH, *store.columns(finish, 7))
-            if retry:
-                await conn.execute(store.RETRY, *store.columns(retry, 5))
-            if views:
-                await conn.execute(store.UPSERT_KEY_STATE, *store.key_state_columns(views))
-
-    # -- the batch path ------------------------------------------------------------------------
-    def _batch_give_up(self) -> timedelta:
-        """How long a batch's missing results are waited for before its items go singly."""
-        return max(BATCH_GIVE_UP, timedelta(seconds=12 * self.settings.batch_poll_delay))
-
-    async def _submit_batch(self) -> int:
-        events = await store.claim(self.pool, BATCH_SIZE, self.worker_id,
-                                   self.settings.lease_seconds)
-        now = datetime.now(UTC)
-        settled: list[tuple[Event, Verdict, datetime | None]] = []
-        ready: list[Event] = []
-        for e in events:
-            verdict = prevalidate(e, now) or (SUPERSEDED if e["superseded"] else None)
-            if verdict is not None:
-                settled.append((e, verdict, None))
-            else:
-                ready.append(e)
-        try:
-            onay = await self._ask_onay([e for e in ready if must_ask(e, View.of(e))])
-        except Exception as exc:
-            await self._settle(settled + [(e, trouble(exc), None) for e in ready])
-            return len(events)
-        groups: dict[tuple[int, int], list[tuple[Event, datetime]]] = defaultdict(list)
-        for e in ready:
-            view = View.of(e)
-            if e["id"] in onay:
-                if not onay[e["id"]]:
-                    settled.append((e, NO_ONAY, None))
-                    continue
-                view = with_onay(view)
-            date = plan_consent_date(e["received_at"], view)
-            if date is None:
-                settled.append((e, SUPERSEDED, None))
-            elif date > now:
-                settled.append((e, waiting(date), date))
-            else:
-                groups[(e["iys_code"], e["brand_code"])].append((e, date))
-        # a batch that İYS leaves unanswered is given up only after _batch_give_up(): an event
-        # whose deadline comes sooner (plus an hour to spare) goes as a single add instead
-        urgent_before = now + self._batch_give_up() + timedelta(hours=1)
-        urgent = [e for items in groups.values() for e, _ in items
-                  if e["deadline_at"] < urgent_before]
-        for (iys_code, brand_code), items in groups.items():
-            items = [(e, d) for e, d in items if e["deadline_at"] >= urgent_before]
-            if items:
-                settled += await self._send_batch(iys_code, brand_code, items)
-        await self._settle(settled)
-        await asyncio.gather(*(self._push_one(e) for e in urgent))
-        return len(events)
-
-    async def _send_batch(self, iys_code: int, brand_code: int,
-                          items: list[tuple[Event, datetime]]
-                          ) -> list[tuple[Event, Verdict, datetime | None]]:
-        """Submit one list; returns the verdicts of the items that are not now in flight."""
-        try:
-            answer = await self.client.add_batch(iys_code, brand_code,
-                                                 [consent_body(e, d) for e, d in items])
-        except Exception as exc:
-            return [(e, trouble(exc), d) for e, d in items]
-        body = answer.body
-        if answer.status == 202 and isinstance(body, dict) and body.get("requestId"):
-            async with self.pool.acquire() as conn, conn.transaction():
-                await conn.execute(store.MARK_BATCHED, str(body["requestId"]),
-                                   [e["id"] for e, _ in items], list(range(len(items))),
-                                   [d for _, d in items])
-                await conn.execute(store.INSERT_BATCH, str(body["requestId"]), iys_code,
-                                   brand_code, len(items), self.settings.batch_poll_delay)
-            return []
-        errors = body.get("errors") if isinstance(body, dict) else None
-        if answer.status == 422 and isinstance(errors, list):
-            # field errors name their item's index: those fail, the others go again
-            by_index = {x.get("index"): x for x in errors if isinstance(x, dict)}
-            out: list[tuple[Event, Verdict, datetime | None]] = []
-            for index, (e, d) in enumerate(items):
-                err = by_index.get(index)
-                out.append((e, Verdict("failed", err.get("code"), err.get("message"))
-                            if err else Verdict("retry", "BATCH_422", "another item was refused"),
-                            d))
-            return out
-        verdict = classify(answer, "")
-        if verdict.state == "not_needed":  # not an answer a list gets; be careful
-            verdict = Verdict("retry", verdict.code, verdict.message)
-        return [(e, verdict, d) for e, d in items]
-
-    async def _poll_batches(self) -> int:
-        lease = self.settings.lease_seconds
-        handled = 0
-        for batch in await self.pool.fetch(store.CLAIM_BATCHES, self.worker_id, lease, 10):
-            handled += await self._poll_batch(batch)
-        return handled
-
-    async def _poll_batch(self, batch: Mapping[str, Any]) -> int:
-        request_id = batch["request_id"]
-        try:
-            answer = await self.client.batch_result(batch["iys_code"], batch["brand_code"],
-                                                    request_id)
-        except Exception as exc:
-            answer = Answer(None, None, None, str(exc))
-        events = await self.pool.fetch(store.BATCH_EVENTS, request_id)
-        if not events:
-            await self.pool.execute(store.DONE_BATCH, request_id)
-            return 0
-        if not answer.ok or not isinstance(answer.body, list):
-            if answer.status == 422:  # İYS does not know this requestId: send again
-                await self._release(request_id)
-            else:
-                await self.pool.execute(store.REPOLL_BATCH, request_id,
-                                        self.policy.delay(batch["polls"]))
-            return 0
-        by_index = {r.get("index"): r for r in answer.body if isinstance(r, dict)}
-        settled: list[tuple[Event, Verdict, datetime | None]] = []
-        for e in events:
-            result = by_index.get(e["batch_index"])
-            if result is None or result.get("status") not in ("success", "failure"):
-                continue  # enqueue (or not listed yet): asked again later
-            if result["status"] == "success":
-                verdict = Verdict("accepted", transaction_id=result.get("transactionId"),
-                                  creation_date=result.get("creationDate"))
-            else:
-                error = result.get("error") or {}
-                verdict = classify(Answer(400, {"errors": [error]}, error.get("code"),
-                                          str(error.get("message", ""))), e["status"])
-            settled.append((e, verdict, e["consent_date"]))
-        await self._settle(settled)
-        if len(settled) == len(events):
-            await self.pool.execute(store.DONE_BATCH, request_id)
-        elif datetime.now(UTC) - batch["submitted_at"] > self._batch_give_up():
-            log.warning("İYS batch results did not come; its items go again one by one",
-                        request_id=request_id, waiting=len(events) - len(settled))
-            await self._release(request_id)
-        else:
-            await self.pool.execute(store.REPOLL_BATCH, request_id,
-                                    max(1.0, self.settings.batch_poll_delay / 5))
-        return len(settled)
-
-    async def _release(self, request_id: str) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(store.RELEASE_BATCH_EVENTS, request_id)
-            await conn.execute(store.DONE_BATCH, request_id)
-
-
-async def update_gauges(pool: asyncpg.Pool) -> None:
-    row = await pool.fetchrow(store.COMPLIANCE)
-    metrics.BACKLOG.set(row["backlog"])
-    metrics.BACKLOG_AGE.set(row["oldest_age"] or 0)
-    metrics.NEAREST_DEADLINE.set(row["nearest_ret_deadline"]
-                                 if row["nearest_ret_deadline"] is not None
-                                 else metrics.NO_DEADLINE_SECONDS)
-    metrics.PAST_HALF.set(row["past_half"])
-    metrics.PAST_NINETY.set(row["past_ninety"])
-    metrics.OVERDUE.set(row["overdue"])
-    metrics.FAILED.set(await pool.fetchval(store.FAILED_COUNT))
-
-
-async def requeue_failed(pool: asyncpg.Pool, *, event_ids: list[int] | None = None,
-                         brand_id: str | None = None) -> int:
-    """Send failed events again (``iys-inbound events requeue``): all, some ids, or a brand's.
-    An event a later one of its key has overtaken meanwhile is settled as superseded."""
-    async with pool.acquire() as conn, conn.transaction():
-        result = await conn.execute(store.REQUEUE_FAILED, event_ids, brand_id)
-        await conn.execute(store.NOTIFY_OUTBOX)
-    return int(result.split()[-1])

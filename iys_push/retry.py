@@ -9,6 +9,12 @@ Only temporary trouble is retried: no answer, 5xx, 429 and İYS's retry-required
 again unchanged would fail again and every 4xx counts against the IP's success ratio.
 Two business-rule answers mean İYS already has what we wanted: H174 (the key already has
 this status) and H175 (a first record cannot be RET, i.e. there is no ONAY to withdraw).
+
+Supersession is one rule: when İYS holds a newer movement for the key than the event's
+consent date, the event is ``superseded`` (kept as evidence, no alert), whether that is
+seen through H178, through the status query that reads the key's stored date, or through
+the pulled changes feed. An event with the same status as the event before it for its key
+is a ``duplicate`` (settled locally, no request).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ if TYPE_CHECKING:
 
 Event = Mapping[str, Any]
 
-State = Literal["accepted", "not_needed", "failed", "retry", "wait"]
+State = Literal["accepted", "not_needed", "superseded", "duplicate", "failed", "retry", "wait"]
 
 # Documented retry-required codes plus the inferred ones (H476 unexpected, H083 per second).
 RETRYABLE_CODES = frozenset({"H015", "H101", "H102", "H103", "H123", "H124", "H179", "H192",
@@ -94,6 +100,11 @@ def classify(answer: Answer, status: str) -> Verdict:
         return Verdict("not_needed", "H174", answer.message, known_status=status)
     if answer.code == "H175":
         return Verdict("not_needed", "H175", answer.message, known_status="RET")
+    if answer.code == "H178":
+        # İYS has a movement of the key dated at or after ours: the citizen's own (e-Devlet,
+        # 3338, the app, within the hour the changes feed hides) or another channel's
+        return Verdict("superseded", "H178", answer.message or "İYS holds a newer movement "
+                       "of this key")
     return Verdict("failed", answer.code or f"HTTP{answer.status}",
                    answer.message or str(answer.body)[:300])
 
@@ -155,7 +166,7 @@ def plan_consent_date(received_at: datetime, view: View | None) -> datetime | No
     wanted = received_at.replace(microsecond=0)
     if view is None or view.consent_date is None or wanted > view.consent_date:
         return wanted
-    if view.origin == "pull":
+    if view.origin in ("pull", "status_date"):   # İYS's own date of a movement not ours
         return None
     return view.consent_date + timedelta(seconds=1)
 
@@ -167,11 +178,54 @@ def consent_body(event: Event, consent_date: datetime) -> dict[str, Any]:
             "status": event["status"], "type": event["type"]}
 
 
-SUPERSEDED = Verdict("not_needed", "SUPERSEDED", "a later movement of this key is already in "
+SUPERSEDED = Verdict("superseded", "SUPERSEDED", "a later movement of this key is already in "
                      "İYS (a later event of ours, or the citizen's own)")
 # no known_status: NO_ONAY follows a status query, which has written the key's view already
 NO_ONAY = Verdict("not_needed", "NO_ONAY", "İYS has no ONAY for this recipient: nothing to "
                   "withdraw (a RET there would be refused, H175/H174)")
+
+
+def duplicate(before_id: int) -> Verdict:
+    return Verdict("duplicate", "DUPLICATE", f"the same status as event {before_id} before it "
+                   "for this key: nothing new to tell İYS")
+
+
+def before_sending(event: Event, now: datetime) -> Verdict | None:
+    """The verdict reached from the claimed row alone: refused for ever, overtaken by a later
+    accepted event of ours, or a duplicate of the accepted event before it (``same_before``
+    and ``other_before`` from store.CLAIM) while our view of İYS still shows that status (a
+    pulled or queried change of the key since means it is not)."""
+    verdict = prevalidate(event, now)
+    if verdict is not None:
+        return verdict
+    if event["superseded"]:
+        return SUPERSEDED
+    same, other = event["same_before"], event["other_before"]
+    if (same is not None and (other is None or list(same) > list(other))
+            and event["view_status"] == event["status"]):
+        return duplicate(int(same[1]))
+    return None
+
+
+def judge_stored(event: Event, before: View | None, stored: View) -> Verdict | None:
+    """The verdict from İYS's stored movement of the key (status query with its date, read
+    for an event that waited): SUPERSEDED when İYS holds a movement dated after ours that is
+    not our own last push (``before``, the view the claim saw); at the same second, too, for
+    an ONAY (which is later is unknown: the recipient's protection decides), not for a RET.
+    None: send, planned after ``stored``."""
+    if stored.consent_date is None:
+        return None
+    # our own last push (the date of a "status" view is inherited from one)
+    ours = (before is not None and before.origin in ("push", "status")
+            and before.consent_date == stored.consent_date)
+    wanted = event["received_at"].replace(microsecond=0)
+    if ours or stored.consent_date < wanted:
+        return None
+    if stored.consent_date > wanted or event["status"] == "ONAY":
+        return Verdict("superseded", "SUPERSEDED",
+                       f"İYS holds a newer movement of this key: {stored.status} of "
+                       f"{format_iys(stored.consent_date)} (status query)")
+    return None
 
 
 def waiting(until: datetime) -> Verdict:

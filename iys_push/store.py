@@ -42,15 +42,20 @@ RETURNING tokens
 # -- attempts (the evidence) -----------------------------------------------------------------
 INSERT_ATTEMPT = """
 INSERT INTO iys_attempt (event_id, started_at, latency_ms, method, path, request, http_status,
-                         response, code, outcome)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                         response, code, outcome, egress, kind)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 """
 
 # -- the outbox ------------------------------------------------------------------------------
 # The oldest pending event of each key is its only candidate (one in flight per key, in the
 # order received); among due candidates the nearest deadline goes first. Each claimed row
-# comes with our view of the key in İYS and whether a later event of the key was accepted
-# already (then this one is superseded: re-queued after a failure, for example).
+# comes with our view of the key in İYS, whether a later event of the key was accepted
+# already (then this one is superseded: re-queued after a failure, for example), and the
+# (received_at epoch, id) of the latest earlier pending or accepted event of the key with
+# the same status (same_before) and with the other status (other_before): the event
+# immediately before it has its status when same_before is the later one (retry.
+# before_sending: a duplicate). Events in review or dismissed, and settled ones, are not
+# "the event before". max() of an array, not ORDER BY … LIMIT 1: no sort in the plan.
 CLAIM = """
 WITH due AS (
     SELECT e.id, k.status AS view_status, k.consent_date AS view_date, k.origin AS view_origin
@@ -85,7 +90,17 @@ RETURNING e.id, e.brand_id, e.iys_code, e.brand_code, e.recipient, e.recipient_t
                    WHERE (l.brand_code, l.recipient, l.recipient_type, l.type)
                        = (e.brand_code, e.recipient, e.recipient_type, e.type)
                      AND l.state = 'accepted' AND (l.received_at, l.id) > (e.received_at, e.id))
-              AS superseded
+              AS superseded,
+          (SELECT max(ARRAY[EXTRACT(EPOCH FROM p.received_at), p.id]) FROM consent_event p
+            WHERE (p.brand_code, p.recipient, p.recipient_type, p.type)
+                = (e.brand_code, e.recipient, e.recipient_type, e.type)
+              AND p.state IN ('pending', 'accepted') AND p.status = e.status
+              AND (p.received_at, p.id) < (e.received_at, e.id)) AS same_before,
+          (SELECT max(ARRAY[EXTRACT(EPOCH FROM p.received_at), p.id]) FROM consent_event p
+            WHERE (p.brand_code, p.recipient, p.recipient_type, p.type)
+                = (e.brand_code, e.recipient, e.recipient_type, e.type)
+              AND p.state IN ('pending', 'accepted') AND p.status <> e.status
+              AND (p.received_at, p.id) < (e.received_at, e.id)) AS other_before
 """
 
 # The plans of CLAIM and DUE_COUNT must not depend on statistics. A RET wave makes the
@@ -140,6 +155,43 @@ UPDATE consent_event e
   FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::timestamptz[])
        AS u(id, next_attempt_at, code, message, consent_date)
  WHERE e.id = u.id AND e.state = 'pending'
+"""
+
+# Once an event is settled with İYS holding its status (accepted, not_needed, duplicate):
+# the pending events of its key right after it with the same status (up to the first one
+# with the other status) are duplicates of it, settled at once without a request. Thousands
+# of identical RETs from one number queued behind the first cost one statement, not a
+# status query each. Not after superseded or failed: the later ones may be the newer word.
+# A leased or batched event is left alone (another worker is sending it).
+SETTLE_RUN = """
+WITH head AS (
+    SELECT h.id, h.brand_code, h.recipient, h.recipient_type, h.type, h.status, h.received_at,
+           (SELECT min(d.received_at) FROM consent_event d
+             WHERE (d.brand_code, d.recipient, d.recipient_type, d.type)
+                 = (h.brand_code, h.recipient, h.recipient_type, h.type)
+               AND d.state = 'pending' AND d.status <> h.status
+               AND (d.received_at, d.id) > (h.received_at, h.id)) AS other_at
+      FROM consent_event h
+     WHERE h.id = ANY($1::bigint[])
+), run AS (
+    SELECT f.id, head.id AS head_id
+      FROM head
+      JOIN consent_event f
+        ON (f.brand_code, f.recipient, f.recipient_type, f.type)
+         = (head.brand_code, head.recipient, head.recipient_type, head.type)
+     WHERE f.state = 'pending' AND f.status = head.status AND f.batch_request_id IS NULL
+       AND (f.lease_until IS NULL OR f.lease_until < now())
+       AND (f.received_at, f.id) > (head.received_at, head.id)
+       AND (head.other_at IS NULL OR f.received_at < head.other_at)
+)
+UPDATE consent_event e
+   SET state = 'duplicate', last_error_code = 'DUPLICATE',
+       last_error = 'the same status as event ' || run.head_id
+                    || ' before it for this key: nothing new to tell İYS',
+       lease_owner = NULL, lease_until = NULL, updated_at = now()
+  FROM run
+ WHERE e.id = run.id AND e.state = 'pending'
+RETURNING e.id, e.brand_id, e.status
 """
 
 MARK_BATCHED = """
@@ -218,6 +270,16 @@ ON CONFLICT (brand_code, recipient, recipient_type, type) DO UPDATE
 """
 
 
+# after H178: İYS holds a movement our view did not know; the next event of the key asks
+FORGET_KEY_STATE = """
+DELETE FROM iys_key_state k
+ USING unnest($1::bigint[], $2::text[], $3::text[], $4::text[])
+       AS u(brand_code, recipient, recipient_type, type)
+ WHERE (k.brand_code, k.recipient, k.recipient_type, k.type)
+     = (u.brand_code, u.recipient, u.recipient_type, u.type)
+"""
+
+
 @contextlib.asynccontextmanager
 async def claim_transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """A transaction whose queries are planned as CLAIM_PLAN says."""
@@ -284,3 +346,11 @@ SELECT count(*) AS backlog,
  WHERE state = 'pending'
 """
 FAILED_COUNT = "SELECT count(*) FROM consent_event WHERE state = 'failed'"
+# İYS's success ratio of one egress label over 24 hours, from every process's attempts: an
+# index-only range scan of iys_attempt_egress_window_idx (migration 0013). $2: the HTTP
+# statuses İYS counts as failures. Unanswered requests are in neither count.
+SUCCESS_RATIO_24H = """
+SELECT count(*) AS answered, count(*) FILTER (WHERE http_status = ANY($2::int[])) AS refused
+  FROM iys_attempt
+ WHERE egress = $1 AND started_at > now() - interval '24 hours' AND http_status IS NOT NULL
+"""

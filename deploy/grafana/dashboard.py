@@ -95,9 +95,10 @@ ROWS: list[tuple[str, list[tuple[Any, ...]]]] = [
            "{{endpoint}} {{status}} {{code}}")]),
         ("Success ratio (24 h)", "stat", "percentunit",
          "What İYS's whitelist rule counts (400/401/403/404/422 fail): below 70 % over 24 h "
-         "and the IP is removed; the alert fires below 90 %. Per process: the in-process "
-         "window, and the same ratio from the response counter (what the alert uses).",
-         [("min by (instance) (iys_inbound_iys_success_ratio_24h)", "{{instance}} window"),
+         "and the IP is removed; the alert fires below 90 %. Per egress IP: from the stored "
+         "attempts of every process with that iys.egress_label; and per process from the "
+         "response counter (what the alert uses).",
+         [("min by (egress) (iys_inbound_iys_success_ratio_24h)", "{{egress}} 24 h"),
           ("1 - sum by (instance) (increase(iys_inbound_iys_responses_total"
            "{status=~\"400|401|403|404|422\"}[24h])) / sum by (instance) "
            "(increase(iys_inbound_iys_responses_total[24h]))", "{{instance}} counter")],

@@ -55,7 +55,7 @@ async def test_an_onay_older_than_the_citizens_own_ret_is_superseded_not_sent(
     await puller.client.close()
     await drain(Pusher(db, "", settings(sandbox), worker_id="w1"), db)
     row = await db.fetchrow("SELECT state, last_error_code FROM consent_event")
-    assert (row["state"], row["last_error_code"]) == ("not_needed", "SUPERSEDED")
+    assert (row["state"], row["last_error_code"]) == ("superseded", "SUPERSEDED")
     assert adds(sandbox) == 0
 
 

@@ -104,20 +104,20 @@ async def test_izin_then_ret_within_one_second_arrive_in_order_one_second_apart(
 async def test_business_rule_failure_is_failed_once_alerts_and_can_be_requeued(
     sandbox: SandboxServer, db: asyncpg.Pool
 ) -> None:
-    # İYS has a newer movement for the key than ours: H178
-    await seed_consent(sandbox, brand_code=700001, recipient=ALICE, status="ONAY")
-    key = (700001, ALICE, "BIREYSEL", "MESAJ")
-    now = sandbox.state.clock.now()
-    sandbox.state.current[key].consent_date = now + timedelta(minutes=5)
-    alert = metrics.BUSINESS_FAILURES.labels("acme", "H178")
+    # a brand whose İYS code the API user may not use: 403 H353 (H178 used to be the example
+    # here; issue #24 made it a supersession, tests/iys_push/test_supersession.py)
+    await db.execute("INSERT INTO brand (id, name, iys_code, brand_code) "
+                     "VALUES ('gamma', 'Gamma', 799999, 799999)")
+    alert = metrics.BUSINESS_FAILURES.labels("gamma", "H353")
     before = alert._value.get()
-    await add_event(db, ALICE, "ONAY")
+    await add_event(db, ALICE, "ONAY", brand="gamma")
     await drain(Pusher(db, "", settings(sandbox), worker_id="w1"), db)
     row = await db.fetchrow("SELECT state, last_error_code, attempts FROM consent_event")
-    assert (row["state"], row["last_error_code"], row["attempts"]) == ("failed", "H178", 1)
+    assert (row["state"], row["last_error_code"], row["attempts"]) == ("failed", "H353", 1)
     assert alert._value.get() == before + 1
-    sandbox.state.current[key].consent_date = now - timedelta(days=1)  # a person fixed it
-    assert await requeue_failed(db, brand_id="acme") == 1
+    # a person fixed it (the brand's codes were wrong)
+    await db.execute("UPDATE consent_event SET iys_code = 700001, brand_code = 700001")
+    assert await requeue_failed(db, brand_id="gamma") == 1
     await drain(Pusher(db, "", settings(sandbox), worker_id="w1"), db)
     assert await states(db) == ["accepted"]
 

@@ -75,7 +75,7 @@ def test_consent_dates_increase_per_key_and_a_later_citizen_movement_wins(
     (Answer(401, None, "H351"), "retry", "H351"),
     (Answer(400, None, "H174"), "not_needed", "H174"),  # already that status
     (Answer(400, None, "H175"), "not_needed", "H175"),  # no ONAY to withdraw
-    (Answer(400, None, "H178"), "failed", "H178"),
+    (Answer(400, None, "H178"), "superseded", "H178"),  # İYS holds a newer movement
     (Answer(422, None, "H467"), "failed", "H467"),
     (Answer(422, None, "H121"), "failed", "H121"),
     (Answer(403, None, "H353"), "failed", "H353"),

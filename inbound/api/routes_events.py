@@ -197,5 +197,6 @@ def _for_caller(caller: Caller, config: changes.Config, result: dict[str, Any]
     reason = "The text names a brand of another owner on this number."
     if own:
         reason += " For your brands: " + ", ".join(f"{e['status']} {e['brand']}" for e in own)
-    return {**result, "outcome": "consent" if own else "other_brand", "events": own,
+    # a near miss stays a near miss for the caller's brands (its events await review)
+    return {**result, "outcome": result["outcome"] if own else "other_brand", "events": own,
             "reason": reason}

@@ -81,6 +81,12 @@ class RetryPolicy:
 
 
 DEFAULT_POLICY = RetryPolicy()
+# A repeat is settled locally as a duplicate of an *accepted* event only within this time of
+# it: İYS may have changed since through a channel our view does not see (another
+# integrator's movement for the brand), and a RET taken for a duplicate wrongly would be a
+# lost opt-out. A later repeat goes the ordinary way (a RET over a view without ONAY asks
+# İYS first). Repeats behind a still pending event are settled by SETTLE_RUN whenever.
+DUPLICATE_HORIZON = timedelta(hours=1)
 
 
 def classify(answer: Answer, status: str) -> Verdict:
@@ -202,7 +208,9 @@ def before_sending(event: Event, now: datetime) -> Verdict | None:
         return SUPERSEDED
     same, other = event["same_before"], event["other_before"]
     if (same is not None and (other is None or list(same) > list(other))
-            and event["view_status"] == event["status"]):
+            and event["view_status"] == event["status"]
+            and event["received_at"].timestamp() - float(same[0])
+            <= DUPLICATE_HORIZON.total_seconds()):
         return duplicate(int(same[1]))
     return None
 

@@ -191,6 +191,25 @@ async def test_a_repeat_of_an_accepted_event_is_a_duplicate_unless_iys_changed_s
     assert await states(db) == ["accepted", "duplicate", "accepted"]
 
 
+async def test_a_ret_repeated_long_after_the_accepted_one_asks_iys_first(
+    sandbox: SandboxServer, db: asyncpg.Pool
+) -> None:
+    """Past the duplicate horizon (an hour), a repeat is not settled locally: İYS may hold an
+    ONAY our view cannot see (another integrator's), and a RET taken for a duplicate
+    wrongly is a lost opt-out. Here İYS holds that ONAY: the RET goes out."""
+    pusher = Pusher(db, "", settings(sandbox), worker_id="w1")
+    await seed_consent(sandbox, brand_code=700001, recipient=ALICE)
+    await add_event(db, ALICE, "RET", received_at=datetime.now(UTC) - timedelta(hours=3))
+    await drain(pusher, db)
+    assert await states(db) == ["accepted"]
+    # the brand's own systems gave ONAY again on İYS's side: invisible to our view
+    await seed_consent(sandbox, brand_code=700001, recipient=ALICE)
+    await add_event(db, ALICE, "RET", received_at=datetime.now(UTC) - timedelta(minutes=1))
+    await drain(pusher, db)
+    assert await states(db) == ["accepted", "accepted"]
+    assert adds(sandbox) == 2
+
+
 async def test_review_and_dismissed_events_are_never_claimed_nor_the_event_before(
     sandbox: SandboxServer, db: asyncpg.Pool
 ) -> None:

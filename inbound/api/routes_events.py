@@ -174,7 +174,8 @@ async def explain_text(request: web.Request) -> web.Response:
     body = await params.json_object(request)
     params.check_fields(body, {"number", "text"})
     number = params.text_field(body, "number", pattern=params.MSISDN, max_length=15)
-    text = params.text_field(body, "text", max_length=1600, allow_empty=True)
+    # the text of an SMS to try, as a recipient could send it: any character may be there
+    text = params.text_field(body, "text", max_length=1600, allow_empty=True, shown=False)
     assert number is not None and text is not None
     config = await changes.load(pool)
     rules = RuleSet.from_dict(config.rules)

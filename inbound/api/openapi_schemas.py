@@ -177,7 +177,8 @@ SCHEMAS: dict[str, Any] = {
                                    "description": "shown once; only its SHA-256 is stored"}}),
     "TokenInput": obj({"name": text(200) | {"description": "default: api"},
                        "owner_id": ID | {"description": "the operator names the owner of a "
-                                         "non-admin token; an owner's token is its own"},
+                                         "non-admin token (without it and without admin: "
+                                         "403); an owner's token is its own"},
                        "admin": BOOL}, []),
     "TokenList": listing("Token"),
     "Vocabulary": VOCABULARY,
@@ -203,7 +204,9 @@ SCHEMAS: dict[str, Any] = {
         "description": "the rules file (see `rules import`); as TOML the same tables"},
     "AuditEntry": obj({
         "id": INT, "at": TIME,
-        "actor": obj({"admin": BOOL, "owner_id": NINT, "token_id": NINT}),
+        "actor": obj({"admin": BOOL, "owner_id": NINT, "token_id": NINT,
+                      "via": {"enum": ["api", "web", "cli"],
+                              "description": "where the change was made"}}),
         "action": STR, "resource": STR, "resource_id": STR, "before": {}, "after": {}}),
     "AuditPage": page("AuditEntry"),
     "Message": obj(_MESSAGE_FIELDS),

@@ -114,10 +114,13 @@ async def create_token(request: web.Request) -> web.Response:
                                    "reason": "admin only"}])
         owner_id = caller.owner_id
     elif owner_id is not None and await pool.fetchrow(queries.OWNER, owner_id) is None:
-        raise Problem(422, f"there is no owner {owner_id}",
+        # well-formed, but not there now: a conflict with the current state, not bad input
+        raise Problem(409, f"there is no owner {owner_id}",
                       errors=[{"field": "owner_id", "reason": "no such owner"}])
     elif owner_id is None and not want_admin:
-        raise Problem(422, "name the owner (owner_id) or ask for an admin token",
+        # what the operator's token may not do (it belongs to no owner), not a malformed body
+        raise Problem(403, "the operator's token belongs to no owner: name the owner "
+                      "(owner_id) or ask for an admin token (admin: true)",
                       errors=[{"field": "owner_id", "reason": "required unless admin"}])
     token, view = await admin.issue_token(
         pool, owner_id=owner_id, admin=want_admin, name=name, actor_token_id=caller.token_id,

@@ -11,7 +11,7 @@ from aiohttp import web
 from inbound.api import changes, inputs, params, queries, resources
 from inbound.api.auth import Caller, caller_of
 from inbound.api.changes import Config
-from inbound.api.problems import Problem, invalid
+from inbound.api.problems import Problem
 from inbound.api.state import POOL
 
 routes = web.RouteTableDef()
@@ -24,7 +24,9 @@ def context(request: web.Request) -> tuple[asyncpg.Pool, Caller]:
 async def owner_exists(pool: asyncpg.Pool, owner_id: Any, field: str = "owner_id") -> int:
     owner_id = inputs.integer(owner_id, field, minimum=1, maximum=inputs.ID_MAX)
     if await pool.fetchrow(queries.OWNER, owner_id) is None:
-        raise invalid(field, f"there is no owner {owner_id}")
+        # well-formed, but not there now: a conflict with the current state, not bad input
+        raise Problem(409, f"there is no owner {owner_id}",
+                      errors=[{"field": field, "reason": "no such owner"}])
     return owner_id
 
 

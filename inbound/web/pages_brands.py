@@ -107,7 +107,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther("/ui/brands")
     response.set_cookie(auth.SESSION_COOKIE, cookie, max_age=auth.SESSION_HOURS * 3600,
                         **cookie_args(request))
-    response.del_cookie(auth.LOGIN_COOKIE, path="/ui/")
+    response.del_cookie(auth.LOGIN_COOKIE, **cookie_args(request))
     raise response
 
 
@@ -115,7 +115,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     await auth.end_session(request.app[POOL], request[SESSION])
     response = web.HTTPSeeOther("/ui/login")
-    response.del_cookie(auth.SESSION_COOKIE, path="/ui/")
+    response.del_cookie(auth.SESSION_COOKIE, **cookie_args(request))
     raise response
 
 

@@ -106,7 +106,8 @@ async def list_audit(request: web.Request) -> web.Response:
                             params.query_text(query, "resource_id"), limit)
     items = [{"id": r["id"], "at": r["at"].isoformat(), "actor": {
         "admin": r["actor_admin"], "owner_id": r["actor_owner_id"],
-        "token_id": r["actor_token_id"], "via": r["actor_via"]}, "action": r["action"], "resource": r["resource"],
+        "token_id": r["actor_token_id"], "via": r["actor_via"]}, "action": r["action"],
+        "resource": r["resource"],
         "resource_id": r["resource_id"], "before": r["before"], "after": r["after"]}
         for r in rows]
     next_cursor = params.encode_cursor(rows[-1]["id"]) if len(rows) == limit else None

@@ -187,7 +187,10 @@ async def sign_in(pool: asyncpg.Pool, email: str, password: str) -> int | str:
     """The owner id, or why not: ``"invalid"`` (wrong password or unknown e-mail, the same),
     ``"locked"`` (the address is locked) or ``"locked_now"`` (this failure locked it)."""
     digest = email_digest(email)
-    row = await pool.fetchrow(queries.SIGN_IN, digest, email.strip()[:320])
+    looked_up = email.strip()[:320]
+    if "\x00" in looked_up:  # no stored address has one (PostgreSQL cannot even compare it)
+        looked_up = ""
+    row = await pool.fetchrow(queries.SIGN_IN, digest, looked_up)
     stored = row["password_hash"]
     matched = await _in_hash_pool(verify_password, password, stored)
     if row["locked"]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Any
 
@@ -10,8 +9,8 @@ import structlog
 from aiohttp import web
 
 from inbound import metrics, proxies
-from inbound.api import resources, routes_config, routes_events
-from inbound.api.problems import Problem
+from inbound.api import inputs, resources, routes_config, routes_events
+from inbound.api.problems import Problem, invalid
 from inbound.api.state import POOL
 from inbound.web import auth, bridge
 from inbound.web.html import Html, esc, join, layout, seg, tr
@@ -347,12 +346,9 @@ async def explain(request: web.Request) -> web.StreamResponse:
     plain form submission."""
     if request.content_type == "application/json":
         try:
-            raw = json.loads(await request.read())
-        except ValueError:
-            raw = None
-        if not isinstance(raw, dict):
-            raise web.HTTPBadRequest(reason="expected a JSON object")
-        try:
+            raw = inputs.parse_json(await request.read())
+            if not isinstance(raw, dict):
+                raise invalid("body", "expected a JSON object")
             result = await bridge.call(routes_events.explain_text, request, body=raw)
         except Problem as problem:
             return problem.response()

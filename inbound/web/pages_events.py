@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from inbound.api import inputs, routes_events
+from inbound.api import inputs, params, routes_events
 from inbound.api.problems import Problem, invalid
 from inbound.api.state import POOL
 from inbound.web import bridge, queries
@@ -208,8 +208,10 @@ async def events_page(request: web.Request) -> web.Response:
 
 @routes.get("/brands/{brand_id}/events.csv")
 async def events_csv(request: web.Request) -> web.StreamResponse:
-    return await routes_events.export_events(
-        bridge.with_query(request, api_query(request.query)))
+    # the page's link keeps its page size; the export has none, but it is checked all the same
+    params.limit(request.query)
+    query = {k: v for k, v in api_query(request.query).items() if k != "limit"}
+    return await routes_events.export_events(bridge.with_query(request, query))
 
 
 def _dl(pairs: list[tuple[str, Any]]) -> str:

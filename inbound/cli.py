@@ -268,7 +268,9 @@ async def _events(args: argparse.Namespace, cfg: config_module.Config) -> None:
               f" {m['outcome']:<14} {m['text']!r}")
     print("Consent events (newest first)")
     for e in events:
-        accepted = (f"İYS tx {e['iys_transaction_id'][:12]}… at {e['iys_creation_date']}"
+        # İYS's creationDate is Turkey time, as İYS wrote it
+        accepted = (f"İYS tx {e['iys_transaction_id'][:12]}… at {e['iys_creation_date']} "
+                    "(Europe/Istanbul)"
                     if e["iys_transaction_id"] else (e["last_error_code"] or ""))
         print(f"  #{e['id']:<5} {e['received_at']}  {e['brand_id']:<8} {e['status']:<4} "
               f"{e['type']:<6} {e['recipient']:<15} {e['state']:<10} {accepted}")
@@ -345,8 +347,11 @@ async def _set_password(pool: Any, args: argparse.Namespace) -> None:
 
 
 async def _admin(args: argparse.Namespace, cfg: config_module.Config) -> None:
+    import asyncpg
+
     from inbound.api import admin
 
+    admin.AUDIT_VIA.set("cli")  # every change below is audited as the CLI's
     pool = await _pool(cfg)
     try:
         if args.admin_command == "create-owner":
@@ -362,9 +367,11 @@ async def _admin(args: argparse.Namespace, cfg: config_module.Config) -> None:
         elif args.admin_command == "set-password":
             await _set_password(pool, args)
         else:
-            result = await pool.execute("UPDATE brand SET owner_id = $2 WHERE id = $1",
-                                        args.brand, args.owner)
-            if result.endswith(" 0"):
+            try:
+                found = await admin.assign_brand(pool, args.brand, args.owner)
+            except asyncpg.ForeignKeyViolationError:
+                _die(f"no owner {args.owner}", EXIT_FAILED)
+            if not found:
                 _die(f"no brand {args.brand!r}", EXIT_FAILED)
             print(f"brand {args.brand} now belongs to owner {args.owner}")
     finally:
@@ -389,11 +396,19 @@ async def _rules(args: argparse.Namespace, cfg: config_module.Config) -> None:
     from keywords import RuleSet
 
     if args.rules_command == "import":
+        from inbound.api import admin
+
         rules = RuleSet.from_toml(_read(args.file))
+        admin.AUDIT_VIA.set("cli")
         pool = await _pool(cfg)
         try:
-            async with pool.acquire() as conn:
+            async with pool.acquire() as conn, conn.transaction():
+                before = await store.load_rules_dict(conn)
                 await store.replace_rules(conn, rules.to_dict())
+                await admin.audit(conn, actor_token_id=None, actor_owner_id=None,
+                                  actor_admin=True, action="import", resource="rules",
+                                  resource_id="rules", owner_ids=[], before=before,
+                                  after=rules.to_dict())
         finally:
             await pool.close()
         print(f"imported {args.file}")

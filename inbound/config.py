@@ -64,6 +64,8 @@ class Config:
     replies_per_hour: int = 4           # replies to one recipient an hour, whatever they confirm
     admin_token: str = field(default="", repr=False)  # operator token for /api/v1 (optional)
     web_secret: str = field(default="", repr=False)   # signs /ui/ session cookies (optional)
+    # reverse proxies (addresses, networks) whose X-Forwarded-For/-Proto are believed
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def uses_simulator(self) -> bool:
@@ -230,6 +232,20 @@ def _check_transmitters(links: tuple[LinkConfig, ...]) -> None:
         served[link.replies_for] = link.name
 
 
+def _trusted_proxies(http: _Reader) -> tuple[str, ...]:
+    from inbound.proxies import parse_networks
+
+    values = http.get("trusted_proxies", list, [])
+    key = http.key("trusted_proxies")
+    if not all(isinstance(v, str) for v in values):
+        raise ConfigError(f"{key}: expected a list of IP addresses or networks (strings)")
+    try:
+        parse_networks(values)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+    return tuple(values)
+
+
 def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     top = _Reader(data, "")
     db = _Reader(_table(data, "database"), "database.")
@@ -295,6 +311,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         replies_per_hour=top.number("replies_per_hour", int, 4, 1, 100),
         admin_token=_secret(api, env, "IYS_INBOUND_ADMIN_TOKEN"),
         web_secret=env.get("IYS_INBOUND_WEB_SECRET", ""),
+        trusted_proxies=_trusted_proxies(http),
     )
     if config.web_secret and len(config.web_secret.encode()) < 16:
         raise ConfigError("IYS_INBOUND_WEB_SECRET: needs at least 16 bytes (32 random bytes, "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -18,7 +18,11 @@ import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from inbound.api.problems import Problem, request_id, server_fault
+from inbound.proxies import TRUSTED_PROXIES, TrustedProxies, parse_networks
+
 log = structlog.get_logger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 APP_STATE: web.AppKey[ServiceState] = web.AppKey("state")
 
@@ -65,15 +69,38 @@ async def metrics(_: web.Request) -> web.Response:
     return response
 
 
+@web.middleware
+async def fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outermost: every answer carries the request id, and a fault nothing inside caught
+    (the API and the page catch their own) is one JSON log event and a 500 problem+json,
+    never aiohttp's plain-text page and multi-line traceback."""
+    rid = request_id(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        exc.headers.setdefault("X-Request-Id", rid)
+        raise
+    except Exception:
+        server_fault(request, "http request failed")
+        response = Problem(500, f"an unexpected error occurred; it has been logged as "
+                           f"request {rid}").response()
+    if not response.prepared:
+        response.headers.setdefault("X-Request-Id", rid)
+    return response
+
+
 def create_app(state: ServiceState, *, admin_token: str | None = None,
-               web_secret: bytes | None = None) -> web.Application:
+               web_secret: bytes | None = None,
+               trusted_proxies: Iterable[str] = ()) -> web.Application:
     """``web_secret`` signs the web page's session cookies; every process of one service needs
-    the same one. Without it a random one is made, so sessions end when the process does."""
+    the same one. Without it a random one is made, so sessions end when the process does.
+    ``trusted_proxies``: addresses and networks whose X-Forwarded-* headers are believed."""
     from inbound.api import setup_api
     from inbound.web import setup_web
 
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[fault_middleware])
     app[APP_STATE] = state
+    app[TRUSTED_PROXIES] = TrustedProxies(parse_networks(trusted_proxies))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

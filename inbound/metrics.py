@@ -84,3 +84,14 @@ REVIEWS_DECIDED = Counter(
 # before the first measurement: "none waiting", so a fresh process does not alert
 NO_REVIEW_DEADLINE_SECONDS = 1e9
 REVIEW_NEAREST_DEADLINE.set(NO_REVIEW_DEADLINE_SECONDS)
+
+WEB_SIGN_IN_FAILURES = Counter(
+    "iys_inbound_web_sign_in_failures_total",
+    "Refused sign-ins to the web page: invalid (wrong password or unknown e-mail), locked "
+    "(the e-mail address is locked), address_limited (too many failures from the client)",
+    ["reason"],
+)
+WEB_SIGN_IN_LOCKOUTS = Counter(
+    "iys_inbound_web_sign_in_lockouts_total",
+    "E-mail addresses locked after too many failed sign-ins in a row",
+)

@@ -208,7 +208,8 @@ async def start(config: Config) -> Running:
     )
     state = ServiceState(pool=pool)
     app = create_app(state, admin_token=config.admin_token or None,
-                     web_secret=config.web_secret.encode() or None)
+                     web_secret=config.web_secret.encode() or None,
+                     trusted_proxies=config.trusted_proxies)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, config.http_host, config.http_port)

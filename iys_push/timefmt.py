@@ -37,3 +37,17 @@ def parse_iys(s: str) -> datetime:
     if not looks_like_iys(s):
         raise ValueError(f"not an İYS timestamp (YYYY-MM-DD HH:MM:SS): {s!r}")
     return datetime.strptime(s, IYS_FORMAT).replace(tzinfo=TR)
+
+
+def show_tr(dt: datetime) -> str:
+    """An instant as people in Türkiye read it, the zone named: ``2026-12-03 08:21:28 +03:00
+    (Europe/Istanbul)``; what İYS wrote, unchanged, followed by the zone it meant."""
+    local = dt.astimezone(TR)
+    offset = local.strftime("%z")
+    return f"{local.strftime(IYS_FORMAT)} {offset[:3]}:{offset[3:]} (Europe/Istanbul)"
+
+
+def iso_tr(dt: datetime) -> str:
+    """RFC 3339 in Turkey time: ``2026-12-03T08:21:28+03:00`` (the API's and the CSV's form
+    of an İYS timestamp: the digits İYS wrote, and the offset they meant)."""
+    return dt.astimezone(TR).isoformat()

@@ -7,10 +7,20 @@ authentication inside. See ``openapi.py`` for the contract.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import cache
+
 import asyncpg
 from aiohttp import web
 
-from inbound.api import routes_accounts, routes_config, routes_events, routes_reviews, routes_rules
+from inbound.api import (
+    params,
+    routes_accounts,
+    routes_config,
+    routes_events,
+    routes_reviews,
+    routes_rules,
+)
 from inbound.api.auth import auth_middleware
 from inbound.api.openapi import document
 from inbound.api.params import RULES_BODY_LIMIT
@@ -20,6 +30,33 @@ from inbound.api.state import POOL
 PREFIX = "/api/v1"
 
 
+@cache
+def query_parameters() -> dict[tuple[str, str], frozenset[str]]:
+    """(METHOD, path) → the query parameters the OpenAPI document gives that operation."""
+    out = {}
+    for path, item in document()["paths"].items():
+        for method, op in item.items():
+            if isinstance(op, dict) and "responses" in op:
+                out[(method.upper(), path)] = frozenset(
+                    p["name"] for p in op.get("parameters", []) if p["in"] == "query")
+    return out
+
+
+@web.middleware
+async def query_middleware(request: web.Request,
+                           handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                           ) -> web.StreamResponse:
+    """A query parameter the operation does not have is refused (422 naming it), so the
+    document's list of parameters is exactly what the server reads."""
+    resource = request.match_info.route.resource
+    if resource is not None and request.query:
+        path = resource.canonical.removeprefix(PREFIX)
+        allowed = query_parameters().get((request.method, path))
+        if allowed is not None:
+            params.only(request.query, allowed)
+    return await handler(request)
+
+
 async def openapi_json(_: web.Request) -> web.Response:
     return web.json_response(document())
 
@@ -27,7 +64,8 @@ async def openapi_json(_: web.Request) -> web.Response:
 def create_api(pool: asyncpg.Pool, *, admin_token: str | None = None) -> web.Application:
     # bodies are limited per endpoint (params.read_body); this is the outer bound
     api = web.Application(client_max_size=RULES_BODY_LIMIT,
-                          middlewares=[problem_middleware, auth_middleware(pool, admin_token)])
+                          middlewares=[problem_middleware, auth_middleware(pool, admin_token),
+                                       query_middleware])
     api[POOL] = pool
     api.router.add_get("/openapi.json", openapi_json)
     api.add_routes(routes_accounts.routes)

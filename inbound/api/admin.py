@@ -6,6 +6,7 @@ actor without a token). A token is returned in clear exactly once, by ``create_t
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 import asyncpg
@@ -13,12 +14,33 @@ import asyncpg
 from inbound.api import queries
 from inbound.api.auth import new_token, token_digest
 
+# where the change being made comes from: "api" (default), "web" (set by the page's
+# middleware for its request) or "cli" (set by `iys-inbound admin …` and `rules import`).
+# A context variable, so that every path to ``audit`` records it without passing it along.
+AUDIT_VIA: ContextVar[str] = ContextVar("iys_audit_via", default="api")
+
 
 async def audit(conn: asyncpg.Connection, *, actor_token_id: int | None,
                 actor_owner_id: int | None, actor_admin: bool, action: str, resource: str,
                 resource_id: str, owner_ids: list[int], before: Any, after: Any) -> None:
     await conn.execute(queries.INSERT_AUDIT, actor_token_id, actor_owner_id, actor_admin,
-                       action, resource, resource_id, owner_ids, before, after)
+                       action, resource, resource_id, owner_ids, before, after,
+                       AUDIT_VIA.get())
+
+
+async def assign_brand(pool: asyncpg.Pool, brand_id: str, owner_id: int) -> bool:
+    """Give a brand to an owner (the CLI's ``admin assign-brand``); False if there is no
+    such brand. Raises ``asyncpg.ForeignKeyViolationError`` for an unknown owner."""
+    async with pool.acquire() as conn, conn.transaction():
+        before = await conn.fetchrow(queries.BRAND_OWNER_FOR_UPDATE, brand_id)
+        if before is None:
+            return False
+        await conn.execute(queries.SET_BRAND_OWNER, brand_id, owner_id)
+        await audit(conn, actor_token_id=None, actor_owner_id=None, actor_admin=True,
+                    action="update", resource="brand", resource_id=brand_id,
+                    owner_ids=sorted({o for o in (before["owner_id"], owner_id) if o}),
+                    before={"owner_id": before["owner_id"]}, after={"owner_id": owner_id})
+    return True
 
 
 def owner_view(row: asyncpg.Record) -> dict[str, Any]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from inbound.api.openapi_schemas import SCHEMAS, ref
+from inbound.api.inputs import DATE_TIME_PATTERN, END
+from inbound.api.openapi_schemas import NO_NUL, SCHEMAS, anchored, ref
 
 DESCRIPTION = """\
 The brand-owner API of iys-inbound: configure keywords, see and prove what happened to each
@@ -67,17 +68,19 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 _DELETED = {"description": "done"}
 BRAND_ID = _path_param("brand_id", {"type": "string", "maxLength": 63}, "acme")
 MSISDN = _path_param("msisdn", {"type": "string", "maxLength": 15}, "4609")
-OWNER_ID = _path_param("owner_id", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "1")
-TOKEN_ID = _path_param("token_id", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "1")
-EVENT_ID = _path_param("event_id", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "1")
-RECIPIENT = _path_param("recipient", {"type": "string", "maxLength": 16}, "+905321234567")
+OWNER_ID = _path_param("owner_id", {"type": "string", "pattern": anchored("[0-9]{1,18}")}, "1")
+TOKEN_ID = _path_param("token_id", {"type": "string", "pattern": anchored("[0-9]{1,18}")}, "1")
+EVENT_ID = _path_param("event_id", {"type": "string", "pattern": anchored("[0-9]{1,18}")}, "1")
+_E164 = {"type": "string", "pattern": anchored(r"\+?[1-9][0-9]{6,14}")}
+RECIPIENT = _path_param("recipient", _E164, "+905321234567")
+CURSOR = _query("cursor", {"type": "string", "pattern": f"^([0-9]{{1,18}})?{END}"},
+                "next_cursor of the previous page (empty: the first page)")
 PAGING = [_query("limit", {"type": "integer", "minimum": 1, "maximum": 1000},
-                 "page size (default 100)"),
-          _query("cursor", {"type": "string"}, "next_cursor of the previous page")]
-TIME_RANGE = [_query("since", {"type": "string", "format": "date-time"},
-                     "received at or after (RFC 3339 with a zone)"),
-              _query("until", {"type": "string", "format": "date-time"}, "received before")]
-_E164 = {"type": "string", "pattern": r"^\+?[1-9][0-9]{6,14}$"}
+                 "page size (default 100), in ASCII digits"), CURSOR]
+_DATE_TIME = {"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN}
+TIME_RANGE = [_query("since", _DATE_TIME, "received at or after (RFC 3339 with a zone, years "
+                     "1900 to 9998)"),
+              _query("until", _DATE_TIME, "received before")]
 EVENT_FILTERS = [
     _query("recipient", _E164, "E.164 recipient"),
     _query("status", {"enum": ["ONAY", "RET"]}, "consent status"),
@@ -174,7 +177,7 @@ PATHS: dict[str, Any] = {
                       _json("Rules"), tag="configuration"),
                 "requestBody": {"required": True, "content": {
                     "application/json": {"schema": ref("Rules")},
-                    "application/toml": {"schema": {"type": "string"}}}}},
+                    "application/toml": {"schema": ref("Rules")}}}},
     },
     "/audit": {"get": _op(
         "Configuration changes: who, when, before, after", _json("AuditPage"),
@@ -182,7 +185,8 @@ PATHS: dict[str, Any] = {
                     _query("resource", {"enum": ["brand", "number", "owner", "token", "rules",
                                                  "review"]},
                            "kind of resource"),
-                    _query("resource_id", {"type": "string"}, "one resource")],
+                    _query("resource_id", {"type": "string", "maxLength": 200, **NO_NUL},
+                           "one resource")],
         tag="configuration")},
     "/brands/{brand_id}/messages": {
         "parameters": [BRAND_ID],
@@ -197,7 +201,7 @@ PATHS: dict[str, Any] = {
         "get": _op("All matching events as CSV (streamed, oldest first)",
                    {"description": "CSV with a header row",
                     "content": {"text/csv": {"schema": {"type": "string"}}}},
-                   parameters=[_query("cursor", {"type": "string"}, "start after this event"),
+                   parameters=[{**CURSOR, "description": "start after this event"},
                                *EVENT_FILTERS], tag="events")},
     "/brands/{brand_id}/recipients/{recipient}": {
         "parameters": [BRAND_ID, RECIPIENT],

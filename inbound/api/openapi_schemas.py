@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from inbound.api.inputs import CODE_MAX, END, ID_MAX, UNSAFE_CHARS
+
 STR = {"type": "string"}
 NSTR = {"type": ["string", "null"]}
 INT = {"type": "integer"}
@@ -15,8 +17,33 @@ NINT = {"type": ["integer", "null"]}
 TIME = {"type": "string", "format": "date-time"}
 NTIME = {"type": ["string", "null"], "format": "date-time"}
 BOOL = {"type": "boolean"}
-WORDS = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 40,
-                                    "pattern": r"\S"}, "maxItems": 50}
+# text that is shown or sent: no control characters, bidi marks or separators (written as
+# ``not``: a pattern with ``$`` would let a final newline through in Python)
+SAFE: dict[str, Any] = {"not": {"pattern": f"[{UNSAFE_CHARS}]"}}
+NO_NUL: dict[str, Any] = {"not": {"pattern": "\x00"}}
+
+
+def text(max_length: int, *, empty: bool = False) -> dict[str, Any]:
+    """Shown or sent text: not blank (unless ``empty``), no control or bidi characters."""
+    schema: dict[str, Any] = {"type": "string", "maxLength": max_length, **SAFE}
+    if not empty:
+        schema.update(minLength=1, pattern=r"\S")
+    return schema
+
+
+def words(max_length: int, max_items: int = 50) -> dict[str, Any]:
+    return {"type": "array", "items": text(max_length), "maxItems": max_items}
+
+
+def anchored(pattern: str) -> str:
+    return f"^{pattern}{END}"
+
+
+BRAND_ID = {"type": "string", "pattern": anchored("[a-z0-9][a-z0-9_-]{0,62}")}
+MSISDN = {"type": "string", "pattern": anchored("[0-9]{3,15}")}
+CODE = {"type": "integer", "minimum": 1, "maximum": CODE_MAX}
+ID = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
+WORDS = words(40)
 
 
 def ref(name: str) -> dict[str, str]:
@@ -44,26 +71,28 @@ VOCABULARY = obj({
     "extra_opt_out": WORDS, "removed_opt_out": WORDS, "extra_opt_in": WORDS,
     "removed_opt_in": WORDS,
     "extra_channels": {"type": "object", "maxProperties": 50,
-                       "propertyNames": {"minLength": 1, "maxLength": 40, "pattern": r"^\S.*$"},
+                       "propertyNames": text(40),
                        "additionalProperties": {"type": "array", "minItems": 1, "items": {
                            "enum": ["MESAJ", "ARAMA"]}}},
 }, required=[])
 VOCABULARY["description"] = ("Words added to or removed from the default opt-out (RET, IPTAL …) "
                              "and opt-in (IZIN, ONAY …) words, and extra channel words.")
 
-REPLIES = obj({k: {"type": "string", "maxLength": 640} for k in
+REPLIES = obj({k: text(640, empty=True) for k in
                ("RET", "ONAY", "ambiguous", "unknown_brand")}, required=[])
 REPLIES["description"] = ("Reply templates by outcome; {brand} and {number} are filled in; an "
-                          "empty template switches that reply off.")
+                          "empty template switches that reply off. They go out by SMS: no "
+                          "control characters or bidirectional marks.")
 
+BRAND_NAME = text(200) | {"description": "shown on the page; it must give a keyword (letters "
+                                         "or digits), else the rules refuse it (409)"}
 _BRAND_FIELDS: dict[str, Any] = {
-    "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"[0-9A-Za-z]"},
-    "aliases": WORDS | {"items": {"type": "string", "minLength": 1, "maxLength": 100,
-                                  "pattern": r"\S"}},
-    "iys_code": {"type": "integer", "minimum": 1, "maximum": 10**15},
-    "brand_code": {"type": "integer", "minimum": 1, "maximum": 10**15},
-    "owner_id": {"type": "integer", "minimum": 1, "maximum": 2**62 - 1,
-                 "description": "operator only: the owner the brand belongs to"},
+    "name": BRAND_NAME,
+    "aliases": words(100),
+    "iys_code": CODE,
+    "brand_code": CODE,
+    "owner_id": {"type": ["integer", "null"], "minimum": 1, "maximum": ID_MAX,
+                 "description": "operator only: the owner the brand belongs to (null: none)"},
     "vocabulary": ref("Vocabulary"),
     "replies": ref("Replies"),
     "review_auto_ret": {**BOOL, "description": "a review item (near miss) still unreviewed at "
@@ -73,13 +102,11 @@ _BRAND_FIELDS: dict[str, Any] = {
 
 _NUMBER_FIELDS: dict[str, Any] = {
     "shared": BOOL,
-    "brand": {"type": ["string", "null"], "maxLength": 63,
+    "brand": {"type": ["string", "null"], "pattern": BRAND_ID["pattern"],
               "description": "a dedicated number's brand"},
-    "brands": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 63},
+    "brands": {"type": "array", "items": BRAND_ID, "maxItems": 500,
                "description": "a shared number's brands (empty: every brand)"},
-    "links": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 100,
-                                         "pattern": r"\S"},
-              "description": "the SMPP links that serve this number"},
+    "links": words(100) | {"description": "the SMPP links that serve this number"},
     "vocabulary": ref("Vocabulary"),
     "replies": ref("Replies"),
 }
@@ -101,7 +128,7 @@ _EVENT = obj({
     "status": {"enum": ["ONAY", "RET"]}, "source": STR,
     "state": {"enum": STATES},
     "received_at": TIME, "consent_date": TIME, "deadline_at": TIME, "attempts": INT,
-    "iys_transaction_id": NSTR, "iys_creation_date": NSTR, "last_error_code": NSTR,
+    "iys_transaction_id": NSTR, "iys_creation_date": NTIME, "last_error_code": NSTR,
     "last_error": NSTR, "created_at": TIME, "updated_at": TIME,
     **REVIEW_FIELDS,
 })
@@ -140,8 +167,23 @@ _ATTEMPT = obj({
 
 _IYS_CHANGE = obj({
     "transaction_id": STR, "recipient_type": STR, "type": STR, "status": STR, "source": STR,
-    "consent_date": NSTR, "creation_date": NSTR, "pulled_at": TIME,
+    "consent_date": NTIME, "creation_date": NTIME, "pulled_at": TIME,
 })
+
+# a number that is not shared names its brand
+DEDICATED_NEEDS_BRAND: dict[str, Any] = {
+    "if": {"properties": {"shared": {"const": True}}, "required": ["shared"]},
+    "else": {"required": ["brand"], "properties": {"brand": {"type": "string"}}},
+}
+_VOCABULARY_FIELDS = {k: v for k, v in VOCABULARY["properties"].items()}
+BRAND_RULE = obj({"id": BRAND_ID, "name": BRAND_NAME, "aliases": words(100),
+                  "iys_code": CODE, "brand_code": CODE,
+                  "owner": ID | {"description": "operator only: the brand's owner"},
+                  "replies": REPLIES, **_VOCABULARY_FIELDS},
+                 ["id", "name", "iys_code", "brand_code"])
+NUMBER_RULE = obj({"msisdn": MSISDN, "shared": BOOL, "brand": BRAND_ID,
+                   "brands": _NUMBER_FIELDS["brands"], "replies": REPLIES,
+                   **_VOCABULARY_FIELDS}, ["msisdn"]) | DEDICATED_NEEDS_BRAND
 
 SCHEMAS: dict[str, Any] = {
     "Problem": obj({
@@ -152,10 +194,9 @@ SCHEMAS: dict[str, Any] = {
     "Me": obj({"admin": BOOL, "owner": {"oneOf": [ref("Owner"), {"type": "null"}]},
                "token_id": NINT}),
     "Owner": obj({"id": INT, "name": STR, "email": NSTR, "created_at": TIME}),
-    "OwnerInput": obj({"name": {"type": "string", "minLength": 1, "maxLength": 200,
-                                "pattern": r"\S"},
-                       "email": {"type": ["string", "null"], "maxLength": 254,
-                                 "pattern": r"^[^@\s]+@[^@\s]+$"}}, ["name"]),
+    "OwnerInput": obj({"name": text(200),
+                       "email": {"type": ["string", "null"], "maxLength": 254, "pattern": anchored(
+                           f"[^@\\s{UNSAFE_CHARS}]+@[^@\\s{UNSAFE_CHARS}]+")}}, ["name"]),
     "OwnerList": listing("Owner"),
     "Token": obj({"id": INT, "owner_id": NINT, "admin": BOOL, "name": STR, "created_at": TIME,
                   "revoked_at": NTIME, "last_used_at": NTIME}),
@@ -163,8 +204,10 @@ SCHEMAS: dict[str, Any] = {
                          "created_at": TIME, "revoked_at": NTIME, "last_used_at": NTIME,
                          "token": {"type": "string", "pattern": "^iysk_",
                                    "description": "shown once; only its SHA-256 is stored"}}),
-    "TokenInput": obj({"name": {"type": "string", "maxLength": 200},
-                       "owner_id": {"type": "integer", "minimum": 1, "maximum": 2**62 - 1},
+    "TokenInput": obj({"name": text(200) | {"description": "default: api"},
+                       "owner_id": ID | {"description": "the operator names the owner of a "
+                                         "non-admin token (without it and without admin: "
+                                         "403); an owner's token is its own"},
                        "admin": BOOL}, []),
     "TokenList": listing("Token"),
     "Vocabulary": VOCABULARY,
@@ -173,24 +216,27 @@ SCHEMAS: dict[str, Any] = {
                   "iys_code": INT, "brand_code": INT, "owner_id": NINT,
                   "vocabulary": ref("Vocabulary"), "replies": ref("Replies"),
                   "review_auto_ret": BOOL}),
-    "BrandInput": obj({"id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]{0,62}$"},
-                       **_BRAND_FIELDS}, ["id", "name", "iys_code", "brand_code"]),
+    "BrandInput": obj({"id": BRAND_ID, **_BRAND_FIELDS},
+                      ["id", "name", "iys_code", "brand_code"]),
     "BrandPatch": obj(dict(_BRAND_FIELDS), []),
     "BrandList": listing("Brand"),
     "Number": obj({"msisdn": STR, "shared": BOOL, "brand": NSTR,
                    "brands": {"type": "array", "items": STR},
                    "links": {"type": "array", "items": STR},
                    "vocabulary": ref("Vocabulary"), "replies": ref("Replies")}),
-    "NumberInput": obj({"msisdn": {"type": "string", "pattern": "^[0-9]{3,15}$"},
-                        **_NUMBER_FIELDS}, ["msisdn"]),
-    "NumberPatch": obj(dict(_NUMBER_FIELDS), []),
+    "NumberInput": obj({"msisdn": MSISDN, **_NUMBER_FIELDS}, ["msisdn"]) | DEDICATED_NEEDS_BRAND,
+    "NumberPatch": obj(dict(_NUMBER_FIELDS), []) | {
+        "description": "a change that would leave a dedicated number without a brand is "
+                       "refused as a conflict with the number as it is (409)"},
     "NumberList": listing("Number"),
-    "Rules": {"type": "object", "description": "the rules file (see `rules import`)",
-              "properties": {"number": {"type": "array", "items": {"type": "object"}},
-                             "brand": {"type": "array", "items": {"type": "object"}}}},
+    "Rules": obj({"number": {"type": "array", "items": NUMBER_RULE},
+                  "brand": {"type": "array", "items": BRAND_RULE}}, []) | {
+        "description": "the rules file (see `rules import`); as TOML the same tables"},
     "AuditEntry": obj({
         "id": INT, "at": TIME,
-        "actor": obj({"admin": BOOL, "owner_id": NINT, "token_id": NINT}),
+        "actor": obj({"admin": BOOL, "owner_id": NINT, "token_id": NINT,
+                      "via": {"enum": ["api", "web", "cli"],
+                              "description": "where the change was made"}}),
         "action": STR, "resource": STR, "resource_id": STR, "before": {}, "after": {}}),
     "AuditPage": page("AuditEntry"),
     "Message": obj(_MESSAGE_FIELDS),
@@ -210,8 +256,8 @@ SCHEMAS: dict[str, Any] = {
              "properties": {"iys_attempts": {"type": "array", "items": _ATTEMPT}}}]}},
         "iys_changes": {"type": "array", "items": _IYS_CHANGE},
     }),
-    "ExplainInput": obj({"number": {"type": "string", "pattern": "^[0-9]{3,15}$"},
-                         "text": {"type": "string", "maxLength": 1600}}),
+    "ExplainInput": obj({"number": MSISDN,
+                         "text": {"type": "string", "maxLength": 1600, **NO_NUL}}),
     "Explanation": obj({
         "outcome": STR, "normalized": STR, "reason": STR,
         "events": {"type": "array", "items": obj({

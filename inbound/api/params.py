@@ -1,30 +1,33 @@
 """Reading and checking what the caller sent: query parameters and JSON bodies.
 
 Every failure is a 422 that names the field and the reason. Bodies are read with a size
-limit before they are parsed, so a huge body costs us at most the limit.
+limit before they are parsed, so a huge body costs us at most the limit. The rules for each
+kind of value live in :mod:`inbound.api.inputs`; this module applies them to requests.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from multidict import MultiMapping
 
+from inbound.api import inputs
+from inbound.api.inputs import UNSAFE_CHARS
 from inbound.api.problems import Problem, invalid
 
 JSON_BODY_LIMIT = 64 * 1024          # one resource
 RULES_BODY_LIMIT = 1024 * 1024       # a whole rules file
 
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-MSISDN = re.compile(r"^[0-9]{3,15}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
-BRAND_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# matched whole (fullmatch); openapi.py publishes the same with ``^`` and ``inputs.END``
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+MSISDN = re.compile(r"[0-9]{3,15}")
+EMAIL = re.compile(f"[^@\\s{UNSAFE_CHARS}]+@[^@\\s{UNSAFE_CHARS}]+")
+BRAND_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+CURSOR = re.compile(r"[0-9]{1,18}")
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -47,34 +50,16 @@ async def read_body(request: web.Request, limit: int) -> bytes:
 async def json_object(request: web.Request, limit: int = JSON_BODY_LIMIT) -> dict[str, Any]:
     if request.content_type != "application/json":
         raise Problem(415, "send the body as application/json")
-    raw = await read_body(request, limit)
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise invalid("body", f"not valid JSON ({exc})") from None
+    body = inputs.parse_json(await read_body(request, limit))
     if not isinstance(body, dict):
         raise invalid("body", "expected a JSON object")
-    check_strings(body, "body")
     return body
 
 
 def check_strings(value: Any, where: str) -> None:
-    """Every string (and key) of a parsed body must be storable text: PostgreSQL refuses NUL
-    and lone UTF-16 surrogates, which JSON can carry (``\\u0000``, ``\\ud800``)."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise invalid(where, "must not contain NUL characters")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise invalid(where, "contains an unpaired UTF-16 surrogate") from None
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_strings(key, where)
-            check_strings(item, f"{where}.{key}" if where != "body" else str(key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            check_strings(item, f"{where}[{i}]")
+    """Every string (and key) of a parsed body must be storable text, and the body no
+    deeper than ``inputs.MAX_DEPTH``."""
+    inputs.check_tree(value, where)
 
 
 def path_text(request: web.Request, name: str, what: str) -> str:
@@ -85,119 +70,122 @@ def path_text(request: web.Request, name: str, what: str) -> str:
     return value
 
 
+def path_id(request: web.Request, name: str) -> int:
+    """A numeric id in the path (ASCII digits); anything else is an id that does not exist."""
+    raw = request.match_info[name]
+    if not inputs.DIGITS.fullmatch(raw) or len(raw) > 18:
+        raise Problem(404, f"{name.replace('_', ' ')} not found")
+    return int(raw)
+
+
 def query_text(query: MultiMapping[str], name: str) -> str | None:
     value = query.get(name)
-    if value is not None and ("\x00" in value or len(value) > 200):
-        raise invalid(name, "at most 200 characters, no NUL")
+    if value is not None:
+        inputs.text(value, name, max_length=200, allow_empty=True, shown=False)
     return value
 
 
-def check_fields(body: dict[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(body) - allowed)
+def check_fields(body: dict[str, Any], allowed: Iterable[str], where: str = "") -> None:
+    unknown = sorted(set(body) - set(allowed))
     if unknown:
-        raise Problem(422, f"unknown field(s): {', '.join(unknown)}",
-                      errors=[{"field": f, "reason": "unknown field"} for f in unknown])
+        fields = [f"{where}{f}" for f in unknown]
+        raise Problem(422, f"unknown field(s): {', '.join(fields)}",
+                      errors=[{"field": f, "reason": "unknown field"} for f in fields])
+
+
+def _present(body: dict[str, Any], name: str, *, required: bool, nullable: bool,
+             where: str) -> bool:
+    """Whether ``name`` has a value to parse; absent or null as the field allows."""
+    if name not in body:
+        if required:
+            raise invalid(where + name, "required")
+        return False
+    if body[name] is None:
+        if required or not nullable:
+            raise invalid(where + name, "must not be null")
+        return False
+    return True
 
 
 def text_field(body: dict[str, Any], name: str, *, required: bool = True,
                max_length: int = 200, pattern: re.Pattern[str] | None = None,
-               allow_empty: bool = False) -> str | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise invalid(name, "required")
+               allow_empty: bool = False, nullable: bool = False, shown: bool = True,
+               where: str = "") -> str | None:
+    if not _present(body, name, required=required, nullable=nullable, where=where):
         return None
-    if not isinstance(value, str):
-        raise invalid(name, "expected a string")
-    if not allow_empty and not value.strip():
-        raise invalid(name, "must not be empty")
-    if len(value) > max_length:
-        raise invalid(name, f"at most {max_length} characters")
-    if "\x00" in value:
-        raise invalid(name, "must not contain NUL characters")
-    if pattern is not None and not pattern.match(value):
-        raise invalid(name, f"must match {pattern.pattern}")
-    return value
+    return inputs.text(body[name], where + name, max_length=max_length, pattern=pattern,
+                       allow_empty=allow_empty, shown=shown)
 
 
 def int_field(body: dict[str, Any], name: str, *, required: bool = True,
-              minimum: int = 1, maximum: int = 2**53) -> int | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise invalid(name, "required")
+              minimum: int = 1, maximum: int = 2**53, nullable: bool = False,
+              where: str = "") -> int | None:
+    if not _present(body, name, required=required, nullable=nullable, where=where):
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise invalid(name, "expected an integer")
-    if not minimum <= value <= maximum:
-        raise invalid(name, f"must be between {minimum} and {maximum}")
-    return value
+    return inputs.integer(body[name], where + name, minimum=minimum, maximum=maximum)
 
 
-def bool_field(body: dict[str, Any], name: str, *, default: bool | None = None) -> bool | None:
-    value = body.get(name, default)
-    if value is not None and not isinstance(value, bool):
-        raise invalid(name, "expected true or false")
+def bool_field(body: dict[str, Any], name: str, *, default: bool | None = None,
+               where: str = "") -> bool | None:
+    if name not in body:
+        return default
+    value = body[name]
+    if not isinstance(value, bool):
+        raise invalid(where + name, "expected true or false")
     return value
 
 
 def string_list(body: dict[str, Any], name: str, *, max_items: int = 50,
-                max_length: int = 100) -> list[str] | None:
-    value = body.get(name)
-    if value is None:
+                max_length: int = 100, pattern: re.Pattern[str] | None = None,
+                where: str = "") -> list[str] | None:
+    if not _present(body, name, required=False, nullable=False, where=where):
         return None
+    value = body[name]
     if not isinstance(value, list) or len(value) > max_items:
-        raise invalid(name, f"expected a list of at most {max_items} strings")
+        raise invalid(where + name, f"expected a list of at most {max_items} strings")
     for i, item in enumerate(value):
-        if not isinstance(item, str) or not item.strip() or len(item) > max_length:
-            raise invalid(f"{name}[{i}]", f"expected a non-empty string of at most "
-                          f"{max_length} characters")
-        if "\x00" in item:
-            raise invalid(f"{name}[{i}]", "must not contain NUL characters")
+        inputs.text(item, f"{where}{name}[{i}]", max_length=max_length, pattern=pattern)
     return value
 
 
 # -- query parameters --------------------------------------------------------------------
 
+def only(query: MultiMapping[str], allowed: Iterable[str]) -> None:
+    """Refuse query parameters the operation does not have (a typo would otherwise be a
+    filter silently not applied)."""
+    unknown = sorted(set(query) - set(allowed))
+    if unknown:
+        raise Problem(422, f"unknown query parameter(s): {', '.join(unknown)}",
+                      errors=[{"field": f, "reason": "unknown query parameter"}
+                              for f in unknown])
+
+
 def limit(query: MultiMapping[str]) -> int:
     raw = query.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise invalid("limit", f"an integer from 1 to {MAX_LIMIT}")
-    return int(raw)
+    return inputs.digits(raw, "limit", minimum=1, maximum=MAX_LIMIT)
 
 
 def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+    return str(last_id)
 
 
 def cursor(query: MultiMapping[str]) -> int | None:
-    """The opaque cursor of the previous page: the last id it showed."""
+    """The cursor of the previous page (the last id it showed); empty: the first page."""
     raw = query.get("cursor")
-    if raw is None:
+    if not raw:
         return None
-    try:
-        decoded = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        decoded = ""
-    kind, _, number = decoded.partition(":")
-    if kind != "id" or not number.isdigit() or len(number) > 18:
+    if not CURSOR.fullmatch(raw):
         raise invalid("cursor", "not a cursor this API returned")
-    return int(number)
+    return int(raw)
 
 
 def timestamp(query: MultiMapping[str], name: str) -> datetime | None:
     raw = query.get(name)
     if raw is None:
         return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise invalid(name, "expected an RFC 3339 date-time, e.g. 2024-05-01T00:00:00Z") from None
-    if value.tzinfo is None:
-        raise invalid(name, "the date-time needs a time zone (Z or +03:00)")
-    return value
+    return inputs.date_time(raw, name)
 
 
 def choice(query: MultiMapping[str], name: str, allowed: tuple[str, ...]) -> str | None:
@@ -212,6 +200,6 @@ def recipient(raw: str | None, name: str = "recipient") -> str | None:
     if raw is None:
         return None
     value = raw if raw.startswith("+") else "+" + raw
-    if not E164.match(value):
+    if not E164.fullmatch(value):
         raise invalid(name, "expected an E.164 phone number such as +905321234567")
     return value

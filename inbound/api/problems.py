@@ -7,6 +7,8 @@ answers) into a problem document, so every error of the API has the same shape.
 from __future__ import annotations
 
 import json
+import re
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -53,6 +55,29 @@ class Problem(Exception):
                             text=json.dumps(body, ensure_ascii=False))
 
 
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("iys_request_id", str)
+_GIVEN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def request_id(request: web.Request) -> str:
+    """This request's id: the proxy's ``X-Request-Id`` when it is a plain token, else a new
+    one. Logged with a server fault and given to the caller, to find one in the other."""
+    rid = request.get(REQUEST_ID)
+    if rid is None:
+        given = request.headers.get("X-Request-Id", "")
+        rid = given if _GIVEN_ID.fullmatch(given) else secrets.token_hex(8)
+        request[REQUEST_ID] = rid
+    return rid
+
+
+def server_fault(request: web.Request, what: str) -> str:
+    """Log the exception being handled as one event (its traceback a field of it, never a
+    multi-line text); returns the request id the answer gives."""
+    rid = request_id(request)
+    log.exception(what, method=request.method, path=request.path, request_id=rid)
+    return rid
+
+
 def invalid(field: str, reason: str) -> Problem:
     """422 for one field, the most common error."""
     return Problem(422, f"{field}: {reason}", errors=[{"field": field, "reason": reason}])
@@ -85,8 +110,10 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
                        headers=headers).response()
     except Exception:
         if request.get(STREAMING):
-            log.exception("api stream aborted", path=request.path)
+            server_fault(request, "api stream aborted")
             raise
         # the stack trace goes to the log, never to the caller
-        log.exception("api request failed", method=request.method, path=request.path)
-        return Problem(500, "an unexpected error occurred; it has been logged").response()
+        rid = server_fault(request, "api request failed")
+        problem = Problem(500, f"an unexpected error occurred; it has been logged as request "
+                          f"{rid}", headers={"X-Request-Id": rid})
+        return problem.response()

@@ -51,6 +51,8 @@ CONFIG_LOCK = "SELECT pg_advisory_xact_lock(1175000006)"
 BRAND_OWNERS = "SELECT id, owner_id FROM brand"
 
 BRAND_OWNER = "SELECT owner_id FROM brand WHERE id = $1"
+BRAND_OWNER_FOR_UPDATE = "SELECT owner_id FROM brand WHERE id = $1 FOR UPDATE"
+SET_BRAND_OWNER = "UPDATE brand SET owner_id = $2, updated_at = now() WHERE id = $1"
 
 BRAND_VISIBLE = "SELECT 1 FROM brand WHERE id = $1 AND ($2::bigint IS NULL OR owner_id = $2)"
 
@@ -91,14 +93,14 @@ UPDATE brand b SET owner_id = w.owner_id
 
 INSERT_AUDIT = """
 INSERT INTO config_audit (actor_token_id, actor_owner_id, actor_admin, action, resource,
-                          resource_id, owner_ids, before, after)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                          resource_id, owner_ids, before, after, actor_via)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 RETURNING id
 """
 
 LIST_AUDIT = """
-SELECT id, at, actor_token_id, actor_owner_id, actor_admin, action, resource, resource_id,
-       before, after
+SELECT id, at, actor_token_id, actor_owner_id, actor_admin, actor_via, action, resource,
+       resource_id, before, after
   FROM config_audit
  WHERE ($1::bigint IS NULL OR $1 = ANY(owner_ids))
    AND ($2::bigint IS NULL OR id < $2)
@@ -132,8 +134,9 @@ SELECT m.id, m.link, m.received_at, m.completed_at, m.sender, m.destination_addr
 _EVENT_COLUMNS = """
        e.id, e.message_id, e.brand_id, e.recipient, e.recipient_type, e.type, e.status,
        e.source, e.state, e.received_at, e.consent_date, e.deadline_at, e.attempts,
-       e.iys_transaction_id, e.iys_creation_date, e.last_error_code, e.last_error,
-       e.created_at, e.updated_at, e.review_decision, e.reviewed_at, e.reviewed_by
+       e.iys_transaction_id, e.iys_created_at AS iys_creation_date, e.last_error_code,
+       e.last_error, e.created_at, e.updated_at, e.review_decision, e.reviewed_at,
+       e.reviewed_by
 """
 
 _EVENT_FILTER = """
@@ -184,8 +187,8 @@ SELECT id, event_id, started_at, latency_ms, method, path, request, http_status,
 """
 
 RECIPIENT_IYS_CHANGES = """
-SELECT c.transaction_id, c.recipient_type, c.type, c.status, c.source, c.consent_date,
-       c.creation_date, c.pulled_at
+SELECT c.transaction_id, c.recipient_type, c.type, c.status, c.source,
+       c.iys_consent_at AS consent_date, c.iys_created_at AS creation_date, c.pulled_at
   FROM iys_change c JOIN brand b ON b.brand_code = c.brand_code
  WHERE b.id = $1 AND c.recipient = $2
  ORDER BY c.id

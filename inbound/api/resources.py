@@ -9,10 +9,9 @@ learn which brand ids others use, except that creating a brand whose id is taken
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from inbound.api import params
+from inbound.api import inputs, params
 from inbound.api.auth import Caller
 from inbound.api.changes import Config
 from inbound.api.problems import Problem, invalid
@@ -21,7 +20,6 @@ VOCABULARY_LISTS = ("extra_opt_out", "removed_opt_out", "extra_opt_in", "removed
 VOCABULARY_KEYS = (*VOCABULARY_LISTS, "extra_channels")
 REPLY_KEYS = ("RET", "ONAY", "ambiguous", "unknown_brand")
 CHANNEL_TYPES = ("MESAJ", "ARAMA")
-WORD = re.compile(r"^[^\x00-\x1f]{1,40}$")
 
 
 def owns(caller: Caller, config: Config, brand_id: str) -> bool:
@@ -76,39 +74,48 @@ def visible_number(caller: Caller, config: Config, msisdn: str) -> dict[str, Any
 
 # -- input -------------------------------------------------------------------------------
 
-def check_vocabulary(value: Any, field: str = "vocabulary") -> dict[str, Any]:
+def _prefix(field: str) -> str:
+    return "" if field == "body" else f"{field}."
+
+
+def check_vocabulary(value: Any, field: str = "vocabulary", *,
+                     extra_keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The vocabulary keys of ``value`` (an object; ``extra_keys`` may be there too, for the
+    rules file's entries that carry their vocabulary beside other keys)."""
     if not isinstance(value, dict):
         raise invalid(field, "expected an object")
-    params.check_fields(value, set(VOCABULARY_KEYS))
+    where = _prefix(field)
+    params.check_fields(value, {*VOCABULARY_KEYS, *extra_keys}, where)
     out: dict[str, Any] = {}
     for key in VOCABULARY_LISTS:
-        words = params.string_list(value, key, max_length=40)
+        words = params.string_list(value, key, max_length=40, where=where)
         if words:
             out[key] = words
-    channels = value.get("extra_channels")
-    if channels is not None:
-        if not isinstance(channels, dict) or len(channels) > 50:
-            raise invalid(f"{field}.extra_channels", "expected an object: word → [MESAJ|ARAMA]")
-        for word, types in channels.items():
-            if not WORD.match(word) or not word.strip():
-                raise invalid(f"{field}.extra_channels", f"{word!r} is not a word")
-            if (not isinstance(types, list) or not types
-                    or any(t not in CHANNEL_TYPES for t in types)):
-                raise invalid(f"{field}.extra_channels.{word}",
-                              "expected a non-empty list of MESAJ and/or ARAMA")
-        if channels:
-            out["extra_channels"] = {w: list(dict.fromkeys(t)) for w, t in channels.items()}
+    if "extra_channels" not in value:
+        return out
+    channels = value["extra_channels"]
+    if not isinstance(channels, dict) or len(channels) > 50:
+        raise invalid(f"{where}extra_channels",
+                      "expected an object of at most 50 words → [MESAJ|ARAMA]")
+    for word, types in channels.items():
+        inputs.text(word, f"{where}extra_channels", max_length=40)
+        if (not isinstance(types, list) or not types
+                or any(t not in CHANNEL_TYPES for t in types)):
+            raise invalid(f"{where}extra_channels.{word}",
+                          "expected a non-empty list of MESAJ and/or ARAMA")
+    if channels:
+        out["extra_channels"] = {w: list(dict.fromkeys(t)) for w, t in channels.items()}
     return out
 
 
 def check_replies(value: Any, field: str = "replies") -> dict[str, str]:
+    """Reply templates: they go out by SMS, so no control or bidi characters."""
     if not isinstance(value, dict):
         raise invalid(field, "expected an object")
-    params.check_fields(value, set(REPLY_KEYS))
+    where = _prefix(field)
+    params.check_fields(value, set(REPLY_KEYS), where)
     for key, template in value.items():
-        if not isinstance(template, str) or len(template) > 640 or "\x00" in template:
-            raise invalid(f"{field}.{key}", "expected a template of at most 640 characters "
-                          "(an empty one switches that reply off)")
+        inputs.text(template, f"{where}{key}", max_length=640, allow_empty=True)
     return dict(value)
 
 
@@ -125,6 +132,19 @@ def set_settings(item: dict[str, Any], vocabulary: dict[str, Any] | None,
             item["replies"] = replies
 
 
+def brand_name(body: dict[str, Any], *, required: bool, where: str = "") -> str | None:
+    return params.text_field(body, "name", required=required, where=where)
+
+
+def brand_codes(body: dict[str, Any], item: dict[str, Any], *, required: bool,
+                where: str = "") -> None:
+    for key in ("iys_code", "brand_code"):
+        code = params.int_field(body, key, required=required, maximum=inputs.CODE_MAX,
+                                where=where)
+        if code is not None:
+            item[key] = code
+
+
 def brand_input(caller: Caller, config: Config, body: dict[str, Any], *,
                 brand: dict[str, Any] | None) -> dict[str, Any]:
     """A new or updated brand dict from a request body (``brand`` None: creation)."""
@@ -134,17 +154,15 @@ def brand_input(caller: Caller, config: Config, body: dict[str, Any], *,
     params.check_fields(body, allowed | ({"id"} if creating else set()))
     item = dict(brand) if brand is not None else {
         "id": params.text_field(body, "id", pattern=params.BRAND_ID, max_length=63)}
-    name = params.text_field(body, "name", required=creating)
+    name = brand_name(body, required=creating)
     if name is not None:
         item["name"] = name
     aliases = params.string_list(body, "aliases")
     if aliases is not None:
         item["aliases"] = aliases
     item.setdefault("aliases", [])
-    for key in ("iys_code", "brand_code"):
-        code = params.int_field(body, key, required=creating, maximum=10**15)
-        if code is not None:
-            item[key] = code
+    brand_codes(body, item, required=creating)
+    params.int_field(body, "owner_id", required=False, maximum=inputs.ID_MAX, nullable=True)
     set_settings(item,
                  check_vocabulary(body["vocabulary"]) if "vocabulary" in body else None,
                  check_replies(body["replies"]) if "replies" in body else None)
@@ -169,11 +187,13 @@ def number_input(body: dict[str, Any], *, number: dict[str, Any] | None) -> dict
     if shared is not None:
         item["shared"] = shared
     if "brand" in body:
-        brand = params.text_field(body, "brand", required=False, max_length=63)
+        brand = params.text_field(body, "brand", required=False, max_length=63,
+                                  pattern=params.BRAND_ID, nullable=True)
         item.pop("brand", None)
         if brand:
             item["brand"] = brand
-    brands = params.string_list(body, "brands", max_items=500, max_length=63)
+    brands = params.string_list(body, "brands", max_items=500, max_length=63,
+                                pattern=params.BRAND_ID)
     if brands is not None:
         item.pop("brands", None)
         if brands:
@@ -181,7 +201,10 @@ def number_input(body: dict[str, Any], *, number: dict[str, Any] | None) -> dict
     if item.get("shared"):
         item.pop("brand", None)
     elif not item.get("brand"):
-        raise invalid("brand", "a dedicated number (shared: false) needs its brand")
+        reason = "a dedicated number (shared: false) needs its brand"
+        if not creating:  # the body alone is fine; with the number as it is, it is not
+            raise Problem(409, f"brand: {reason}", errors=[{"field": "brand", "reason": reason}])
+        raise invalid("brand", reason)
     else:
         item.pop("brands", None)
     set_settings(item,

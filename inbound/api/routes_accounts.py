@@ -10,19 +10,17 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
-from inbound.api import admin, params, queries
+from inbound.api import admin, inputs, params, queries
 from inbound.api.auth import caller_of
 from inbound.api.problems import Problem
 from inbound.api.state import POOL
 
 routes = web.RouteTableDef()
+DEFAULT_TOKEN_NAME = "api"  # a token created without a name; a given name may not be empty
 
 
 def _id(request: web.Request, name: str) -> int:
-    raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 18:
-        raise Problem(404, f"{name.replace('_', ' ')} {raw!r} not found")
-    return int(raw)
+    return params.path_id(request, name)
 
 
 @routes.get("/me")
@@ -51,7 +49,7 @@ async def create_owner(request: web.Request) -> web.Response:
     params.check_fields(body, {"name", "email"})
     name = params.text_field(body, "name")
     email = params.text_field(body, "email", required=False, max_length=254,
-                              pattern=params.EMAIL)
+                              pattern=params.EMAIL, nullable=True)
     assert name is not None
     pool = request.app[POOL]
     try:
@@ -105,9 +103,9 @@ async def create_token(request: web.Request) -> web.Response:
     caller = caller_of(request)
     body = await params.json_object(request)
     params.check_fields(body, {"name", "owner_id", "admin"})
-    name = params.text_field(body, "name", required=False, allow_empty=True) or ""
+    name = params.text_field(body, "name", required=False) or DEFAULT_TOKEN_NAME
     want_admin = bool(params.bool_field(body, "admin", default=False))
-    owner_id = params.int_field(body, "owner_id", required=False, maximum=2**62)
+    owner_id = params.int_field(body, "owner_id", required=False, maximum=inputs.ID_MAX)
     pool = request.app[POOL]
     if not caller.admin:
         if want_admin or owner_id not in (None, caller.owner_id):
@@ -116,10 +114,13 @@ async def create_token(request: web.Request) -> web.Response:
                                    "reason": "admin only"}])
         owner_id = caller.owner_id
     elif owner_id is not None and await pool.fetchrow(queries.OWNER, owner_id) is None:
-        raise Problem(422, f"there is no owner {owner_id}",
+        # well-formed, but not there now: a conflict with the current state, not bad input
+        raise Problem(409, f"there is no owner {owner_id}",
                       errors=[{"field": "owner_id", "reason": "no such owner"}])
     elif owner_id is None and not want_admin:
-        raise Problem(422, "name the owner (owner_id) or ask for an admin token",
+        # what the operator's token may not do (it belongs to no owner), not a malformed body
+        raise Problem(403, "the operator's token belongs to no owner: name the owner "
+                      "(owner_id) or ask for an admin token (admin: true)",
                       errors=[{"field": "owner_id", "reason": "required unless admin"}])
     token, view = await admin.issue_token(
         pool, owner_id=owner_id, admin=want_admin, name=name, actor_token_id=caller.token_id,

@@ -8,10 +8,10 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from inbound.api import changes, params, queries, resources
+from inbound.api import changes, inputs, params, queries, resources
 from inbound.api.auth import Caller, caller_of
 from inbound.api.changes import Config
-from inbound.api.problems import Problem, invalid
+from inbound.api.problems import Problem
 from inbound.api.state import POOL
 
 routes = web.RouteTableDef()
@@ -21,11 +21,12 @@ def context(request: web.Request) -> tuple[asyncpg.Pool, Caller]:
     return request.app[POOL], caller_of(request)
 
 
-async def owner_exists(pool: asyncpg.Pool, owner_id: Any) -> int:
-    if isinstance(owner_id, bool) or not isinstance(owner_id, int) or not 1 <= owner_id < 2**62:
-        raise invalid("owner_id", "expected an owner id")
+async def owner_exists(pool: asyncpg.Pool, owner_id: Any, field: str = "owner_id") -> int:
+    owner_id = inputs.integer(owner_id, field, minimum=1, maximum=inputs.ID_MAX)
     if await pool.fetchrow(queries.OWNER, owner_id) is None:
-        raise invalid("owner_id", f"there is no owner {owner_id}")
+        # well-formed, but not there now: a conflict with the current state, not bad input
+        raise Problem(409, f"there is no owner {owner_id}",
+                      errors=[{"field": field, "reason": "no such owner"}])
     return owner_id
 
 
@@ -54,7 +55,8 @@ async def create_brand(request: web.Request) -> web.Response:
     body = await params.json_object(request)
     owner_id = caller.owner_id
     if caller.admin:
-        owner_id = await owner_exists(pool, body["owner_id"]) if body.get("owner_id") else None
+        owner_id = (await owner_exists(pool, body["owner_id"])
+                    if body.get("owner_id") is not None else None)
 
     def mutate(config: Config) -> tuple[Any, Any]:
         item = resources.brand_input(caller, config, body, brand=None)

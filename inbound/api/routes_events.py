@@ -22,6 +22,7 @@ from inbound.api.auth import Caller, caller_of
 from inbound.api.problems import STREAMING, Problem
 from inbound.api.scope import visible_brand
 from inbound.api.state import POOL
+from iys_push.timefmt import iso_tr
 from keywords import RuleSet, explain, match
 from keywords.rules import msisdn_variants
 
@@ -41,12 +42,19 @@ EVENT_FIELDS = ("id", "message_id", "brand_id", "recipient", "recipient_type", "
 CSV_BATCH = 1000  # rows encoded and written at a time: bounds the memory of an export
 
 
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+# timestamps İYS wrote (in Turkey time): shown in Turkey time, as İYS wrote them plus the
+# offset; the others are our own instants, in UTC
+IYS_TIMES = frozenset({"iys_creation_date", "creation_date"})
 
 
-def _row(row: asyncpg.Record) -> dict[str, Any]:
-    return {k: _jsonable(v) for k, v in row.items()}
+def _jsonable(value: Any, iys_time: bool = False) -> Any:
+    if isinstance(value, datetime):
+        return iso_tr(value) if iys_time else value.isoformat()
+    return value
+
+
+def _row(row: asyncpg.Record, iys_times: frozenset[str] = IYS_TIMES) -> dict[str, Any]:
+    return {k: _jsonable(v, k in iys_times) for k, v in row.items()}
 
 
 async def _brand_scope(request: web.Request) -> tuple[asyncpg.Pool, str, list[str]]:
@@ -91,8 +99,8 @@ def _page(items: list[dict[str, Any]], limit: int) -> web.Response:
     return web.json_response({"items": items, "next_cursor": next_cursor})
 
 
-def _csv_cell(value: Any) -> Any:
-    value = _jsonable(value)
+def _csv_cell(value: Any, iys_time: bool = False) -> Any:
+    value = _jsonable(value, iys_time)
     # free text starting like a formula is neutralised for spreadsheets (CSV injection)
     if isinstance(value, str) and value[:1] in ("=", "@", "-"):
         return "'" + value
@@ -119,7 +127,7 @@ async def export_events(request: web.Request) -> web.StreamResponse:
         request[STREAMING] = True
         count = 0
         async for row in cursor:
-            writer.writerow([_csv_cell(row[f]) for f in EVENT_FIELDS])
+            writer.writerow([_csv_cell(row[f], f in IYS_TIMES) for f in EVENT_FIELDS])
             count += 1
             if count % CSV_BATCH == 0:
                 await response.write(buffer.getvalue().encode("utf-8"))
@@ -155,8 +163,8 @@ async def recipient_history(request: web.Request) -> web.Response:
         message["pdus"] = pdus.get(message["id"], [])
     for event in events:
         event["iys_attempts"] = attempts.get(event["id"], [])
-    changes_ = [_row(r) for r in await pool.fetch(queries.RECIPIENT_IYS_CHANGES, brand_id,
-                                                 recipient)]
+    changes_ = [_row(r, IYS_TIMES | {"consent_date"})
+                for r in await pool.fetch(queries.RECIPIENT_IYS_CHANGES, brand_id, recipient)]
     if not messages and not events and not changes_:
         raise Problem(404, "no message or event of this recipient for this brand")
     return web.json_response({"brand_id": brand_id, "recipient": recipient,
@@ -171,7 +179,8 @@ async def explain_text(request: web.Request) -> web.Response:
     body = await params.json_object(request)
     params.check_fields(body, {"number", "text"})
     number = params.text_field(body, "number", pattern=params.MSISDN, max_length=15)
-    text = params.text_field(body, "text", max_length=1600, allow_empty=True)
+    # the text of an SMS to try, as a recipient could send it: any character may be there
+    text = params.text_field(body, "text", max_length=1600, allow_empty=True, shown=False)
     assert number is not None and text is not None
     config = await changes.load(pool)
     rules = RuleSet.from_dict(config.rules)

@@ -3,17 +3,15 @@ import`) and the audit log of every configuration change."""
 
 from __future__ import annotations
 
-import json
-import tomllib
 from typing import Any
 
 import tomli_w
 from aiohttp import web
 
-from inbound.api import changes, params, queries, resources
+from inbound.api import changes, params, queries, resources, rules_input
 from inbound.api.auth import Caller
 from inbound.api.changes import Config
-from inbound.api.problems import Problem, invalid
+from inbound.api.problems import Problem
 from inbound.api.routes_config import context, owner_exists
 
 routes = web.RouteTableDef()
@@ -51,68 +49,18 @@ async def export_rules(request: web.Request) -> web.Response:
     return web.json_response(view)
 
 
-async def _rules_body(request: web.Request) -> dict[str, Any]:
-    raw = await params.read_body(request, params.RULES_BODY_LIMIT)
-    if request.content_type == "application/toml":
-        try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise invalid("body", f"not valid TOML: {exc}") from None
-    elif request.content_type == "application/json":
-        try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            raise invalid("body", f"not valid JSON: {exc}") from None
-    else:
-        raise Problem(415, "send the rules as application/toml or application/json")
-    if not isinstance(data, dict):
-        raise invalid("body", "expected a table / object with [[number]] and [[brand]]")
-    params.check_strings(data, "body")
-    for key in ("brand", "number"):
-        entries = data.get(key, [])
-        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-            raise invalid(key, "expected a list of tables")
-        for i, entry in enumerate(entries):
-            _check_types(f"{key}[{i}]", entry, _FILE_TYPES[key])
-    return data
-
-
-# the types the database columns need; everything else is RuleSet.from_dict's to judge
-_FILE_TYPES: dict[str, dict[str, tuple[type, bool]]] = {
-    "brand": {"id": (str, True), "name": (str, True), "aliases": (list, False),
-              "owner": (int, False)},
-    "number": {"msisdn": (str, True), "shared": (bool, False), "brand": (str, False),
-               "brands": (list, False)},
-}
-
-
-def _check_types(where: str, entry: dict[str, Any], types: dict[str, tuple[type, bool]]) -> None:
-    for key, (kind, required) in types.items():
-        value = entry.get(key)
-        if value is None:
-            if required:
-                raise invalid(f"{where}.{key}", "required")
-            continue
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise invalid(f"{where}.{key}", f"expected {kind.__name__}")
-        if kind is list and not all(isinstance(v, str) for v in value):
-            raise invalid(f"{where}.{key}", "expected a list of strings")
-        if kind is str and (not value or "\x00" in value):
-            raise invalid(f"{where}.{key}", "expected a non-empty string")
-
-
 @routes.put("/rules")
 async def import_rules(request: web.Request) -> web.Response:
     """Replace the caller's configuration: the operator the whole file, an owner its brands."""
     pool, caller = context(request)
-    data = await _rules_body(request)
+    data = await rules_input.read(request)
     brands = [dict(b) for b in data.get("brand", [])]
     owners_in_file = {b["id"]: b.pop("owner") for b in brands if "owner" in b}
     if owners_in_file and not caller.admin:
         raise Problem(403, "only the operator assigns brands to owners",
                       errors=[{"field": "brand.owner", "reason": "admin only"}])
     for owner_id in set(owners_in_file.values()):
-        await owner_exists(pool, owner_id)
+        await owner_exists(pool, owner_id, "brand.owner")
 
     def mutate(config: Config) -> tuple[Any, Any]:
         before = _rules_view(caller, config)
@@ -159,7 +107,8 @@ async def list_audit(request: web.Request) -> web.Response:
                             params.query_text(query, "resource_id"), limit)
     items = [{"id": r["id"], "at": r["at"].isoformat(), "actor": {
         "admin": r["actor_admin"], "owner_id": r["actor_owner_id"],
-        "token_id": r["actor_token_id"]}, "action": r["action"], "resource": r["resource"],
+        "token_id": r["actor_token_id"], "via": r["actor_via"]}, "action": r["action"],
+        "resource": r["resource"],
         "resource_id": r["resource_id"], "before": r["before"], "after": r["after"]}
         for r in rows]
     next_cursor = params.encode_cursor(rows[-1]["id"]) if len(rows) == limit else None

@@ -14,8 +14,9 @@ import asyncpg
 import structlog
 from aiohttp import web
 
+from inbound.api.admin import AUDIT_VIA
 from inbound.api.auth import CALLER, Caller
-from inbound.api.problems import Problem
+from inbound.api.problems import Problem, server_fault
 from inbound.api.state import POOL
 from inbound.web import auth, pages_brands, pages_events, pages_reviews
 from inbound.web.auth import set_password
@@ -55,6 +56,7 @@ def _middleware(pool: asyncpg.Pool, secret: bytes) -> Callable[..., Awaitable[we
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         lang = request.cookies.get(LANG_COOKIE, "tr")
         request[LANG] = lang if lang in LANGS else "tr"
+        AUDIT_VIA.set("web")  # this request's task only: changes made here are the page's
         try:
             response = await _dispatch(request, handler, pool, secret)
         except Problem as problem:
@@ -67,6 +69,13 @@ def _middleware(pool: asyncpg.Pool, secret: bytes) -> Callable[..., Awaitable[we
                 raise
             message = tr(request[LANG], "not_found") if exc.status == 404 else exc.reason
             response = _error_page(request, exc.status, message)
+        except Exception:
+            # one JSON log event with the request id; the page's own error page (with the
+            # headers below), never aiohttp's plain text
+            rid = server_fault(request, "web request failed")
+            response = _error_page(request, 500, f"{tr(request[LANG], 'server_error')} "
+                                   f"({rid})")
+            response.headers["X-Request-Id"] = rid
         response.headers.setdefault("Content-Security-Policy",
                                     "default-src 'self'; style-src 'self' 'unsafe-inline'; "
                                     "img-src 'self' data:; frame-ancestors 'none'; "

@@ -12,7 +12,11 @@
   lookup; the database keeps only the token's SHA-256, the owner and the session's CSRF token.
 * Every POST carries the CSRF token (form field ``csrf`` or header ``X-CSRF-Token``); the
   sign-in form, used before there is a session, gets one bound to a pre-session cookie.
-* ``MAX_FAILURES`` wrong passwords in a row lock the account for ``LOCK_MINUTES``.
+* ``MAX_FAILURES`` failed sign-ins in a row with one e-mail address lock that address for
+  ``LOCK_MINUTES``, whether or not an owner has it: counted by the address's SHA-256 in
+  ``web_sign_in_failure``. Every attempt, locked or not, known address or not, runs the same
+  statements and one Argon2 verification (against a dummy hash when there is no account),
+  so neither the answer, nor its time, nor the lock-out tells which addresses have accounts.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from inbound.api.admin import audit
 from inbound.web import queries
 
 _T = TypeVar("_T")
@@ -63,11 +68,25 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
+_DUMMY: list[str] = []
+
+
+def dummy_hash() -> str:
+    """An Argon2 hash of a random password nobody knows, made once with the same
+    parameters as real ones: verifying against it costs what a real verification costs."""
+    if not _DUMMY:
+        _DUMMY.append(_HASHER.hash(secrets.token_urlsafe(32)))
+    return _DUMMY[0]
+
+
 def verify_password(password: str, stored: str | None) -> bool:
     """True when ``password`` matches ``stored``; a missing or unreadable hash never does
     (but costs the same time, so unknown e-mails cannot be told from wrong passwords)."""
     if not stored:
-        _HASHER.hash(password)
+        try:
+            _HASHER.verify(dummy_hash(), password)
+        except (VerificationError, InvalidHashError):
+            pass
         return False
     if stored.startswith("$scrypt$"):
         return _verify_scrypt(password, stored)
@@ -106,9 +125,14 @@ async def set_password(pool: asyncpg.Pool, owner_id: int, password: str) -> bool
     check_new_password(password)
     hashed = await _in_hash_pool(hash_password, password)
     async with pool.acquire() as conn, conn.transaction():
-        if await conn.fetchval(queries.SET_PASSWORD, owner_id, hashed) is None:
+        email = await conn.fetchval(queries.SET_PASSWORD, owner_id, hashed)
+        if email is None:
             return False
         await conn.execute(queries.DELETE_OWNER_SESSIONS, owner_id)
+        await conn.execute(queries.SIGN_IN_SUCCEEDED, email_digest(email))
+        await audit(conn, actor_token_id=None, actor_owner_id=None, actor_admin=True,
+                    action="update", resource="owner", resource_id=str(owner_id),
+                    owner_ids=[owner_id], before=None, after={"web_password": "set"})
     return True
 
 
@@ -149,31 +173,45 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+def email_digest(email: str) -> bytes:
+    return hashlib.sha256(email.strip().lower()[:320].encode("utf-8", "replace")).digest()
+
+
+def mask_email(email: str) -> str:
+    """For the log: ``i***@acme.example`` (enough to recognise one's own, not to harvest)."""
+    local, at, domain = email.strip()[:320].partition("@")
+    return f"{local[:1]}***{at}{domain}" if at else f"{local[:1]}***"
+
+
 async def sign_in(pool: asyncpg.Pool, email: str, password: str) -> int | str:
-    """The owner id, or why not: ``"locked"`` or ``"invalid"`` (same for an unknown e-mail)."""
-    row = await pool.fetchrow(queries.OWNER_FOR_LOGIN, email.strip()[:320])
-    if row is None:
-        await _in_hash_pool(verify_password, password, None)
-        return "invalid"
+    """The owner id, or why not: ``"invalid"`` (wrong password or unknown e-mail, the same),
+    ``"locked"`` (the address is locked) or ``"locked_now"`` (this failure locked it)."""
+    digest = email_digest(email)
+    looked_up = email.strip()[:320]
+    if "\x00" in looked_up:  # no stored address has one (PostgreSQL cannot even compare it)
+        looked_up = ""
+    row = await pool.fetchrow(queries.SIGN_IN, digest, looked_up)
+    stored = row["password_hash"]
+    matched = await _in_hash_pool(verify_password, password, stored)
     if row["locked"]:
         return "locked"
-    stored = row["password_hash"]
-    if await _in_hash_pool(verify_password, password, stored):
-        await pool.execute(queries.LOGIN_SUCCEEDED, row["id"])
+    if matched and row["id"] is not None:
+        await pool.execute(queries.SIGN_IN_SUCCEEDED, digest)
         if needs_rehash(stored):
             # only over the hash just verified: a reset that landed meanwhile stays
             await pool.execute(queries.REHASH_PASSWORD, row["id"], stored,
                                await _in_hash_pool(hash_password, password))
         return int(row["id"])
-    locked = await pool.fetchval(queries.LOGIN_FAILED, row["id"], MAX_FAILURES,
+    locked = await pool.fetchval(queries.SIGN_IN_FAILED, digest, MAX_FAILURES,
                                  timedelta(minutes=LOCK_MINUTES))
-    return "locked" if locked else "invalid"
+    return "locked_now" if locked else "invalid"
 
 
 async def new_session(pool: asyncpg.Pool, secret: bytes, owner_id: int) -> str:
     """A new session for the owner; returns the signed cookie value."""
     token = secrets.token_urlsafe(32)
     await pool.execute(queries.DELETE_EXPIRED_SESSIONS)
+    await pool.execute(queries.FORGET_OLD_FAILURES)
     await pool.execute(queries.INSERT_SESSION, _digest(token), owner_id,
                        secrets.token_urlsafe(32), timedelta(hours=SESSION_HOURS))
     return sign(secret, token, "session")

@@ -90,6 +90,8 @@ T: dict[str, tuple[str, str]] = {
     "response": ("Yanıt", "Response"),
     "iys_changes": ("İYS'den gelen değişiklikler", "Changes reported by İYS"),
     "not_found": ("Bulunamadı.", "Not found."),
+    "server_error": ("Beklenmeyen bir hata oldu; kaydedildi. İstek numarası:",
+                     "An unexpected error occurred; it has been logged. Request id:"),
     "error": ("Hata", "Error"),
     "language": ("English", "Türkçe"),
     "field_error": ("Hata", "Error"),

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Any
 
 import structlog
 from aiohttp import web
 
-from inbound.api import resources, routes_config, routes_events
-from inbound.api.problems import Problem
+from inbound import metrics, proxies
+from inbound.api import inputs, resources, routes_config, routes_events
+from inbound.api.problems import Problem, invalid
 from inbound.api.state import POOL
 from inbound.web import auth, bridge
 from inbound.web.html import Html, esc, join, layout, seg, tr
@@ -32,7 +32,10 @@ def page(request: web.Request, title: str, body: str, *, status: int = 200) -> w
 
 
 def cookie_args(request: web.Request) -> dict[str, Any]:
-    return {"path": "/ui/", "httponly": True, "samesite": "Strict", "secure": request.secure}
+    """``Secure`` whenever the browser reached us over TLS, directly or through a trusted
+    proxy (``http.trusted_proxies``): the cookie then never travels in clear."""
+    return {"path": "/ui/", "httponly": True, "samesite": "Strict",
+            "secure": proxies.of(request).secure(request)}
 
 
 # -- sign-in -------------------------------------------------------------------------------
@@ -74,25 +77,36 @@ async def login(request: web.Request) -> web.StreamResponse:
                         status=403)
         response.set_cookie(auth.LOGIN_COOKIE, fresh, max_age=3600, **cookie_args(request))
         return response
-    # too many failures from this address (any accounts): refused before any hashing
-    address = request.remote or "unknown"
+    # too many failures from this client (any accounts): refused before any hashing; behind
+    # a trusted proxy the client is the one X-Forwarded-For names
+    address = proxies.of(request).client(request)
     failures = request.app[FAILED_SIGN_INS]
     if failures.refused(address):
-        log.warning("web sign-in refused: too many failed sign-ins from this address")
+        log.warning("web sign-in refused: too many failed sign-ins from this client",
+                    client=address)
+        metrics.WEB_SIGN_IN_FAILURES.labels("address_limited").inc()
         return page(request, title, _login_form(request, pre, tr(lang, "address_limited")),
                     status=429)
-    result = await auth.sign_in(request.app[POOL], str(form.get("email", "")),
-                                str(form.get("password", "")))
+    email = str(form.get("email", ""))
+    result = await auth.sign_in(request.app[POOL], email, str(form.get("password", "")))
     if isinstance(result, str):
         failures.failed(address)
-        status = 429 if result == "locked" else 401
-        message = tr(lang, "locked" if result == "locked" else "bad_login")
-        return page(request, title, _login_form(request, pre, message), status=status)
+        locked = result in ("locked", "locked_now")
+        metrics.WEB_SIGN_IN_FAILURES.labels("locked" if locked else "invalid").inc()
+        log.warning("web sign-in failed", email=auth.mask_email(email), client=address,
+                    reason="locked" if locked else "invalid")
+        if result == "locked_now":
+            metrics.WEB_SIGN_IN_LOCKOUTS.inc()
+            log.warning("web sign-in locked out", email=auth.mask_email(email),
+                        client=address, minutes=auth.LOCK_MINUTES)
+        message = tr(lang, "locked" if locked else "bad_login")
+        return page(request, title, _login_form(request, pre, message),
+                    status=429 if locked else 401)
     cookie = await auth.new_session(request.app[POOL], request.app[SECRET], result)
     response = web.HTTPSeeOther("/ui/brands")
     response.set_cookie(auth.SESSION_COOKIE, cookie, max_age=auth.SESSION_HOURS * 3600,
                         **cookie_args(request))
-    response.del_cookie(auth.LOGIN_COOKIE, path="/ui/")
+    response.del_cookie(auth.LOGIN_COOKIE, **cookie_args(request))
     raise response
 
 
@@ -100,7 +114,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     await auth.end_session(request.app[POOL], request[SESSION])
     response = web.HTTPSeeOther("/ui/login")
-    response.del_cookie(auth.SESSION_COOKIE, path="/ui/")
+    response.del_cookie(auth.SESSION_COOKIE, **cookie_args(request))
     raise response
 
 
@@ -332,12 +346,9 @@ async def explain(request: web.Request) -> web.StreamResponse:
     plain form submission."""
     if request.content_type == "application/json":
         try:
-            raw = json.loads(await request.read())
-        except ValueError:
-            raw = None
-        if not isinstance(raw, dict):
-            raise web.HTTPBadRequest(reason="expected a JSON object")
-        try:
+            raw = inputs.parse_json(await request.read())
+            if not isinstance(raw, dict):
+                raise invalid("body", "expected a JSON object")
             result = await bridge.call(routes_events.explain_text, request, body=raw)
         except Problem as problem:
             return problem.response()

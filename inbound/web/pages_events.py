@@ -3,23 +3,26 @@ recipient's history printable as evidence."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from aiohttp import web
 
-from inbound.api import routes_events
+from inbound.api import inputs, params, routes_events
 from inbound.api.problems import Problem, invalid
 from inbound.api.state import POOL
 from inbound.web import bridge, pages_reviews, queries
 from inbound.web.html import Html, esc, seg, tr, url
 from inbound.web.pages_brands import page
 from inbound.web.state import LANG
+from iys_push.timefmt import show_tr
 
 routes = web.RouteTableDef()
 
 TR_TIME = timezone(timedelta(hours=3), "TRT")  # Türkiye: UTC+3 all year since 2016
 FILTERS = ("recipient", "status", "state", "type", "since", "until")
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 CHART_DAYS = 30
 COLOURS = {"RET": "#a4001d", "ONAY": "#1a5e20"}
 
@@ -30,14 +33,26 @@ def _local(value: str | None) -> str:
     return datetime.fromisoformat(value).astimezone(TR_TIME).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _iys(value: str | None) -> str:
+    """An İYS timestamp (the API gives it in Turkey time) with its zone named."""
+    return show_tr(datetime.fromisoformat(value)) if value else ""
+
+
 def _day(query: Any, name: str) -> date | None:
+    """A filter's day (the form's date input): ASCII digits, years the API accepts."""
     raw = query.get(name)
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        if not DAY.fullmatch(raw):
+            raise ValueError(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise invalid(name, "expected a date such as 2024-05-01") from None
+    if not inputs.FIRST_YEAR <= day.year <= inputs.LAST_YEAR:
+        raise invalid(name, f"the year must be between {inputs.FIRST_YEAR} and "
+                      f"{inputs.LAST_YEAR}")
+    return day
 
 
 def api_query(query: Any) -> dict[str, str]:
@@ -200,8 +215,10 @@ async def events_page(request: web.Request) -> web.Response:
 
 @routes.get("/brands/{brand_id}/events.csv")
 async def events_csv(request: web.Request) -> web.StreamResponse:
-    return await routes_events.export_events(
-        bridge.with_query(request, api_query(request.query)))
+    # the page's link keeps its page size; the export has none, but it is checked all the same
+    params.limit(request.query)
+    query = {k: v for k, v in api_query(request.query).items() if k != "limit"}
+    return await routes_events.export_events(bridge.with_query(request, query))
 
 
 def _dl(pairs: list[tuple[str, Any]]) -> str:
@@ -253,7 +270,7 @@ async def recipient_page(request: web.Request) -> web.Response:
                           (tr(lang, "consent_date"), _local(e["consent_date"])),
                           (tr(lang, "deadline"), _local(e["deadline_at"])),
                           (tr(lang, "transaction"), e["iys_transaction_id"] or ""),
-                          (tr(lang, "iys_created"), _local(e["iys_creation_date"])),
+                          (tr(lang, "iys_created"), _iys(e["iys_creation_date"])),
                           (tr(lang, "last_error"), " ".join(
                               str(x) for x in (e["last_error_code"], e["last_error"]) if x)),
                           (tr(lang, "created"), _local(e["created_at"])),
@@ -274,6 +291,6 @@ async def recipient_page(request: web.Request) -> web.Response:
     if h["iys_changes"]:
         parts.append(f'<h2>{esc(tr(lang, "iys_changes"))}</h2>')
         for c in h["iys_changes"]:
-            parts.append(_dl([(k, _local(v) if k.endswith(("_date", "_at")) else v)
-                              for k, v in c.items()]))
+            parts.append(_dl([(k, _iys(v) if k.endswith("_date") else
+                               _local(v) if k.endswith("_at") else v) for k, v in c.items()]))
     return page(request, f'{tr(lang, "evidence")}: {h["recipient"]}', "".join(parts))

@@ -6,27 +6,41 @@ Everything about brands, numbers, events and recipients comes from the brand-own
 
 from __future__ import annotations
 
-OWNER_FOR_LOGIN = """
-SELECT id, password_hash, locked_until > now() AS locked
-  FROM owner WHERE lower(email) = lower($1)
+# One row whatever the address: the owner's id and hash (NULL when no owner has it) and
+# whether the address is locked. $1: SHA-256 of the lower-cased address; $2: the address.
+SIGN_IN = """
+SELECT o.id, o.password_hash, COALESCE(f.locked_until > now(), false) AS locked
+  FROM (SELECT 1) AS one
+  LEFT JOIN LATERAL (SELECT id, password_hash FROM owner
+                      WHERE lower(email) = lower($2) ORDER BY id LIMIT 1) o ON true
+  LEFT JOIN web_sign_in_failure f ON f.email_digest = $1
 """
 
-# $2: failures allowed; $3: lock duration. At the limit the counter restarts and the
-# account is locked until now() + $3.
-LOGIN_FAILED = """
-UPDATE owner
-   SET failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END,
-       locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + $3::interval
-                           ELSE locked_until END
- WHERE id = $1
+# $2: failures allowed; $3: lock duration. At the limit the counter restarts and the address
+# is locked until now() + $3. Failures older than a day are forgotten.
+SIGN_IN_FAILED = """
+INSERT INTO web_sign_in_failure AS f (email_digest, failures, locked_until, updated_at)
+VALUES ($1, CASE WHEN 1 >= $2 THEN 0 ELSE 1 END,
+        CASE WHEN 1 >= $2 THEN now() + $3::interval END, now())
+ON CONFLICT (email_digest) DO UPDATE
+   SET failures = CASE WHEN f.updated_at < now() - interval '1 day' THEN 1
+                       WHEN f.failures + 1 >= $2 THEN 0 ELSE f.failures + 1 END,
+       locked_until = CASE WHEN f.updated_at >= now() - interval '1 day'
+                            AND f.failures + 1 >= $2 THEN now() + $3::interval
+                           ELSE f.locked_until END,
+       updated_at = now()
 RETURNING locked_until > now() AS locked
 """
 
-LOGIN_SUCCEEDED = "UPDATE owner SET failed_logins = 0, locked_until = NULL WHERE id = $1"
+SIGN_IN_SUCCEEDED = "DELETE FROM web_sign_in_failure WHERE email_digest = $1"
+FORGET_OLD_FAILURES = """
+DELETE FROM web_sign_in_failure
+ WHERE updated_at < now() - interval '1 day' AND (locked_until IS NULL OR locked_until < now())
+"""
 
 SET_PASSWORD = """
 UPDATE owner SET password_hash = $2, failed_logins = 0, locked_until = NULL
- WHERE id = $1 RETURNING id
+ WHERE id = $1 RETURNING coalesce(email, '')
 """
 
 REHASH_PASSWORD = """

@@ -153,7 +153,8 @@ async def test_every_change_is_audited_with_before_and_after(world: World) -> No
     assert entry["before"]["aliases"] == ["ACME MARKET"]
     assert entry["after"]["aliases"] == ["ACME MARKET", "AM"]
     token_id = (await (await c.get("/api/v1/me", headers=a)).json())["token_id"]
-    assert entry["actor"] == {"admin": False, "owner_id": world.owner_a, "token_id": token_id}
+    assert entry["actor"] == {"admin": False, "owner_id": world.owner_a, "token_id": token_id,
+                              "via": "api"}
     # B's history does not contain A's change
     b_page = await (await c.get("/api/v1/audit", headers=world.auth("b"))).json()
     assert all(e["resource_id"] != "acme" for e in b_page["items"])

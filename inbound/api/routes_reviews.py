@@ -27,13 +27,6 @@ async def _brand(request: web.Request) -> tuple[asyncpg.Pool, str, reviews.Actor
     return pool, brand_id, reviews.Actor(caller.token_id, caller.owner_id, caller.admin)
 
 
-def _event_id(request: web.Request) -> int:
-    raw = request.match_info["event_id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise Problem(404, f"review item {raw!r} not found")
-    return int(raw)
-
-
 @routes.get("/brands/{brand_id}/reviews")
 async def list_reviews(request: web.Request) -> web.Response:
     pool, brand_id, _ = await _brand(request)
@@ -46,7 +39,7 @@ async def list_reviews(request: web.Request) -> web.Response:
 
 async def _decide(request: web.Request, decision: reviews.Decision) -> web.Response:
     pool, brand_id, actor = await _brand(request)
-    event_id = _event_id(request)
+    event_id = params.path_id(request, "event_id")
     try:
         item = await reviews.decide(pool, brand_id, event_id, decision, actor)
     except reviews.NotReviewable:

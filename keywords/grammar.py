@@ -130,3 +130,19 @@ _VERB_ENDINGS = ("yor", "yorum", "yoruz", "yorsunuz", "dim", "dum", "tim", "tum"
 
 def is_verb(word: str) -> bool:
     return len(word) > 4 and word.isalpha() and word.endswith(_VERB_ENDINGS)
+
+
+# "ret" as a noun in talk about something else: "Başvurum ret mi edildi?", "ret aldım",
+# "kredim ret oldu". The canonical RET's allowance (a RET whatever else the message holds)
+# is for a person who says RET and more, not for one who asks about a rejection: a question
+# particle or a third-person or passive verb right after it is talk (a false RET silences a
+# customer). "RET ediyorum" and "RET etmek istiyorum" stay the sender's own opt-out.
+_TALK_AFTER_RET = frozenset({
+    "mi", "mu", "misin", "misiniz", "midir", "mudur", "edildi", "edilmis", "edilecek",
+    "ediliyor", "edilir", "etti", "etmis", "ettiler", "etmisler", "oldu", "olmus", "olacak",
+    "oluyor", "aldi", "aldim", "aldik", "yedi", "yedim", "cikti", "verildi", "verdi",
+})
+
+
+def ret_as_talk(word_after: str) -> bool:
+    return word_after in _TALK_AFTER_RET

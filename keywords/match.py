@@ -131,7 +131,8 @@ class _Message:
         if self.ret_negated or self.onay and (self.ret or self.negations):
             return decided("ambiguous", f"Opt-out and opt-in words, or a negated one, in one "
                                         f"message on {self.where}: not a command.")
-        canonical = [s for s in self.ret if s.word == CANONICAL_RET]
+        canonical = [s for s in self.ret if s.word == CANONICAL_RET
+                     and not grammar.ret_as_talk(self._word_after(s.position))]
         if canonical and not self.onay and self.targets:
             return self._consent(decided, "RET", canonical[0].word, self.targets,
                                  ignored=self.words)
@@ -142,6 +143,10 @@ class _Message:
                                             f"but names no brand on {self.where}: no one to ask.")
             return self._review(decided)
         return self._not_a_command(decided)
+
+    def _word_after(self, position: int) -> str:
+        """The word right after ``position`` when it is outside the grammar, else ""."""
+        return next((w for p, w in self.unknown if p == position + 1), "")
 
     def _command(self, decided: Decide) -> Decision:
         """A wholly grammatical message: the command it states, if it is complete."""

@@ -51,6 +51,9 @@ ORDINARY = [
     "Kartım neden reddedildi?", "Dur durak bilmiyor bu fiyatlar", "Sms gelmiyor",
     "Arama yapmıştım, dönüş olmadı", "Kuponu kabul etmedi kasa", "Start butonuna bastım olmadı",
     "Kabul ediyorum ama şartları okumadım",
+    # "ret" as a noun, talk about a rejection (on the dedicated number the brand is implied)
+    "Başvurum ret mi edildi?", "Kredi başvurum ret oldu", "Vize başvurusu ret aldı",
+    "Teklifim ret edildi, neden?",
 ]
 ORDINARY_NAMING_THE_BRAND = [
     "ACME için teşekkürler", "ACME stok var mi", "ACME mağazası kaçta kapanıyor?",

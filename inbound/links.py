@@ -52,6 +52,7 @@ class PrometheusSessionMetrics:
     def __init__(self) -> None:
         self._pdus: dict[tuple[str, str, str, int], Any] = {}
         self._acks: dict[str, Any] = {}
+        self._throttled: dict[str, Any] = {}
 
     def pdu(self, link: str, direction: str, command: str, status: int,
             count: int = 1) -> None:
@@ -74,6 +75,12 @@ class PrometheusSessionMetrics:
         if child is None:
             child = self._acks[link] = metrics.ACK_SECONDS.labels(link)
         child.observe(seconds)
+
+    def throttled(self, link: str) -> None:
+        child = self._throttled.get(link)
+        if child is None:
+            child = self._throttled[link] = metrics.THROTTLED.labels(link)
+        child.inc()
 
     def bound(self, link: str, is_bound: bool) -> None:
         metrics.BIND_STATE.labels(link).set(1 if is_bound else 0)

@@ -126,7 +126,7 @@ async def test_a_failed_commit_answers_every_pdu_of_the_batch_temporary_error() 
 async def test_at_most_pipeline_depth_batches_are_in_flight() -> None:
     sink = HandSink()
     async with bound_session(sink) as (session, smsc):
-        depth = session.pipeline_depth
+        depth = session.commits.pipeline_depth
         for seq in range(1, depth + 1):
             smsc.send(deliver_pdu(seq, b"RET ACME"))
             await sink.wait_calls(seq)

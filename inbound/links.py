@@ -42,6 +42,9 @@ def process_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+_UNCOMMITTED_PEAKS: dict[str, int] = {}  # link -> iys_inbound_smpp_uncommitted_peak
+
+
 class PrometheusSessionMetrics:
     """Plugs the SMPP session's hooks into ``inbound.metrics``.
 
@@ -82,6 +85,12 @@ class PrometheusSessionMetrics:
             child = self._throttled[link] = metrics.THROTTLED.labels(link)
         child.inc()
 
+    def uncommitted_peak(self, link: str, waiting: int) -> None:
+        # each session's high-water mark starts at 0; the gauge keeps the process's
+        if waiting > _UNCOMMITTED_PEAKS.get(link, 0):
+            _UNCOMMITTED_PEAKS[link] = waiting
+            metrics.UNCOMMITTED_PEAK.labels(link).set(waiting)
+
     def bound(self, link: str, is_bound: bool) -> None:
         metrics.BIND_STATE.labels(link).set(1 if is_bound else 0)
 
@@ -110,7 +119,7 @@ async def own_link(dsn: str, pool: asyncpg.Pool, settings: LinkSettings, sink: S
 
     states[settings.name] = "standby"
     for family in (metrics.RECONNECTS, metrics.COMMIT_FAILURES, metrics.REDELIVERIES,
-                   metrics.INCOMPLETE):
+                   metrics.INCOMPLETE, metrics.THROTTLED, metrics.UNCOMMITTED_PEAK):
         family.labels(settings.name)  # a zero series from the start, not "no data"
     while True:
         lock = _LinkLock(dsn, key)

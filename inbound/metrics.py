@@ -48,6 +48,12 @@ THROTTLED = Counter(
     "were already waiting for their commit (the SMSC sends them again)",
     ["link"],
 )
+UNCOMMITTED_PEAK = Gauge(
+    "iys_inbound_smpp_uncommitted_peak",
+    "The most PDUs of the link that waited for their commit at once since the process "
+    "started (at most max_uncommitted)",
+    ["link"],
+)
 COMMIT_FAILURES = Counter(
     "iys_inbound_commit_failures_total",
     "Batches answered ESME_RX_T_APPN because they could not be stored",

@@ -95,6 +95,7 @@ class GroupCommit:
         self.waiting += 1
         if self.waiting > self.high_water:
             self.high_water = self.waiting
+            self.metrics.uncommitted_peak(self.settings.name, self.waiting)
         self._queue.put_nowait(item)
 
     def end(self) -> None:

@@ -79,11 +79,11 @@ class PrometheusSessionMetrics:
             child = self._acks[link] = metrics.ACK_SECONDS.labels(link)
         child.observe(seconds)
 
-    def throttled(self, link: str) -> None:
+    def throttled(self, link: str, count: int = 1) -> None:
         child = self._throttled.get(link)
         if child is None:
             child = self._throttled[link] = metrics.THROTTLED.labels(link)
-        child.inc()
+        child.inc(count)
 
     def uncommitted_peak(self, link: str, waiting: int) -> None:
         # each session's high-water mark starts at 0; the gauge keeps the process's

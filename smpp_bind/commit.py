@@ -207,9 +207,9 @@ class ThrottleLog:
         self._last: float | None = None
         self._unlogged = 0
 
-    def throttled(self, log: structlog.typing.FilteringBoundLogger, waiting: int,
+    def throttled(self, log: structlog.typing.FilteringBoundLogger, count: int, waiting: int,
                   limit: int) -> None:
-        self._unlogged += 1
+        self._unlogged += count
         now = self.clock()
         if self._last is not None and now - self._last < self.every:
             return

@@ -74,6 +74,8 @@ class Session:
         self._seq = 0
         self._writer: asyncio.StreamWriter | None = None
         self._pending: dict[int, asyncio.Future[tuple[pdu.Header, bytes]]] = {}
+        self._throttled: list[bytes] = []  # ESME_RTHROTTLED answers not written yet
+        self._throttled_data_sm = 0         # how many of them answer a data_sm
         self.commits = GroupCommit(settings, sink, self.metrics, self._write_answers,
                                    self._drain, self.log)
         self._unbind_requested: int | None = None  # sequence of the SMSC's unbind
@@ -85,6 +87,7 @@ class Session:
         return self._seq
 
     def _write(self, data: bytes, command: str, status: int = pdu.ESME_ROK) -> None:
+        self._flush_throttled()  # answers go out in the order the PDUs came
         assert self._writer is not None
         self._writer.write(data)
         self.metrics.pdu(self.settings.name, "out", command, status)
@@ -226,6 +229,7 @@ class Session:
             try:
                 consumed, go_on = self._frame_all(buffer, counts)
             finally:
+                self._flush_throttled()
                 for (command, status), n in counts.items():
                     self.metrics.pdu(self.settings.name, "in", command, status, n)
             if not go_on:
@@ -290,15 +294,29 @@ class Session:
 
     def _throttle(self, header: pdu.Header) -> None:
         """Too many PDUs wait for their commit: refuse this one at once, unparsed and
-        unstored; the SMSC sends it again later, as a new PDU (inbound/redelivery.py)."""
+        unstored; the SMSC sends it again later, as a new PDU (inbound/redelivery.py).
+        The answer goes out with the next write or at the end of this read (a flood
+        brings thousands of them: one write, not one per PDU)."""
         if header.command_id == pdu.DATA_SM:
-            self._write(pdu.data_sm_resp(header.sequence, pdu.ESME_RTHROTTLED),
-                        "data_sm_resp", pdu.ESME_RTHROTTLED)
+            self._throttled.append(pdu.data_sm_resp(header.sequence, pdu.ESME_RTHROTTLED))
+            self._throttled_data_sm += 1
         else:
-            self._write(pdu.deliver_sm_resp(header.sequence, pdu.ESME_RTHROTTLED),
-                        "deliver_sm_resp", pdu.ESME_RTHROTTLED)
-        self.metrics.throttled(self.settings.name)
-        self.throttle_log.throttled(self.log, self.commits.waiting, self.commits.limit)
+            self._throttled.append(pdu.deliver_sm_resp(header.sequence, pdu.ESME_RTHROTTLED))
+
+    def _flush_throttled(self) -> None:
+        if not self._throttled:
+            return
+        out, data_sm = self._throttled, self._throttled_data_sm
+        self._throttled, self._throttled_data_sm = [], 0
+        assert self._writer is not None
+        self._writer.write(b"".join(out))
+        name, n = self.settings.name, len(out)
+        if n > data_sm:
+            self.metrics.pdu(name, "out", "deliver_sm_resp", pdu.ESME_RTHROTTLED, n - data_sm)
+        if data_sm:
+            self.metrics.pdu(name, "out", "data_sm_resp", pdu.ESME_RTHROTTLED, data_sm)
+        self.metrics.throttled(name, n)
+        self.throttle_log.throttled(self.log, n, self.commits.waiting, self.commits.limit)
 
     def _received(self, header: pdu.Header, data: bytes) -> Received:
         now = datetime.now(UTC)
@@ -354,7 +372,7 @@ class SessionMetrics:
     def committed(self, link: str, size: int, seconds: float) -> None: ...
     def commit_failed(self, link: str) -> None: ...
     def acked(self, link: str, seconds: float) -> None: ...
-    def throttled(self, link: str) -> None: ...
+    def throttled(self, link: str, count: int = 1) -> None: ...
     def uncommitted_peak(self, link: str, waiting: int) -> None: ...
     def bound(self, link: str, is_bound: bool) -> None: ...
     def reconnect(self, link: str) -> None: ...

@@ -22,8 +22,8 @@ class ThrottleCountingMetrics(SessionMetrics):
     throttled_by_link: dict[str, int] = field(default_factory=dict)
     peak: int = 0
 
-    def throttled(self, link: str) -> None:
-        self.throttled_by_link[link] = self.throttled_by_link.get(link, 0) + 1
+    def throttled(self, link: str, count: int = 1) -> None:
+        self.throttled_by_link[link] = self.throttled_by_link.get(link, 0) + count
 
     def uncommitted_peak(self, link: str, waiting: int) -> None:
         self.peak = waiting
@@ -120,8 +120,8 @@ def test_throttling_is_logged_at_most_once_a_second_with_the_count_since() -> No
     now = [100.0]
     throttle_log = ThrottleLog(every=1.0, clock=lambda: now[0])
     log = RecordingLog()
-    for step in (0.0, 0.1, 0.5, 0.99, 1.0, 1.2, 2.5):
+    for step, count in ((0.0, 1), (0.1, 3), (0.5, 1), (0.99, 1), (1.0, 2), (1.2, 1), (2.5, 1)):
         now[0] = 100.0 + step
-        throttle_log.throttled(log, waiting=200, limit=200)  # type: ignore[arg-type]
-    assert [line["throttled"] for line in log.lines] == [1, 4, 2]
+        throttle_log.throttled(log, count, waiting=200, limit=200)  # type: ignore[arg-type]
+    assert [line["throttled"] for line in log.lines] == [1, 7, 2]
     assert all(line["max_uncommitted"] == 200 for line in log.lines)

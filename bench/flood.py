@@ -1,13 +1,14 @@
 """The flood row: an SMSC that writes deliver_sm without waiting for any response.
 
 ``iys-inbound run`` (subprocess, one link, window 50, ``max_uncommitted`` its default of
-4 windows unless given) is bound to the benchmark SMSC (``bench/peer.js``) in flood mode:
-N deliver_sm, each from a new sender, written ``burst`` at a time with no window; every one
-answered with an error (ESME_RTHROTTLED) is written again after ``retry_ms``, as an SMSC
-does, until all N are acknowledged with ESME_ROK. Measured: MO/s acknowledged, PDUs
-throttled, the service's RSS (sampled from /proc every 20 ms: before, peak, after), the
-most PDUs that waited for their commit (the service's ``iys_inbound_smpp_uncommitted_peak``),
-an enquire_link's round trip in the middle of the flood, and what was stored.
+4 windows unless given; the İYS sandbox in a process of its own) is bound to the benchmark
+SMSC (``bench/peer.js``) in flood mode: N deliver_sm, each from a new sender, written
+``burst`` at a time with no window; every one answered with an error (ESME_RTHROTTLED) is
+written again after ``retry_ms``, as an SMSC does, until all N are acknowledged with
+ESME_ROK. Measured: MO/s acknowledged, PDUs throttled, the service's RSS (sampled from /proc
+every 20 ms: before, peak, after), the most PDUs that waited for their commit (the
+service's ``iys_inbound_smpp_uncommitted_peak``), an enquire_link's round trip in the middle
+of the flood, and what was stored.
 
 Shared by ``make bench`` (section ``flood``) and tests/chaos/test_flood.py, which also
 holds the commits back for a moment (a lock on ``sms_in``) so that the bound is reached
@@ -29,14 +30,17 @@ import aiohttp
 import asyncpg
 
 from bench.harness import (
+    IYS_INBOUND,
     MO_FIELDS,
     PEER_PASSWORD,
+    ROOT,
     BenchSmsc,
     free_port,
     service_config,
     service_process,
     wait_listening,
 )
+from tests.processes import stop_process
 
 RSS_SAMPLE_SECONDS = 0.02
 WARMUP = 500
@@ -138,14 +142,36 @@ async def stored(dsn: str) -> dict[str, int]:
 DuringFlood = Callable[[BenchSmsc, int], Awaitable[None]]
 
 
+@contextlib.asynccontextmanager
+async def sandbox_process() -> AsyncIterator[str]:
+    """The İYS sandbox in a process of its own, as İYS is remote in production: the
+    movements it keeps in memory are then not counted in the service's RSS."""
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        str(IYS_INBOUND), "sandbox-iys", "--port", str(port), stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=str(ROOT))
+    try:
+        await wait_listening(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await stop_process(proc, proc.terminate, 10)
+
+
 async def flood_once(smsc: BenchSmsc, tmpdir: Path, dsn: str, s: FloodSettings, *,
                      log_level: str = "info", during: DuringFlood | None = None,
                      ) -> dict[str, Any]:
     """One run against a fresh service process on ``dsn``: warm-up, then the flood.
     ``during``, if given, runs while the flood does (the test holds commits back in it)."""
+    async with sandbox_process() as iys_url:
+        return await _flood_once(smsc, tmpdir, dsn, s, log_level, during, iys_url)
+
+
+async def _flood_once(smsc: BenchSmsc, tmpdir: Path, dsn: str, s: FloodSettings,
+                      log_level: str, during: DuringFlood | None, iys_url: str
+                      ) -> dict[str, Any]:
     http_port = free_port()
     config = service_config(tmpdir / "flood.toml", smsc.port, window=s.window,
-                            log_level=log_level, http_port=http_port)
+                            log_level=log_level, http_port=http_port, iys_url=iys_url)
     if s.max_uncommitted is not None:  # the [[link]] table is the file's last
         with config.open("a", encoding="utf-8") as out:
             out.write(f"max_uncommitted = {s.max_uncommitted}\n")

@@ -73,5 +73,7 @@ async def test_a_flood_is_throttled_within_the_bound_and_every_pdu_is_stored_onc
     assert run["stored"] == {"sms_in": N, "redeliveries": 0, "mo_message": N,
                              "distinct_senders": N}
     if FULL:
-        # without the bound the queue held tens of thousands of PDUs here
-        assert run["rss_peak_mb"] - run["rss_before_mb"] < 64, run
+        # measured: a plain 100,000-MO load grows the service by ~25 MB to its steady state
+        # (caches, allocator arenas); without the bound this flood queued 52,054 PDUs and
+        # grew it by 58 MB (DESIGN-NOTES, "Bounded memory")
+        assert run["rss_peak_mb"] - run["rss_before_mb"] < 45, run

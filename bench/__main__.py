@@ -22,9 +22,11 @@ iys``; default all), ``BENCH_IYS_LOG_LEVEL`` (the service's log level, default `
 production), ``BENCH_OUT`` (directory for results.json and BENCHMARKS.md,
 default: the repository). Writes ``bench/results.json`` and ``BENCHMARKS.md``.
 
-Sections: ``smpp`` (the rows above) and ``iys`` (MO → İYS through the sandbox at 10
-requests/s: ``bench/iys.py``, its own ``BENCH_IYS_*`` settings). ``--only SECTION`` runs one
-and keeps the other's figures from results.json, so BENCHMARKS.md always shows both.
+Sections: ``smpp`` (the rows above), ``iys`` (MO → İYS through the sandbox at 10
+requests/s: ``bench/iys.py``, its own ``BENCH_IYS_*`` settings) and ``flood`` (an SMSC that
+sends without waiting; bounded memory: ``bench/flood.py``, ``BENCH_FLOOD_*``). ``--only
+SECTION`` runs one and keeps the others' figures from results.json, so BENCHMARKS.md always
+shows all.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from typing import Any
 
 import asyncpg
 
+from bench import flood as flood_bench
 from bench import iys as iys_bench
 from bench import report
 from bench.harness import (
@@ -65,7 +68,7 @@ from inbound import db
 from tests.processes import stop_process
 
 WARMUP = 500
-SECTIONS = ("smpp", "iys")
+SECTIONS = ("smpp", "iys", "flood")
 
 
 @dataclass
@@ -238,6 +241,8 @@ async def main(argv: list[str] | None = None) -> int:
                 results.update(await smpp_section(s, tmpdir, pg.uri, info, command))
             if "iys" in sections:
                 results["iys"] = await iys_section(s, tmpdir, pg.uri, info, command)
+            if "flood" in sections:
+                results["flood"] = await flood_section(s, tmpdir, pg.uri, info, command)
         finally:  # before its directory goes (see EmbeddedPostgres.stop)
             await asyncio.to_thread(pg.stop)
     s.out.mkdir(parents=True, exist_ok=True)
@@ -264,6 +269,20 @@ async def iys_section(s: Settings, tmpdir: Path, pg_uri: str, info: dict[str, An
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     })
     return section
+
+
+async def flood_section(s: Settings, tmpdir: Path, pg_uri: str, info: dict[str, Any],
+                        command: str) -> dict[str, Any]:
+    settings = flood_bench.FloodSettings.from_env()
+    print(f"flood: {settings.runs} runs of {settings.n:,} MO, burst {settings.burst}, "
+          f"retry {settings.retry_ms:g} ms", flush=True)
+    started = time.monotonic()
+    dsn, _ = await create_database(pg_uri, "bench_flood")
+    runs = await flood_bench.run(tmpdir, dsn, s.log_level, settings)
+    return {"machine": dict(info), "command": command, "runs": runs,
+            "seconds": round(time.monotonic() - started, 1),
+            "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
 async def smpp_section(s: Settings, tmpdir: Path, pg_uri: str, info: dict[str, Any],

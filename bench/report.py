@@ -56,6 +56,8 @@ def write_markdown(results: dict[str, Any], path: Path) -> str:
         lines += smpp_lines(results)
     if "iys" in results:
         lines += iys_lines(results["iys"])
+    if "flood" in results:
+        lines += flood_lines(results["flood"])
     text = "\n".join(lines)
     path.write_text(text, encoding="utf-8")
     return text
@@ -310,6 +312,52 @@ def iys_lines(sec: dict[str, Any]) -> list[str]:
         f"{_ok(rss is not None and rss <= 300)}",
         f"- nothing lost, nothing twice (every key in İYS as expected): {lost} off — "
         f"{_ok(lost == 0)}",
+        "",
+    ]
+    return lines
+
+
+def flood_lines(sec: dict[str, Any]) -> list[str]:
+    """The flood section (bench/flood.py): every run, none chosen."""
+    m, runs = sec["machine"], sec["runs"]
+    lines = [
+        "## Flood (bounded memory)",
+        "",
+        "`bench/peer.js` in flood mode writes N `deliver_sm` (each from a new sender) "
+        "without waiting for any response, and writes each one answered with an error again "
+        "after `retry_ms`, until all are acknowledged 0; `iys-inbound run` (subprocess, window "
+        "50) answers `ESME_RTHROTTLED` beyond `max_uncommitted` waiting PDUs. RSS of the "
+        "service process from `/proc/<pid>/status` every 20 ms (before = after the warm-up); "
+        "waiting peak = `iys_inbound_smpp_uncommitted_peak`; enquire_link = one round trip "
+        "in the middle of the flood.",
+        "",
+        f"- date: {sec['date']}; section {sec['seconds']} s; command: `{sec['command']}`",
+        f"- machine: {m['cores']} cores, {m['cpu']}; load average at start "
+        f"{m.get('loadavg_at_start')}, at end {sec.get('loadavg_at_end')}",
+        "",
+        "| run | N | max_uncommitted | MO/s acked | throttled | deliver_sm sent | "
+        "waiting peak | RSS before MB | RSS peak MB | RSS after MB | enquire_link ms | "
+        "link drops | stored |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, r in enumerate(runs, 1):
+        lines.append(
+            f"| {i} | {r['n']:,} | {r['max_uncommitted']} | {r['rate']:,.0f} | "
+            f"{r['throttled']:,} | {r['sent']:,} | {r['uncommitted_peak']} | "
+            f"{r['rss_before_mb']} | {r['rss_peak_mb']} | {r['rss_after_mb']} | "
+            f"{_s(r['enquire_link_ms'], 1)} | {r['closes_during']} | "
+            f"{r['stored']['mo_message']:,} |")
+    rates = [r["rate"] for r in runs]
+    growth = [r["rss_peak_mb"] - r["rss_before_mb"] for r in runs]
+    bounded = all(r["uncommitted_peak"] <= r["max_uncommitted"] for r in runs)
+    complete = all(r["stored"]["mo_message"] == r["n"] == r["acked"] for r in runs)
+    lines += [
+        "",
+        f"- MO/s acked: {min(rates):,.0f}–{max(rates):,.0f} over {len(runs)} runs; RSS "
+        f"growth during the flood {min(growth):.1f}–{max(growth):.1f} MB",
+        f"- waiting never above max_uncommitted: {_ok(bounded)}; every MO acknowledged and "
+        f"stored once, link never dropped: "
+        f"{_ok(complete and all(r['closes_during'] == 0 for r in runs))}",
         "",
     ]
     return lines

@@ -180,6 +180,9 @@ def _link(raw: Any, index: int, env: Mapping[str, str]) -> LinkConfig:
         system_type=r.get("system_type", str, ""),
         address_range=r.get("address_range", str, ""),
         window=r.number("window", int, 50, 1, 1000),
+        # absent: LinkSettings.uncommitted_limit (4 windows)
+        max_uncommitted=(r.number("max_uncommitted", int, 1, 1, 1_000_000)
+                         if "max_uncommitted" in raw else None),
         enquire_link_interval=r.number("enquire_link_interval", float, 30.0, 1, 3600),
         response_timeout=r.number("response_timeout", float, 10.0, 0.1, 600),
         reconnect_min=r.number("reconnect_min", float, 1.0, 0.01, 3600),

@@ -42,6 +42,9 @@ def process_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+_UNCOMMITTED_PEAKS: dict[str, int] = {}  # link -> iys_inbound_smpp_uncommitted_peak
+
+
 class PrometheusSessionMetrics:
     """Plugs the SMPP session's hooks into ``inbound.metrics``.
 
@@ -52,6 +55,7 @@ class PrometheusSessionMetrics:
     def __init__(self) -> None:
         self._pdus: dict[tuple[str, str, str, int], Any] = {}
         self._acks: dict[str, Any] = {}
+        self._throttled: dict[str, Any] = {}
 
     def pdu(self, link: str, direction: str, command: str, status: int,
             count: int = 1) -> None:
@@ -74,6 +78,18 @@ class PrometheusSessionMetrics:
         if child is None:
             child = self._acks[link] = metrics.ACK_SECONDS.labels(link)
         child.observe(seconds)
+
+    def throttled(self, link: str, count: int = 1) -> None:
+        child = self._throttled.get(link)
+        if child is None:
+            child = self._throttled[link] = metrics.THROTTLED.labels(link)
+        child.inc(count)
+
+    def uncommitted_peak(self, link: str, waiting: int) -> None:
+        # each session's high-water mark starts at 0; the gauge keeps the process's
+        if waiting > _UNCOMMITTED_PEAKS.get(link, 0):
+            _UNCOMMITTED_PEAKS[link] = waiting
+            metrics.UNCOMMITTED_PEAK.labels(link).set(waiting)
 
     def bound(self, link: str, is_bound: bool) -> None:
         metrics.BIND_STATE.labels(link).set(1 if is_bound else 0)
@@ -103,7 +119,7 @@ async def own_link(dsn: str, pool: asyncpg.Pool, settings: LinkSettings, sink: S
 
     states[settings.name] = "standby"
     for family in (metrics.RECONNECTS, metrics.COMMIT_FAILURES, metrics.REDELIVERIES,
-                   metrics.INCOMPLETE):
+                   metrics.INCOMPLETE, metrics.THROTTLED, metrics.UNCOMMITTED_PEAK):
         family.labels(settings.name)  # a zero series from the start, not "no data"
     while True:
         lock = _LinkLock(dsn, key)

@@ -42,6 +42,18 @@ ACK_SECONDS = Histogram(
     ["link"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+THROTTLED = Counter(
+    "iys_inbound_smpp_throttled_total",
+    "deliver_sm/data_sm answered ESME_RTHROTTLED, unstored, because max_uncommitted PDUs "
+    "were already waiting for their commit (the SMSC sends them again)",
+    ["link"],
+)
+UNCOMMITTED_PEAK = Gauge(
+    "iys_inbound_smpp_uncommitted_peak",
+    "The most PDUs of the link that waited for their commit at once since the process "
+    "started (at most max_uncommitted)",
+    ["link"],
+)
 COMMIT_FAILURES = Counter(
     "iys_inbound_commit_failures_total",
     "Batches answered ESME_RX_T_APPN because they could not be stored",

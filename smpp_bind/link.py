@@ -9,6 +9,7 @@ import random
 import structlog
 
 from smpp_bind import pdu
+from smpp_bind.commit import ThrottleLog
 from smpp_bind.sender import ReplyOutbox
 from smpp_bind.session import (
     BindRefused,
@@ -54,6 +55,7 @@ async def run_link(settings: LinkSettings, sink: Sink, *, metrics: SessionMetric
     metrics = metrics or SessionMetrics()
     backoff = Backoff(settings.reconnect_min, settings.reconnect_max)
     link_log = log.bind(link=settings.name)
+    throttle_log = ThrottleLog()  # once a second for the link, whichever session throttles
     first = True
 
     async def state(value: str) -> None:
@@ -67,7 +69,8 @@ async def run_link(settings: LinkSettings, sink: Sink, *, metrics: SessionMetric
         if not first:
             metrics.reconnect(settings.name)
         first = False
-        session = Session(settings, sink, metrics=metrics, outbox=outbox)
+        session = Session(settings, sink, metrics=metrics, outbox=outbox,
+                          throttle_log=throttle_log)
         await state("connecting")
         delay: float
         try:

@@ -1,20 +1,14 @@
-"""One SMPP 3.4 ESME session: bind, receive deliver_sm in windows, acknowledge after commit.
+"""One SMPP 3.4 ESME session: connect, bind, read and frame PDUs, answer what needs no
+commit (enquire_link, unbind, responses to our requests), keep the link alive.
 
-The session knows nothing of PostgreSQL. It hands every batch of received PDUs to a
-:class:`Sink` and awaits ``sink.accept(link, batch)``; only when that returns does it write
-the ``deliver_sm_resp`` of every PDU in the batch. If the sink raises (database down), each
-PDU is answered ``ESME_RX_T_APPN`` so that the SMSC delivers it again later: nothing is
-acknowledged that was not stored, and the link stays up.
-
-Group commit comes from the shape of the loop, not from a timer: a reader task queues PDUs
-as they arrive while the committer is busy, so the next batch is whatever the SMSC sent
-during the previous commit (at most ``window``). At low load a batch is one PDU and is
-acknowledged at once; at high load the cost of a commit is shared. Commits are pipelined:
-up to ``pipeline_depth`` batches are stored at the same time (the sink orders the ones that
-depend on each other), and the answers go out batch by batch in the order the PDUs came.
+Every deliver_sm/data_sm goes to the session's :class:`~smpp_bind.commit.GroupCommit`,
+which stores it through the :class:`~smpp_bind.commit.Sink` and answers it after commit.
+When too many wait for their commit (the link's ``max_uncommitted``), a further one is
+answered ``ESME_RTHROTTLED`` at once, unstored, and the SMSC sends it again later; the read
+loop never stops, so enquire_link and responses are still answered during a flood.
 
 smpplib's blocking ``Client`` answers each ``deliver_sm`` when its handler returns, one at a
-time, which rules out this; we use its PDU codec only (see :mod:`smpp_bind.pdu`).
+time, which rules out pipelined commits; we use its PDU codec only (see :mod:`smpp_bind.pdu`).
 """
 
 from __future__ import annotations
@@ -26,15 +20,17 @@ import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 import structlog
 
 from smpp_bind import pdu
+from smpp_bind.commit import GroupCommit, Received, Sink, ThrottleLog
 from smpp_bind.sender import ReplyOutbox, send_replies
 from smpp_bind.settings import LinkSettings
+
+__all__ = ["BindRefused", "LinkClosed", "Received", "Session", "SessionMetrics", "Sink",
+           "StateCallback"]
 
 log = structlog.get_logger(__name__)
 
@@ -46,27 +42,6 @@ def _length_error(length: int) -> str | None:
     if pdu.HEADER_LEN <= length <= pdu.MAX_PDU_LEN:
         return None
     return f"command_length {length} out of range"
-
-
-@dataclass(slots=True)
-class Received:
-    """One message-carrying PDU as read from the wire (parsed, or not parseable)."""
-
-    command_id: int
-    sequence: int
-    raw: bytes
-    received_at: datetime
-    deliver: pdu.DeliverSm | None       # None when the body could not be parsed
-    error: str | None = None            # why it could not be parsed
-    monotonic: float = 0.0
-    # the session (bind) that read it: an identical PDU on the same session, answered in
-    # time, cannot be the SMSC's redelivery (inbound.pipeline, "Redeliveries and repeats")
-    session: int = 0
-
-
-class Sink(Protocol):
-    async def accept(self, link: str, batch: list[Received]) -> None:
-        """Store the batch durably; return only after commit. Raise to refuse it."""
 
 
 class BindRefused(Exception):
@@ -85,18 +60,13 @@ StateCallback = Callable[[str, str], Awaitable[None] | None]
 class Session:
     """One connection: connect, bind, then read/commit/ack until the connection ends."""
 
-    # batches stored concurrently (each its own transaction; the service sends them down one
-    # pipelined connection, inbound/pgpipe.py); their answers still go out in order. 1 = one
-    # commit at a time. 3 measured best with the pipelined connection (2 on two pool
-    # connections): docs/DESIGN-NOTES.md, "pipelined group commit" and "The last levers"
-    pipeline_depth = 3
-
     def __init__(self, settings: LinkSettings, sink: Sink, *, metrics: SessionMetrics | None = None,
-                 outbox: ReplyOutbox | None = None) -> None:
+                 outbox: ReplyOutbox | None = None,
+                 throttle_log: ThrottleLog | None = None) -> None:
         self.settings = settings
-        self.sink = sink
         self.outbox = outbox
         self.metrics = metrics or SessionMetrics()
+        self.throttle_log = throttle_log or ThrottleLog()
         # random, not counted: a link's sessions may be bound by different processes over
         # time (link ownership moves), and the id only has to differ from the earlier ones
         self.session_id = secrets.randbits(62) + 1
@@ -104,7 +74,10 @@ class Session:
         self._seq = 0
         self._writer: asyncio.StreamWriter | None = None
         self._pending: dict[int, asyncio.Future[tuple[pdu.Header, bytes]]] = {}
-        self._queue: asyncio.Queue[Received | None] = asyncio.Queue()
+        self._throttled: list[bytes] = []  # ESME_RTHROTTLED answers not written yet
+        self._throttled_data_sm = 0         # how many of them answer a data_sm
+        self.commits = GroupCommit(settings, sink, self.metrics, self._write_answers,
+                                   self._drain, self.log)
         self._unbind_requested: int | None = None  # sequence of the SMSC's unbind
         self._last_read = 0.0
 
@@ -114,9 +87,19 @@ class Session:
         return self._seq
 
     def _write(self, data: bytes, command: str, status: int = pdu.ESME_ROK) -> None:
+        self._flush_throttled()  # answers go out in the order the PDUs came
         assert self._writer is not None
         self._writer.write(data)
         self.metrics.pdu(self.settings.name, "out", command, status)
+
+    def _write_answers(self, data: bytes) -> None:
+        """A batch's responses (GroupCommit counts them itself)."""
+        assert self._writer is not None
+        self._writer.write(data)
+
+    async def _drain(self) -> None:
+        assert self._writer is not None
+        await self._writer.drain()
 
     async def _request(self, data: bytes, sequence: int, command: str
                        ) -> tuple[pdu.Header, bytes]:
@@ -202,7 +185,7 @@ class Session:
                 await writer.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader) -> None:
-        committer = asyncio.create_task(self._commit_loop(), name=f"commit-{self.settings.name}")
+        committer = asyncio.create_task(self.commits.run(), name=f"commit-{self.settings.name}")
         keepalive = asyncio.create_task(self._keepalive(), name=f"enquire-{self.settings.name}")
         others = {committer, keepalive}
         replies_of = self.settings.reply_outbox  # this link's replies, or its receiver's
@@ -217,7 +200,7 @@ class Session:
             )
             if reading in done and reading.exception() is None:
                 # orderly end (unbind or EOF): answer what was read before closing
-                await self._queue.put(None)
+                self.commits.end()
                 await committer
                 if self._unbind_requested is not None:
                     self._write(pdu.unbind_resp(self._unbind_requested), "unbind_resp")
@@ -246,11 +229,15 @@ class Session:
             try:
                 consumed, go_on = self._frame_all(buffer, counts)
             finally:
+                self._flush_throttled()
                 for (command, status), n in counts.items():
                     self.metrics.pdu(self.settings.name, "in", command, status, n)
             if not go_on:
                 return
             buffer = buffer[consumed:]
+            # the one pause: when the SMSC does not read our answers, wait until it does
+            # (returns at once otherwise); our write buffer is bounded as well as the queue
+            await self._drain()
 
     def _frame_all(self, buffer: bytes, counts: dict[tuple[str, int], int]
                    ) -> tuple[int, bool]:
@@ -264,10 +251,9 @@ class Session:
                 # stored as malformed and answered with generic_nack; then the connection is
                 # closed and re-opened, the only way to find PDU boundaries again
                 self.log.warning("unframeable PDU; reconnecting", error=error)
-                self._queue.put_nowait(Received(0, 0, buffer[pos:pos + 4],
-                                                datetime.now(UTC), None, error,
-                                                monotonic=time.monotonic(),
-                                                session=self.session_id))
+                self.commits.put(Received(0, 0, buffer[pos:pos + 4], datetime.now(UTC),
+                                          None, error, monotonic=time.monotonic(),
+                                          session=self.session_id))
                 return pos, False
             if end - pos < length:
                 break
@@ -284,7 +270,10 @@ class Session:
     def _dispatch(self, header: pdu.Header, command: str, data: bytes) -> bool:
         """Act on one PDU from the SMSC; False when it ends the session (unbind)."""
         if header.command_id in (pdu.DELIVER_SM, pdu.DATA_SM):
-            self._queue.put_nowait(self._received(header, data))
+            if self.commits.has_room():
+                self.commits.put(self._received(header, data))
+            else:
+                self._throttle(header)
         elif header.command_id == pdu.ENQUIRE_LINK:
             self._write(pdu.enquire_link_resp(header.sequence), "enquire_link_resp")
         elif header.command_id == pdu.UNBIND:
@@ -303,6 +292,32 @@ class Session:
                         pdu.ESME_RINVCMDID)
         return True
 
+    def _throttle(self, header: pdu.Header) -> None:
+        """Too many PDUs wait for their commit: refuse this one at once, unparsed and
+        unstored; the SMSC sends it again later, as a new PDU (inbound/redelivery.py).
+        The answer goes out with the next write or at the end of this read (a flood
+        brings thousands of them: one write, not one per PDU)."""
+        if header.command_id == pdu.DATA_SM:
+            self._throttled.append(pdu.data_sm_resp(header.sequence, pdu.ESME_RTHROTTLED))
+            self._throttled_data_sm += 1
+        else:
+            self._throttled.append(pdu.deliver_sm_resp(header.sequence, pdu.ESME_RTHROTTLED))
+
+    def _flush_throttled(self) -> None:
+        if not self._throttled:
+            return
+        out, data_sm = self._throttled, self._throttled_data_sm
+        self._throttled, self._throttled_data_sm = [], 0
+        assert self._writer is not None
+        self._writer.write(b"".join(out))
+        name, n = self.settings.name, len(out)
+        if n > data_sm:
+            self.metrics.pdu(name, "out", "deliver_sm_resp", pdu.ESME_RTHROTTLED, n - data_sm)
+        if data_sm:
+            self.metrics.pdu(name, "out", "data_sm_resp", pdu.ESME_RTHROTTLED, data_sm)
+        self.metrics.throttled(name, n)
+        self.throttle_log.throttled(self.log, n, self.commits.waiting, self.commits.limit)
+
     def _received(self, header: pdu.Header, data: bytes) -> Received:
         now = datetime.now(UTC)
         try:
@@ -313,101 +328,6 @@ class Session:
             self.log.warning("malformed deliver_sm", error=str(exc), sequence=header.sequence)
             return Received(header.command_id, header.sequence, data, now, None, str(exc),
                             monotonic=time.monotonic(), session=self.session_id)
-
-    async def _commit_loop(self) -> None:
-        """Take what is queued (up to ``window``) as the next batch, even while earlier
-        batches are still committing (at most ``PIPELINE_DEPTH`` in flight), and answer the
-        batches strictly in order, each only once its own commit has returned."""
-        window = self.settings.window
-        slots = asyncio.Semaphore(self.pipeline_depth)
-        in_flight: asyncio.Queue[tuple[list[Received], asyncio.Task[int]] | None] = (
-            asyncio.Queue())
-        acker = asyncio.create_task(self._ack_loop(in_flight, slots),
-                                    name=f"ack-{self.settings.name}")
-        stores: set[asyncio.Task[int]] = set()
-        try:
-            while True:
-                first = await self._queue.get()
-                if first is None:
-                    break
-                await slots.acquire()
-                batch = [first]
-                ended = False
-                while len(batch) < window and not self._queue.empty():
-                    item = self._queue.get_nowait()
-                    if item is None:
-                        ended = True
-                        break
-                    batch.append(item)
-                task = asyncio.create_task(self._store(batch))
-                stores.add(task)
-                task.add_done_callback(stores.discard)
-                in_flight.put_nowait((batch, task))
-                if ended:
-                    break
-            in_flight.put_nowait(None)
-            await acker
-        finally:
-            acker.cancel()
-            for task in stores:
-                task.cancel()
-            await asyncio.gather(acker, *stores, return_exceptions=True)
-
-    async def _ack_loop(self, in_flight: asyncio.Queue[tuple[list[Received], asyncio.Task[int]]
-                                                        | None],
-                        slots: asyncio.Semaphore) -> None:
-        while True:
-            entry = await in_flight.get()
-            if entry is None:
-                return
-            batch, task = entry
-            status = await task
-            self._answer(batch, status)
-            slots.release()
-            assert self._writer is not None
-            await self._writer.drain()
-
-    async def _store(self, batch: list[Received]) -> int:
-        """Hand the batch to the sink; the status every PDU of it is to be answered with."""
-        name = self.settings.name
-        started = time.monotonic()
-        try:
-            await self.sink.accept(name, batch)
-            status = pdu.ESME_ROK
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the sink is the database: any failure means "not stored"
-            self.log.error("batch not stored; answering ESME_RX_T_APPN", size=len(batch),
-                           error=f"{type(exc).__name__}: {exc}")
-            self.metrics.commit_failed(name)
-            status = pdu.ESME_RX_T_APPN
-        self.metrics.committed(name, len(batch), time.monotonic() - started)
-        return status
-
-    def _answer(self, batch: list[Received], status: int) -> None:
-        """Every response of the batch in one write (one system call, not one per PDU)."""
-        name = self.settings.name
-        now = time.monotonic()
-        out: list[bytes] = []
-        counts: dict[tuple[str, int], int] = {}
-        for item in batch:
-            if item.deliver is None:
-                # stored as malformed: tell the SMSC the PDU itself is bad
-                nack_status = status if status != pdu.ESME_ROK else pdu.ESME_RINVMSGLEN
-                out.append(pdu.generic_nack(item.sequence, nack_status))
-                key = ("generic_nack", nack_status)
-            elif item.command_id == pdu.DATA_SM:
-                out.append(pdu.data_sm_resp(item.sequence, status))
-                key = ("data_sm_resp", status)
-            else:
-                out.append(pdu.deliver_sm_resp(item.sequence, status))
-                key = ("deliver_sm_resp", status)
-            counts[key] = counts.get(key, 0) + 1
-            self.metrics.acked(name, now - item.monotonic)
-        assert self._writer is not None
-        self._writer.write(b"".join(out))
-        for (command, st), n in counts.items():
-            self.metrics.pdu(name, "out", command, st, n)
 
     async def _keepalive(self) -> None:
         interval = self.settings.enquire_link_interval
@@ -452,6 +372,8 @@ class SessionMetrics:
     def committed(self, link: str, size: int, seconds: float) -> None: ...
     def commit_failed(self, link: str) -> None: ...
     def acked(self, link: str, seconds: float) -> None: ...
+    def throttled(self, link: str, count: int = 1) -> None: ...
+    def uncommitted_peak(self, link: str, waiting: int) -> None: ...
     def bound(self, link: str, is_bound: bool) -> None: ...
     def reconnect(self, link: str) -> None: ...
     def bind_failed(self, link: str, status: str) -> None: ...

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+UNCOMMITTED_WINDOWS = 4  # the default bound on waiting PDUs, in windows
+
 
 @dataclass(frozen=True)
 class LinkSettings:
@@ -15,7 +17,10 @@ class LinkSettings:
     mode: str = "receiver"              # receiver | transceiver | transmitter
     system_type: str = ""
     address_range: str = ""
-    window: int = 50                    # deliver_sm read per batch (and outstanding at most)
+    window: int = 50                    # deliver_sm stored per commit at most
+    # PDUs waiting for their commit at most; beyond it a deliver_sm/data_sm is answered
+    # ESME_RTHROTTLED at once. None: UNCOMMITTED_WINDOWS windows
+    max_uncommitted: int | None = None
     enquire_link_interval: float = 30.0
     response_timeout: float = 10.0
     reconnect_min: float = 1.0
@@ -34,6 +39,13 @@ class LinkSettings:
     # a transmitter link sends the replies to what this receiver link received (for SMSCs
     # that give receiving and sending separate binds)
     replies_for: str = ""
+
+    @property
+    def uncommitted_limit(self) -> int:
+        """How many received PDUs may wait for their commit (queued or committing)."""
+        if self.max_uncommitted is not None:
+            return self.max_uncommitted
+        return UNCOMMITTED_WINDOWS * self.window
 
     @property
     def reply_outbox(self) -> str | None:

@@ -287,6 +287,18 @@ class NodeSmsc:
                                    fields=encode_fields(fields))
 
 
+    async def flood(self, n: int, *, burst: int = 100, retry_ms: float = 20,
+                    numbered: bool = True, timeout: float = 600, **fields: Any) -> Event:
+        """Write ``n`` deliver_sm ``burst`` at a time without waiting for any response; send
+        each one answered with an error again after ``retry_ms`` (same bytes, new sequence
+        number) until all are acked 0. Returns ``flood_done`` ({n, acked, throttled, errors,
+        sent, seconds, rate, max_outstanding, reason}). ``numbered`` appends " <i>" to the
+        short_message of the i-th (1..n), so every message is distinct."""
+        return await self._command("flood", "flood_done", timeout, n=n, burst=burst,
+                                   retry_ms=retry_ms, numbered=numbered,
+                                   fields=encode_fields(fields))
+
+
 def encode_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """deliver_sm fields as smsc.js takes them: bytes as hex, raw TLVs as a list."""
     out: dict[str, Any] = {"data_coding": 0}

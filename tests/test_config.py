@@ -113,3 +113,14 @@ def test_the_push_side_yields_to_a_wave_of_mos_unless_told_never_to() -> None:
     assert (tuned.yield_to_intake_above, tuned.yield_events_per_second) == (0.0, 250.0)
     with pytest.raises(ConfigError, match="iys.yield_events_per_second"):
         parse({"iys": {"yield_events_per_second": 1}}, {})
+
+
+def test_max_uncommitted_defaults_to_four_windows_and_must_be_positive() -> None:
+    base = {"name": "a", "host": "h", "system_id": "s", "window": 30}
+    (default,) = parse({"link": [base]}, {}).links
+    assert default.max_uncommitted is None and default.uncommitted_limit == 120
+    (set_,) = parse({"link": [{**base, "max_uncommitted": 500}]}, {}).links
+    assert set_.uncommitted_limit == 500
+    with pytest.raises(ConfigError) as info:
+        parse({"link": [{**base, "max_uncommitted": 0}]}, {})
+    assert str(info.value).startswith("link[a].max_uncommitted:")

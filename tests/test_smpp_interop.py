@@ -270,3 +270,44 @@ async def test_an_onay_then_a_ret_within_the_hour_both_get_their_confirmation(ds
             "SELECT text FROM sms_out ORDER BY id")]
         assert "izniniz alındı" in texts[0] and "çıkışınız alındı" in texts[1]
         assert stack.smsc.count("submit_sm", lambda e: e.get("status") == 0) == 2
+
+
+async def test_a_flood_on_a_transceiver_is_throttled_and_every_message_stored_once(
+    dsn: str,
+) -> None:
+    """In-process, against tests/peer/smsc.js's flood mode (numbered texts): while commits
+    are held back the bound is reached, enquire_link is still answered; in the end every
+    message is acknowledged 0 and stored once, and its confirmation reply went out."""
+    from prometheus_client import REGISTRY
+
+    def throttled() -> float:
+        return REGISTRY.get_sample_value("iys_inbound_smpp_throttled_total",
+                                         {"link": "flooded"}) or 0.0
+
+    n = 300
+    async with running_stack(dsn, name="flooded", mode="transceiver", window=5,
+                             max_uncommitted=10) as stack:
+        before = throttled()
+        blocker = await db.connect(dsn)
+        try:
+            async with blocker.transaction():
+                await blocker.execute("LOCK TABLE sms_in IN ACCESS EXCLUSIVE MODE")
+                flood = asyncio.create_task(stack.smsc.flood(n, burst=50, retry_ms=10,
+                                                             **MO, short_message="RET ACME"))
+
+                async def throttling() -> bool:
+                    return throttled() > before
+
+                await wait_until(throttling, what="a throttled PDU")
+                seq = await stack.smsc.enquire()
+                await stack.smsc.wait_event("enquire_link_resp", lambda e: e["seq"] == seq)
+        finally:
+            await blocker.close()
+        done = await flood
+        assert (done["reason"], done["acked"], done["errors"]) == ("complete", n, 0)
+        assert done["throttled"] == throttled() - before > 0
+        assert sorted(await stored_texts(stack)) == sorted(f"RET ACME {i}"
+                                                           for i in range(1, n + 1))
+        assert await stack.count("SELECT count(*) FROM sms_in") == n
+        await stack.smsc.wait_event("submit_sm", lambda e: e["status"] == 0)
+        assert stack.smsc.count("close") == 0  # the link stayed bound

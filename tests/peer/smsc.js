@@ -23,6 +23,12 @@
 //        redeliver_on_rebind, allow_second_bind} -> ok
 //   stats                     -> stats {counts, outstanding, connections, bound, ...}
 //   load {n, window, fields}  -> load_done {answered, errors, seconds, rate, p50_ms, p99_ms}
+//   flood {n, burst, retry_ms, fields, numbered} -> flood_done {n, acked, throttled, errors,
+//                                sent, seconds, rate, max_outstanding}: n deliver_sm written
+//                                `burst` at a time without waiting for any response; one
+//                                answered with an error is sent again (same bytes, new
+//                                sequence number) after retry_ms, as an SMSC does, until every
+//                                one is acked 0. numbered: short_message gets " <i>" appended
 //   stop                      -> ok, then exit (closing stdin does the same)
 // Events without an id: listening {port}, connect, bind, deliver_sm_resp {seq, status, id},
 // submit_sm, enquire_link, enquire_link_resp, unbind, unbind_resp, generic_nack, pdu (any
@@ -39,6 +45,7 @@ const ESME_RINVBNDSTS = 0x04;
 const ESME_RBINDFAIL = 0x0d;
 const ESME_RINVPASWD = 0x0e;
 const ESME_RINVSYSID = 0x0f;
+const ESME_RTHROTTLED = 0x58;
 const MAX_SHORT_MESSAGE = 254; // sm_length is one octet; 255 is reserved by most SMSCs
 
 const config = Object.assign(
@@ -392,6 +399,87 @@ function runLoad(cmd) {
   pump();
 }
 
+// --- flood mode: n deliver_sm written without waiting; refused ones re-sent --------------
+function runFlood(cmd) {
+  const state = pickTarget(cmd, false);
+  if (!state) throw new Error('flood: no bound receiver');
+  const n = cmd.n;
+  const burst = Math.max(1, cmd.burst || 100);
+  const retryMs = cmd.retry_ms === undefined ? 20 : cmd.retry_ms;
+  const toSend = []; // messages to write (first time, or again after an error)
+  for (let i = 1; i <= n; i += 1) toSend.push({index: i, buffer: null});
+  let sent = 0;
+  let acked = 0;
+  let throttled = 0;
+  let errors = 0;
+  let maxOutstanding = 0;
+  let finished = false;
+  let scheduled = false;
+  const started = process.hrtime.bigint();
+  function encode(message) {
+    const fields = Object.assign({}, cmd.fields);
+    if (cmd.numbered) {
+      const text = Buffer.from(fields.short_message || '', 'hex').toString('latin1');
+      fields.short_message = Buffer.from(`${text} ${message.index}`, 'latin1').toString('hex');
+    }
+    const options = buildDeliverOptions(fields);
+    options.sequence_number = 1;
+    return encodeWithRawTlvs(new smpp.PDU('deliver_sm', options), fields.tlvs || []);
+  }
+  const flood = {
+    onResp(message, status) {
+      if (status === ESME_ROK) {
+        acked += 1;
+        if (acked === n) finish('complete');
+        return;
+      }
+      if (status === ESME_RTHROTTLED) throttled += 1;
+      else errors += 1;
+      setTimeout(() => {
+        toSend.push(message.flood);
+        schedule();
+      }, retryMs);
+    },
+    onLost() {
+      finish('connection closed');
+    },
+  };
+  function finish(reason) {
+    if (finished) return;
+    finished = true;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    emit('flood_done', {
+      id: cmd.id, n, acked, throttled, errors, sent, seconds, rate: acked / seconds,
+      max_outstanding: maxOutstanding, reason,
+    });
+  }
+  function schedule() {
+    if (!scheduled && !finished) {
+      scheduled = true;
+      setImmediate(pump);
+    }
+  }
+  function pump() {
+    scheduled = false;
+    if (finished) return;
+    for (let k = 0; k < burst && toSend.length; k += 1) {
+      const message = toSend.shift();
+      if (!message.buffer) message.buffer = encode(message);
+      const seq = nextSequence();
+      const buffer = Buffer.from(message.buffer);
+      buffer.writeUInt32BE(seq, 12);
+      if (!writeRaw(state, buffer)) return finish('connection closed');
+      state.outstanding.set(seq, {id: `${cmd.id}#${message.index}`, flood: message,
+        sentAt: process.hrtime.bigint(), load: flood});
+      count('deliver_sm');
+      sent += 1;
+    }
+    maxOutstanding = Math.max(maxOutstanding, state.outstanding.size);
+    if (toSend.length) schedule(); // the next burst after what else is waiting (stdin, reads)
+  }
+  pump();
+}
+
 // --- commands ---------------------------------------------------------------------------
 const commands = {
   deliver(cmd) {
@@ -452,6 +540,9 @@ const commands = {
   },
   load(cmd) {
     runLoad(cmd);
+  },
+  flood(cmd) {
+    runFlood(cmd);
   },
   stop(cmd) {
     emit('ok', {id: cmd.id});

@@ -9,6 +9,7 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from smpp_bind import pdu
 from smpp_bind.session import Received, Session, SessionMetrics
@@ -55,9 +56,11 @@ class Smsc:
 
 
 @contextlib.asynccontextmanager
-async def bound_session(sink: object, metrics: SessionMetrics | None = None
+async def bound_session(sink: object, metrics: SessionMetrics | None = None, *,
+                        mode: str = "receiver", **settings: Any
                         ) -> AsyncIterator[tuple[Session, Smsc]]:
-    """A receiver session bound to a scripted SMSC; yields once the bind is answered."""
+    """A session bound to a scripted SMSC (``settings`` override the link's); yields once
+    the bind is answered."""
     accepted: asyncio.Queue[Smsc] = asyncio.Queue()
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -65,15 +68,15 @@ async def bound_session(sink: object, metrics: SessionMetrics | None = None
 
     server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    settings = LinkSettings(name="t", host="127.0.0.1", port=port, system_id="t",
-                            password="pw", window=50)
-    session = Session(settings, sink, metrics=metrics)  # type: ignore[arg-type]
+    link = LinkSettings(name="t", host="127.0.0.1", port=port, system_id="t",
+                        password="pw", mode=mode, **{"window": 50, **settings})
+    session = Session(link, sink, metrics=metrics)  # type: ignore[arg-type]
     running = asyncio.create_task(session.run())
     smsc = await accepted.get()
     try:
         header, _ = await smsc.read()
-        assert header.command_id == pdu.BIND_RECEIVER
-        smsc.send(pdu.build("bind_receiver_resp", header.sequence, system_id="smsc"))
+        assert pdu.command_name(header.command_id) == f"bind_{mode}"
+        smsc.send(pdu.build(f"bind_{mode}_resp", header.sequence, system_id="smsc"))
         yield session, smsc
     finally:
         running.cancel()
@@ -126,7 +129,7 @@ async def test_a_failed_commit_answers_every_pdu_of_the_batch_temporary_error() 
 async def test_at_most_pipeline_depth_batches_are_in_flight() -> None:
     sink = HandSink()
     async with bound_session(sink) as (session, smsc):
-        depth = session.pipeline_depth
+        depth = session.commits.pipeline_depth
         for seq in range(1, depth + 1):
             smsc.send(deliver_pdu(seq, b"RET ACME"))
             await sink.wait_calls(seq)

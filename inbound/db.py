@@ -18,6 +18,8 @@ from pathlib import Path
 import asyncpg
 import structlog
 
+from inbound import store
+
 log = structlog.get_logger(__name__)
 
 # the source tree's migrations/ (editable installs, the repo); an installed wheel is told
@@ -128,18 +130,14 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) ->
     """
     applied_now: list[str] = []
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_ID)
-        await conn.execute(
-            """CREATE TABLE IF NOT EXISTS schema_migrations (
-                   version    text PRIMARY KEY,
-                   applied_at timestamptz NOT NULL DEFAULT now())"""
-        )
-        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        await conn.execute(store.SQL.migration_lock, MIGRATION_LOCK_ID)
+        await conn.execute(store.SQL.create_schema_migrations)
+        done = {r["version"] for r in await conn.fetch(store.SQL.applied_migrations)}
         for version, path in migration_files(directory):
             if version in done:
                 continue
             await conn.execute(path.read_text(encoding="utf-8"))
-            await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+            await conn.execute(store.SQL.record_migration, version)
             applied_now.append(version)
     if applied_now:
         log.info("migrations applied", versions=applied_now)

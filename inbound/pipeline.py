@@ -74,7 +74,7 @@ class _Row:
 
 
 def _placeholders(count: int) -> range:
-    """The new sms_in ids of a batch written by one statement: -1, -2, … (see INSERT_BATCH)."""
+    """The new sms_in ids of a batch written by one statement: -1, -2, … (see insert_mo_batch)."""
     return range(-1, -count - 1, -1)
 
 
@@ -216,15 +216,16 @@ class Pipeline:
             async with conn.transaction():
                 candidates = sum(1 for r in rows
                                  if r.kind in ("mo", "malformed") and not _is_part(r))
-                found = await conn.fetchrow(store.PREPARE_BATCH, link, [r.digest for r in rows],
-                                            since, len(rows), candidates)
+                found = await conn.fetchrow(store.SQL.prepare_mo_batch, link,
+                                            [r.digest for r in rows], since, len(rows),
+                                            candidates)
                 parts = self._build(rows, found, found["sms_in_ids"],
                                     iter(found["message_ids"]), out)
                 # sms_in first: assembling parts updates the rows of this batch's parts
-                await conn.fetchrow(store.INSERT_BATCH, link, out.sms_in, [], [])
+                await conn.fetchrow(store.SQL.insert_mo_batch, link, out.sms_in, [], [])
                 for row in parts:
                     await self._store_part(conn, link, row, out)
-                await conn.fetchrow(store.INSERT_BATCH, link, [], out.messages, out.events)
+                await conn.fetchrow(store.SQL.insert_mo_batch, link, [], out.messages, out.events)
                 if out.replies:
                     await self._store_replies(conn, out)
         return out
@@ -236,17 +237,17 @@ class Pipeline:
         type (migrations/0009) written as a text literal (``inbound.pgtext``)."""
         out = self._plain_batch(link, rows, _NO_ORIGINALS)
         found = await self.batch_conn.fetchrow(
-            store.INSERT_NEW_BATCH, [link, *_row_literals(out), pgtext.timestamp(since)])
-        # INSERT_NEW_BATCH's columns: sms_in, messages, events, brands_exist, then the
+            store.SQL.insert_new_mo_batch, [link, *_row_literals(out), pgtext.timestamp(since)])
+        # insert_new_mo_batch's columns: sms_in, messages, events, brands_exist, then the
         # earlier copies it found (store.FOUND_COLUMNS)
         copies = dict(zip(store.FOUND_COLUMNS, found[4:], strict=True))
         if copies["original_digests"]:  # nothing was written: again, knowing them
             out = self._plain_batch(link, rows, copies)
-            await self.batch_conn.fetchrow(store.INSERT_BATCH, [link, *_row_literals(out)])
+            await self.batch_conn.fetchrow(store.SQL.insert_mo_batch, [link, *_row_literals(out)])
         return out
 
     def _plain_batch(self, link: str, rows: list[_Row], found: Mapping[str, Any]) -> _Batch:
-        """A batch without parts or replies, built with placeholder ids (see INSERT_BATCH)."""
+        """A batch without parts or replies, built with placeholder ids (see insert_mo_batch)."""
         out = _Batch(link)
         self._build(rows, found, _placeholders(len(rows)), itertools.count(-1, -1), out)
         return out
@@ -384,12 +385,12 @@ class Pipeline:
         interval = timedelta(seconds=self.reply_interval)
         since = now - max(interval, replies_limit.LOOP_WINDOW)
         recent = [replies_limit.Sent(r["recipient"], r["source_addr"], r["kind"], r["created_at"])
-                  for r in await conn.fetch(store.RECENT_REPLIES,
+                  for r in await conn.fetch(store.SQL.recent_replies,
                                             list({r.recipient for r in out.replies}), since)]
         chosen = replies_limit.choose(out.replies, recent, now=now, interval=interval,
                                       per_hour=self.replies_per_hour)
         if chosen:
-            await conn.executemany(store.INSERT_REPLY, [
+            await conn.executemany(store.SQL.insert_reply, [
                 (r.message_id, out.link, r.recipient, r.number, r.text, r.kind) for r in chosen])
 
     def _events(self, row: _Row, decision: Decision, received_at: datetime, out: _Batch,
@@ -423,17 +424,17 @@ class Pipeline:
         key = ":".join((m.concat.scheme, d.source_addr, row.destination or "",
                         str(m.concat.reference), str(m.concat.total)))
         await conn.execute(
-            store.INSERT_PART, row.sms_in_id, link, key, m.concat.sequence, m.concat.total,
+            store.SQL.insert_part, row.sms_in_id, link, key, m.concat.sequence, m.concat.total,
             m.payload, m.data_coding, m.locking_shift, m.single_shift, row.item.received_at,
         )
-        parts = await conn.fetch(store.PENDING_PARTS, link, key)
+        parts = await conn.fetch(store.SQL.pending_parts, link, key)
         if len({p["part_no"] for p in parts}) < m.concat.total:
             return
         await self._assemble(conn, link, key, row, parts, out, complete=True)
 
     async def _assemble(self, conn: asyncpg.Connection, link: str, key: str, row: _Row,
                         parts: list[asyncpg.Record], out: _Batch, *, complete: bool) -> None:
-        message_id = (await conn.fetchval(store.ALLOCATE_MESSAGE_IDS, 1))
+        message_id = (await conn.fetchval(store.SQL.allocate_message_ids, 1))
         first = parts[0]
         payload = b"".join(p["payload"] for p in parts)
         text = decode_text(
@@ -443,7 +444,7 @@ class Pipeline:
         )
         received_at = min(p["received_at"] for p in parts)
         completed_at = max(p["received_at"] for p in parts)
-        await conn.execute(store.CLAIM_PARTS, link, key, message_id)
+        await conn.execute(store.SQL.claim_parts, link, key, message_id)
         row.message_id = message_id
         if complete:
             decision, outcome = self._decide(row, text)
@@ -460,21 +461,22 @@ class Pipeline:
         cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
         resolved = 0
         async with self.pool.acquire() as conn:
-            for stale in await conn.fetch(store.STALE_PART_KEYS, cutoff):
+            for stale in await conn.fetch(store.SQL.stale_part_keys, cutoff):
                 out = _Batch(stale["link"])
                 async with conn.transaction():
-                    parts = await conn.fetch(store.PENDING_PARTS, stale["link"],
+                    parts = await conn.fetch(store.SQL.pending_parts, stale["link"],
                                              stale["concat_key"])
                     if not parts:
                         continue
-                    first_in = await conn.fetchrow(
-                        "SELECT pdu FROM sms_in WHERE id = $1", parts[0]["sms_in_id"])
+                    first_in = await conn.fetchrow(store.SQL.sms_in_pdu,
+                                                   parts[0]["sms_in_id"])
                     deliver = pdu.parse_deliver_sm(first_in["pdu"])
                     item = Received(pdu.DELIVER_SM, deliver.sequence, first_in["pdu"],
                                     parts[0]["received_at"], deliver)
                     row = self._decode(stale["link"], item)
                     await self._assemble(conn, stale["link"], stale["concat_key"], row, parts,
                                          out, complete=False)
-                    await conn.fetchrow(store.INSERT_BATCH, stale["link"], [], out.messages, [])
+                    await conn.fetchrow(store.SQL.insert_mo_batch, stale["link"], [],
+                                        out.messages, [])
                 resolved += 1
         return resolved

@@ -9,7 +9,8 @@ same link. The rule (README, "Redeliveries and repeats"; why: docs/DESIGN-NOTES.
    the session of the new copy (it ended), or its answer was written later than the SMSC's
    response window (``smsc_response_window``) after its receipt, or it was answered with
    an error although its commit went through (:class:`Refused`). Only the latest copy
-   within ``redelivery_window`` counts (the database lookup, inbound/store.py _originals).
+   within ``redelivery_window`` counts (the database lookup: "o" in insert_new_mo_batch,
+   inbound/sql/inbound.sql).
    Otherwise the new copy is a repeat: a message of its own.
 2. Where it could be a redelivery, it is one (stored with ``redelivery_of``, nothing else)
    except for the recipient's protection: a RET is kept as a new message when another event

@@ -81,7 +81,7 @@ async def load_rules(pool: asyncpg.Pool) -> RuleSet:
 
 async def ensure_rules(pool: asyncpg.Pool, config: Config) -> None:
     """Import the rules file (or, in the zero-config default, the demo) into an empty database."""
-    if await pool.fetchval("SELECT count(*) FROM number") > 0:
+    if await pool.fetchval(store.SQL.count_numbers) > 0:
         return
     path = config.rules_file or (DEMO_RULES if config.uses_simulator else None)
     if path is None:

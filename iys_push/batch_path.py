@@ -101,10 +101,10 @@ class BatchPath(PushCore):
         body = answer.body
         if answer.status == 202 and isinstance(body, dict) and body.get("requestId"):
             async with self.pool.acquire() as conn, conn.transaction():
-                await conn.execute(store.MARK_BATCHED, str(body["requestId"]),
+                await conn.execute(store.SQL.mark_batched, str(body["requestId"]),
                                    [e["id"] for e, _ in items], list(range(len(items))),
                                    [d for _, d in items])
-                await conn.execute(store.INSERT_BATCH, str(body["requestId"]), iys_code,
+                await conn.execute(store.SQL.insert_iys_batch, str(body["requestId"]), iys_code,
                                    brand_code, len(items), self.settings.batch_poll_delay)
             return []
         errors = body.get("errors") if isinstance(body, dict) else None
@@ -126,7 +126,7 @@ class BatchPath(PushCore):
     async def _poll_batches(self) -> int:
         lease = self.settings.lease_seconds
         handled = 0
-        for batch in await self.pool.fetch(store.CLAIM_BATCHES, self.worker_id, lease, 10):
+        for batch in await self.pool.fetch(store.SQL.claim_batches, self.worker_id, lease, 10):
             handled += await self._poll_batch(batch)
         return handled
 
@@ -137,15 +137,15 @@ class BatchPath(PushCore):
                                                     request_id)
         except Exception as exc:
             answer = Answer(None, None, None, str(exc))
-        events = await self.pool.fetch(store.BATCH_EVENTS, request_id)
+        events = await self.pool.fetch(store.SQL.batch_events, request_id)
         if not events:
-            await self.pool.execute(store.DONE_BATCH, request_id)
+            await self.pool.execute(store.SQL.done_batch, request_id)
             return 0
         if not answer.ok or not isinstance(answer.body, list):
             if answer.status == 422:  # İYS does not know this requestId: send again
                 await self._release(request_id)
             else:
-                await self.pool.execute(store.REPOLL_BATCH, request_id,
+                await self.pool.execute(store.SQL.repoll_batch, request_id,
                                         self.policy.delay(batch["polls"]))
             return 0
         by_index = {r.get("index"): r for r in answer.body if isinstance(r, dict)}
@@ -164,17 +164,17 @@ class BatchPath(PushCore):
             settled.append((e, verdict, e["consent_date"]))
         await self._settle(settled)
         if len(settled) == len(events):
-            await self.pool.execute(store.DONE_BATCH, request_id)
+            await self.pool.execute(store.SQL.done_batch, request_id)
         elif datetime.now(UTC) - batch["submitted_at"] > self._batch_give_up():
             log.warning("İYS batch results did not come; its items go again one by one",
                         request_id=request_id, waiting=len(events) - len(settled))
             await self._release(request_id)
         else:
-            await self.pool.execute(store.REPOLL_BATCH, request_id,
+            await self.pool.execute(store.SQL.repoll_batch, request_id,
                                     max(1.0, self.settings.batch_poll_delay / 5))
         return len(settled)
 
     async def _release(self, request_id: str) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(store.RELEASE_BATCH_EVENTS, request_id)
-            await conn.execute(store.DONE_BATCH, request_id)
+            await conn.execute(store.SQL.release_batch_events, request_id)
+            await conn.execute(store.SQL.done_batch, request_id)

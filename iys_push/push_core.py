@@ -4,7 +4,7 @@ outcome is written (iys_push.pusher runs it, iys_push.batch_path shares it).
 Supersession is one rule (retry.py): a newer movement of the key in İYS, seen in the pulled
 feed, in the status query that reads its stored date, or in H178, settles the event as
 ``superseded`` with its evidence and without an alert. A settled event takes the pending
-repeats of its status right behind it along as ``duplicate`` (store.SETTLE_RUN).
+repeats of its status right behind it along as ``duplicate`` (store.SQL.settle_run).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ class PushCore:
         ours = (before is not None and before.origin in ("push", "status")
                 and before.consent_date == date)
         origin = before.origin if ours and before else "status_date"
-        await self.pool.execute(store.UPSERT_KEY_STATE, *store.key_state_columns([(
+        await self.pool.execute(store.SQL.upsert_key_state, *store.key_state_columns([(
             event["brand_code"], event["recipient"], event["recipient_type"], event["type"],
             body["status"], date, body.get("source"), origin)]))
         return View(body["status"], date, origin)
@@ -140,13 +140,13 @@ class PushCore:
                 rows.append((brand_code, e["recipient"], recipient_type, type_,
                              "ONAY" if result[e["id"]] else "RET",
                              view.consent_date if view else None, None, "status"))
-        await self.pool.execute(store.UPSERT_KEY_STATE, *store.key_state_columns(rows))
+        await self.pool.execute(store.SQL.upsert_key_state, *store.key_state_columns(rows))
         return result
 
     # -- outcomes ------------------------------------------------------------------------------
     async def _settle(self, items: Iterable[tuple[Event, Verdict, datetime | None]]) -> None:
         """Write each event's outcome (one round trip per statement kind) and count it; then
-        the pending events that only repeat a settled one (``store.SETTLE_RUN``)."""
+        the pending events that only repeat a settled one (``store.SQL.settle_run``)."""
         finish, retry, views, forget, heads = [], [], [], [], []
         now = datetime.now(UTC)
         for event, v, date in items:
@@ -184,13 +184,13 @@ class PushCore:
                           event_id=event["id"], code=v.code, reason=v.message)
         async with self.pool.acquire() as conn, conn.transaction():
             if finish:
-                await conn.execute(store.FINISH, *store.columns(finish, 7))
+                await conn.execute(store.SQL.finish, *store.columns(finish, 7))
             if retry:
-                await conn.execute(store.RETRY, *store.columns(retry, 5))
+                await conn.execute(store.SQL.retry, *store.columns(retry, 5))
             if views:
-                await conn.execute(store.UPSERT_KEY_STATE, *store.key_state_columns(views))
+                await conn.execute(store.SQL.upsert_key_state, *store.key_state_columns(views))
             if forget:
-                await conn.execute(store.FORGET_KEY_STATE, *store.columns(forget, 4))
-            repeats = await conn.fetch(store.SETTLE_RUN, heads) if heads else []
+                await conn.execute(store.SQL.forget_key_state, *store.columns(forget, 4))
+            repeats = await conn.fetch(store.SQL.settle_run, heads) if heads else []
         for row in repeats:
             metrics.EVENTS_FINISHED.labels(row["brand_id"], row["status"], "duplicate").inc()

@@ -25,6 +25,7 @@ from collections.abc import Callable
 import asyncpg
 import structlog
 
+from inbound.store import SQL as INBOUND_SQL
 from iys_push import metrics, store
 from iys_push.batch_path import BATCH_SIZE, BatchPath
 from iys_push.client import IysClient, IysSettings
@@ -105,7 +106,7 @@ class OutboxSignal:
             await self._pending.wait()
             self._pending.clear()
             try:
-                await self.pool.execute(store.NOTIFY_OUTBOX)
+                await self.pool.execute(store.SQL.notify_outbox)
             except Exception as exc:  # the other pushers poll: late, not lost
                 log.warning("pusher: could not notify other processes", error=str(exc))
             await asyncio.sleep(self.interval)
@@ -181,7 +182,7 @@ class Pusher(BatchPath):
                 self._wake.set()  # anything that arrived while we were not listening
                 while not conn.is_closed():
                     await asyncio.sleep(5)
-                    await conn.fetchval("SELECT 1")  # proves the connection still answers
+                    await conn.fetchval(INBOUND_SQL.ping)  # proves the connection still answers
             except Exception as exc:
                 log.warning("pusher: LISTEN connection lost", error=str(exc))
             finally:

@@ -199,7 +199,7 @@ def duplicate(before_id: int) -> Verdict:
 def before_sending(event: Event, now: datetime) -> Verdict | None:
     """The verdict reached from the claimed row alone: refused for ever, overtaken by a later
     accepted event of ours, or a duplicate of the accepted event before it (``same_before``
-    and ``other_before`` from store.CLAIM) while our view of İYS still shows that status (a
+    and ``other_before`` from store.SQL.claim) while our view of İYS still shows that status (a
     pulled or queried change of the key since means it is not)."""
     verdict = prevalidate(event, now)
     if verdict is not None:

@@ -282,7 +282,7 @@ async def test_a_plain_batch_is_one_statement_and_one_with_a_redelivery_two(
         ret, izin = gsm7_unpacked("RET ACME"), gsm7_unpacked("IZIN ACME")
         await pipeline.accept("l3", [received(deliver_pdu(1, ret)),
                                      received(deliver_pdu(2, izin, source="905551112233"))])
-        assert [query for query, _ in recording.sent] == [store.INSERT_NEW_BATCH]
+        assert [query for query, _ in recording.sent] == [store.SQL.insert_new_mo_batch]
         assert await pool.fetchval("SELECT count(*) FROM consent_event WHERE message_id IN "
                                    "(SELECT id FROM mo_message WHERE link = 'l3')") == 2
         # after a reconnect: a redelivery of PDU 1, a new PDU and its repeat within the
@@ -294,8 +294,8 @@ async def test_a_plain_batch_is_one_statement_and_one_with_a_redelivery_two(
             received(deliver_pdu(3, ret), session=2),
             received(deliver_pdu(4, ret, source="905553334455"), session=2),
             received(deliver_pdu(5, ret, source="905553334455"), session=2)])
-        assert [query for query, _ in recording.sent] == [store.INSERT_NEW_BATCH,
-                                                          store.INSERT_BATCH]
+        assert [query for query, _ in recording.sent] == [store.SQL.insert_new_mo_batch,
+                                                          store.SQL.insert_mo_batch]
     rows = {r["sequence"]: r for r in await pool.fetch("SELECT * FROM sms_in WHERE link = 'l3'")}
     assert rows[3]["redelivery_of"] == rows[1]["id"] and rows[3]["message_id"] is None
     assert rows[5]["redelivery_of"] is None and rows[5]["message_id"] is not None
@@ -432,7 +432,7 @@ async def test_the_brand_check_runs_in_the_statement_and_calls_no_function(
         await pipeline.accept("l4", [received(deliver_pdu(1, gsm7_unpacked("RET ACME"))),
                                      received(deliver_pdu(2, gsm7_unpacked("IZIN KUZEY")))])
     [(sent, params)] = recording.sent
-    assert sent == store.INSERT_NEW_BATCH
+    assert sent == store.SQL.insert_new_mo_batch
     assert sorted(r["brand_id"] for r in await pool.fetch("SELECT brand_id FROM consent_event")
                   ) == ["acme", "kuzey"]
     # the same statement again, in a transaction counting PL/pgSQL calls: it finds its
@@ -440,7 +440,7 @@ async def test_the_brand_check_runs_in_the_statement_and_calls_no_function(
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL track_functions = 'pl'")
         # (asyncpg sends the rows as text too: the casts read them as the batch's row types)
-        query = store.INSERT_NEW_BATCH
+        query = store.SQL.insert_new_mo_batch
         for n, row_type in ((2, "mo_batch_sms_in"), (3, "mo_batch_message"),
                             (4, "mo_batch_event")):
             query = query.replace(f"${n}::{row_type}[]", f"${n}::text::{row_type}[]")

@@ -233,11 +233,11 @@ async def test_claim_and_due_count_walk_the_deadline_index_even_when_statistics_
     await bulk_rets(db, 5101, 25000, "pending")
     # the test's premise: left to the statistics, the planner sorts every pending event for
     # a claim and hashes every pending event to count the due ones
-    claim = (store.CLAIM, 1000, "w1", 30.0)
+    claim = (store.SQL.claim, 1000, "w1", 30.0)
     assert "Sort" in await outbox_plan(db, *claim, as_the_pusher_runs_it=False)
-    assert "Hash Anti Join" in await outbox_plan(db, store.DUE_COUNT, 1001,
+    assert "Hash Anti Join" in await outbox_plan(db, store.SQL.due_count, 1001,
                                                  as_the_pusher_runs_it=False)
-    for query, *args in (claim, (store.DUE_COUNT, 1001)):
+    for query, *args in (claim, (store.SQL.due_count, 1001)):
         plan = await outbox_plan(db, query, *args, as_the_pusher_runs_it=True)
         assert "Index Scan using consent_event_due_idx" in plan
         assert "Nested Loop Anti Join" in plan and "Index Scan using consent_event_key_idx" in plan
@@ -409,7 +409,7 @@ async def test_the_failed_gauge_counts_from_an_index_of_failed_events_not_the_ta
     await bulk_rets(db, 1, 19980, "accepted")
     await bulk_rets(db, 19981, 20000, "failed")
     await db.execute("ANALYZE consent_event")
-    plan = "\n".join(r[0] for r in await db.fetch("EXPLAIN " + store.FAILED_COUNT))
+    plan = "\n".join(r[0] for r in await db.fetch("EXPLAIN " + store.SQL.failed_count))
     assert "consent_event_failed_idx" in plan and "Seq Scan" not in plan
     await update_gauges(db)
     assert metrics.FAILED._value.get() == 20

@@ -7,41 +7,52 @@ is already on the backend's socket when the previous one commits, and batches in
 nothing more: window 50 took ~25 % more MO/s with three in flight (12 of 13 alternated
 rounds). asyncpg cannot pipeline, so this uses libpq through psycopg's ``pq`` layer.
 
+Kept only to measure it against :class:`inbound.writer.AsyncpgWriter` behind the same seam
+(:class:`PipelinedWriter`, chosen with ``IYS_BATCH_WRITER=pipelined``; docs/DESIGN-NOTES.md).
+
 Each statement is sent with its own Sync, so each is its own implicit transaction: all or
 nothing, one commit, exactly as a statement on an asyncpg connection outside a transaction.
-Results come back in the order sent. A refused statement raises the error asyncpg would
-raise (only its own transaction is rolled back). A lost connection fails every statement in
-flight (their PDUs are not acknowledged and will be redelivered) and the next call connects
-again.
+Results come back in the order sent. A refused statement raises :class:`BatchNotStored` with
+its SQLSTATE (only its own transaction is rolled back). A lost connection fails every
+statement in flight (their PDUs are not acknowledged and will be redelivered) and the next
+call connects again; so does a socket that stays unwritable for the command timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 import psycopg
 import structlog
-from asyncpg.exceptions._base import PostgresMessageMeta
 from psycopg import pq
 from psycopg.adapt import Transformer
+
+from inbound import pgtext
+from inbound.store import SQL
+from inbound.writer import (
+    AsyncpgWriter,
+    BatchNotStored,
+    BatchRows,
+    BatchTransaction,
+    EarlierCopy,
+)
 
 log = structlog.get_logger(__name__)
 
 
-class PipelineBroken(ConnectionError):
+class PipelineBroken(BatchNotStored):
     """The connection was lost with statements in flight; none of them is known committed."""
 
 
-def postgres_error(sqlstate: str, message: str) -> asyncpg.PostgresError:
-    """The exception asyncpg raises for ``sqlstate`` (e.g. ``CheckViolationError`` for
-    23514), so that a refused statement fails the same way on either connection; asyncpg
-    keeps its SQLSTATE map in ``exceptions._base``."""
-    return PostgresMessageMeta.get_message_class_for_sqlstate(sqlstate)(message)
+def postgres_error(sqlstate: str, message: str) -> BatchNotStored:
+    return BatchNotStored(message, sqlstate=sqlstate)
 
 
 @dataclass
@@ -67,6 +78,7 @@ class PipelinedConnection:
         self._waiting: collections.deque[_Waiting] = collections.deque()
         self._transformer: Transformer | None = None
         self._fd = -1
+        self._writable: asyncio.Future[None] | None = None  # what _flush waits for
 
     async def fetchrow(self, query: str, params: Sequence[str | None]) -> tuple[Any, ...]:
         """Execute ``query`` (one of the prepared statements); its one result row once
@@ -88,6 +100,8 @@ class PipelinedConnection:
                 await self._flush(conn.pgconn)
         except psycopg.Error as exc:
             self._broken(PipelineBroken(f"sending {name}: {exc}"))
+        except PipelineBroken:
+            pass  # waiting fails with it too (_broken)
         try:
             return await asyncio.wait_for(waiting.future, self._command_timeout)
         except TimeoutError:
@@ -123,15 +137,30 @@ class PipelinedConnection:
             return self._conn
 
     async def _flush(self, pgconn: pq.abc.PGconn) -> None:
-        """Send what libpq buffered; wait for the socket while the kernel's buffer is full."""
+        """Send what libpq buffered; wait for the socket while the kernel's buffer is full.
+
+        The wait ends when the socket is writable, when the connection breaks (_broken
+        fails it: the lock holder must not wait for a socket nobody watches any more) or
+        after the command timeout, which breaks the connection; either way the lock is
+        released and the batches queued behind it fail at once instead of waiting."""
         loop = asyncio.get_running_loop()
         while pgconn.flush() == 1:
-            writable = loop.create_future()
-            loop.add_writer(self._fd, writable.set_result, None)
+            fd = self._fd
+            if fd < 0:
+                raise PipelineBroken("connection lost while sending")
+            writable: asyncio.Future[None] = loop.create_future()
+            self._writable = writable
+            loop.add_writer(fd, lambda w=writable: w.done() or w.set_result(None))
             try:
-                await writable
+                await asyncio.wait_for(writable, self._command_timeout)
+            except TimeoutError:
+                error = PipelineBroken(f"socket not writable in {self._command_timeout:g} s")
+                self._broken(error)
+                raise error from None
             finally:
-                loop.remove_writer(self._fd)
+                self._writable = None
+                if self._fd == fd:
+                    loop.remove_writer(fd)
 
     def _readable(self) -> None:
         conn = self._conn
@@ -180,8 +209,11 @@ class PipelinedConnection:
         if conn is not None:
             loop = asyncio.get_running_loop()
             loop.remove_reader(self._fd)
+            loop.remove_writer(self._fd)
             self._fd = -1
             conn.pgconn.finish()  # psycopg then counts the connection as closed
+        if self._writable is not None and not self._writable.done():
+            self._writable.set_exception(error)
         waiting, self._waiting = self._waiting, collections.deque()
         for w in waiting:
             if not w.future.done():
@@ -197,3 +229,41 @@ def _sqlstate(res: pq.abc.PGresult) -> str:
 def _message(res: pq.abc.PGresult) -> str:
     primary = res.error_field(pq.DiagnosticField.MESSAGE_PRIMARY) or res.error_message
     return primary.decode(errors="replace").strip()
+
+
+# the plain batch's statements, prepared on the pipelined connection
+BATCH_STATEMENTS = (SQL.insert_new_mo_batch, SQL.insert_mo_batch)
+
+
+def _literals(rows: BatchRows) -> list[str | None]:
+    """The batch statements' parameters as text: the link, then the sms_in, mo_message and
+    consent_event rows, each an array of its row type written as a literal (pgtext)."""
+    return [rows.link, pgtext.record_array(rows.sms_in), pgtext.record_array(rows.messages),
+            pgtext.record_array(rows.events)]
+
+
+class PipelinedWriter:
+    """:class:`inbound.writer.BatchWriter` with plain batches on one pipelined connection;
+    batches with parts or replies (a transaction of several statements) on the pool."""
+
+    def __init__(self, dsn: str, pool: asyncpg.Pool) -> None:
+        self.conn = PipelinedConnection(dsn, BATCH_STATEMENTS)
+        self.pooled = AsyncpgWriter(pool)
+
+    async def insert_new(self, rows: BatchRows, since: datetime) -> list[EarlierCopy]:
+        found = await self.conn.fetchrow(SQL.insert_new_mo_batch,
+                                         [*_literals(rows), pgtext.timestamp(since)])
+        # columns: sms_in, messages, events, brands_exist, then the copies (one array each)
+        return [EarlierCopy(*copy) for copy in zip(*found[4:], strict=True)]
+
+    async def insert(self, rows: BatchRows) -> None:
+        await self.conn.fetchrow(SQL.insert_mo_batch, _literals(rows))
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[BatchTransaction]:
+        return self.pooled.transaction()
+
+    async def stale_part_keys(self, older_than: datetime) -> list[tuple[str, str]]:
+        return await self.pooled.stale_part_keys(older_than)
+
+    async def close(self) -> None:
+        await self.conn.close()

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import importlib.metadata
+import os
 import signal
 from dataclasses import dataclass, field
 from functools import partial
@@ -26,9 +27,9 @@ from inbound.config import Config
 from inbound.http import ServiceState, create_app
 from inbound.intake import RateMeter
 from inbound.links import own_link, process_name
-from inbound.pgpipe import PipelinedConnection
 from inbound.pipeline import Pipeline
 from inbound.replies import PgReplyOutbox
+from inbound.writer import AsyncpgWriter, BatchNotStored, BatchWriter
 from iys_push.pusher import IysSettings, OutboxSignal, Puller, Pusher
 from keywords import RuleSet
 from smpp_bind.settings import LinkSettings
@@ -116,7 +117,7 @@ def _set_event(event: asyncio.Event, *_: object) -> None:
     event.set()
 
 
-async def _rules_listener(dsn: str, pipeline: Pipeline) -> None:
+async def _rules_listener(dsn: str, pool: asyncpg.Pool, pipeline: Pipeline) -> None:
     """Reload the keyword rules whenever they change (NOTIFY iys_rules), in any process."""
     while True:
         conn = None
@@ -125,7 +126,7 @@ async def _rules_listener(dsn: str, pipeline: Pipeline) -> None:
             changed = asyncio.Event()
             await conn.add_listener("iys_rules", partial(_set_event, changed))
             while True:
-                pipeline.rules = await load_rules(pipeline.pool)
+                pipeline.rules = await load_rules(pool)
                 await changed.wait()
                 changed.clear()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -142,8 +143,20 @@ async def _resolve_incomplete_forever(pipeline: Pipeline, timeout: float) -> Non
         await asyncio.sleep(min(timeout / 4, 30))
         try:
             await pipeline.resolve_incomplete(timeout)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                BatchNotStored) as exc:
             log.warning("incomplete-part resolver failed; will retry", error=str(exc))
+
+
+def batch_writer(dsn: str, pool: asyncpg.Pool) -> BatchWriter:
+    """Where MO batches are written: the pool's connections (inbound/writer.py).
+    ``IYS_BATCH_WRITER=pipelined`` picks the pipelined psycopg connection instead, kept only
+    to measure the two against each other (docs/DESIGN-NOTES.md, "One writer")."""
+    if os.environ.get("IYS_BATCH_WRITER", "asyncpg") == "pipelined":
+        from inbound.pgpipe import PipelinedWriter
+        log.warning("MO batches on the pipelined connection (IYS_BATCH_WRITER=pipelined)")
+        return PipelinedWriter(dsn, pool)
+    return AsyncpgWriter(pool)
 
 
 async def start(config: Config) -> Running:
@@ -191,11 +204,10 @@ async def start(config: Config) -> Running:
     pusher = Pusher(pool, dsn, iys_settings, worker_id=process_name(), intake=intake.rate)
     outbox_signal = OutboxSignal(pool, local=pusher.wake)
     outbox = PgReplyOutbox(pool)
-    # plain MO batches on one pipelined connection (inbound/pgpipe.py, DESIGN-NOTES)
-    batch_conn = PipelinedConnection(dsn, store.BATCH_STATEMENTS)
-    closers.append(batch_conn)
+    writer = batch_writer(dsn, pool)
+    closers.append(writer)
     pipeline = Pipeline(
-        pool, batch_conn, rules,
+        writer, rules,
         gsm_as_latin1={link.name: link.gsm_as_latin1 for link in links},
         redelivery_window={link.name: link.redelivery_window for link in links},
         smsc_response_window={link.name: link.smsc_response_window for link in links},
@@ -221,7 +233,7 @@ async def start(config: Config) -> Running:
         asyncio.create_task(pusher.run(), name="pusher"),
         asyncio.create_task(outbox_signal.run(), name="outbox-signal"),
         asyncio.create_task(Puller(pool, iys_settings).run(), name="puller"),
-        asyncio.create_task(_rules_listener(dsn, pipeline), name="rules"),
+        asyncio.create_task(_rules_listener(dsn, pool, pipeline), name="rules"),
         asyncio.create_task(_resolve_incomplete_forever(pipeline, config.concat_timeout),
                             name="incomplete"),
         # the review queue's automatic RET and gauges (SKIP LOCKED: every process may run it)

@@ -14,14 +14,6 @@ from inbound import sqlfile
 
 SQL = sqlfile.load("inbound", "sql/inbound.sql")
 
-# the copies insert_new_mo_batch and prepare_mo_batch found, one array per column, in the order
-# of their digests (their last six columns)
-FOUND_COLUMNS = ("original_digests", "original_ids", "original_sessions", "original_received",
-                 "original_answered_after", "original_event_since")
-
-# the plain batch's statements, prepared on the pipelined connection (inbound/pgpipe.py)
-BATCH_STATEMENTS = (SQL.insert_new_mo_batch, SQL.insert_mo_batch)
-
 
 async def load_rules_dict(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, Any]:
     """The database's keyword configuration in the rules-file shape (RuleSet.from_dict)."""

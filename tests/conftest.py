@@ -20,8 +20,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from inbound import db, store
-from inbound.pgpipe import PipelinedConnection
+from inbound import db
+from inbound.service import batch_writer
+from inbound.writer import BatchWriter
 
 TEMPLATE = "iys_test_template"
 _counter = itertools.count()
@@ -103,8 +104,9 @@ async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-async def batch_conn(dsn: str) -> AsyncIterator[PipelinedConnection]:
-    """The pipeline's connection for plain batches (inbound/pgpipe.py)."""
-    conn = PipelinedConnection(dsn, store.BATCH_STATEMENTS)
-    yield conn
-    await conn.close()
+async def writer(dsn: str, pool: asyncpg.Pool) -> AsyncIterator[BatchWriter]:
+    """Where the pipeline writes its batches (inbound/service.py batch_writer: the pool, or
+    the pipelined connection with IYS_BATCH_WRITER=pipelined)."""
+    chosen = batch_writer(dsn, pool)
+    yield chosen
+    await chosen.close()

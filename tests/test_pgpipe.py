@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from inbound.pgpipe import PipelineBroken, PipelinedConnection
+from inbound.writer import BatchNotStored
 from tests.waiting import wait_until
 
 PUT = ("INSERT INTO brand (id, name, iys_code, brand_code) "
@@ -48,7 +49,7 @@ async def test_one_statement_failing_rolls_back_only_itself(
                                    piped.fetchrow(PUT, ["x2", "3"]),
                                    return_exceptions=True)
     assert results[0] == ("x1", 1) and results[2] == ("x2", 3)
-    assert isinstance(results[1], asyncpg.UniqueViolationError)
+    assert isinstance(results[1], BatchNotStored) and results[1].sqlstate == "23505"
     assert await pool.fetchval("SELECT brand_code FROM brand WHERE id = 'x1'") == 1
     assert await brands(pool) == ["x1", "x2"]
 
@@ -76,7 +77,7 @@ async def test_a_lost_connection_fails_what_is_in_flight_and_the_next_call_recon
 async def test_a_statement_that_cannot_be_prepared_fails_the_connect(dsn: str) -> None:
     bad = "SELECT * FROM no_such_table"
     conn = PipelinedConnection(dsn, [bad])
-    with pytest.raises(asyncpg.UndefinedTableError, match="no_such_table"):
+    with pytest.raises(BatchNotStored, match="no_such_table"):
         await conn.fetchrow(bad, [])
 
 

@@ -10,8 +10,8 @@ import asyncpg
 import pytest
 
 from inbound import metrics, reviews, store
-from inbound.pgpipe import PipelinedConnection
 from inbound.pipeline import Pipeline
+from inbound.writer import BatchWriter
 from iys_push import calendar
 from iys_push import store as push_store
 from tests.near_miss import NEAR_MISS, OTHER_NEAR_MISS, add_review, patch_near_misses
@@ -20,10 +20,10 @@ from tests.test_pipeline import RULES, received
 
 
 @pytest.fixture
-async def pipeline(pool: asyncpg.Pool, batch_conn: PipelinedConnection) -> Pipeline:
+async def pipeline(pool: asyncpg.Pool, writer: BatchWriter) -> Pipeline:
     async with pool.acquire() as conn:
         await store.replace_rules(conn, RULES.to_dict())
-    return Pipeline(pool, batch_conn, RULES, reply_links=frozenset({"replies"}))
+    return Pipeline(writer, RULES, reply_links=frozenset({"replies"}))
 
 
 @pytest.mark.parametrize("link", ["plain", "replies"])  # text literals / asyncpg's encoding

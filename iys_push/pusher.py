@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import structlog
@@ -89,10 +89,12 @@ class OutboxSignal:
     """
 
     def __init__(self, pool: asyncpg.Pool, local: Callable[[], None] | None = None,
-                 interval: float = 0.2) -> None:
+                 interval: float = 0.2,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.pool = pool
         self.local = local
         self.interval = interval
+        self._sleep = sleep  # a test holds the interval open
         self._pending = asyncio.Event()
 
     def __call__(self) -> None:
@@ -109,7 +111,7 @@ class OutboxSignal:
                 await self.pool.execute(store.SQL.notify_outbox)
             except Exception as exc:  # the other pushers poll: late, not lost
                 log.warning("pusher: could not notify other processes", error=str(exc))
-            await asyncio.sleep(self.interval)
+            await self._sleep(self.interval)
 
 
 class Pusher(BatchPath):

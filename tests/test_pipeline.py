@@ -20,6 +20,7 @@ from keywords import RuleSet
 from smpp_bind import pdu
 from smpp_bind.session import Received
 from tests.pdus import deliver_pdu, gsm7_unpacked, ie_concat8, ie_concat16, ucs2, udh
+from tests.waiting import wait_until
 
 RULES = RuleSet.from_toml(DEMO_RULES.read_text(encoding="utf-8"))
 
@@ -325,14 +326,47 @@ async def test_concurrent_batches_on_a_reply_link_send_one_reply(
     assert await pool.fetchval("SELECT count(*) FROM sms_out") == 1
 
 
+class GatedWriter(AsyncpgWriter):
+    """Holds the first plain batch before its statement until ``release`` is set."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool)
+        self.calls = 0
+        self.release = asyncio.Event()
+
+    async def insert_new(self, rows: BatchRows, since: datetime) -> list[EarlierCopy]:
+        self.calls += 1
+        if self.calls == 1:
+            await self.release.wait()
+        return await super().insert_new(rows, since)
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+def second_registered(pipeline: Pipeline) -> bool:
+    return len(pipeline._inflight.get("l2", [])) == 2
+
+
 async def test_concurrent_batches_with_the_same_pdu_store_one_message(
     pipeline: Pipeline, pool: asyncpg.Pool
 ) -> None:
     ret = gsm7_unpacked("RET ACME")
     await warm(pool)
-    # the second on a new session (a reconnect while the first still commits)
-    await asyncio.gather(pipeline.accept("l2", [received(deliver_pdu(1, ret))]),
-                         pipeline.accept("l2", [received(deliver_pdu(2, ret), session=2)]))
+    gated = GatedWriter(pool)  # the first batch's statement waits until the test lets it go
+    pipeline.writer = gated
+    # the second on a new session (a reconnect while the first still commits): on another
+    # pool connection it would not see the first one's row; it waits for it instead
+    first = asyncio.create_task(pipeline.accept("l2", [received(deliver_pdu(1, ret))]))
+    await wait_until(lambda: _true(gated.calls == 1), what="the first batch in the writer")
+    second = asyncio.create_task(pipeline.accept("l2", [received(deliver_pdu(2, ret),
+                                                                 session=2)]))
+    await wait_until(lambda: _true(second_registered(pipeline)), what="the second batch")
+    assert gated.calls == 1  # the second has not reached the writer: it waits
+    gated.release.set()
+    await asyncio.gather(first, second)
+    assert gated.calls == 2
     rows = await pool.fetch("SELECT id, redelivery_of FROM sms_in ORDER BY sequence")
     assert rows[1]["redelivery_of"] == rows[0]["id"]
     assert await pool.fetchval("SELECT count(*) FROM consent_event") == 1

@@ -291,14 +291,25 @@ async def test_outbox_signal_notifies_other_processes_once_for_many_commits(
     heard: asyncio.Queue[str] = asyncio.Queue()
     await listener.add_listener("iys_outbox", lambda _c, _p, channel, _m: heard.put_nowait(channel))
     woken: list[bool] = []
-    signal = OutboxSignal(db, local=lambda: woken.append(True), interval=3600)
+    in_interval = asyncio.Event()
+    interval_over = asyncio.Event()
+
+    async def interval(seconds: float) -> None:  # held open until the test ends it
+        assert seconds == 3600
+        in_interval.set()
+        await interval_over.wait()
+
+    signal = OutboxSignal(db, local=lambda: woken.append(True), interval=3600, sleep=interval)
     for _ in range(3):  # three batches commit before the NOTIFY task runs
         signal()
     task = asyncio.create_task(signal.run())
     try:
-        assert await asyncio.wait_for(heard.get(), 10) == "iys_outbox"
-        assert woken == [True, True, True]      # the local pusher: every time, at once
-        signal()                                # within the interval: no NOTIFY yet
+        assert await asyncio.wait_for(heard.get(), 10) == "iys_outbox"  # one for the three
+        await asyncio.wait_for(in_interval.wait(), 10)  # then the interval, before any other
+        signal()                                # within the interval: no NOTIFY yet ...
+        assert woken == [True, True, True, True]  # (the local pusher: every time, at once)
+        interval_over.set()
+        assert await asyncio.wait_for(heard.get(), 10) == "iys_outbox"  # ... but after it
         assert heard.empty()
     finally:
         task.cancel()

@@ -14,7 +14,6 @@ import importlib.metadata
 import os
 import signal
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -113,29 +112,25 @@ async def _seed_demo_consent(server: Any) -> None:
     await seed_consent(server, brand_code=700001, recipient=DEMO_RECIPIENT, status="ONAY")
 
 
-def _set_event(event: asyncio.Event, *_: object) -> None:
-    event.set()
-
-
 async def _rules_listener(dsn: str, pool: asyncpg.Pool, pipeline: Pipeline) -> None:
     """Reload the keyword rules whenever they change (NOTIFY iys_rules), in any process."""
-    while True:
-        conn = None
-        try:
-            conn = await db.connect(dsn)
-            changed = asyncio.Event()
-            await conn.add_listener("iys_rules", partial(_set_event, changed))
-            while True:
+    changed = asyncio.Event()
+
+    async def reload_on_change() -> None:
+        while True:
+            await changed.wait()
+            changed.clear()
+            try:
                 pipeline.rules = await load_rules(pool)
-                await changed.wait()
-                changed.clear()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("rules listener down; retrying", error=str(exc))
-            await asyncio.sleep(2)
-        finally:
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    await conn.close()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("rules reload failed; retrying", error=str(exc))
+                changed.set()
+                await asyncio.sleep(2)
+
+    # every (re)connect reloads: a change may have come while nobody listened
+    await asyncio.gather(
+        db.listen_forever(dsn, "iys_rules", changed.set, on_connected=changed.set),
+        reload_on_change())
 
 
 async def _resolve_incomplete_forever(pipeline: Pipeline, timeout: float) -> None:

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import structlog
 
-from inbound.store import SQL as INBOUND_SQL
+from inbound import db
 from iys_push import metrics, store
 from iys_push.batch_path import BATCH_SIZE, BatchPath
 from iys_push.client import IysClient, IysSettings
@@ -175,24 +175,12 @@ class Pusher(BatchPath):
             await asyncio.sleep(min(left, self.settings.coalesce))
 
     async def _listen(self) -> None:
-        while True:
-            conn = None
-            try:
-                conn = await asyncpg.connect(self.dsn)
-                await conn.add_listener("iys_outbox", lambda *_: self._wake.set())
-                metrics.LISTEN_HEALTHY.set(1)
-                self._wake.set()  # anything that arrived while we were not listening
-                while not conn.is_closed():
-                    await asyncio.sleep(5)
-                    await conn.fetchval(INBOUND_SQL.ping)  # proves the connection still answers
-            except Exception as exc:
-                log.warning("pusher: LISTEN connection lost", error=str(exc))
-            finally:
-                metrics.LISTEN_HEALTHY.set(0)
-                if conn is not None:
-                    with contextlib.suppress(Exception):
-                        await conn.close()
-            await asyncio.sleep(1)
+        def connected() -> None:
+            metrics.LISTEN_HEALTHY.set(1)
+            self._wake.set()  # anything that arrived while we were not listening
+
+        await db.listen_forever(self.dsn, "iys_outbox", self._wake.set, on_connected=connected,
+                                on_lost=lambda: metrics.LISTEN_HEALTHY.set(0))
 
     async def _gauges(self) -> None:
         ratio_due = 0.0

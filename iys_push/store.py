@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from inbound import sqlfile
+from iys_push.events import ClaimedEvent
 
 SQL = sqlfile.load("iys_push", "sql/iys_push.sql")
 
@@ -28,10 +29,11 @@ async def due_count(pool: asyncpg.Pool, up_to: int) -> int:
 
 
 async def claim(pool: asyncpg.Pool, limit: int, worker_id: str,
-                lease_seconds: float) -> list[asyncpg.Record]:
+                lease_seconds: float) -> list[ClaimedEvent]:
     """Lease up to ``limit`` due events to ``worker_id``."""
     async with claim_transaction(pool) as conn:
-        return await conn.fetch(SQL.claim, limit, worker_id, lease_seconds)
+        return [ClaimedEvent.of(r)
+                for r in await conn.fetch(SQL.claim, limit, worker_id, lease_seconds)]
 
 
 def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:

@@ -47,7 +47,7 @@ async def test_a_near_miss_is_stored_as_a_review_item_the_pusher_never_claims(
     assert review["review_decision"] is None
     assert command["state"] == "pending"
     claimed = await push_store.claim(pool, 100, "w1", 30)
-    assert [c["id"] for c in claimed] == [command["id"]]  # never the review item
+    assert [c.id for c in claimed] == [command["id"]]  # never the review item
     assert await pool.fetchval("SELECT state FROM consent_event WHERE id = $1",
                                review["id"]) == "review"
     # no confirmation goes out for a message that did not opt out
@@ -113,7 +113,7 @@ async def test_an_item_unreviewed_at_ninety_percent_becomes_a_ret_by_itself(
         assert a["after"]["actor"] == "system"
         assert a["after"]["review_decision"] == "automatic"
     claimed = await push_store.claim(pool, 100, "w1", 30)
-    assert {c["id"] for c in claimed} == {due, overdue}  # now the pusher sends them
+    assert {c.id for c in claimed} == {due, overdue}  # now the pusher sends them
     assert await reviews.auto_ret_due(pool) == 0  # decided once
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from iys_push import metrics, store
 from iys_push.client import IysSettings
+from iys_push.events import ClaimedEvent
 from iys_push.pusher import (
     BATCH_SIZE,
     GAUGE_INTERVAL,
@@ -190,7 +192,7 @@ async def test_the_nearest_deadline_is_served_first(db: asyncpg.Pool) -> None:
     await add_event(db, BOB, "ONAY")
     older = await add_event(db, ALICE, "RET", received_at=datetime.now(UTC) - timedelta(days=2))
     first = await store.claim(db, 1, "w1", 30.0)
-    assert [r["id"] for r in first] == [older]
+    assert [r.id for r in first] == [older]
 
 
 async def bulk_rets(db: asyncpg.Pool, first: int, last: int, state: str) -> None:
@@ -424,3 +426,16 @@ async def test_the_failed_gauge_counts_from_an_index_of_failed_events_not_the_ta
     assert "consent_event_failed_idx" in plan and "Seq Scan" not in plan
     await update_gauges(db)
     assert metrics.FAILED._value.get() == 20
+
+
+async def test_a_claimed_event_has_the_claim_statements_columns_in_order(
+    db: asyncpg.Pool
+) -> None:
+    # ClaimedEvent is built by column name; a column added to the claim and not to the
+    # class (or renamed) would be dropped without a word
+    async with db.acquire() as conn:
+        claim = [a.name for a in (await conn.prepare(store.SQL.claim)).get_attributes()]
+        batch = [a.name for a in (await conn.prepare(store.SQL.batch_events)).get_attributes()]
+    names = [f.name for f in fields(ClaimedEvent)]
+    assert names[:len(claim)] == claim
+    assert set(batch) <= set(names)

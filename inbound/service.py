@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import gc
 import importlib.metadata
-import os
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from inbound.intake import RateMeter
 from inbound.links import own_link, process_name
 from inbound.pipeline import Pipeline
 from inbound.replies import PgReplyOutbox
-from inbound.writer import AsyncpgWriter, BatchNotStored, BatchWriter
+from inbound.writer import AsyncpgWriter, BatchNotStored
 from iys_push.pusher import IysSettings, OutboxSignal, Puller, Pusher
 from keywords import RuleSet
 from smpp_bind.settings import LinkSettings
@@ -143,17 +142,6 @@ async def _resolve_incomplete_forever(pipeline: Pipeline, timeout: float) -> Non
             log.warning("incomplete-part resolver failed; will retry", error=str(exc))
 
 
-def batch_writer(dsn: str, pool: asyncpg.Pool) -> BatchWriter:
-    """Where MO batches are written: the pool's connections (inbound/writer.py).
-    ``IYS_BATCH_WRITER=pipelined`` picks the pipelined psycopg connection instead, kept only
-    to measure the two against each other (docs/DESIGN-NOTES.md, "One writer")."""
-    if os.environ.get("IYS_BATCH_WRITER", "asyncpg") == "pipelined":
-        from inbound.pgpipe import PipelinedWriter
-        log.warning("MO batches on the pipelined connection (IYS_BATCH_WRITER=pipelined)")
-        return PipelinedWriter(dsn, pool)
-    return AsyncpgWriter(pool)
-
-
 async def start(config: Config) -> Running:
     metrics.BUILD_INFO.info({"version": _version()})
     dsn = await resolve_dsn(config)
@@ -199,7 +187,7 @@ async def start(config: Config) -> Running:
     pusher = Pusher(pool, dsn, iys_settings, worker_id=process_name(), intake=intake.rate)
     outbox_signal = OutboxSignal(pool, local=pusher.wake)
     outbox = PgReplyOutbox(pool)
-    writer = batch_writer(dsn, pool)
+    writer = AsyncpgWriter(pool)  # MO batches, several in flight on pool connections
     closers.append(writer)
     pipeline = Pipeline(
         writer, rules,

@@ -21,8 +21,7 @@ import asyncpg
 import pytest
 
 from inbound import db
-from inbound.service import batch_writer
-from inbound.writer import BatchWriter
+from inbound.writer import AsyncpgWriter, BatchWriter
 
 TEMPLATE = "iys_test_template"
 _counter = itertools.count()
@@ -104,9 +103,6 @@ async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-async def writer(dsn: str, pool: asyncpg.Pool) -> AsyncIterator[BatchWriter]:
-    """Where the pipeline writes its batches (inbound/service.py batch_writer: the pool, or
-    the pipelined connection with IYS_BATCH_WRITER=pipelined)."""
-    chosen = batch_writer(dsn, pool)
-    yield chosen
-    await chosen.close()
+def writer(pool: asyncpg.Pool) -> BatchWriter:
+    """Where the pipeline writes its batches (inbound/writer.py)."""
+    return AsyncpgWriter(pool)

@@ -8,7 +8,6 @@ data under ``./var/pgdata`` so that ``make run`` needs nothing installed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import re
@@ -116,11 +115,13 @@ async def connect(dsn: str) -> asyncpg.Connection:
 async def listen_forever(dsn: str, channel: str, on_notify: Callable[[], None], *,
                          on_connected: Callable[[], None] | None = None,
                          on_lost: Callable[[], None] | None = None,
-                         ping_every: float = 5.0, retry_after: float = 1.0) -> None:
+                         ping_every: float = 5.0, ping_timeout: float = 5.0,
+                         retry_after: float = 1.0) -> None:
     """Keep a dedicated connection LISTENing on ``channel`` until cancelled.
 
     The one reconnect loop for dedicated connections: a LISTEN connection can die silently,
-    so it is pinged every ``ping_every`` seconds; when it fails it is closed, ``on_lost`` is
+    so it is pinged every ``ping_every`` seconds (an answer later than ``ping_timeout`` counts
+    as a failure); when it fails it is dropped at once, ``on_lost`` is
     called, and after ``retry_after`` seconds a new one is made. ``on_connected`` runs after
     every (re)connect: whatever was notified while nobody listened is caught up there."""
     while True:
@@ -132,7 +133,7 @@ async def listen_forever(dsn: str, channel: str, on_notify: Callable[[], None], 
                 on_connected()
             while not conn.is_closed():
                 await asyncio.sleep(ping_every)
-                async with asyncio.timeout(ping_every):
+                async with asyncio.timeout(ping_timeout):
                     await conn.fetchval(store.SQL.ping)  # proves the connection still answers
         except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("LISTEN connection lost; reconnecting", channel=channel,
@@ -141,8 +142,7 @@ async def listen_forever(dsn: str, channel: str, on_notify: Callable[[], None], 
             if on_lost is not None:
                 on_lost()
             if conn is not None:
-                with contextlib.suppress(Exception):
-                    await conn.close()
+                conn.terminate()  # not close(): it would wait on a connection that failed
         await asyncio.sleep(retry_after)
 
 

@@ -30,7 +30,7 @@ async def test_a_killed_listen_connection_is_noticed_and_replaced(
             " WHERE pid <> pg_backend_pid() AND datname = current_database()"
             "   AND (query LIKE 'LISTEN%' OR query LIKE 'SELECT 1%')")
         assert killed == 1
-        await wait_until(lambda: _is(events == ["up", "down", "up"]), what="a reconnect")
+        await wait_until(lambda: _is(events[:3] == ["up", "down", "up"]), what="a reconnect")
         notified.clear()
         await pool.execute("SELECT pg_notify('test_channel', '')")
         await asyncio.wait_for(notified.wait(), 10)  # heard on the new connection

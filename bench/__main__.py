@@ -119,7 +119,7 @@ def machine() -> dict[str, Any]:
         "npm_smpp": json.loads((ROOT / "tests/peer/node_modules/smpp/package.json")
                                .read_text())["version"],
         "smpplib": md.version("smpplib"), "asyncpg": md.version("asyncpg"),
-        "psycopg": md.version("psycopg"), "iys_inbound": md.version("iys-inbound"),
+        "iys_inbound": md.version("iys-inbound"),
         "git_commit": _run("git", "rev-parse", "--short", "HEAD"),
         # figures measured on code that is not the commit named must say so
         "git_uncommitted": _run("git", "status", "--porcelain",

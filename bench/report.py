@@ -66,7 +66,7 @@ def write_markdown(results: dict[str, Any], path: Path) -> str:
 def _versions(m: dict[str, Any]) -> str:
     dirty = ", with uncommitted changes" if m.get("git_uncommitted") else ""
     return (f"Python {m['python']}, node {m['node']}, npm smpp {m['npm_smpp']}, "
-            f"smpplib {m['smpplib']}, asyncpg {m['asyncpg']}, psycopg {m.get('psycopg')}, "
+            f"smpplib {m['smpplib']}, asyncpg {m['asyncpg']}, "
             f"PostgreSQL {m.get('postgresql')} (pgserver, embedded, temp dir), "
             f"iys-inbound {m['iys_inbound']} (git {m['git_commit']}{dirty})")
 

@@ -251,8 +251,8 @@ async def _events(args: argparse.Namespace, cfg: config_module.Config) -> None:
 
     pool = await _pool(cfg)
     try:
-        messages = [_row(r) for r in await pool.fetch(store.RECENT_MESSAGES, args.limit)]
-        events = [_row(r) for r in await pool.fetch(store.RECENT_EVENTS, args.limit)]
+        messages = [_row(r) for r in await pool.fetch(store.SQL.recent_messages, args.limit)]
+        events = [_row(r) for r in await pool.fetch(store.SQL.recent_events, args.limit)]
     finally:
         await pool.close()
     if args.json:

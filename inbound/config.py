@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from iys_push.client import IysSettings
 from smpp_bind.settings import LinkSettings as LinkConfig
+
+_PUSH = IysSettings(base_url="", username="", password="")  # its defaults
 
 DEFAULT_CONFIG_FILE = "iys-inbound.toml"
 
@@ -25,21 +28,23 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class IysConfig:
+    """The [iys] table. The push side's defaults are IysSettings' (one source for each)."""
+
     base_url: str = ""                  # empty: the bundled sandbox
     username: str = ""
     password: str = field(default="", repr=False)
-    timeout: float = 10.0
-    requests_per_second: float = 8.0
-    batch_poll_delay: float = 300.0     # İYS: poll a batch's results at least 300 s later
-    lease_seconds: float = 60.0         # a claimed event returns to the queue after this
-    max_events_per_second: float = 1000.0  # the push side's pace (iys_push.pusher.pause_after)
-    yield_to_intake_above: float = 2000.0  # MOs stored a second above which pushing yields
-    yield_events_per_second: float = 100.0  # the push side's pace meanwhile
+    timeout: float = _PUSH.timeout
+    requests_per_second: float = _PUSH.requests_per_second
+    batch_poll_delay: float = _PUSH.batch_poll_delay  # İYS: poll results at least 300 s later
+    lease_seconds: float = _PUSH.lease_seconds  # a claimed event returns to the queue after this
+    max_events_per_second: float = _PUSH.max_events_per_second  # the push side's pace
+    yield_to_intake_above: float = _PUSH.yield_to_intake_above  # MOs a second: pushing yields
+    yield_events_per_second: float = _PUSH.yield_events_per_second  # the pace meanwhile
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8091
     # the label of this process's egress IP: İYS counts the success ratio per IP, over every
     # process behind it (iys_push.gauges); processes behind one IP share a label
-    egress_label: str = "default"
+    egress_label: str = _PUSH.egress_label
 
     @property
     def uses_sandbox(self) -> bool:
@@ -73,6 +78,8 @@ class Config:
 
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
+_DEFAULT = Config()       # parse() falls back to these: each default is written once
+_IYS = IysConfig()
 
 
 class _Reader:
@@ -268,20 +275,23 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
             raise ConfigError(f"link[{name}].name: defined twice")
     _check_transmitters(links)
     iys_cfg = IysConfig(
-        base_url=iys.get("base_url", str, "").rstrip("/"),
-        username=_env_first(env, "IYS_USERNAME", iys.get("username", str, "")),
+        base_url=iys.get("base_url", str, _IYS.base_url).rstrip("/"),
+        username=_env_first(env, "IYS_USERNAME", iys.get("username", str, _IYS.username)),
         password=_secret(iys, env, "IYS_PASSWORD"),
-        timeout=iys.number("timeout", float, 10.0, 0.1, 300),
-        requests_per_second=iys.number("requests_per_second", float, 8.0, 0.1, 1000),
-        batch_poll_delay=iys.number("batch_poll_delay", float, 300.0, 0.1, 86400),
-        lease_seconds=iys.number("lease_seconds", float, 60.0, 1, 3600),
-        max_events_per_second=iys.number("max_events_per_second", float, 1000.0, 10, 100000),
-        yield_to_intake_above=iys.number("yield_to_intake_above", float, 2000.0, 0, 1_000_000),
-        yield_events_per_second=iys.number("yield_events_per_second", float, 100.0, 10,
-                                           100000),
-        sandbox_host=iys.get("sandbox_host", str, "127.0.0.1"),
-        sandbox_port=iys.number("sandbox_port", int, 8091, 0, 65535),
-        egress_label=iys.get("egress_label", str, "default").strip(),
+        timeout=iys.number("timeout", float, _IYS.timeout, 0.1, 300),
+        requests_per_second=iys.number("requests_per_second", float, _IYS.requests_per_second,
+                                       0.1, 1000),
+        batch_poll_delay=iys.number("batch_poll_delay", float, _IYS.batch_poll_delay, 0.1, 86400),
+        lease_seconds=iys.number("lease_seconds", float, _IYS.lease_seconds, 1, 3600),
+        max_events_per_second=iys.number("max_events_per_second", float,
+                                         _IYS.max_events_per_second, 10, 100000),
+        yield_to_intake_above=iys.number("yield_to_intake_above", float,
+                                         _IYS.yield_to_intake_above, 0, 1_000_000),
+        yield_events_per_second=iys.number("yield_events_per_second", float,
+                                           _IYS.yield_events_per_second, 10, 100000),
+        sandbox_host=iys.get("sandbox_host", str, _IYS.sandbox_host),
+        sandbox_port=iys.number("sandbox_port", int, _IYS.sandbox_port, 0, 65535),
+        egress_label=iys.get("egress_label", str, _IYS.egress_label).strip(),
     )
     if not iys_cfg.egress_label or len(iys_cfg.egress_label) > 100:
         raise ConfigError("iys.egress_label: a label of 1 to 100 characters (the egress IP's "
@@ -298,20 +308,21 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         raise ConfigError("iys.username: a real İYS needs IYS_USERNAME and IYS_PASSWORD")
     rules_path = rules.get("file", str, "")
     config = Config(
-        database_url=_env_first(env, "DATABASE_URL", db.get("url", str, "")),
-        data_dir=Path(_env_first(env, "IYS_INBOUND_DATA_DIR", db.get("data_dir", str, "var"))),
-        http_host=http.get("host", str, "127.0.0.1"),
-        http_port=http.number("port", int, 8080, 0, 65535),
+        database_url=_env_first(env, "DATABASE_URL", db.get("url", str, _DEFAULT.database_url)),
+        data_dir=Path(_env_first(env, "IYS_INBOUND_DATA_DIR",
+                                 db.get("data_dir", str, str(_DEFAULT.data_dir)))),
+        http_host=http.get("host", str, _DEFAULT.http_host),
+        http_port=http.number("port", int, _DEFAULT.http_port, 0, 65535),
         iys=iys_cfg,
         links=links,
-        simulator_host=sim.get("host", str, "127.0.0.1"),
-        simulator_port=sim.number("port", int, 2775, 0, 65535),
+        simulator_host=sim.get("host", str, _DEFAULT.simulator_host),
+        simulator_port=sim.number("port", int, _DEFAULT.simulator_port, 0, 65535),
         rules_file=Path(rules_path) if rules_path else None,
-        log_format=logr.choice("format", ("auto", "json", "console"), "auto"),
-        log_level=logr.choice("level", _LOG_LEVELS, "info"),
-        concat_timeout=top.number("concat_timeout", float, 600.0, 1, 7 * 86400),
-        reply_interval=top.number("reply_interval", float, 3600.0, 0, 30 * 86400),
-        replies_per_hour=top.number("replies_per_hour", int, 4, 1, 100),
+        log_format=logr.choice("format", ("auto", "json", "console"), _DEFAULT.log_format),
+        log_level=logr.choice("level", _LOG_LEVELS, _DEFAULT.log_level),
+        concat_timeout=top.number("concat_timeout", float, _DEFAULT.concat_timeout, 1, 7 * 86400),
+        reply_interval=top.number("reply_interval", float, _DEFAULT.reply_interval, 0, 30 * 86400),
+        replies_per_hour=top.number("replies_per_hour", int, _DEFAULT.replies_per_hour, 1, 100),
         admin_token=_secret(api, env, "IYS_INBOUND_ADMIN_TOKEN"),
         web_secret=env.get("IYS_INBOUND_WEB_SECRET", ""),
         trusted_proxies=_trusted_proxies(http),

@@ -18,6 +18,8 @@ from pathlib import Path
 import asyncpg
 import structlog
 
+from inbound import store
+
 log = structlog.get_logger(__name__)
 
 # the source tree's migrations/ (editable installs, the repo); an installed wheel is told
@@ -110,6 +112,40 @@ async def connect(dsn: str) -> asyncpg.Connection:
     return conn
 
 
+async def listen_forever(dsn: str, channel: str, on_notify: Callable[[], None], *,
+                         on_connected: Callable[[], None] | None = None,
+                         on_lost: Callable[[], None] | None = None,
+                         ping_every: float = 5.0, ping_timeout: float = 5.0,
+                         retry_after: float = 1.0) -> None:
+    """Keep a dedicated connection LISTENing on ``channel`` until cancelled.
+
+    The one reconnect loop for dedicated connections: a LISTEN connection can die silently,
+    so it is pinged every ``ping_every`` seconds (an answer later than ``ping_timeout`` counts
+    as a failure); when it fails it is dropped at once, ``on_lost`` is
+    called, and after ``retry_after`` seconds a new one is made. ``on_connected`` runs after
+    every (re)connect: whatever was notified while nobody listened is caught up there."""
+    while True:
+        conn = None
+        try:
+            conn = await connect(dsn)
+            await conn.add_listener(channel, lambda *_: on_notify())
+            if on_connected is not None:
+                on_connected()
+            while not conn.is_closed():
+                await asyncio.sleep(ping_every)
+                async with asyncio.timeout(ping_timeout):
+                    await conn.fetchval(store.SQL.ping)  # proves the connection still answers
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("LISTEN connection lost; reconnecting", channel=channel,
+                        error=str(exc) or type(exc).__name__)
+        finally:
+            if on_lost is not None:
+                on_lost()
+            if conn is not None:
+                conn.terminate()  # not close(): it would wait on a connection that failed
+        await asyncio.sleep(retry_after)
+
+
 def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[str, Path]]:
     files = []
     for path in sorted(directory.glob("*.sql")):
@@ -128,18 +164,14 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) ->
     """
     applied_now: list[str] = []
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_ID)
-        await conn.execute(
-            """CREATE TABLE IF NOT EXISTS schema_migrations (
-                   version    text PRIMARY KEY,
-                   applied_at timestamptz NOT NULL DEFAULT now())"""
-        )
-        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        await conn.execute(store.SQL.migration_lock, MIGRATION_LOCK_ID)
+        await conn.execute(store.SQL.create_schema_migrations)
+        done = {r["version"] for r in await conn.fetch(store.SQL.applied_migrations)}
         for version, path in migration_files(directory):
             if version in done:
                 continue
             await conn.execute(path.read_text(encoding="utf-8"))
-            await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+            await conn.execute(store.SQL.record_migration, version)
             applied_now.append(version)
     if applied_now:
         log.info("migrations applied", versions=applied_now)

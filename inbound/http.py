@@ -18,6 +18,7 @@ import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from inbound import store
 from inbound.api.problems import Problem, request_id, server_fault
 from inbound.proxies import TRUSTED_PROXIES, TrustedProxies, parse_networks
 
@@ -46,7 +47,7 @@ async def readyz(request: web.Request) -> web.Response:
     checks: dict[str, bool] = {}
     try:
         async with asyncio.timeout(2):
-            checks["database"] = await state.pool.fetchval("SELECT 1") == 1
+            checks["database"] = await state.pool.fetchval(store.SQL.ping) == 1
     except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
         checks["database"] = False
     for name, link_state in state.link_states.items():

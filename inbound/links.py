@@ -115,7 +115,7 @@ async def own_link(dsn: str, pool: asyncpg.Pool, settings: LinkSettings, sink: S
         if on_change is not None:
             on_change()
         with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            await pool.execute(store.UPSERT_LINK_STATE, name, state, me)
+            await pool.execute(store.SQL.upsert_link_state, name, state, me)
 
     states[settings.name] = "standby"
     for family in (metrics.RECONNECTS, metrics.COMMIT_FAILURES, metrics.REDELIVERIES,
@@ -167,8 +167,7 @@ class _LinkLock:
     async def acquire(self) -> bool:
         await self.release()
         self.conn = await db.connect(self.dsn)
-        got = await self.conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", LOCK_NAMESPACE,
-                                       self.key)
+        got = await self.conn.fetchval(store.SQL.try_link_lock, LOCK_NAMESPACE, self.key)
         if not got:
             await self.release()
         return bool(got)
@@ -180,7 +179,7 @@ class _LinkLock:
             try:
                 if self.conn is not None and not self.conn.is_closed():
                     async with asyncio.timeout(5):
-                        await self.conn.fetchval("SELECT 1")
+                        await self.conn.fetchval(store.SQL.ping)
                     continue
                 if not await self.acquire():
                     return

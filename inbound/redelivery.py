@@ -9,7 +9,8 @@ same link. The rule (README, "Redeliveries and repeats"; why: docs/DESIGN-NOTES.
    the session of the new copy (it ended), or its answer was written later than the SMSC's
    response window (``smsc_response_window``) after its receipt, or it was answered with
    an error although its commit went through (:class:`Refused`). Only the latest copy
-   within ``redelivery_window`` counts (the database lookup, inbound/store.py _originals).
+   within ``redelivery_window`` counts (the database lookup: "o" in insert_new_mo_batch,
+   inbound/sql/inbound.sql).
    Otherwise the new copy is a repeat: a message of its own.
 2. Where it could be a redelivery, it is one (stored with ``redelivery_of``, nothing else)
    except for the recipient's protection: a RET is kept as a new message when another event
@@ -20,14 +21,15 @@ same link. The rule (README, "Redeliveries and repeats"; why: docs/DESIGN-NOTES.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-# an event row of the batch (inbound/pipeline.py _events): brand and recipient are the key
-_EVENT_BRAND, _EVENT_RECIPIENT = 1, 4
+from inbound.rows import EventRow
 
+if TYPE_CHECKING:
+    from inbound.writer import EarlierCopy
 
 @dataclass(frozen=True, slots=True)
 class Copy:
@@ -56,20 +58,18 @@ class Copies:
     """The latest copy of each digest: those the lookup found, then the batch's own rows as
     the batch is built (a PDU repeated inside one batch)."""
 
-    def __init__(self, found: Mapping[str, Sequence[Any]], response_window: float,
+    def __init__(self, found: Iterable[EarlierCopy], response_window: float,
                  refused: Collection[bytes] = ()) -> None:
         self.response_window = response_window
         self.refused = refused  # digests answered with an error on this link (Refused)
         self._latest: dict[bytes, Copy] = {
-            digest: Copy(original, session, received, answered, since)
-            for digest, original, session, received, answered, since in zip(
-                found["original_digests"], found["original_ids"], found["original_sessions"],
-                found["original_received"], found["original_answered_after"],
-                found["original_event_since"], strict=True)
+            c.digest: Copy(c.original_id, c.session_id, c.received_at, c.answered_after,
+                           c.event_since)
+            for c in found
         }
 
     def redelivery_of(self, digest: bytes, new: Arrival, opt_out_keys: OptOutKeys,
-                      batch_events: Sequence[Sequence[Any]]) -> int | None:
+                      batch_events: Sequence[EventRow]) -> int | None:
         """The original the new copy is a redelivery of; None when it is a message.
         ``opt_out_keys`` is asked only for a copy that could be a redelivery (rare)."""
         copy = self._latest.get(digest)
@@ -123,9 +123,9 @@ class Refused:
 
 
 def _event_since(copy: Copy, keys: frozenset[tuple[str, str]],
-                 batch_events: Sequence[Sequence[Any]]) -> bool:
+                 batch_events: Sequence[EventRow]) -> bool:
     """An event for one of ``keys`` after the copy: in the database, or earlier in the batch."""
     if copy.event_since:
         return True
-    return any((event[_EVENT_RECIPIENT], event[_EVENT_BRAND]) in keys
+    return any((event.recipient, event.brand_id) in keys
                for event in batch_events[copy.events_before:])

@@ -16,11 +16,11 @@ class PgReplyOutbox:
         self.wake = asyncio.Event()  # set by the pipeline after it committed new replies
 
     async def due(self, link: str, limit: int) -> list[OutgoingSms]:
-        rows = await self.pool.fetch(store.DUE_REPLIES, link, limit)
+        rows = await self.pool.fetch(store.SQL.due_replies, link, limit)
         return [OutgoingSms(r["id"], r["source_addr"], r["recipient"], r["text"]) for r in rows]
 
     async def sent(self, sms_id: int, message_ids: list[str]) -> None:
-        await self.pool.execute(store.REPLY_SENT, sms_id, message_ids)
+        await self.pool.execute(store.SQL.reply_sent, sms_id, message_ids)
 
     async def failed(self, sms_id: int, error: str, retry_in: float | None) -> None:
-        await self.pool.execute(store.REPLY_FAILED, sms_id, error, retry_in)
+        await self.pool.execute(store.SQL.reply_failed, sms_id, error, retry_in)

@@ -1,7 +1,7 @@
 """Which confirmation replies to send: a change is always confirmed, a repeat is not, and no
 recipient gets more than a few replies an hour (an auto-responder must not start a loop).
 
-Pure: the pipeline reads the recipients' recent replies (``store.RECENT_REPLIES``) and asks
+Pure: the pipeline reads the recipients' recent replies (``store.SQL.recent_replies``) and asks
 :func:`choose` which of a batch's candidate replies to write.
 """
 

@@ -26,6 +26,8 @@ import asyncpg
 import structlog
 
 from inbound import metrics
+from inbound.store import SQL
+from iys_push.store import SQL as PUSH_SQL
 
 log = structlog.get_logger(__name__)
 
@@ -34,96 +36,6 @@ AUTO_RET_INTERVAL = 60.0        # seconds between two runs of the periodic task
 AUTO_RET_BATCH = 500            # items decided per statement
 
 Decision = Literal["confirmed", "dismissed"]
-
-# -- SQL -------------------------------------------------------------------------------------
-
-_ITEM_COLUMNS = """
-       e.id, e.message_id, e.brand_id, e.recipient, e.recipient_type, e.type, e.status,
-       e.state, e.received_at, e.consent_date, e.deadline_at,
-       e.received_at + (e.deadline_at - e.received_at) * 0.9 AS auto_ret_at,
-       GREATEST(EXTRACT(EPOCH FROM e.deadline_at - now()), 0)::float8 AS seconds_left,
-       e.review_decision, e.reviewed_at, e.reviewed_by,
-       m.text, m.destination_addr, m.reason,
-       (b.settings -> 'review_auto_ret') IS DISTINCT FROM 'false'::jsonb AS auto_ret
-"""
-
-# a brand's open items, oldest first, i.e. the nearest deadline first (a deadline only grows
-# with the receipt time); $2: the cursor (the last id of the previous page), $3: page size
-LIST_OPEN = "SELECT" + _ITEM_COLUMNS + """
-  FROM consent_event e
-  JOIN mo_message m ON m.id = e.message_id
-  JOIN brand b ON b.id = e.brand_id
- WHERE e.state = 'review' AND e.brand_id = $1
-   AND ($2::bigint IS NULL OR e.id > $2)
- ORDER BY e.id
- LIMIT $3
-"""
-
-ITEM = "SELECT" + _ITEM_COLUMNS + """
-  FROM consent_event e
-  JOIN mo_message m ON m.id = e.message_id
-  JOIN brand b ON b.id = e.brand_id
- WHERE e.id = $1 AND e.brand_id = $2
-"""
-
-# $3: the new state, $4: the decision, $5: who. consent_date is left as it was: the receipt
-# time of the message, as for any RET received then.
-DECIDE = """
-UPDATE consent_event
-   SET state = $3, review_decision = $4, reviewed_at = now(), reviewed_by = $5,
-       next_attempt_at = now(), updated_at = now()
- WHERE id = $1 AND brand_id = $2 AND state = 'review'
-RETURNING id
-"""
-
-BRAND_OWNER = "SELECT owner_id FROM brand WHERE id = $1"
-
-# The automatic RET: every item past 90 % of its window whose brand did not opt out, at most
-# $1 a statement; SKIP LOCKED so that several processes (and a person confirming meanwhile)
-# never decide one item twice. Each decided item gets its audit row in the same statement.
-AUTO_RET = """
-WITH due AS (
-    SELECT e.id
-      FROM consent_event e JOIN brand b ON b.id = e.brand_id
-     WHERE e.state = 'review'
-       AND now() >= e.received_at + (e.deadline_at - e.received_at) * 0.9
-       AND (b.settings -> 'review_auto_ret') IS DISTINCT FROM 'false'::jsonb
-     ORDER BY e.deadline_at, e.id
-     LIMIT $1
-       FOR UPDATE OF e SKIP LOCKED),
-done AS (
-    UPDATE consent_event e
-       SET state = 'pending', review_decision = 'automatic', reviewed_at = now(),
-           reviewed_by = 'system', next_attempt_at = now(), updated_at = now()
-      FROM due WHERE e.id = due.id AND e.state = 'review'
-    RETURNING e.id, e.brand_id, e.status, e.type, e.received_at, e.deadline_at,
-              e.consent_date, e.reviewed_at),
-audited AS (
-    INSERT INTO config_audit (actor_token_id, actor_owner_id, actor_admin, action, resource,
-                              resource_id, owner_ids, before, after)
-    SELECT NULL, NULL, false, 'auto_confirm', 'review', d.id::text,
-           CASE WHEN b.owner_id IS NULL THEN '{}'::bigint[] ELSE ARRAY[b.owner_id] END,
-           jsonb_build_object('state', 'review'),
-           jsonb_build_object('state', 'pending', 'review_decision', 'automatic',
-                              'reviewed_by', 'system', 'actor', 'system',
-                              'brand_id', d.brand_id, 'status', d.status, 'type', d.type,
-                              'received_at', d.received_at, 'deadline_at', d.deadline_at,
-                              'consent_date', d.consent_date, 'reviewed_at', d.reviewed_at)
-      FROM done d JOIN brand b ON b.id = d.brand_id
-    RETURNING 1)
-SELECT d.id, d.brand_id FROM done d   -- "audited" runs all the same (a data-modifying WITH)
-"""
-
-GAUGES = """
-SELECT count(*) AS pending,
-       count(*) FILTER (WHERE now() > received_at + (deadline_at - received_at) * 0.5)
-           AS past_half,
-       EXTRACT(EPOCH FROM min(deadline_at) - now())::float8 AS nearest_deadline
-  FROM consent_event
- WHERE state = 'review'
-"""
-
-NOTIFY_OUTBOX = "SELECT pg_notify('iys_outbox', '')"  # the pushers of every process
 
 # -- deciding --------------------------------------------------------------------------------
 
@@ -165,23 +77,23 @@ async def decide(pool: asyncpg.Pool, brand_id: str, event_id: int, decision: Dec
     transaction. The caller has checked that the actor may see ``brand_id``."""
     state = "pending" if decision == "confirmed" else "dismissed"
     async with pool.acquire() as conn, conn.transaction():
-        before = await conn.fetchrow(ITEM, event_id, brand_id)
+        before = await conn.fetchrow(SQL.review_item, event_id, brand_id)
         if before is None or (before["state"] != "review" and before["review_decision"] is None):
             raise NotReviewable(f"no review item {event_id} for brand {brand_id!r}")
-        if await conn.fetchval(DECIDE, event_id, brand_id, state, decision, actor.label) is None:
-            raise AlreadyDecided(item_view(await conn.fetchrow(ITEM, event_id, brand_id)))
-        after = item_view(await conn.fetchrow(ITEM, event_id, brand_id))
-        owner = await conn.fetchval(BRAND_OWNER, brand_id)
+        decided = await conn.fetchval(SQL.decide_review, event_id, brand_id, state, decision,
+                                      actor.label)
+        if decided is None:
+            raise AlreadyDecided(item_view(await conn.fetchrow(SQL.review_item, event_id,
+                                                               brand_id)))
+        after = item_view(await conn.fetchrow(SQL.review_item, event_id, brand_id))
+        owner = await conn.fetchval(SQL.brand_owner, brand_id)
         await conn.execute(
-            "INSERT INTO config_audit (actor_token_id, actor_owner_id, actor_admin, action, "
-            "resource, resource_id, owner_ids, before, after) "
-            "VALUES ($1, $2, $3, $4, 'review', $5, $6, $7, $8)",
-            actor.token_id, actor.owner_id, actor.admin,
+            SQL.insert_review_audit, actor.token_id, actor.owner_id, actor.admin,
             "confirm" if decision == "confirmed" else "dismiss", str(event_id),
             [owner] if owner is not None else [], _audit_view(item_view(before)),
             _audit_view(after))
         if state == "pending":
-            await conn.execute(NOTIFY_OUTBOX)
+            await conn.execute(PUSH_SQL.notify_outbox)
     metrics.REVIEWS_DECIDED.labels(brand_id, decision).inc()
     log.info("review decided", event_id=event_id, brand=brand_id, decision=decision,
              actor=actor.label)
@@ -202,9 +114,9 @@ async def auto_ret_due(pool: asyncpg.Pool, *, batch: int = AUTO_RET_BATCH) -> in
     total = 0
     while True:
         async with pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(AUTO_RET, batch)
+            rows = await conn.fetch(SQL.auto_ret, batch)
             if rows:
-                await conn.execute(NOTIFY_OUTBOX)
+                await conn.execute(PUSH_SQL.notify_outbox)
         for row in rows:
             metrics.REVIEWS_DECIDED.labels(row["brand_id"], "automatic").inc()
         if rows:
@@ -216,7 +128,7 @@ async def auto_ret_due(pool: asyncpg.Pool, *, batch: int = AUTO_RET_BATCH) -> in
 
 
 async def update_gauges(pool: asyncpg.Pool) -> None:
-    row = await pool.fetchrow(GAUGES)
+    row = await pool.fetchrow(SQL.review_gauges)
     metrics.REVIEWS_PENDING.set(row["pending"])
     metrics.REVIEWS_PAST_HALF.set(row["past_half"])
     nearest = row["nearest_deadline"]

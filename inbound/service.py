@@ -13,7 +13,6 @@ import gc
 import importlib.metadata
 import signal
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,9 @@ from inbound.config import Config
 from inbound.http import ServiceState, create_app
 from inbound.intake import RateMeter
 from inbound.links import own_link, process_name
-from inbound.pgpipe import PipelinedConnection
 from inbound.pipeline import Pipeline
 from inbound.replies import PgReplyOutbox
+from inbound.writer import AsyncpgWriter, BatchNotStored
 from iys_push.pusher import IysSettings, OutboxSignal, Puller, Pusher
 from keywords import RuleSet
 from smpp_bind.settings import LinkSettings
@@ -81,7 +80,7 @@ async def load_rules(pool: asyncpg.Pool) -> RuleSet:
 
 async def ensure_rules(pool: asyncpg.Pool, config: Config) -> None:
     """Import the rules file (or, in the zero-config default, the demo) into an empty database."""
-    if await pool.fetchval("SELECT count(*) FROM number") > 0:
+    if await pool.fetchval(store.SQL.count_numbers) > 0:
         return
     path = config.rules_file or (DEMO_RULES if config.uses_simulator else None)
     if path is None:
@@ -112,29 +111,25 @@ async def _seed_demo_consent(server: Any) -> None:
     await seed_consent(server, brand_code=700001, recipient=DEMO_RECIPIENT, status="ONAY")
 
 
-def _set_event(event: asyncio.Event, *_: object) -> None:
-    event.set()
-
-
-async def _rules_listener(dsn: str, pipeline: Pipeline) -> None:
+async def _rules_listener(dsn: str, pool: asyncpg.Pool, pipeline: Pipeline) -> None:
     """Reload the keyword rules whenever they change (NOTIFY iys_rules), in any process."""
-    while True:
-        conn = None
-        try:
-            conn = await db.connect(dsn)
-            changed = asyncio.Event()
-            await conn.add_listener("iys_rules", partial(_set_event, changed))
-            while True:
-                pipeline.rules = await load_rules(pipeline.pool)
-                await changed.wait()
-                changed.clear()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("rules listener down; retrying", error=str(exc))
-            await asyncio.sleep(2)
-        finally:
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    await conn.close()
+    changed = asyncio.Event()
+
+    async def reload_on_change() -> None:
+        while True:
+            await changed.wait()
+            changed.clear()
+            try:
+                pipeline.rules = await load_rules(pool)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("rules reload failed; retrying", error=str(exc))
+                changed.set()
+                await asyncio.sleep(2)
+
+    # every (re)connect reloads: a change may have come while nobody listened
+    await asyncio.gather(
+        db.listen_forever(dsn, "iys_rules", changed.set, on_connected=changed.set),
+        reload_on_change())
 
 
 async def _resolve_incomplete_forever(pipeline: Pipeline, timeout: float) -> None:
@@ -142,7 +137,8 @@ async def _resolve_incomplete_forever(pipeline: Pipeline, timeout: float) -> Non
         await asyncio.sleep(min(timeout / 4, 30))
         try:
             await pipeline.resolve_incomplete(timeout)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                BatchNotStored) as exc:
             log.warning("incomplete-part resolver failed; will retry", error=str(exc))
 
 
@@ -191,11 +187,10 @@ async def start(config: Config) -> Running:
     pusher = Pusher(pool, dsn, iys_settings, worker_id=process_name(), intake=intake.rate)
     outbox_signal = OutboxSignal(pool, local=pusher.wake)
     outbox = PgReplyOutbox(pool)
-    # plain MO batches on one pipelined connection (inbound/pgpipe.py, DESIGN-NOTES)
-    batch_conn = PipelinedConnection(dsn, store.BATCH_STATEMENTS)
-    closers.append(batch_conn)
+    writer = AsyncpgWriter(pool)  # MO batches, several in flight on pool connections
+    closers.append(writer)
     pipeline = Pipeline(
-        pool, batch_conn, rules,
+        writer, rules,
         gsm_as_latin1={link.name: link.gsm_as_latin1 for link in links},
         redelivery_window={link.name: link.redelivery_window for link in links},
         smsc_response_window={link.name: link.smsc_response_window for link in links},
@@ -221,7 +216,7 @@ async def start(config: Config) -> Running:
         asyncio.create_task(pusher.run(), name="pusher"),
         asyncio.create_task(outbox_signal.run(), name="outbox-signal"),
         asyncio.create_task(Puller(pool, iys_settings).run(), name="puller"),
-        asyncio.create_task(_rules_listener(dsn, pipeline), name="rules"),
+        asyncio.create_task(_rules_listener(dsn, pool, pipeline), name="rules"),
         asyncio.create_task(_resolve_incomplete_forever(pipeline, config.concat_timeout),
                             name="incomplete"),
         # the review queue's automatic RET and gauges (SKIP LOCKED: every process may run it)

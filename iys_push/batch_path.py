@@ -14,6 +14,7 @@ import structlog
 
 from iys_push import store
 from iys_push.client import Answer
+from iys_push.events import ClaimedEvent
 from iys_push.push_core import Event, PushCore
 from iys_push.retry import (
     NO_ONAY,
@@ -64,25 +65,25 @@ class BatchPath(PushCore):
         groups: dict[tuple[int, int], list[tuple[Event, datetime]]] = defaultdict(list)
         for e in ready:
             view = View.of(e)
-            if e["id"] in onay:
-                if not onay[e["id"]]:
+            if e.id in onay:
+                if not onay[e.id]:
                     settled.append((e, NO_ONAY, None))
                     continue
                 view = with_onay(view)
-            date = plan_consent_date(e["received_at"], view)
+            date = plan_consent_date(e.received_at, view)
             if date is None:
                 settled.append((e, SUPERSEDED, None))
             elif date > now:
                 settled.append((e, waiting(date), date))
             else:
-                groups[(e["iys_code"], e["brand_code"])].append((e, date))
+                groups[(e.iys_code, e.brand_code)].append((e, date))
         # a batch that İYS leaves unanswered is given up only after _batch_give_up(): an event
         # whose deadline comes sooner (plus an hour to spare) goes as a single add instead
         urgent_before = now + self._batch_give_up() + timedelta(hours=1)
         urgent = [e for items in groups.values() for e, _ in items
-                  if e["deadline_at"] < urgent_before]
+                  if e.deadline_at < urgent_before]
         for (iys_code, brand_code), items in groups.items():
-            items = [(e, d) for e, d in items if e["deadline_at"] >= urgent_before]
+            items = [(e, d) for e, d in items if e.deadline_at >= urgent_before]
             if items:
                 settled += await self._send_batch(iys_code, brand_code, items)
         await self._settle(settled)
@@ -101,10 +102,10 @@ class BatchPath(PushCore):
         body = answer.body
         if answer.status == 202 and isinstance(body, dict) and body.get("requestId"):
             async with self.pool.acquire() as conn, conn.transaction():
-                await conn.execute(store.MARK_BATCHED, str(body["requestId"]),
-                                   [e["id"] for e, _ in items], list(range(len(items))),
+                await conn.execute(store.SQL.mark_batched, str(body["requestId"]),
+                                   [e.id for e, _ in items], list(range(len(items))),
                                    [d for _, d in items])
-                await conn.execute(store.INSERT_BATCH, str(body["requestId"]), iys_code,
+                await conn.execute(store.SQL.insert_iys_batch, str(body["requestId"]), iys_code,
                                    brand_code, len(items), self.settings.batch_poll_delay)
             return []
         errors = body.get("errors") if isinstance(body, dict) else None
@@ -126,7 +127,7 @@ class BatchPath(PushCore):
     async def _poll_batches(self) -> int:
         lease = self.settings.lease_seconds
         handled = 0
-        for batch in await self.pool.fetch(store.CLAIM_BATCHES, self.worker_id, lease, 10):
+        for batch in await self.pool.fetch(store.SQL.claim_batches, self.worker_id, lease, 10):
             handled += await self._poll_batch(batch)
         return handled
 
@@ -137,21 +138,22 @@ class BatchPath(PushCore):
                                                     request_id)
         except Exception as exc:
             answer = Answer(None, None, None, str(exc))
-        events = await self.pool.fetch(store.BATCH_EVENTS, request_id)
+        events = [ClaimedEvent.of(r) for r in
+                  await self.pool.fetch(store.SQL.batch_events, request_id)]
         if not events:
-            await self.pool.execute(store.DONE_BATCH, request_id)
+            await self.pool.execute(store.SQL.done_batch, request_id)
             return 0
         if not answer.ok or not isinstance(answer.body, list):
             if answer.status == 422:  # İYS does not know this requestId: send again
                 await self._release(request_id)
             else:
-                await self.pool.execute(store.REPOLL_BATCH, request_id,
+                await self.pool.execute(store.SQL.repoll_batch, request_id,
                                         self.policy.delay(batch["polls"]))
             return 0
         by_index = {r.get("index"): r for r in answer.body if isinstance(r, dict)}
         settled: list[tuple[Event, Verdict, datetime | None]] = []
         for e in events:
-            result = by_index.get(e["batch_index"])
+            result = by_index.get(e.batch_index)
             if result is None or result.get("status") not in ("success", "failure"):
                 continue  # enqueue (or not listed yet): asked again later
             if result["status"] == "success":
@@ -160,21 +162,21 @@ class BatchPath(PushCore):
             else:
                 error = result.get("error") or {}
                 verdict = classify(Answer(400, {"errors": [error]}, error.get("code"),
-                                          str(error.get("message", ""))), e["status"])
-            settled.append((e, verdict, e["consent_date"]))
+                                          str(error.get("message", ""))), e.status)
+            settled.append((e, verdict, e.consent_date))
         await self._settle(settled)
         if len(settled) == len(events):
-            await self.pool.execute(store.DONE_BATCH, request_id)
+            await self.pool.execute(store.SQL.done_batch, request_id)
         elif datetime.now(UTC) - batch["submitted_at"] > self._batch_give_up():
             log.warning("İYS batch results did not come; its items go again one by one",
                         request_id=request_id, waiting=len(events) - len(settled))
             await self._release(request_id)
         else:
-            await self.pool.execute(store.REPOLL_BATCH, request_id,
+            await self.pool.execute(store.SQL.repoll_batch, request_id,
                                     max(1.0, self.settings.batch_poll_delay / 5))
         return len(settled)
 
     async def _release(self, request_id: str) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(store.RELEASE_BATCH_EVENTS, request_id)
-            await conn.execute(store.DONE_BATCH, request_id)
+            await conn.execute(store.SQL.release_batch_events, request_id)
+            await conn.execute(store.SQL.done_batch, request_id)

@@ -215,7 +215,7 @@ class IysClient:
         response = _text(answer.body)
         if endpoint == "token" and answer.ok:
             response = "(tokens issued)"  # never store live credentials as evidence
-        await self.pool.execute(store.INSERT_ATTEMPT, event_id, started_at, latency * 1000,
+        await self.pool.execute(store.SQL.insert_attempt, event_id, started_at, latency * 1000,
                                 method, path, payload if recorded is None else recorded,
                                 answer.status, response, answer.code, outcome,
                                 self.settings.egress_label, endpoint)

@@ -39,7 +39,7 @@ def ratio_pause(took: float) -> float:
 async def update_gauges(pool: asyncpg.Pool) -> None:
     """The outbox and compliance gauges (pending events only: events in review, dismissed
     or settled are not the pusher's work)."""
-    row = await pool.fetchrow(store.COMPLIANCE)
+    row = await pool.fetchrow(store.SQL.compliance)
     metrics.BACKLOG.set(row["backlog"])
     metrics.BACKLOG_AGE.set(row["oldest_age"] or 0)
     metrics.NEAREST_DEADLINE.set(row["nearest_ret_deadline"]
@@ -48,7 +48,7 @@ async def update_gauges(pool: asyncpg.Pool) -> None:
     metrics.PAST_HALF.set(row["past_half"])
     metrics.PAST_NINETY.set(row["past_ninety"])
     metrics.OVERDUE.set(row["overdue"])
-    metrics.FAILED.set(await pool.fetchval(store.FAILED_COUNT))
+    metrics.FAILED.set(await pool.fetchval(store.SQL.failed_count))
 
 
 async def update_success_ratio(pool: asyncpg.Pool, egress: str) -> float:
@@ -58,7 +58,7 @@ async def update_success_ratio(pool: asyncpg.Pool, egress: str) -> float:
     Only 400/401/403/404/422 count as failures (IYS_API.md §6); a request with no answer
     (timeout, refused connection) is left out of both counts, since İYS may never have
     seen it. No answered request in 24 hours: 1.0 (nothing refused)."""
-    row = await pool.fetchrow(store.SUCCESS_RATIO_24H, egress, list(metrics.CLIENT_ERRORS))
+    row = await pool.fetchrow(store.SQL.success_ratio_24h, egress, list(metrics.CLIENT_ERRORS))
     answered, refused = row["answered"], row["refused"]
     ratio = 1.0 if not answered else (answered - refused) / answered
     metrics.SUCCESS_RATIO.labels(egress).set(ratio)
@@ -74,6 +74,6 @@ async def requeue_failed(pool: asyncpg.Pool, *, event_ids: list[int] | None = No
     overtaken meanwhile as ``superseded``, and one with the status of the event before it
     as ``duplicate``."""
     async with pool.acquire() as conn, conn.transaction():
-        result = await conn.execute(store.REQUEUE_FAILED, event_ids, brand_id)
-        await conn.execute(store.NOTIFY_OUTBOX)
+        result = await conn.execute(store.SQL.requeue_failed, event_ids, brand_id)
+        await conn.execute(store.SQL.notify_outbox)
     return int(result.split()[-1])

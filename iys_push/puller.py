@@ -37,7 +37,7 @@ class Puller:
         try:
             while True:
                 try:
-                    brands = await self.pool.fetch(store.BRAND_ACCOUNTS)
+                    brands = await self.pool.fetch(store.SQL.brand_accounts)
                 except Exception as exc:
                     log.warning("puller: cannot list brands", error=str(exc))
                     brands = []
@@ -55,7 +55,7 @@ class Puller:
         """Fetch every page of new İYS-side changes for one brand; returns how many."""
         total = 0
         while True:
-            after = await self.pool.fetchval(store.PULL_CURSOR, brand_code)
+            after = await self.pool.fetchval(store.SQL.pull_cursor, brand_code)
             answer = await self.client.changes(iys_code, brand_code, after, PAGE)
             if answer.status == 204:
                 return total
@@ -67,7 +67,7 @@ class Puller:
                 for item in items:
                     await _store_change(conn, brand_code, item)
                 if answer.body.get("after"):
-                    await conn.execute(store.SAVE_PULL_CURSOR, brand_code, answer.body["after"])
+                    await conn.execute(store.SQL.save_pull_cursor, brand_code, answer.body["after"])
             total += len(items)
             if len(items) < PAGE or not answer.body.get("after"):
                 return total
@@ -75,10 +75,10 @@ class Puller:
 
 async def _store_change(conn: asyncpg.Connection, brand_code: int, item: dict) -> None:
     recipient_type = item.get("recipientType") or "BIREYSEL"
-    await conn.execute(store.INSERT_CHANGE, brand_code, item["transactionId"],
+    await conn.execute(store.SQL.insert_change, brand_code, item["transactionId"],
                        item["recipient"], recipient_type, item["type"], item["status"],
                        item["source"], item.get("consentDate"), item.get("creationDate"), item)
-    await conn.execute(store.UPSERT_KEY_STATE, *store.key_state_columns([(
+    await conn.execute(store.SQL.upsert_key_state, *store.key_state_columns([(
         brand_code, item["recipient"], recipient_type, item["type"], item["status"],
         _date(item.get("consentDate")), item["source"], "pull")]))
 

@@ -4,21 +4,21 @@ outcome is written (iys_push.pusher runs it, iys_push.batch_path shares it).
 Supersession is one rule (retry.py): a newer movement of the key in İYS, seen in the pulled
 feed, in the status query that reads its stored date, or in H178, settles the event as
 ``superseded`` with its evidence and without an alert. A settled event takes the pending
-repeats of its status right behind it along as ``duplicate`` (store.SETTLE_RUN).
+repeats of its status right behind it along as ``duplicate`` (store.SQL.settle_run).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import structlog
 
 from iys_push import metrics, store
 from iys_push.client import IysClient, IysSettings
+from iys_push.events import ClaimedEvent
 from iys_push.retry import (
     NO_ONAY,
     SUPERSEDED,
@@ -40,7 +40,7 @@ from iys_push.timefmt import parse_iys
 log = structlog.get_logger(__name__)
 
 STATUS_CHUNK = 1000                     # İYS: at most 1000 recipients a status query
-Event = Mapping[str, Any]
+Event = ClaimedEvent
 
 
 class PushCore:
@@ -56,9 +56,9 @@ class PushCore:
             verdict, date = await self._prepare(event)
             if verdict is None and date is not None:
                 answer = await self.client.add_consent(
-                    event["iys_code"], event["brand_code"], consent_body(event, date),
-                    event_id=event["id"])
-                verdict = classify(answer, event["status"])
+                    event.iys_code, event.brand_code, consent_body(event, date),
+                    event_id=event.id)
+                verdict = classify(answer, event.status)
         except Exception as exc:  # an outage or a bug must never lose the event
             verdict = trouble(exc)
         await self._settle([(event, verdict, date)])
@@ -70,14 +70,14 @@ class PushCore:
         if verdict is not None:
             return verdict, None
         before = view = View.of(event)
-        if plan_consent_date(event["received_at"], view) is None:
+        if plan_consent_date(event.received_at, view) is None:
             return SUPERSEDED, None         # the pulled feed shows a newer movement: no request
         if must_ask(event, view):
             onay = await self._ask_onay([event])
-            if not onay[event["id"]]:
+            if not onay[event.id]:
                 return NO_ONAY, None
             view = with_onay(view)
-        waited = (now - event["received_at"]).total_seconds() > self.settings.date_check_after
+        waited = (now - event.received_at).total_seconds() > self.settings.date_check_after
         if waited and view is not None and view.status == "ONAY":
             # it waited (an outage, retries): the citizen may have moved the key in İYS since,
             # within the hour the feed hides. A key with ONAY has a record: the status query
@@ -88,7 +88,7 @@ class PushCore:
                 if verdict is not None:
                     return verdict, None
                 view = View(stored.status, stored.consent_date, "status")
-        date = plan_consent_date(event["received_at"], view)
+        date = plan_consent_date(event.received_at, view)
         if date is None:
             return SUPERSEDED, None
         if date > now:
@@ -100,8 +100,8 @@ class PushCore:
         attempt is the event's evidence); written to our view. None when İYS does not say
         (then H178 still settles a superseded event after the add)."""
         answer = await self.client.consent_status(
-            event["iys_code"], event["brand_code"], event["recipient"],
-            event["recipient_type"], event["type"], event_id=event["id"])
+            event.iys_code, event.brand_code, event.recipient,
+            event.recipient_type, event.type, event_id=event.id)
         body = answer.body
         if not answer.ok or not isinstance(body, dict) or body.get("status") not in (
                 "ONAY", "RET"):
@@ -114,8 +114,8 @@ class PushCore:
         ours = (before is not None and before.origin in ("push", "status")
                 and before.consent_date == date)
         origin = before.origin if ours and before else "status_date"
-        await self.pool.execute(store.UPSERT_KEY_STATE, *store.key_state_columns([(
-            event["brand_code"], event["recipient"], event["recipient_type"], event["type"],
+        await self.pool.execute(store.SQL.upsert_key_state, *store.key_state_columns([(
+            event.brand_code, event.recipient, event.recipient_type, event.type,
             body["status"], date, body.get("source"), origin)]))
         return View(body["status"], date, origin)
 
@@ -124,50 +124,50 @@ class PushCore:
         go into the view."""
         groups: dict[tuple[int, int, str, str], list[Event]] = defaultdict(list)
         for e in events:
-            groups[(e["iys_code"], e["brand_code"], e["recipient_type"], e["type"])].append(e)
+            groups[(e.iys_code, e.brand_code, e.recipient_type, e.type)].append(e)
         result: dict[int, bool] = {}
         rows = []
         for (iys_code, brand_code, recipient_type, type_), members in groups.items():
-            recipients = list(dict.fromkeys(e["recipient"] for e in members))
+            recipients = list(dict.fromkeys(e.recipient for e in members))
             listed: set[str] = set()
             for start in range(0, len(recipients), STATUS_CHUNK):
                 listed |= await self.client.onay_recipients(
                     iys_code, brand_code, recipient_type, type_,
                     recipients[start:start + STATUS_CHUNK])
             for e in members:
-                result[e["id"]] = e["recipient"] in listed
+                result[e.id] = e.recipient in listed
                 view = View.of(e)
-                rows.append((brand_code, e["recipient"], recipient_type, type_,
-                             "ONAY" if result[e["id"]] else "RET",
+                rows.append((brand_code, e.recipient, recipient_type, type_,
+                             "ONAY" if result[e.id] else "RET",
                              view.consent_date if view else None, None, "status"))
-        await self.pool.execute(store.UPSERT_KEY_STATE, *store.key_state_columns(rows))
+        await self.pool.execute(store.SQL.upsert_key_state, *store.key_state_columns(rows))
         return result
 
     # -- outcomes ------------------------------------------------------------------------------
     async def _settle(self, items: Iterable[tuple[Event, Verdict, datetime | None]]) -> None:
         """Write each event's outcome (one round trip per statement kind) and count it; then
-        the pending events that only repeat a settled one (``store.SETTLE_RUN``)."""
+        the pending events that only repeat a settled one (``store.SQL.settle_run``)."""
         finish, retry, views, forget, heads = [], [], [], [], []
         now = datetime.now(UTC)
         for event, v, date in items:
             if v.state in ("retry", "wait"):
-                when = v.until or self.policy.next_attempt(event["attempts"], now,
-                                                           event["deadline_at"])
-                retry.append((event["id"], when, v.code, (v.message or "")[:500], date))
+                when = v.until or self.policy.next_attempt(event.attempts, now,
+                                                           event.deadline_at)
+                retry.append((event.id, when, v.code, (v.message or "")[:500], date))
                 metrics.RETRIES.labels((v.code or "order") if v.state == "wait"
                                       else "temporary").inc()
                 continue
-            finish.append((event["id"], v.state, v.transaction_id, v.creation_date, v.code,
+            finish.append((event.id, v.state, v.transaction_id, v.creation_date, v.code,
                            v.message, date))
-            metrics.EVENTS_FINISHED.labels(event["brand_id"], event["status"], v.state).inc()
-            key = (event["brand_code"], event["recipient"], event["recipient_type"],
-                   event["type"])
+            metrics.EVENTS_FINISHED.labels(event.brand_id, event.status, v.state).inc()
+            key = (event.brand_code, event.recipient, event.recipient_type,
+                   event.type)
             if v.state in ("accepted", "not_needed", "duplicate"):
-                heads.append(event["id"])   # what İYS holds now is this event's status
+                heads.append(event.id)   # what İYS holds now is this event's status
             if v.state == "accepted":
-                metrics.PUSH_LATENCY.observe((now - event["received_at"]).total_seconds())
-                views.append((*key, event["status"], date or event["consent_date"],
-                              event["source"], "push"))
+                metrics.PUSH_LATENCY.observe((now - event.received_at).total_seconds())
+                views.append((*key, event.status, date or event.consent_date,
+                              event.source, "push"))
             elif v.state == "not_needed":
                 metrics.NOT_SENT.labels(v.code or "").inc()
                 if v.known_status:
@@ -175,22 +175,22 @@ class PushCore:
             elif v.state == "superseded":
                 # evidence kept (attempts, code), no alert: the newer word stands in İYS
                 log.info("consent event superseded by a newer movement in İYS",
-                         event_id=event["id"], code=v.code)
+                         event_id=event.id, code=v.code)
                 if v.code == "H178":
                     forget.append(key)  # our view did not know that movement: ask next time
             elif v.state == "failed":
-                metrics.BUSINESS_FAILURES.labels(event["brand_id"], v.code or "").inc()
+                metrics.BUSINESS_FAILURES.labels(event.brand_id, v.code or "").inc()
                 log.error("consent event failed; a person must look at it",
-                          event_id=event["id"], code=v.code, reason=v.message)
+                          event_id=event.id, code=v.code, reason=v.message)
         async with self.pool.acquire() as conn, conn.transaction():
             if finish:
-                await conn.execute(store.FINISH, *store.columns(finish, 7))
+                await conn.execute(store.SQL.finish, *store.columns(finish, 7))
             if retry:
-                await conn.execute(store.RETRY, *store.columns(retry, 5))
+                await conn.execute(store.SQL.retry, *store.columns(retry, 5))
             if views:
-                await conn.execute(store.UPSERT_KEY_STATE, *store.key_state_columns(views))
+                await conn.execute(store.SQL.upsert_key_state, *store.key_state_columns(views))
             if forget:
-                await conn.execute(store.FORGET_KEY_STATE, *store.columns(forget, 4))
-            repeats = await conn.fetch(store.SETTLE_RUN, heads) if heads else []
+                await conn.execute(store.SQL.forget_key_state, *store.columns(forget, 4))
+            repeats = await conn.fetch(store.SQL.settle_run, heads) if heads else []
         for row in repeats:
             metrics.EVENTS_FINISHED.labels(row["brand_id"], row["status"], "duplicate").inc()

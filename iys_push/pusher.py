@@ -20,11 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import structlog
 
+from inbound import db
 from iys_push import metrics, store
 from iys_push.batch_path import BATCH_SIZE, BatchPath
 from iys_push.client import IysClient, IysSettings
@@ -88,10 +89,12 @@ class OutboxSignal:
     """
 
     def __init__(self, pool: asyncpg.Pool, local: Callable[[], None] | None = None,
-                 interval: float = 0.2) -> None:
+                 interval: float = 0.2,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.pool = pool
         self.local = local
         self.interval = interval
+        self._sleep = sleep  # a test holds the interval open
         self._pending = asyncio.Event()
 
     def __call__(self) -> None:
@@ -105,10 +108,10 @@ class OutboxSignal:
             await self._pending.wait()
             self._pending.clear()
             try:
-                await self.pool.execute(store.NOTIFY_OUTBOX)
+                await self.pool.execute(store.SQL.notify_outbox)
             except Exception as exc:  # the other pushers poll: late, not lost
                 log.warning("pusher: could not notify other processes", error=str(exc))
-            await asyncio.sleep(self.interval)
+            await self._sleep(self.interval)
 
 
 class Pusher(BatchPath):
@@ -172,24 +175,12 @@ class Pusher(BatchPath):
             await asyncio.sleep(min(left, self.settings.coalesce))
 
     async def _listen(self) -> None:
-        while True:
-            conn = None
-            try:
-                conn = await asyncpg.connect(self.dsn)
-                await conn.add_listener("iys_outbox", lambda *_: self._wake.set())
-                metrics.LISTEN_HEALTHY.set(1)
-                self._wake.set()  # anything that arrived while we were not listening
-                while not conn.is_closed():
-                    await asyncio.sleep(5)
-                    await conn.fetchval("SELECT 1")  # proves the connection still answers
-            except Exception as exc:
-                log.warning("pusher: LISTEN connection lost", error=str(exc))
-            finally:
-                metrics.LISTEN_HEALTHY.set(0)
-                if conn is not None:
-                    with contextlib.suppress(Exception):
-                        await conn.close()
-            await asyncio.sleep(1)
+        def connected() -> None:
+            metrics.LISTEN_HEALTHY.set(1)
+            self._wake.set()  # anything that arrived while we were not listening
+
+        await db.listen_forever(self.dsn, "iys_outbox", self._wake.set, on_connected=connected,
+                                on_lost=lambda: metrics.LISTEN_HEALTHY.set(0))
 
     async def _gauges(self) -> None:
         ratio_due = 0.0

@@ -32,7 +32,7 @@ class SharedRateLimit:
         """Wait until this process may send one request."""
         async with self._lock:
             while True:
-                if await self.pool.fetchval(store.TAKE_RATE_TOKEN, self.account, DEPTH,
+                if await self.pool.fetchval(store.SQL.take_rate_token, self.account, DEPTH,
                                             self.rate) is not None:
                     return
                 # the next token is at most one refill interval away

@@ -21,19 +21,19 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from iys_push import calendar
+from iys_push.events import ClaimedEvent
 from iys_push.timefmt import TR, format_iys
 from iys_push.token import TokenHalted
 
 if TYPE_CHECKING:
     from iys_push.client import Answer
 
-Event = Mapping[str, Any]
+Event = ClaimedEvent
 
 State = Literal["accepted", "not_needed", "superseded", "duplicate", "failed", "retry", "wait"]
 
@@ -127,20 +127,20 @@ EARLIEST = datetime(2015, 5, 1, tzinfo=TR)
 
 def prevalidate(event: Event, now: datetime) -> Verdict | None:
     """A ``failed`` verdict for what İYS would refuse for ever (IYS_API.md §3), else None."""
-    recipient, type_ = event["recipient"], event["type"]
+    recipient, type_ = event.recipient, event.type
     pattern = {"MESAJ": TR_MOBILE, "ARAMA": TR_PHONE}.get(type_, EMAIL)
     if not pattern.fullmatch(recipient) or len(recipient) > (15 if type_ != "EPOSTA" else 265):
         return Verdict("failed", "LOCAL_RECIPIENT",
                        f"recipient does not fit type {type_}; İYS would refuse it (H121/H120)")
-    if event["source"] not in HS_SOURCES:
+    if event.source not in HS_SOURCES:
         return Verdict("failed", "LOCAL_SOURCE", "source is not an HS_* value (H119)")
-    if event["source"] == "HS_KARAR" and event["status"] != "RET":
+    if event.source == "HS_KARAR" and event.status != "RET":
         return Verdict("failed", "LOCAL_SOURCE", "HS_KARAR needs status RET (H408)")
-    if event["source"] == "HS_2015" or event["received_at"] < EARLIEST:
+    if event.source == "HS_2015" or event.received_at < EARLIEST:
         return Verdict("failed", "LOCAL_DATE", "dates before 2015-05-01 and HS_2015 are not "
                        "for SMS consents (H155/H156)")
-    if now > event["deadline_at"] or not calendar.within_three_business_days(
-            event["consent_date"], now):
+    if now > event.deadline_at or not calendar.within_three_business_days(
+            event.consent_date, now):
         return Verdict("failed", "LOCAL_H467", "older than three business days: İYS refuses "
                        "it for ever (H467); a person must handle it")
     return None
@@ -157,9 +157,9 @@ class View:
 
     @staticmethod
     def of(event: Event) -> View | None:
-        if event["view_status"] is None:
+        if event.view_status is None:
             return None
-        return View(event["view_status"], event["view_date"], event["view_origin"])
+        return View(event.view_status, event.view_date, event.view_origin)
 
 
 def plan_consent_date(received_at: datetime, view: View | None) -> datetime | None:
@@ -179,9 +179,9 @@ def plan_consent_date(received_at: datetime, view: View | None) -> datetime | No
 
 def consent_body(event: Event, consent_date: datetime) -> dict[str, Any]:
     """The İYS ``Consent`` body: optional fields omitted, never null (IYS_API.md §1.2)."""
-    return {"consentDate": format_iys(consent_date), "source": event["source"],
-            "recipient": event["recipient"], "recipientType": event["recipient_type"],
-            "status": event["status"], "type": event["type"]}
+    return {"consentDate": format_iys(consent_date), "source": event.source,
+            "recipient": event.recipient, "recipientType": event.recipient_type,
+            "status": event.status, "type": event.type}
 
 
 SUPERSEDED = Verdict("superseded", "SUPERSEDED", "a later movement of this key is already in "
@@ -199,17 +199,17 @@ def duplicate(before_id: int) -> Verdict:
 def before_sending(event: Event, now: datetime) -> Verdict | None:
     """The verdict reached from the claimed row alone: refused for ever, overtaken by a later
     accepted event of ours, or a duplicate of the accepted event before it (``same_before``
-    and ``other_before`` from store.CLAIM) while our view of İYS still shows that status (a
+    and ``other_before`` from store.SQL.claim) while our view of İYS still shows that status (a
     pulled or queried change of the key since means it is not)."""
     verdict = prevalidate(event, now)
     if verdict is not None:
         return verdict
-    if event["superseded"]:
+    if event.superseded:
         return SUPERSEDED
-    same, other = event["same_before"], event["other_before"]
+    same, other = event.same_before, event.other_before
     if (same is not None and (other is None or list(same) > list(other))
-            and event["view_status"] == event["status"]
-            and event["received_at"].timestamp() - float(same[0])
+            and event.view_status == event.status
+            and event.received_at.timestamp() - float(same[0])
             <= DUPLICATE_HORIZON.total_seconds()):
         return duplicate(int(same[1]))
     return None
@@ -226,10 +226,10 @@ def judge_stored(event: Event, before: View | None, stored: View) -> Verdict | N
     # our own last push (the date of a "status" view is inherited from one)
     ours = (before is not None and before.origin in ("push", "status")
             and before.consent_date == stored.consent_date)
-    wanted = event["received_at"].replace(microsecond=0)
+    wanted = event.received_at.replace(microsecond=0)
     if ours or stored.consent_date < wanted:
         return None
-    if stored.consent_date > wanted or event["status"] == "ONAY":
+    if stored.consent_date > wanted or event.status == "ONAY":
         return Verdict("superseded", "SUPERSEDED",
                        f"İYS holds a newer movement of this key: {stored.status} of "
                        f"{format_iys(stored.consent_date)} (status query)")
@@ -253,7 +253,7 @@ def must_ask(event: Event, view: View | None) -> bool:
     at most an H174, read as not_needed); anything else is asked of İYS, because İYS-side
     changes of the last hour are invisible to the changes feed, and a RET skipped wrongly
     would leave an ONAY the recipient withdrew."""
-    return event["status"] == "RET" and (view is None or view.status != "ONAY")
+    return event.status == "RET" and (view is None or view.status != "ONAY")
 
 
 def with_onay(view: View | None) -> View:

@@ -1,4 +1,4 @@
-"""The İYS side's SQL, in one place (parameterised; values never enter the text)."""
+"""The İYS side's statements (``iys_push/sql/iys_push.sql``) and the helpers that run them."""
 
 from __future__ import annotations
 
@@ -8,297 +8,32 @@ from typing import Any
 
 import asyncpg
 
-# -- token (iys_token: one row per account, its row lock makes one fetcher at a time) -------
-ENSURE_TOKEN_ROW = """
-INSERT INTO iys_token (account) VALUES ($1) ON CONFLICT (account) DO NOTHING
-"""
-TOKEN_FOR_UPDATE = "SELECT * FROM iys_token WHERE account = $1 FOR UPDATE"
-SAVE_TOKEN = """
-UPDATE iys_token
-   SET access_token = $2, access_expires_at = $3, refresh_token = $4, refresh_expires_at = $5,
-       updated_at = now()
- WHERE account = $1
-"""
-HALT_TOKEN = "UPDATE iys_token SET halted_until = $2, updated_at = now() WHERE account = $1"
-# after a 401: forget that token only (another process may already have stored a newer one)
-FORGET_ACCESS = """
-UPDATE iys_token SET access_token = NULL, access_expires_at = NULL, updated_at = now()
- WHERE account = $1 AND access_token = $2
-"""
+from inbound import sqlfile
+from iys_push.events import ClaimedEvent
 
-# -- shared rate limit (iys_rate: a token bucket per account) --------------------------------
-# Refill by elapsed time up to $2 (the depth), take one token if there is one; no row back
-# means "wait". clock_timestamp(), not now(): now() is the transaction's start.
-TAKE_RATE_TOKEN = """
-INSERT INTO iys_rate AS r (account, tokens, updated_at) VALUES ($1, $2 - 1, clock_timestamp())
-ON CONFLICT (account) DO UPDATE
-   SET tokens = LEAST($2, r.tokens + EXTRACT(EPOCH FROM clock_timestamp() - r.updated_at) * $3)
-                - 1,
-       updated_at = clock_timestamp()
- WHERE LEAST($2, r.tokens + EXTRACT(EPOCH FROM clock_timestamp() - r.updated_at) * $3) >= 1
-RETURNING tokens
-"""
-
-# -- attempts (the evidence) -----------------------------------------------------------------
-INSERT_ATTEMPT = """
-INSERT INTO iys_attempt (event_id, started_at, latency_ms, method, path, request, http_status,
-                         response, code, outcome, egress, kind)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-"""
-
-# -- the outbox ------------------------------------------------------------------------------
-# The oldest pending event of each key is its only candidate (one in flight per key, in the
-# order received); among due candidates the nearest deadline goes first. Each claimed row
-# comes with our view of the key in İYS, whether a later event of the key was accepted
-# already (then this one is superseded: re-queued after a failure, for example), and the
-# (received_at epoch, id) of the latest earlier pending or accepted event of the key with
-# the same status (same_before) and with the other status (other_before): the event
-# immediately before it has its status when same_before is the later one (retry.
-# before_sending: a duplicate). Events in review or dismissed, and settled ones, are not
-# "the event before". max() of an array, not ORDER BY … LIMIT 1: no sort in the plan.
-CLAIM = """
-WITH due AS (
-    SELECT e.id, k.status AS view_status, k.consent_date AS view_date, k.origin AS view_origin
-      FROM consent_event e
-      LEFT JOIN iys_key_state k
-             ON (k.brand_code, k.recipient, k.recipient_type, k.type)
-              = (e.brand_code, e.recipient, e.recipient_type, e.type)
-     WHERE e.state = 'pending' AND e.next_attempt_at <= now() AND e.batch_request_id IS NULL
-       AND (e.lease_until IS NULL OR e.lease_until < now())
-       -- the head of its key: no older pending event of the same key (an index probe each,
-       -- so the plan stays linear whatever the statistics say)
-       AND NOT EXISTS (SELECT 1 FROM consent_event o
-                        WHERE (o.brand_code, o.recipient, o.recipient_type, o.type)
-                            = (e.brand_code, e.recipient, e.recipient_type, e.type)
-                          AND o.state = 'pending' AND (o.received_at, o.id) < (e.received_at, e.id))
-     ORDER BY e.deadline_at, e.id
-     LIMIT $1
-       FOR UPDATE OF e SKIP LOCKED
-)
-UPDATE consent_event e
-   SET lease_owner = $2, lease_until = now() + make_interval(secs => $3),
-       attempts = e.attempts + 1, updated_at = now()
-  FROM due
- WHERE e.id = due.id
-   -- the same condition as an index condition: without it the planner hashes the whole
-   -- table to join 1,000 rows (44 of 80 ms at 100,000 pending)
-   AND e.id = ANY(ARRAY(SELECT id FROM due))
-RETURNING e.id, e.brand_id, e.iys_code, e.brand_code, e.recipient, e.recipient_type, e.type,
-          e.status, e.source, e.received_at, e.consent_date, e.deadline_at, e.attempts,
-          due.view_status, due.view_date, due.view_origin,
-          EXISTS (SELECT 1 FROM consent_event l
-                   WHERE (l.brand_code, l.recipient, l.recipient_type, l.type)
-                       = (e.brand_code, e.recipient, e.recipient_type, e.type)
-                     AND l.state = 'accepted' AND (l.received_at, l.id) > (e.received_at, e.id))
-              AS superseded,
-          (SELECT max(ARRAY[EXTRACT(EPOCH FROM p.received_at), p.id]) FROM consent_event p
-            WHERE (p.brand_code, p.recipient, p.recipient_type, p.type)
-                = (e.brand_code, e.recipient, e.recipient_type, e.type)
-              AND p.state IN ('pending', 'accepted') AND p.status = e.status
-              AND (p.received_at, p.id) < (e.received_at, e.id)) AS same_before,
-          (SELECT max(ARRAY[EXTRACT(EPOCH FROM p.received_at), p.id]) FROM consent_event p
-            WHERE (p.brand_code, p.recipient, p.recipient_type, p.type)
-                = (e.brand_code, e.recipient, e.recipient_type, e.type)
-              AND p.state IN ('pending', 'accepted') AND p.status <> e.status
-              AND (p.received_at, p.id) < (e.received_at, e.id)) AS other_before
-"""
-
-# The plans of CLAIM and DUE_COUNT must not depend on statistics. A RET wave makes the
-# table's pending share grow far faster than autoanalyze follows (by default it waits for a
-# tenth of the table to change); with statistics that say "hardly anything is pending" the
-# planner read, probed and sorted every pending event for a claim (1.2 s at 180,000 pending,
-# a claim a second: a whole core, measured in the MO benchmark) instead of walking
-# consent_event_due_idx in order and stopping at the LIMIT (4-11 ms), and DUE_COUNT hashed
-# every pending event to anti-join them (15 ms at 20,000, growing with the wave) instead of
-# probing the key index for the first 1,001 (4 ms). Without sorts, hash and merge joins, the
-# in-order walk with a probe per row is the only plan left. SET LOCAL: for the transaction
-# only (see claim_transaction()).
-CLAIM_PLAN = """SET LOCAL enable_sort = off; SET LOCAL enable_incremental_sort = off;
-SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"""
-
-# how many events a claim could take now (heads of their keys, as CLAIM), counted up to $1:
-# later events of a key whose head is in a batch must not keep the pusher on the batch path
-# (run it with due_count(), planned as CLAIM_PLAN says)
-DUE_COUNT = """
-SELECT count(*) FROM (
-    SELECT 1 FROM consent_event e
-     WHERE e.state = 'pending' AND e.next_attempt_at <= now() AND e.batch_request_id IS NULL
-       AND (e.lease_until IS NULL OR e.lease_until < now())
-       AND NOT EXISTS (SELECT 1 FROM consent_event o
-                        WHERE (o.brand_code, o.recipient, o.recipient_type, o.type)
-                            = (e.brand_code, e.recipient, e.recipient_type, e.type)
-                          AND o.state = 'pending' AND (o.received_at, o.id) < (e.received_at, e.id))
-     LIMIT $1
-) due
-"""
-
-# FINISH and RETRY take column arrays (one statement for all the events of a round, instead
-# of one per event: per-statement work in PostgreSQL was the push side's main cost)
-FINISH = """
-UPDATE consent_event e
-   SET state = u.state, iys_transaction_id = u.transaction_id,
-       iys_creation_date = u.creation_date, last_error_code = u.code, last_error = u.message,
-       consent_date = COALESCE(u.consent_date, e.consent_date), lease_owner = NULL,
-       lease_until = NULL, batch_request_id = NULL, batch_index = NULL, updated_at = now()
-  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-              $7::timestamptz[])
-       AS u(id, state, transaction_id, creation_date, code, message, consent_date)
- WHERE e.id = u.id AND e.state = 'pending'
-"""
-
-# back to the queue (also out of a batch); the consent date may have been moved forward
-RETRY = """
-UPDATE consent_event e
-   SET next_attempt_at = u.next_attempt_at, last_error_code = u.code, last_error = u.message,
-       consent_date = COALESCE(u.consent_date, e.consent_date), lease_owner = NULL,
-       lease_until = NULL, batch_request_id = NULL, batch_index = NULL, updated_at = now()
-  FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::timestamptz[])
-       AS u(id, next_attempt_at, code, message, consent_date)
- WHERE e.id = u.id AND e.state = 'pending'
-"""
-
-# Once an event is settled with İYS holding its status (accepted, not_needed, duplicate):
-# the pending events of its key right after it with the same status (up to the first one
-# with the other status) are duplicates of it, settled at once without a request. Thousands
-# of identical RETs from one number queued behind the first cost one statement, not a
-# status query each. Not after superseded or failed: the later ones may be the newer word.
-# A leased or batched event is left alone (another worker is sending it).
-SETTLE_RUN = """
-WITH head AS (
-    SELECT h.id, h.brand_code, h.recipient, h.recipient_type, h.type, h.status, h.received_at,
-           (SELECT min(d.received_at) FROM consent_event d
-             WHERE (d.brand_code, d.recipient, d.recipient_type, d.type)
-                 = (h.brand_code, h.recipient, h.recipient_type, h.type)
-               AND d.state = 'pending' AND d.status <> h.status
-               AND (d.received_at, d.id) > (h.received_at, h.id)) AS other_at
-      FROM consent_event h
-     WHERE h.id = ANY($1::bigint[])
-), run AS (
-    SELECT f.id, head.id AS head_id
-      FROM head
-      JOIN consent_event f
-        ON (f.brand_code, f.recipient, f.recipient_type, f.type)
-         = (head.brand_code, head.recipient, head.recipient_type, head.type)
-     WHERE f.state = 'pending' AND f.status = head.status AND f.batch_request_id IS NULL
-       AND (f.lease_until IS NULL OR f.lease_until < now())
-       AND (f.received_at, f.id) > (head.received_at, head.id)
-       AND (head.other_at IS NULL OR f.received_at < head.other_at)
-)
-UPDATE consent_event e
-   SET state = 'duplicate', last_error_code = 'DUPLICATE',
-       last_error = 'the same status as event ' || run.head_id
-                    || ' before it for this key: nothing new to tell İYS',
-       lease_owner = NULL, lease_until = NULL, updated_at = now()
-  FROM run
- WHERE e.id = run.id AND e.state = 'pending'
-RETURNING e.id, e.brand_id, e.status
-"""
-
-MARK_BATCHED = """
-UPDATE consent_event e
-   SET batch_request_id = $1, batch_index = u.idx, consent_date = u.consent_date,
-       lease_owner = NULL, lease_until = NULL, updated_at = now()
-  FROM unnest($2::bigint[], $3::int[], $4::timestamptz[]) AS u(id, idx, consent_date)
- WHERE e.id = u.id
-"""
-
-INSERT_BATCH = """
-INSERT INTO iys_batch (request_id, iys_code, brand_code, items, next_poll_at)
-VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
-"""
-
-CLAIM_BATCHES = """
-UPDATE iys_batch b
-   SET lease_owner = $1, lease_until = now() + make_interval(secs => $2), polls = b.polls + 1
- WHERE request_id IN (SELECT request_id FROM iys_batch
-                       WHERE done_at IS NULL AND next_poll_at <= now()
-                         AND (lease_until IS NULL OR lease_until < now())
-                       ORDER BY next_poll_at LIMIT $3
-                         FOR UPDATE SKIP LOCKED)
-RETURNING b.*
-"""
-
-BATCH_EVENTS = """
-SELECT id, brand_id, brand_code, recipient, recipient_type, type, status, source,
-       consent_date, received_at, deadline_at, attempts, batch_index
-  FROM consent_event
- WHERE batch_request_id = $1 AND state = 'pending'
-"""
-
-REPOLL_BATCH = """
-UPDATE iys_batch SET next_poll_at = now() + make_interval(secs => $2), lease_owner = NULL,
-       lease_until = NULL
- WHERE request_id = $1
-"""
-DONE_BATCH = """
-UPDATE iys_batch SET done_at = now(), lease_owner = NULL, lease_until = NULL
- WHERE request_id = $1
-"""
-# a batch whose results never come: its events go back to the single path
-RELEASE_BATCH_EVENTS = """
-UPDATE consent_event
-   SET batch_request_id = NULL, batch_index = NULL, next_attempt_at = now(),
-       last_error = 'batch result did not come; sent again', updated_at = now()
- WHERE batch_request_id = $1 AND state = 'pending'
-"""
-
-REQUEUE_FAILED = """
-UPDATE consent_event
-   SET state = 'pending', next_attempt_at = now(), last_error_code = NULL, last_error = NULL,
-       lease_owner = NULL, lease_until = NULL, updated_at = now()
- WHERE state = 'failed'
-   AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))
-   AND ($2::text IS NULL OR brand_id = $2)
-"""
-NOTIFY_OUTBOX = "SELECT pg_notify('iys_outbox', '')"
-
-# -- the local view of İYS state -------------------------------------------------------------
-# An older movement never overwrites a newer one (a pulled change may be older than our push).
-# Column arrays, at most one row per key (ON CONFLICT cannot touch a row twice in one
-# statement): see key_state_columns. A row never replaces a view with a later consent date.
-UPSERT_KEY_STATE = """
-INSERT INTO iys_key_state (brand_code, recipient, recipient_type, type, status, consent_date,
-                           source, origin, updated_at)
-SELECT *, now()
-  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-              $7::text[], $8::text[])
-ON CONFLICT (brand_code, recipient, recipient_type, type) DO UPDATE
-   SET status = EXCLUDED.status, consent_date = EXCLUDED.consent_date,
-       source = EXCLUDED.source, origin = EXCLUDED.origin, updated_at = now()
- WHERE iys_key_state.consent_date IS NULL OR EXCLUDED.consent_date IS NULL
-    OR EXCLUDED.consent_date >= iys_key_state.consent_date
-"""
-
-
-# after H178: İYS holds a movement our view did not know; the next event of the key asks
-FORGET_KEY_STATE = """
-DELETE FROM iys_key_state k
- USING unnest($1::bigint[], $2::text[], $3::text[], $4::text[])
-       AS u(brand_code, recipient, recipient_type, type)
- WHERE (k.brand_code, k.recipient, k.recipient_type, k.type)
-     = (u.brand_code, u.recipient, u.recipient_type, u.type)
-"""
+SQL = sqlfile.load("iys_push", "sql/iys_push.sql")
 
 
 @contextlib.asynccontextmanager
 async def claim_transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    """A transaction whose queries are planned as CLAIM_PLAN says."""
+    """A transaction whose queries are planned as claim_plan says."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(CLAIM_PLAN)
+        await conn.execute(SQL.claim_plan)
         yield conn
 
 
 async def due_count(pool: asyncpg.Pool, up_to: int) -> int:
     """How many events a claim could take now, counted up to ``up_to``."""
     async with claim_transaction(pool) as conn:
-        return int(await conn.fetchval(DUE_COUNT, up_to))
+        return int(await conn.fetchval(SQL.due_count, up_to))
 
 
 async def claim(pool: asyncpg.Pool, limit: int, worker_id: str,
-                lease_seconds: float) -> list[asyncpg.Record]:
+                lease_seconds: float) -> list[ClaimedEvent]:
     """Lease up to ``limit`` due events to ``worker_id``."""
     async with claim_transaction(pool) as conn:
-        return await conn.fetch(CLAIM, limit, worker_id, lease_seconds)
+        return [ClaimedEvent.of(r)
+                for r in await conn.fetch(SQL.claim, limit, worker_id, lease_seconds)]
 
 
 def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
@@ -310,47 +45,10 @@ def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 
 
 def key_state_columns(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
-    """UPSERT_KEY_STATE's arguments, one row per key (of two, the later one). A claim takes
+    """upsert_key_state's arguments, one row per key (of two, the later one). A claim takes
     one event per key, so a round has no two rows for a key; this keeps the statement valid
     if one ever had."""
     by_key = {tuple(row[:4]): row for row in rows}
     return columns(list(by_key.values()), 8)
 
 
-# -- puller ----------------------------------------------------------------------------------
-BRAND_ACCOUNTS = "SELECT DISTINCT iys_code, brand_code FROM brand ORDER BY brand_code"
-PULL_CURSOR = "SELECT after FROM iys_pull_cursor WHERE brand_code = $1"
-SAVE_PULL_CURSOR = """
-INSERT INTO iys_pull_cursor (brand_code, after, updated_at) VALUES ($1, $2, now())
-ON CONFLICT (brand_code) DO UPDATE SET after = EXCLUDED.after, updated_at = now()
-"""
-INSERT_CHANGE = """
-INSERT INTO iys_change (brand_code, transaction_id, recipient, recipient_type, type, status,
-                        source, consent_date, creation_date, payload)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (brand_code, transaction_id, recipient, type) DO NOTHING
-"""
-
-# -- gauges ----------------------------------------------------------------------------------
-COMPLIANCE = """
-SELECT count(*) AS backlog,
-       EXTRACT(EPOCH FROM now() - min(received_at)) AS oldest_age,
-       EXTRACT(EPOCH FROM min(deadline_at) FILTER (WHERE status = 'RET') - now())
-           AS nearest_ret_deadline,
-       count(*) FILTER (WHERE now() > received_at + (deadline_at - received_at) * 0.5)
-           AS past_half,
-       count(*) FILTER (WHERE now() > received_at + (deadline_at - received_at) * 0.9)
-           AS past_ninety,
-       count(*) FILTER (WHERE now() > deadline_at) AS overdue
-  FROM consent_event
- WHERE state = 'pending'
-"""
-FAILED_COUNT = "SELECT count(*) FROM consent_event WHERE state = 'failed'"
-# İYS's success ratio of one egress label over 24 hours, from every process's attempts: an
-# index-only range scan of iys_attempt_egress_window_idx (migration 0013). $2: the HTTP
-# statuses İYS counts as failures. Unanswered requests are in neither count.
-SUCCESS_RATIO_24H = """
-SELECT count(*) AS answered, count(*) FILTER (WHERE http_status = ANY($2::int[])) AS refused
-  FROM iys_attempt
- WHERE egress = $1 AND started_at > now() - interval '24 hours' AND http_status IS NOT NULL
-"""

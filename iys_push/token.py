@@ -97,12 +97,12 @@ class SharedToken:
     async def invalidate(self, token: str) -> None:
         """İYS refused ``token`` (401): forget it here and in the database."""
         self._cached = None
-        await self.pool.execute(store.FORGET_ACCESS, self.account, token)
+        await self.pool.execute(store.SQL.forget_access, self.account, token)
 
     async def _from_database_or_fetch(self) -> str | _Halt:
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(store.ENSURE_TOKEN_ROW, self.account)
-            row = await conn.fetchrow(store.TOKEN_FOR_UPDATE, self.account)
+            await conn.execute(store.SQL.ensure_token_row, self.account)
+            row = await conn.fetchrow(store.SQL.token_for_update, self.account)
             if self._fresh(row["access_token"], row["access_expires_at"]):
                 self._cached = (row["access_token"], row["access_expires_at"])
                 return row["access_token"]
@@ -123,7 +123,7 @@ class SharedToken:
                 # H084, or a 429 we cannot read (the safe reading is the same): a call inside
                 # the penalty hour restarts it. Stored in this transaction, which commits.
                 until = now + HALT
-                await conn.execute(store.HALT_TOKEN, self.account, until)
+                await conn.execute(store.SQL.halt_token, self.account, until)
                 log.error("İYS token limit reached (H084); no token call for an hour",
                           until=until.isoformat())
                 return _Halt(until)
@@ -133,7 +133,7 @@ class SharedToken:
                                        f"{answer.code or ''} {answer.message}".strip())
             access_expires = now + timedelta(seconds=int(body.get("expires_in", 7200)))
             refresh_expires = now + timedelta(seconds=int(body.get("refresh_expires_in", 14400)))
-            await conn.execute(store.SAVE_TOKEN, self.account, body["access_token"],
+            await conn.execute(store.SQL.save_token, self.account, body["access_token"],
                                access_expires, body.get("refresh_token"), refresh_expires)
             self._cached = (body["access_token"], access_expires)
             return body["access_token"]

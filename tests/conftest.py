@@ -20,8 +20,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from inbound import db, store
-from inbound.pgpipe import PipelinedConnection
+from inbound import db
+from inbound.writer import AsyncpgWriter, BatchWriter
 
 TEMPLATE = "iys_test_template"
 _counter = itertools.count()
@@ -103,8 +103,6 @@ async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-async def batch_conn(dsn: str) -> AsyncIterator[PipelinedConnection]:
-    """The pipeline's connection for plain batches (inbound/pgpipe.py)."""
-    conn = PipelinedConnection(dsn, store.BATCH_STATEMENTS)
-    yield conn
-    await conn.close()
+def writer(pool: asyncpg.Pool) -> BatchWriter:
+    """Where the pipeline writes its batches (inbound/writer.py)."""
+    return AsyncpgWriter(pool)

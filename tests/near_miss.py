@@ -2,7 +2,7 @@
 
 The keyword grammar (keywords/) decides which texts are near misses; the review queue's
 tests only need *some* text to come out as ``needs_review``. ``patch_near_misses`` makes
-``inbound.pipeline.match`` answer ``needs_review`` for the given texts (with the RET a
+``inbound.building.match`` answer ``needs_review`` for the given texts (with the RET a
 confirmation would create for the given brand) and defer to the real matcher otherwise.
 """
 
@@ -14,7 +14,7 @@ from datetime import datetime
 import asyncpg
 import pytest
 
-from inbound import pipeline
+from inbound import building
 from iys_push import calendar
 from keywords import Decision, EventSpec, RuleSet
 
@@ -32,14 +32,14 @@ def near_miss_decision(brand_id: str, number: str, text: str) -> Decision:
 
 def patch_near_misses(monkeypatch: pytest.MonkeyPatch, texts: Mapping[str, str]) -> None:
     """``texts``: near-miss text -> the brand whose RET a confirmation creates."""
-    real = pipeline.match
+    real = building.match
 
     def match(text: str, number: str, rules: RuleSet) -> Decision:
         if text in texts:
             return near_miss_decision(texts[text], number, text)
         return real(text, number, rules)
 
-    monkeypatch.setattr(pipeline, "match", match)
+    monkeypatch.setattr(building, "match", match)
 
 
 async def add_review(pool: asyncpg.Pool, *, brand: str = "acme",

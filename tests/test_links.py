@@ -8,9 +8,9 @@ import asyncpg
 
 from inbound import db, store
 from inbound.links import own_link
-from inbound.pgpipe import PipelinedConnection
 from inbound.pipeline import Pipeline
 from inbound.service import DEMO_RULES
+from inbound.writer import AsyncpgWriter, BatchWriter
 from keywords import RuleSet
 from tests.smsc_peer import NodeSmsc
 from tests.stack import link_settings
@@ -19,7 +19,7 @@ RULES = RuleSet.from_toml(DEMO_RULES.read_text(encoding="utf-8"))
 
 
 async def test_standby_process_takes_the_link_over_when_the_owner_dies(
-    dsn: str, pool: asyncpg.Pool, batch_conn: PipelinedConnection
+    dsn: str, pool: asyncpg.Pool, writer: BatchWriter
 ) -> None:
     async with pool.acquire() as conn:
         await store.replace_rules(conn, RULES.to_dict())
@@ -29,12 +29,12 @@ async def test_standby_process_takes_the_link_over_when_the_owner_dies(
         states_b: dict[str, str] = {}
         # two "processes": each its own pool, pipeline and lock connection
         pool_b = await db.connect_pool(dsn, min_size=1, max_size=2)
-        batch_conn_b = PipelinedConnection(dsn, store.BATCH_STATEMENTS)
         owner = asyncio.create_task(own_link(dsn, pool, settings,
-                                             Pipeline(pool, batch_conn, RULES), states_a))
+                                             Pipeline(writer, RULES), states_a))
         await smsc.wait_bound()
         standby = asyncio.create_task(own_link(dsn, pool_b, settings,
-                                               Pipeline(pool_b, batch_conn_b, RULES), states_b))
+                                               Pipeline(AsyncpgWriter(pool_b), RULES),
+                                               states_b))
         try:
             mark = smsc.mark()
             # while the owner lives, the standby never binds (observed for 3 lock polls)
@@ -54,5 +54,4 @@ async def test_standby_process_takes_the_link_over_when_the_owner_dies(
             standby.cancel()
             owner.cancel()
             await asyncio.gather(owner, standby, return_exceptions=True)
-            await batch_conn_b.close()
             await pool_b.close()

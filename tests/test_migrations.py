@@ -5,6 +5,7 @@ import asyncio
 import asyncpg
 
 from inbound import db
+from inbound.rows import ROW_TYPES
 
 
 async def test_fresh_database_is_fully_migrated(pool: asyncpg.Pool) -> None:
@@ -60,3 +61,15 @@ async def test_the_batch_row_types_match_their_tables(pool: asyncpg.Pool) -> Non
             if (table, name) == ("sms_in", "fields"):
                 type_ = "jsonb"  # JSON text in the row, cast on insert
             assert columns.get(name) == type_, (row_type, name)
+
+
+async def test_the_batch_row_classes_have_their_types_attributes_in_order(
+    pool: asyncpg.Pool
+) -> None:
+    # rows travel as tuples, matched to the composite type by position (inbound/rows.py)
+    for row_type, row_class in ROW_TYPES.items():
+        attributes = [r["attname"] for r in await pool.fetch(
+            """SELECT a.attname FROM pg_attribute a JOIN pg_type t ON t.typrelid = a.attrelid
+                WHERE t.typname = $1 AND a.attnum > 0 AND NOT a.attisdropped
+                ORDER BY a.attnum""", row_type)]
+        assert list(row_class._fields) == attributes, row_type

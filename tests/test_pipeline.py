@@ -5,22 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
 from inbound import store
-from inbound.pgpipe import PipelinedConnection
 from inbound.pipeline import Pipeline
 from inbound.service import DEMO_RULES
+from inbound.writer import AsyncpgWriter, BatchNotStored, BatchRows, BatchWriter, EarlierCopy
 from keywords import RuleSet
 from smpp_bind import pdu
 from smpp_bind.session import Received
 from tests.pdus import deliver_pdu, gsm7_unpacked, ie_concat8, ie_concat16, ucs2, udh
+from tests.waiting import wait_until
 
 RULES = RuleSet.from_toml(DEMO_RULES.read_text(encoding="utf-8"))
 
@@ -38,10 +38,10 @@ def received(raw: bytes, session: int = 1) -> Received:
 
 
 @pytest.fixture
-async def pipeline(pool: asyncpg.Pool, batch_conn: PipelinedConnection) -> Pipeline:
+async def pipeline(pool: asyncpg.Pool, writer: BatchWriter) -> Pipeline:
     async with pool.acquire() as conn:
         await store.replace_rules(conn, RULES.to_dict())
-    return Pipeline(pool, batch_conn, RULES, reply_links=frozenset({"l1"}), reply_interval=3600)
+    return Pipeline(writer, RULES, reply_links=frozenset({"l1"}), reply_interval=3600)
 
 
 async def outcomes(pool: asyncpg.Pool) -> list[str]:
@@ -204,20 +204,21 @@ async def test_at_most_a_few_replies_an_hour_to_one_recipient(
 async def test_failed_batch_stores_nothing(pipeline: Pipeline, pool: asyncpg.Pool,
                                            link: str) -> None:
     await pool.execute("ALTER TABLE consent_event ADD CONSTRAINT nope CHECK (false) NOT VALID")
-    with pytest.raises(asyncpg.CheckViolationError):
+    with pytest.raises(BatchNotStored) as refused:  # the writer's own error, either path
         await pipeline.accept(link, [received(deliver_pdu(1, b"RET ACME"))])
+    assert refused.value.sqlstate == "23514"  # check_violation
     assert await pool.fetchval("SELECT count(*) FROM sms_in") == 0
     assert await pool.fetchval("SELECT count(*) FROM mo_message") == 0
 
 
 async def test_reply_uses_the_numbers_own_template(pool: asyncpg.Pool,
-                                                   batch_conn: PipelinedConnection) -> None:
+                                                   writer: BatchWriter) -> None:
     toml = DEMO_RULES.read_text(encoding="utf-8").replace(
         'shared = true', 'shared = true\nreplies = { RET = "4609: {brand} iletileri kapandi" }')
     rules = RuleSet.from_toml(toml)
     async with pool.acquire() as conn:
         await store.replace_rules(conn, rules.to_dict())
-    pipeline = Pipeline(pool, batch_conn, rules, reply_links=frozenset({"l1"}), reply_interval=3600)
+    pipeline = Pipeline(writer, rules, reply_links=frozenset({"l1"}), reply_interval=3600)
     await pipeline.accept("l1", [received(deliver_pdu(1, gsm7_unpacked("RET ACME")))])
     assert await pool.fetchval("SELECT text FROM sms_out") == "4609: ACME iletileri kapandi"
 
@@ -251,38 +252,39 @@ def redeliveries(link: str) -> float:
     return REGISTRY.get_sample_value("iys_inbound_redeliveries_total", {"link": link}) or 0.0
 
 
-class RecordingConnection(PipelinedConnection):
-    """The pipelined connection, noting each statement and its text parameters."""
+class RecordingWriter(AsyncpgWriter):
+    """The writer, noting each plain-batch call with its rows (and window start)."""
 
-    def __init__(self, dsn: str) -> None:
-        super().__init__(dsn, store.BATCH_STATEMENTS)
-        self.sent: list[tuple[str, list[str | None]]] = []
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool)
+        self.sent: list[tuple[str, BatchRows, datetime | None]] = []
 
-    async def fetchrow(self, query: str, params: Sequence[str | None]) -> tuple[Any, ...]:
-        self.sent.append((query, list(params)))
-        return await super().fetchrow(query, params)
+    async def insert_new(self, rows: BatchRows, since: datetime) -> list[EarlierCopy]:
+        self.sent.append(("insert_new", rows, since))
+        return await super().insert_new(rows, since)
+
+    async def insert(self, rows: BatchRows) -> None:
+        self.sent.append(("insert", rows, None))
+        await super().insert(rows)
 
 
 @contextlib.asynccontextmanager
-async def recording_pipeline(dsn: str, pool: asyncpg.Pool) -> AsyncIterator[
-        tuple[Pipeline, RecordingConnection]]:
+async def recording_pipeline(pool: asyncpg.Pool) -> AsyncIterator[
+        tuple[Pipeline, RecordingWriter]]:
     async with pool.acquire() as conn:
         await store.replace_rules(conn, RULES.to_dict())
-    recording = RecordingConnection(dsn)
-    try:
-        yield Pipeline(pool, recording, RULES), recording
-    finally:
-        await recording.close()
+    recording = RecordingWriter(pool)
+    yield Pipeline(recording, RULES), recording
 
 
 async def test_a_plain_batch_is_one_statement_and_one_with_a_redelivery_two(
-    dsn: str, pool: asyncpg.Pool
+    pool: asyncpg.Pool
 ) -> None:
-    async with recording_pipeline(dsn, pool) as (pipeline, recording):
+    async with recording_pipeline(pool) as (pipeline, recording):
         ret, izin = gsm7_unpacked("RET ACME"), gsm7_unpacked("IZIN ACME")
         await pipeline.accept("l3", [received(deliver_pdu(1, ret)),
                                      received(deliver_pdu(2, izin, source="905551112233"))])
-        assert [query for query, _ in recording.sent] == [store.INSERT_NEW_BATCH]
+        assert [call for call, _, _ in recording.sent] == ["insert_new"]
         assert await pool.fetchval("SELECT count(*) FROM consent_event WHERE message_id IN "
                                    "(SELECT id FROM mo_message WHERE link = 'l3')") == 2
         # after a reconnect: a redelivery of PDU 1, a new PDU and its repeat within the
@@ -294,8 +296,7 @@ async def test_a_plain_batch_is_one_statement_and_one_with_a_redelivery_two(
             received(deliver_pdu(3, ret), session=2),
             received(deliver_pdu(4, ret, source="905553334455"), session=2),
             received(deliver_pdu(5, ret, source="905553334455"), session=2)])
-        assert [query for query, _ in recording.sent] == [store.INSERT_NEW_BATCH,
-                                                          store.INSERT_BATCH]
+        assert [call for call, _, _ in recording.sent] == ["insert_new", "insert"]
     rows = {r["sequence"]: r for r in await pool.fetch("SELECT * FROM sms_in WHERE link = 'l3'")}
     assert rows[3]["redelivery_of"] == rows[1]["id"] and rows[3]["message_id"] is None
     assert rows[5]["redelivery_of"] is None and rows[5]["message_id"] is not None
@@ -325,14 +326,47 @@ async def test_concurrent_batches_on_a_reply_link_send_one_reply(
     assert await pool.fetchval("SELECT count(*) FROM sms_out") == 1
 
 
+class GatedWriter(AsyncpgWriter):
+    """Holds the first plain batch before its statement until ``release`` is set."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool)
+        self.calls = 0
+        self.release = asyncio.Event()
+
+    async def insert_new(self, rows: BatchRows, since: datetime) -> list[EarlierCopy]:
+        self.calls += 1
+        if self.calls == 1:
+            await self.release.wait()
+        return await super().insert_new(rows, since)
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+def second_registered(pipeline: Pipeline) -> bool:
+    return len(pipeline._inflight.get("l2", [])) == 2
+
+
 async def test_concurrent_batches_with_the_same_pdu_store_one_message(
     pipeline: Pipeline, pool: asyncpg.Pool
 ) -> None:
     ret = gsm7_unpacked("RET ACME")
     await warm(pool)
-    # the second on a new session (a reconnect while the first still commits)
-    await asyncio.gather(pipeline.accept("l2", [received(deliver_pdu(1, ret))]),
-                         pipeline.accept("l2", [received(deliver_pdu(2, ret), session=2)]))
+    gated = GatedWriter(pool)  # the first batch's statement waits until the test lets it go
+    pipeline.writer = gated
+    # the second on a new session (a reconnect while the first still commits): on another
+    # pool connection it would not see the first one's row; it waits for it instead
+    first = asyncio.create_task(pipeline.accept("l2", [received(deliver_pdu(1, ret))]))
+    await wait_until(lambda: _true(gated.calls == 1), what="the first batch in the writer")
+    second = asyncio.create_task(pipeline.accept("l2", [received(deliver_pdu(2, ret),
+                                                                 session=2)]))
+    await wait_until(lambda: _true(second_registered(pipeline)), what="the second batch")
+    assert gated.calls == 1  # the second has not reached the writer: it waits
+    gated.release.set()
+    await asyncio.gather(first, second)
+    assert gated.calls == 2
     rows = await pool.fetch("SELECT id, redelivery_of FROM sms_in ORDER BY sequence")
     assert rows[1]["redelivery_of"] == rows[0]["id"]
     assert await pool.fetchval("SELECT count(*) FROM consent_event") == 1
@@ -406,7 +440,7 @@ async def test_a_brand_with_events_can_be_neither_deleted_nor_renamed(
 
 
 async def test_events_for_a_brand_missing_from_the_database_fail_the_whole_batch(
-    pool: asyncpg.Pool, batch_conn: PipelinedConnection
+    pool: asyncpg.Pool, writer: BatchWriter
 ) -> None:
     # rules in memory still name a brand the database no longer has (deleted meanwhile):
     # the batch fails as a foreign key would have failed it, and nothing of it is stored
@@ -415,39 +449,34 @@ async def test_events_for_a_brand_missing_from_the_database_fail_the_whole_batch
     stale = RULES.to_dict()
     stale["brand"][0]["id"] = "ghost"
     stale["number"][1]["brand"] = "ghost"
-    pipeline = Pipeline(pool, batch_conn, RuleSet.from_dict(stale))
-    with pytest.raises(asyncpg.ForeignKeyViolationError, match="ghost"):
+    pipeline = Pipeline(writer, RuleSet.from_dict(stale))
+    with pytest.raises(BatchNotStored, match="ghost") as refused:
         await pipeline.accept("l1", [received(deliver_pdu(1, gsm7_unpacked("RET ACME"))),
                                      received(deliver_pdu(2, gsm7_unpacked("IZIN KUZEY")))])
+    assert refused.value.sqlstate == "23503"  # a foreign key's error code
     assert await pool.fetchval("SELECT count(*) FROM sms_in") == 0
     assert await pool.fetchval("SELECT count(*) FROM consent_event") == 0
 
 
 async def test_the_brand_check_runs_in_the_statement_and_calls_no_function(
-    dsn: str, pool: asyncpg.Pool
+    pool: asyncpg.Pool
 ) -> None:
     # a PL/pgSQL check was planned again at every call (migrations/0008): the statement looks
     # for a missing brand itself and calls iys_brand_missing only to fail (test above)
-    async with recording_pipeline(dsn, pool) as (pipeline, recording):
+    async with recording_pipeline(pool) as (pipeline, recording):
         await pipeline.accept("l4", [received(deliver_pdu(1, gsm7_unpacked("RET ACME"))),
                                      received(deliver_pdu(2, gsm7_unpacked("IZIN KUZEY")))])
-    [(sent, params)] = recording.sent
-    assert sent == store.INSERT_NEW_BATCH
+    [(sent, rows, since)] = recording.sent
+    assert sent == "insert_new"
     assert sorted(r["brand_id"] for r in await pool.fetch("SELECT brand_id FROM consent_event")
                   ) == ["acme", "kuzey"]
     # the same statement again, in a transaction counting PL/pgSQL calls: it finds its
     # originals and writes nothing, but checks the brands as every batch does
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL track_functions = 'pl'")
-        # (asyncpg sends the rows as text too: the casts read them as the batch's row types)
-        query = store.INSERT_NEW_BATCH
-        for n, row_type in ((2, "mo_batch_sms_in"), (3, "mo_batch_message"),
-                            (4, "mo_batch_event")):
-            query = query.replace(f"${n}::{row_type}[]", f"${n}::text::{row_type}[]")
-        link, sms_in, messages, events, since = params
         assert since is not None
-        row = await conn.fetchrow(query, link, sms_in, messages, events,
-                                  datetime.fromisoformat(since))
+        row = await conn.fetchrow(store.SQL.insert_new_mo_batch, rows.link, rows.sms_in,
+                                  rows.messages, rows.events, since)
         assert row["brands_exist"] is True and row["sms_in"] == 0
         assert await conn.fetch("SELECT funcname, calls FROM pg_stat_xact_user_functions") == []
         await conn.execute("SELECT iys_require_brands($1::text[])", ["acme"])  # the counter works
@@ -456,23 +485,23 @@ async def test_the_brand_check_runs_in_the_statement_and_calls_no_function(
 
 
 async def test_committed_pdus_are_counted_for_the_push_sides_intake_meter(
-    pool: asyncpg.Pool, batch_conn: PipelinedConnection
+    pool: asyncpg.Pool, writer: BatchWriter
 ) -> None:
     async with pool.acquire() as conn:
         await store.replace_rules(conn, RULES.to_dict())
-    pipeline = Pipeline(pool, batch_conn, RULES)
+    pipeline = Pipeline(writer, RULES)
     await pipeline.accept("l1", [received(deliver_pdu(1, gsm7_unpacked("RET ACME"))),
                                  received(deliver_pdu(2, gsm7_unpacked("MERHABA")))])
     assert pipeline.intake.rate() == 2
 
 
 async def test_on_events_is_told_once_per_committed_batch_with_events(
-    pool: asyncpg.Pool, batch_conn: PipelinedConnection
+    pool: asyncpg.Pool, writer: BatchWriter
 ) -> None:
     async with pool.acquire() as conn:
         await store.replace_rules(conn, RULES.to_dict())
     told: list[bool] = []
-    pipeline = Pipeline(pool, batch_conn, RULES, on_events=lambda: told.append(True))
+    pipeline = Pipeline(writer, RULES, on_events=lambda: told.append(True))
     await pipeline.accept("l1", [received(deliver_pdu(1, gsm7_unpacked("MERHABA")))])
     assert told == []                         # no event: nobody is woken
     await pipeline.accept("l1", [received(deliver_pdu(2, gsm7_unpacked("RET ACME"))),

@@ -3,18 +3,17 @@ against a real PostgreSQL. The same sequences over the wire: tests/test_smpp_red
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import asyncpg
 import pytest
 
 from inbound import store
 from inbound.config import ConfigError, parse
-from inbound.pgpipe import PipelineBroken, PipelinedConnection
 from inbound.pipeline import Pipeline
 from inbound.redelivery import Arrival, Copies, Copy, Refused
+from inbound.rows import EventRow
+from inbound.writer import AsyncpgWriter, BatchNotStored, BatchRows, BatchWriter, EarlierCopy
 from tests.pdus import deliver_pdu, gsm7_unpacked
 from tests.test_pipeline import RULES, received
 
@@ -25,11 +24,8 @@ RECIPIENT = "+905321234567"
 
 # -- the rule --------------------------------------------------------------------------------
 def copies_of(copy: Copy, response_window: float = 30.0) -> Copies:
-    found: dict[str, list[Any]] = {
-        "original_digests": [b"d"], "original_ids": [copy.original_id],
-        "original_sessions": [copy.session], "original_received": [copy.received_at],
-        "original_answered_after": [copy.answered_after],
-        "original_event_since": [copy.event_since]}
+    found = [EarlierCopy(b"d", copy.original_id, copy.session, copy.received_at,
+                         copy.answered_after, copy.event_since)]
     return Copies(found, response_window)
 
 
@@ -41,9 +37,10 @@ def opt_out() -> frozenset[tuple[str, str]]:
     return frozenset({(RECIPIENT, "acme")})
 
 
-def event(recipient: str, brand: str) -> tuple[Any, ...]:
-    """A batch event row with only the key filled in (inbound/pipeline.py _events)."""
-    return (None, brand, None, None, recipient, None, None, None, None, None, None)
+def event(recipient: str, brand: str) -> EventRow:
+    """A batch event row with its key (recipient, brand) filled in."""
+    return EventRow(1, brand, 1, 1, recipient, "BIREYSEL", "MESAJ", "RET", "HS_MESAJ", T0, T0,
+                    "pending")
 
 
 @pytest.mark.parametrize(("session", "answered_after", "redelivery"), [
@@ -142,11 +139,11 @@ def test_a_response_window_under_a_second_is_refused_by_name() -> None:
 
 # -- through the pipeline ------------------------------------------------------------------
 @pytest.fixture
-async def pipeline(pool: asyncpg.Pool, batch_conn: PipelinedConnection) -> Pipeline:
+async def pipeline(pool: asyncpg.Pool, writer: BatchWriter) -> Pipeline:
     """Link l1 replies (its batches take the pool path), l2 does not (the pipelined one)."""
     async with pool.acquire() as conn:
         await store.replace_rules(conn, RULES.to_dict())
-    return Pipeline(pool, batch_conn, RULES, reply_links=frozenset({"l1"}))
+    return Pipeline(writer, RULES, reply_links=frozenset({"l1"}))
 
 
 async def send(pipeline: Pipeline, link: str, text: str, *, seq: int, session: int = 1,
@@ -229,8 +226,8 @@ async def test_a_copy_older_than_the_redelivery_window_is_a_message(
 
 
 async def test_the_redelivery_window_is_the_links(pipeline: Pipeline, pool: asyncpg.Pool,
-                                                  batch_conn: PipelinedConnection) -> None:
-    wide = Pipeline(pool, batch_conn, RULES, redelivery_window={"l2": 3600.0})
+                                                  writer: BatchWriter) -> None:
+    wide = Pipeline(writer, RULES, redelivery_window={"l2": 3600.0})
     await send(wide, "l2", "IZIN ACME", seq=1)
     await pool.execute("UPDATE sms_in SET received_at = received_at - interval '901 seconds'")
     await send(wide, "l2", "IZIN ACME", seq=2, session=2)
@@ -254,29 +251,26 @@ async def test_each_pdu_keeps_its_session_and_when_it_was_stored(
     assert [(r["session_id"], r["after"]) for r in rows] == [(41, True), (42, True)]
 
 
-class LosingConnection(PipelinedConnection):
-    """The batch connection, losing the result of one committed statement when told to."""
+class LosingWriter(AsyncpgWriter):
+    """The writer, losing the result of one committed statement when told to."""
 
     lose_next = False
 
-    async def fetchrow(self, query: str, params: Sequence[str | None]) -> tuple[Any, ...]:
-        row = await super().fetchrow(query, params)
+    async def insert_new(self, rows: BatchRows, since: datetime) -> list[EarlierCopy]:
+        copies = await super().insert_new(rows, since)
         if self.lose_next:
             self.lose_next = False
-            raise PipelineBroken("connection lost after the commit")
-        return row
+            raise BatchNotStored("connection lost after the commit")
+        return copies
 
 
 async def test_a_copy_of_a_pdu_committed_but_answered_with_an_error_is_stored_once(
         dsn: str, pool: asyncpg.Pool, pipeline: Pipeline) -> None:
-    losing = LosingConnection(dsn, store.BATCH_STATEMENTS)
-    try:
-        service = Pipeline(pool, losing, RULES)
-        losing.lose_next = True
-        with pytest.raises(PipelineBroken):  # the session answers ESME_RX_T_APPN
-            await send(service, "l2", "RET ACME", seq=1)
-        await send(service, "l2", "RET ACME", seq=2)  # the SMSC's resend, same session
-    finally:
-        await losing.close()
+    losing = LosingWriter(pool)
+    service = Pipeline(losing, RULES)
+    losing.lose_next = True
+    with pytest.raises(BatchNotStored):  # the session answers ESME_RX_T_APPN
+        await send(service, "l2", "RET ACME", seq=1)
+    await send(service, "l2", "RET ACME", seq=2)  # the SMSC's resend, same session
     assert await statuses(pool) == ["RET"]
     assert await redeliveries(pool) == 1

@@ -10,8 +10,8 @@ import asyncpg
 import pytest
 
 from inbound import metrics, reviews, store
-from inbound.pgpipe import PipelinedConnection
 from inbound.pipeline import Pipeline
+from inbound.writer import BatchWriter
 from iys_push import calendar
 from iys_push import store as push_store
 from tests.near_miss import NEAR_MISS, OTHER_NEAR_MISS, add_review, patch_near_misses
@@ -20,10 +20,10 @@ from tests.test_pipeline import RULES, received
 
 
 @pytest.fixture
-async def pipeline(pool: asyncpg.Pool, batch_conn: PipelinedConnection) -> Pipeline:
+async def pipeline(pool: asyncpg.Pool, writer: BatchWriter) -> Pipeline:
     async with pool.acquire() as conn:
         await store.replace_rules(conn, RULES.to_dict())
-    return Pipeline(pool, batch_conn, RULES, reply_links=frozenset({"replies"}))
+    return Pipeline(writer, RULES, reply_links=frozenset({"replies"}))
 
 
 @pytest.mark.parametrize("link", ["plain", "replies"])  # text literals / asyncpg's encoding
@@ -47,7 +47,7 @@ async def test_a_near_miss_is_stored_as_a_review_item_the_pusher_never_claims(
     assert review["review_decision"] is None
     assert command["state"] == "pending"
     claimed = await push_store.claim(pool, 100, "w1", 30)
-    assert [c["id"] for c in claimed] == [command["id"]]  # never the review item
+    assert [c.id for c in claimed] == [command["id"]]  # never the review item
     assert await pool.fetchval("SELECT state FROM consent_event WHERE id = $1",
                                review["id"]) == "review"
     # no confirmation goes out for a message that did not opt out
@@ -113,7 +113,7 @@ async def test_an_item_unreviewed_at_ninety_percent_becomes_a_ret_by_itself(
         assert a["after"]["actor"] == "system"
         assert a["after"]["review_decision"] == "automatic"
     claimed = await push_store.claim(pool, 100, "w1", 30)
-    assert {c["id"] for c in claimed} == {due, overdue}  # now the pusher sends them
+    assert {c.id for c in claimed} == {due, overdue}  # now the pusher sends them
     assert await reviews.auto_ret_due(pool) == 0  # decided once
 
 

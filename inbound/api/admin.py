@@ -23,7 +23,7 @@ AUDIT_VIA: ContextVar[str] = ContextVar("iys_audit_via", default="api")
 async def audit(conn: asyncpg.Connection, *, actor_token_id: int | None,
                 actor_owner_id: int | None, actor_admin: bool, action: str, resource: str,
                 resource_id: str, owner_ids: list[int], before: Any, after: Any) -> None:
-    await conn.execute(queries.INSERT_AUDIT, actor_token_id, actor_owner_id, actor_admin,
+    await conn.execute(queries.SQL.insert_audit, actor_token_id, actor_owner_id, actor_admin,
                        action, resource, resource_id, owner_ids, before, after,
                        AUDIT_VIA.get())
 
@@ -32,10 +32,10 @@ async def assign_brand(pool: asyncpg.Pool, brand_id: str, owner_id: int) -> bool
     """Give a brand to an owner (the CLI's ``admin assign-brand``); False if there is no
     such brand. Raises ``asyncpg.ForeignKeyViolationError`` for an unknown owner."""
     async with pool.acquire() as conn, conn.transaction():
-        before = await conn.fetchrow(queries.BRAND_OWNER_FOR_UPDATE, brand_id)
+        before = await conn.fetchrow(queries.SQL.brand_owner_for_update, brand_id)
         if before is None:
             return False
-        await conn.execute(queries.SET_BRAND_OWNER, brand_id, owner_id)
+        await conn.execute(queries.SQL.set_brand_owner, brand_id, owner_id)
         await audit(conn, actor_token_id=None, actor_owner_id=None, actor_admin=True,
                     action="update", resource="brand", resource_id=brand_id,
                     owner_ids=sorted({o for o in (before["owner_id"], owner_id) if o}),
@@ -62,7 +62,7 @@ async def create_owner(pool: asyncpg.Pool, name: str, email: str | None,
                        *, actor_token_id: int | None = None) -> int:
     """A new brand owner; raises ``asyncpg.UniqueViolationError`` if the e-mail is taken."""
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(queries.INSERT_OWNER, name, email)
+        row = await conn.fetchrow(queries.SQL.insert_owner, name, email)
         await audit(conn, actor_token_id=actor_token_id, actor_owner_id=None, actor_admin=True,
                     action="create", resource="owner", resource_id=str(row["id"]),
                     owner_ids=[row["id"]], before=None, after=owner_view(row))
@@ -77,7 +77,7 @@ async def issue_token(pool: asyncpg.Pool, *, owner_id: int | None, admin: bool, 
         raise ValueError("a non-admin token needs an owner")
     token = new_token()
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(queries.INSERT_TOKEN, owner_id, admin, name,
+        row = await conn.fetchrow(queries.SQL.insert_token, owner_id, admin, name,
                                   token_digest(token))
         view = token_view(row)
         await audit(conn, actor_token_id=actor_token_id, actor_owner_id=actor_owner_id,
@@ -99,10 +99,10 @@ async def revoke_token(pool: asyncpg.Pool, token_id: int, *, scope: int | None =
                        actor_owner_id: int | None = None) -> bool:
     """Revoke a token; False if there is none by that id (within ``scope``) or it was revoked."""
     async with pool.acquire() as conn, conn.transaction():
-        before = await conn.fetchrow(queries.TOKEN, token_id, scope)
-        if before is None or await conn.fetchval(queries.REVOKE_TOKEN, token_id, scope) is None:
+        before = await conn.fetchrow(queries.SQL.token, token_id, scope)
+        if before is None or await conn.fetchval(queries.SQL.revoke_token, token_id, scope) is None:
             return False
-        after = await conn.fetchrow(queries.TOKEN, token_id, scope)
+        after = await conn.fetchrow(queries.SQL.token, token_id, scope)
         await audit(conn, actor_token_id=actor_token_id, actor_owner_id=actor_owner_id,
                     actor_admin=actor_owner_id is None, action="delete", resource="token",
                     resource_id=str(token_id),

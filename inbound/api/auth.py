@@ -61,7 +61,7 @@ async def identify(pool: asyncpg.Pool, header: str | None,
         raise _unauthorized("the Authorization header must be 'Bearer <token>'")
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return Caller(admin=True, owner_id=None, token_id=None)
-    row = await pool.fetchrow(queries.TOKEN_BY_DIGEST, token_digest(token))
+    row = await pool.fetchrow(queries.SQL.token_by_digest, token_digest(token))
     if row is None:
         raise _unauthorized("the token is unknown or revoked")
     return Caller(admin=row["is_admin"], owner_id=row["owner_id"], token_id=row["id"])

@@ -57,7 +57,7 @@ Mutation = Callable[[Config], tuple[Any, Any]]  # edits the config; returns (bef
 
 async def load(conn: asyncpg.Connection | asyncpg.Pool) -> Config:
     rules = await store.load_rules_dict(conn)
-    owners = {r["id"]: r["owner_id"] for r in await conn.fetch(queries.BRAND_OWNERS)}
+    owners = {r["id"]: r["owner_id"] for r in await conn.fetch(queries.SQL.brand_owners)}
     return Config(rules, owners)
 
 
@@ -88,7 +88,7 @@ async def apply(pool: asyncpg.Pool, caller: Caller, *, action: str, resource: st
     ``links`` = (msisdn, link names or None to keep them) sets which links serve a number.
     """
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(queries.CONFIG_LOCK)
+        await conn.execute(queries.SQL.config_lock)
         before_config = await load(conn)
         config = copy.deepcopy(before_config)
         before, after = mutate(config)
@@ -104,8 +104,8 @@ async def apply(pool: asyncpg.Pool, caller: Caller, *, action: str, resource: st
                           title="Conflicting keyword rules", errors=errors) from None
         await write_difference(conn, before_config, config)
         if links is not None and links[1] is not None:
-            await conn.execute(queries.DELETE_NUMBER_LINKS, links[0])
-            await conn.execute(queries.INSERT_NUMBER_LINKS, links[0], links[1])
+            await conn.execute(queries.SQL.delete_number_links, links[0])
+            await conn.execute(queries.SQL.insert_number_links, links[0], links[1])
         owner_ids = sorted({o for o in (before_config.owners.get(resource_id),
                                         config.owners.get(resource_id)) if o is not None})
         if resource == "rules" and not caller.admin and caller.owner_id is not None:
@@ -113,7 +113,7 @@ async def apply(pool: asyncpg.Pool, caller: Caller, *, action: str, resource: st
         await audit(conn, actor_token_id=caller.token_id, actor_owner_id=caller.owner_id,
                     actor_admin=caller.admin, action=action, resource=resource,
                     resource_id=resource_id, owner_ids=owner_ids, before=before, after=after)
-        await conn.execute(store.NOTIFY_RULES)
+        await conn.execute(store.SQL.notify_rules)
     return after
 
 
@@ -141,23 +141,23 @@ async def write_difference(conn: asyncpg.Connection, old: Config, new: Config) -
                 int(brand["iys_code"]), int(brand["brand_code"]),
                 _settings(brand, BRAND_COLUMNS), new.owners.get(brand_id))
         if brand_id not in old_brands:
-            await conn.execute(queries.INSERT_BRAND, *args)
+            await conn.execute(queries.SQL.insert_brand, *args)
         elif brand != old_brands[brand_id] or new.owners.get(brand_id) != old.owners.get(brand_id):
-            await conn.execute(queries.UPDATE_BRAND, *args)
+            await conn.execute(queries.SQL.update_brand, *args)
     old_numbers = {n["msisdn"]: n for n in old.rules["number"]}
     new_numbers = {n["msisdn"]: n for n in new.rules["number"]}
     for msisdn in old_numbers.keys() - new_numbers.keys():
-        await conn.execute(queries.DELETE_NUMBER, msisdn)
+        await conn.execute(queries.SQL.delete_number, msisdn)
     for msisdn, number in new_numbers.items():
         args = (msisdn, bool(number.get("shared", False)), number.get("brand"),
                 _settings(number, NUMBER_COLUMNS))
         if msisdn not in old_numbers:
-            await conn.execute(queries.INSERT_NUMBER, *args)
+            await conn.execute(store.SQL.insert_number, *args)
         elif number != old_numbers[msisdn]:
-            await conn.execute(queries.UPDATE_NUMBER, *args)
+            await conn.execute(queries.SQL.update_number, *args)
     for brand_id in old_brands.keys() - new_brands.keys():
-        if await conn.fetchval(queries.BRAND_HAS_EVENTS, brand_id):
+        if await conn.fetchval(queries.SQL.brand_has_events, brand_id):
             raise Problem(409, f"brand {brand_id!r} has consent events; they are evidence and "
                           "refer to it, so it cannot be deleted",
                           errors=[{"field": "id", "reason": "has consent events"}])
-        await conn.execute(queries.DELETE_BRAND, brand_id)
+        await conn.execute(queries.SQL.delete_brand, brand_id)

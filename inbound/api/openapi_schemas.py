@@ -179,7 +179,7 @@ _VOCABULARY_FIELDS = {k: v for k, v in VOCABULARY["properties"].items()}
 BRAND_RULE = obj({"id": BRAND_ID, "name": BRAND_NAME, "aliases": words(100),
                   "iys_code": CODE, "brand_code": CODE,
                   "owner": ID | {"description": "operator only: the brand's owner"},
-                  "replies": REPLIES, **_VOCABULARY_FIELDS},
+                  "replies": REPLIES, "review_auto_ret": BOOL, **_VOCABULARY_FIELDS},
                  ["id", "name", "iys_code", "brand_code"])
 NUMBER_RULE = obj({"msisdn": MSISDN, "shared": BOOL, "brand": BRAND_ID,
                    "brands": _NUMBER_FIELDS["brands"], "replies": REPLIES,

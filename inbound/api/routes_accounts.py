@@ -28,7 +28,7 @@ async def me(request: web.Request) -> web.Response:
     caller = caller_of(request)
     owner = None
     if caller.owner_id is not None:
-        row = await request.app[POOL].fetchrow(queries.OWNER, caller.owner_id)
+        row = await request.app[POOL].fetchrow(queries.SQL.owner, caller.owner_id)
         owner = admin.owner_view(row) if row else None
     return web.json_response({"admin": caller.admin, "owner": owner,
                               "token_id": caller.token_id})
@@ -37,7 +37,7 @@ async def me(request: web.Request) -> web.Response:
 @routes.get("/owners")
 async def list_owners(request: web.Request) -> web.Response:
     caller_of(request).require_admin()
-    rows = await request.app[POOL].fetch(queries.LIST_OWNERS)
+    rows = await request.app[POOL].fetch(queries.SQL.list_owners)
     return web.json_response({"items": [admin.owner_view(r) for r in rows]})
 
 
@@ -57,14 +57,14 @@ async def create_owner(request: web.Request) -> web.Response:
     except asyncpg.UniqueViolationError:
         raise Problem(409, "an owner with this e-mail exists",
                       errors=[{"field": "email", "reason": "already used"}]) from None
-    row = await pool.fetchrow(queries.OWNER, owner_id)
+    row = await pool.fetchrow(queries.SQL.owner, owner_id)
     return web.json_response(admin.owner_view(row), status=201)
 
 
 @routes.get("/owners/{owner_id}")
 async def get_owner(request: web.Request) -> web.Response:
     caller_of(request).require_admin()
-    row = await request.app[POOL].fetchrow(queries.OWNER, _id(request, "owner_id"))
+    row = await request.app[POOL].fetchrow(queries.SQL.owner, _id(request, "owner_id"))
     if row is None:
         raise Problem(404, "owner not found")
     return web.json_response(admin.owner_view(row))
@@ -78,10 +78,10 @@ async def delete_owner(request: web.Request) -> web.Response:
     owner_id = _id(request, "owner_id")
     pool = request.app[POOL]
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(queries.OWNER, owner_id)
+        row = await conn.fetchrow(queries.SQL.owner, owner_id)
         if row is None:
             raise Problem(404, "owner not found")
-        await conn.execute(queries.DELETE_OWNER, owner_id)
+        await conn.execute(queries.SQL.delete_owner, owner_id)
         await admin.audit(conn, actor_token_id=caller.token_id, actor_owner_id=None,
                           actor_admin=True, action="delete", resource="owner",
                           resource_id=str(owner_id), owner_ids=[owner_id],
@@ -93,7 +93,7 @@ async def delete_owner(request: web.Request) -> web.Response:
 async def list_tokens(request: web.Request) -> web.Response:
     caller = caller_of(request)
     scope = None if caller.admin else caller.owner_id
-    rows = await request.app[POOL].fetch(queries.LIST_TOKENS, scope)
+    rows = await request.app[POOL].fetch(queries.SQL.list_tokens, scope)
     return web.json_response({"items": [admin.token_view(r) for r in rows]})
 
 
@@ -113,7 +113,7 @@ async def create_token(request: web.Request) -> web.Response:
                           errors=[{"field": "owner_id" if owner_id else "admin",
                                    "reason": "admin only"}])
         owner_id = caller.owner_id
-    elif owner_id is not None and await pool.fetchrow(queries.OWNER, owner_id) is None:
+    elif owner_id is not None and await pool.fetchrow(queries.SQL.owner, owner_id) is None:
         # well-formed, but not there now: a conflict with the current state, not bad input
         raise Problem(409, f"there is no owner {owner_id}",
                       errors=[{"field": "owner_id", "reason": "no such owner"}])
@@ -132,7 +132,7 @@ async def create_token(request: web.Request) -> web.Response:
 async def get_token(request: web.Request) -> web.Response:
     caller = caller_of(request)
     scope = None if caller.admin else caller.owner_id
-    row = await request.app[POOL].fetchrow(queries.TOKEN, _id(request, "token_id"), scope)
+    row = await request.app[POOL].fetchrow(queries.SQL.token, _id(request, "token_id"), scope)
     if row is None:
         raise Problem(404, "token not found")
     return web.json_response(admin.token_view(row))

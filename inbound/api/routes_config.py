@@ -23,7 +23,7 @@ def context(request: web.Request) -> tuple[asyncpg.Pool, Caller]:
 
 async def owner_exists(pool: asyncpg.Pool, owner_id: Any, field: str = "owner_id") -> int:
     owner_id = inputs.integer(owner_id, field, minimum=1, maximum=inputs.ID_MAX)
-    if await pool.fetchrow(queries.OWNER, owner_id) is None:
+    if await pool.fetchrow(queries.SQL.owner, owner_id) is None:
         # well-formed, but not there now: a conflict with the current state, not bad input
         raise Problem(409, f"there is no owner {owner_id}",
                       errors=[{"field": field, "reason": "no such owner"}])
@@ -34,7 +34,7 @@ async def _check_brand(pool: asyncpg.Pool, caller: Caller, brand_id: str) -> Non
     """404 before anything else (even body validation) for a brand the caller cannot see,
     so that another owner's brand answers exactly like a missing one."""
     scope = None if caller.admin else caller.owner_id
-    if await pool.fetchval(queries.BRAND_VISIBLE, brand_id, scope) is None:
+    if await pool.fetchval(queries.SQL.brand_visible, brand_id, scope) is None:
         raise Problem(404, f"brand {brand_id!r} not found")
 
 
@@ -181,7 +181,7 @@ _settings_routes("replies")
 
 async def _links(pool: asyncpg.Pool | asyncpg.Connection) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for row in await pool.fetch(queries.NUMBER_LINKS):
+    for row in await pool.fetch(queries.SQL.number_links):
         out.setdefault(row["msisdn"], []).append(row["link"])
     return out
 

@@ -61,7 +61,7 @@ async def _brand_scope(request: web.Request) -> tuple[asyncpg.Pool, str, list[st
     """The pool, the brand id (404 unless the caller may see it) and the spellings of its
     dedicated numbers (messages to those belong to the brand whatever their outcome)."""
     pool, brand_id, _ = await visible_brand(request)
-    rows = await pool.fetch(queries.DEDICATED_NUMBERS, brand_id)
+    rows = await pool.fetch(queries.SQL.dedicated_numbers, brand_id)
     dedicated = sorted({v for r in rows for v in msisdn_variants(r["msisdn"])})
     return pool, brand_id, dedicated
 
@@ -72,7 +72,7 @@ async def list_messages(request: web.Request) -> web.Response:
     q = request.query
     limit = params.limit(q)
     rows = await pool.fetch(
-        queries.LIST_MESSAGES, brand_id, params.cursor(q), params.recipient(q.get("recipient")),
+        queries.SQL.list_messages, brand_id, params.cursor(q), params.recipient(q.get("recipient")),
         params.choice(q, "outcome", OUTCOMES), params.timestamp(q, "since"),
         params.timestamp(q, "until"), limit, dedicated)
     return _page([_row(r) for r in rows], limit)
@@ -89,7 +89,7 @@ async def list_events(request: web.Request) -> web.Response:
     pool, brand_id, _ = await _brand_scope(request)
     q = request.query
     limit = params.limit(q)
-    rows = await pool.fetch(queries.LIST_EVENTS, brand_id, params.cursor(q), *_event_filters(q),
+    rows = await pool.fetch(queries.SQL.list_events, brand_id, params.cursor(q), *_event_filters(q),
                             limit)
     return _page([_row(r) for r in rows], limit)
 
@@ -121,7 +121,7 @@ async def export_events(request: web.Request) -> web.StreamResponse:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(EVENT_FIELDS)
     async with pool.acquire() as conn, conn.transaction(readonly=True):
-        cursor = conn.cursor(queries.EXPORT_EVENTS, brand_id, after, *filters,
+        cursor = conn.cursor(queries.SQL.export_events, brand_id, after, *filters,
                              prefetch=CSV_BATCH)
         await response.prepare(request)
         request[STREAMING] = True
@@ -146,17 +146,17 @@ async def recipient_history(request: web.Request) -> web.Response:
     İYS reported from elsewhere (e-Devlet, 3338)."""
     pool, brand_id, dedicated = await _brand_scope(request)
     recipient = params.recipient(request.match_info["recipient"], "recipient")
-    messages = [_row(r) for r in await pool.fetch(queries.RECIPIENT_MESSAGES, brand_id,
+    messages = [_row(r) for r in await pool.fetch(queries.SQL.recipient_messages, brand_id,
                                                  recipient, dedicated)]
-    events = [_row(r) for r in await pool.fetch(queries.RECIPIENT_EVENTS, brand_id, recipient)]
+    events = [_row(r) for r in await pool.fetch(queries.SQL.recipient_events, brand_id, recipient)]
     message_ids = [m["id"] for m in messages] + [e["message_id"] for e in events]
     pdus: dict[int, list[dict[str, Any]]] = {}
-    for r in await pool.fetch(queries.RECIPIENT_PDUS, message_ids):
+    for r in await pool.fetch(queries.SQL.recipient_pdus, message_ids):
         pdu = _row(r)
         pdu["pdu_base64"] = base64.b64encode(pdu.pop("pdu")).decode()
         pdus.setdefault(pdu.pop("message_id"), []).append(pdu)
     attempts: dict[int, list[dict[str, Any]]] = {}
-    for r in await pool.fetch(queries.EVENT_ATTEMPTS, [e["id"] for e in events]):
+    for r in await pool.fetch(queries.SQL.event_attempts, [e["id"] for e in events]):
         attempt = _row(r)
         attempts.setdefault(attempt.pop("event_id"), []).append(attempt)
     for message in messages:
@@ -164,7 +164,7 @@ async def recipient_history(request: web.Request) -> web.Response:
     for event in events:
         event["iys_attempts"] = attempts.get(event["id"], [])
     changes_ = [_row(r, IYS_TIMES | {"consent_date"})
-                for r in await pool.fetch(queries.RECIPIENT_IYS_CHANGES, brand_id, recipient)]
+                for r in await pool.fetch(queries.SQL.recipient_iys_changes, brand_id, recipient)]
     if not messages and not events and not changes_:
         raise Problem(404, "no message or event of this recipient for this brand")
     return web.json_response({"brand_id": brand_id, "recipient": recipient,

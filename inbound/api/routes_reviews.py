@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
-from inbound import reviews
+from inbound import reviews, store
 from inbound.api import params
 from inbound.api.problems import Problem
 from inbound.api.scope import visible_brand
@@ -31,7 +31,8 @@ async def _brand(request: web.Request) -> tuple[asyncpg.Pool, str, reviews.Actor
 async def list_reviews(request: web.Request) -> web.Response:
     pool, brand_id, _ = await _brand(request)
     limit = params.limit(request.query)
-    rows = await pool.fetch(reviews.LIST_OPEN, brand_id, params.cursor(request.query), limit)
+    rows = await pool.fetch(store.SQL.open_review_items, brand_id,
+                            params.cursor(request.query), limit)
     items = [reviews.item_view(r) for r in rows]
     next_cursor = params.encode_cursor(items[-1]["id"]) if len(items) == limit else None
     return web.json_response({"items": items, "next_cursor": next_cursor})

@@ -103,7 +103,7 @@ async def list_audit(request: web.Request) -> web.Response:
     limit = params.limit(query)
     resource = params.choice(query, "resource", AUDIT_RESOURCES)
     scope = None if caller.admin else caller.owner_id
-    rows = await pool.fetch(queries.LIST_AUDIT, scope, params.cursor(query), resource,
+    rows = await pool.fetch(queries.SQL.list_audit, scope, params.cursor(query), resource,
                             params.query_text(query, "resource_id"), limit)
     items = [{"id": r["id"], "at": r["at"].isoformat(), "actor": {
         "admin": r["actor_admin"], "owner_id": r["actor_owner_id"],

@@ -18,6 +18,6 @@ async def visible_brand(request: web.Request) -> tuple[asyncpg.Pool, str, Caller
     caller = caller_of(request)
     brand_id = params.path_text(request, "brand_id", "brand")
     scope = None if caller.admin else caller.owner_id
-    if await pool.fetchval(queries.BRAND_VISIBLE, brand_id, scope) is None:
+    if await pool.fetchval(queries.SQL.brand_visible, brand_id, scope) is None:
         raise Problem(404, f"brand {brand_id!r} not found")
     return pool, brand_id, caller

@@ -18,7 +18,7 @@ from inbound.api.admin import AUDIT_VIA
 from inbound.api.auth import CALLER, Caller
 from inbound.api.problems import Problem, server_fault
 from inbound.api.state import POOL
-from inbound.web import auth, pages_brands, pages_events, pages_reviews
+from inbound.web import auth, pages_brands, pages_events, pages_reviews, pages_sign_in
 from inbound.web.auth import set_password
 from inbound.web.html import LANGS, Html, esc, layout, tr
 from inbound.web.limits import FailedSignIns
@@ -133,6 +133,7 @@ def create_web(pool: asyncpg.Pool, *, secret: bytes,
     ui[FAILED_SIGN_INS] = FailedSignIns() if failed_sign_ins is None else failed_sign_ins
     ui.router.add_get("/", root)
     ui.router.add_get("/lang", lang_switch)
+    ui.add_routes(pages_sign_in.routes)
     ui.add_routes(pages_brands.routes)
     ui.add_routes(pages_events.routes)
     ui.add_routes(pages_reviews.routes)

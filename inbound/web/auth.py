@@ -125,11 +125,11 @@ async def set_password(pool: asyncpg.Pool, owner_id: int, password: str) -> bool
     check_new_password(password)
     hashed = await _in_hash_pool(hash_password, password)
     async with pool.acquire() as conn, conn.transaction():
-        email = await conn.fetchval(queries.SET_PASSWORD, owner_id, hashed)
+        email = await conn.fetchval(queries.SQL.set_password, owner_id, hashed)
         if email is None:
             return False
-        await conn.execute(queries.DELETE_OWNER_SESSIONS, owner_id)
-        await conn.execute(queries.SIGN_IN_SUCCEEDED, email_digest(email))
+        await conn.execute(queries.SQL.delete_owner_sessions, owner_id)
+        await conn.execute(queries.SQL.sign_in_succeeded, email_digest(email))
         await audit(conn, actor_token_id=None, actor_owner_id=None, actor_admin=True,
                     action="update", resource="owner", resource_id=str(owner_id),
                     owner_ids=[owner_id], before=None, after={"web_password": "set"})
@@ -190,19 +190,19 @@ async def sign_in(pool: asyncpg.Pool, email: str, password: str) -> int | str:
     looked_up = email.strip()[:320]
     if "\x00" in looked_up:  # no stored address has one (PostgreSQL cannot even compare it)
         looked_up = ""
-    row = await pool.fetchrow(queries.SIGN_IN, digest, looked_up)
+    row = await pool.fetchrow(queries.SQL.sign_in, digest, looked_up)
     stored = row["password_hash"]
     matched = await _in_hash_pool(verify_password, password, stored)
     if row["locked"]:
         return "locked"
     if matched and row["id"] is not None:
-        await pool.execute(queries.SIGN_IN_SUCCEEDED, digest)
+        await pool.execute(queries.SQL.sign_in_succeeded, digest)
         if needs_rehash(stored):
             # only over the hash just verified: a reset that landed meanwhile stays
-            await pool.execute(queries.REHASH_PASSWORD, row["id"], stored,
+            await pool.execute(queries.SQL.rehash_password, row["id"], stored,
                                await _in_hash_pool(hash_password, password))
         return int(row["id"])
-    locked = await pool.fetchval(queries.SIGN_IN_FAILED, digest, MAX_FAILURES,
+    locked = await pool.fetchval(queries.SQL.sign_in_failed, digest, MAX_FAILURES,
                                  timedelta(minutes=LOCK_MINUTES))
     return "locked_now" if locked else "invalid"
 
@@ -210,9 +210,9 @@ async def sign_in(pool: asyncpg.Pool, email: str, password: str) -> int | str:
 async def new_session(pool: asyncpg.Pool, secret: bytes, owner_id: int) -> str:
     """A new session for the owner; returns the signed cookie value."""
     token = secrets.token_urlsafe(32)
-    await pool.execute(queries.DELETE_EXPIRED_SESSIONS)
-    await pool.execute(queries.FORGET_OLD_FAILURES)
-    await pool.execute(queries.INSERT_SESSION, _digest(token), owner_id,
+    await pool.execute(queries.SQL.delete_expired_sessions)
+    await pool.execute(queries.SQL.forget_old_failures)
+    await pool.execute(queries.SQL.insert_session, _digest(token), owner_id,
                        secrets.token_urlsafe(32), timedelta(hours=SESSION_HOURS))
     return sign(secret, token, "session")
 
@@ -221,11 +221,11 @@ async def session_of(pool: asyncpg.Pool, secret: bytes, cookie: str | None) -> S
     token = unsign(secret, cookie, "session")
     if token is None:
         return None
-    row = await pool.fetchrow(queries.SESSION, _digest(token))
+    row = await pool.fetchrow(queries.SQL.session, _digest(token))
     if row is None:
         return None
     return Session(row["owner_id"], row["name"], row["email"], row["csrf"], _digest(token))
 
 
 async def end_session(pool: asyncpg.Pool, session: Session) -> None:
-    await pool.execute(queries.DELETE_SESSION, session.token_hash)
+    await pool.execute(queries.SQL.delete_session, session.token_hash)

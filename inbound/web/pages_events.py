@@ -142,14 +142,14 @@ async def _chart(request: web.Request, brand_id: str) -> str:
     pool = request.app[POOL]
     since, until = _day(request.query, "since"), _day(request.query, "until")
     if until is None:
-        latest = await pool.fetchval(queries.LAST_EVENT_AT, brand_id)
+        latest = await pool.fetchval(queries.SQL.last_event_at, brand_id)
         until = (latest.astimezone(TR_TIME).date() if latest
                  else datetime.now(TR_TIME).date())
     if since is None or since > until or (until - since).days > 366:
         since = until - timedelta(days=CHART_DAYS - 1)
     start = datetime.combine(since, datetime.min.time(), TR_TIME)
     end = datetime.combine(until + timedelta(days=1), datetime.min.time(), TR_TIME)
-    rows = await pool.fetch(queries.EVENTS_PER_DAY, brand_id, start, end)
+    rows = await pool.fetch(queries.SQL.events_per_day, brand_id, start, end)
     return chart(request[LANG], rows, since, until)
 
 

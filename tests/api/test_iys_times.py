@@ -27,7 +27,7 @@ async def _accepted_by_sandbox(pool: asyncpg.Pool) -> str:
     answer = movement_body(Movement(700001, "+905321234567", "BIREYSEL", "MESAJ", "RET",
                                     "HS_MESAJ", None, CREATED, "tx-25"))
     assert answer["creationDate"] == "2026-12-03 08:21:28"
-    await pool.execute(store.FINISH, [event_id], ["accepted"], [answer["transactionId"]],
+    await pool.execute(store.SQL.finish, [event_id], ["accepted"], [answer["transactionId"]],
                        [answer["creationDate"]], [None], [None], [None])
     return answer["creationDate"]
 
@@ -54,7 +54,7 @@ async def test_creation_date_round_trips_to_the_api_and_the_csv(world: World) ->
 async def test_pulled_changes_show_their_dates_in_turkey_time(world: World) -> None:
     await add_message(world.pool, sender="+905321234567", text="RET ACME", brand="acme")
     await world.pool.execute(
-        store.INSERT_CHANGE, 700001, "tx-pulled", "+905321234567", "BIREYSEL", "MESAJ", "ONAY",
+        store.SQL.insert_change, 700001, "tx-pulled", "+905321234567", "BIREYSEL", "MESAJ", "ONAY",
         "HS_EDEVLET", "2026-12-02 23:30:00", "2026-12-03 00:10:05", {"source": "HS_EDEVLET"})
     history = await (await world.client.get("/api/v1/brands/acme/recipients/+905321234567",
                                             headers=world.auth("a"))).json()

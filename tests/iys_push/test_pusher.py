@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from iys_push import metrics, store
 from iys_push.client import IysSettings
+from iys_push.events import ClaimedEvent
 from iys_push.pusher import (
     BATCH_SIZE,
     GAUGE_INTERVAL,
@@ -190,7 +192,7 @@ async def test_the_nearest_deadline_is_served_first(db: asyncpg.Pool) -> None:
     await add_event(db, BOB, "ONAY")
     older = await add_event(db, ALICE, "RET", received_at=datetime.now(UTC) - timedelta(days=2))
     first = await store.claim(db, 1, "w1", 30.0)
-    assert [r["id"] for r in first] == [older]
+    assert [r.id for r in first] == [older]
 
 
 async def bulk_rets(db: asyncpg.Pool, first: int, last: int, state: str) -> None:
@@ -233,11 +235,11 @@ async def test_claim_and_due_count_walk_the_deadline_index_even_when_statistics_
     await bulk_rets(db, 5101, 25000, "pending")
     # the test's premise: left to the statistics, the planner sorts every pending event for
     # a claim and hashes every pending event to count the due ones
-    claim = (store.CLAIM, 1000, "w1", 30.0)
+    claim = (store.SQL.claim, 1000, "w1", 30.0)
     assert "Sort" in await outbox_plan(db, *claim, as_the_pusher_runs_it=False)
-    assert "Hash Anti Join" in await outbox_plan(db, store.DUE_COUNT, 1001,
+    assert "Hash Anti Join" in await outbox_plan(db, store.SQL.due_count, 1001,
                                                  as_the_pusher_runs_it=False)
-    for query, *args in (claim, (store.DUE_COUNT, 1001)):
+    for query, *args in (claim, (store.SQL.due_count, 1001)):
         plan = await outbox_plan(db, query, *args, as_the_pusher_runs_it=True)
         assert "Index Scan using consent_event_due_idx" in plan
         assert "Nested Loop Anti Join" in plan and "Index Scan using consent_event_key_idx" in plan
@@ -291,14 +293,25 @@ async def test_outbox_signal_notifies_other_processes_once_for_many_commits(
     heard: asyncio.Queue[str] = asyncio.Queue()
     await listener.add_listener("iys_outbox", lambda _c, _p, channel, _m: heard.put_nowait(channel))
     woken: list[bool] = []
-    signal = OutboxSignal(db, local=lambda: woken.append(True), interval=3600)
+    in_interval = asyncio.Event()
+    interval_over = asyncio.Event()
+
+    async def interval(seconds: float) -> None:  # held open until the test ends it
+        assert seconds == 3600
+        in_interval.set()
+        await interval_over.wait()
+
+    signal = OutboxSignal(db, local=lambda: woken.append(True), interval=3600, sleep=interval)
     for _ in range(3):  # three batches commit before the NOTIFY task runs
         signal()
     task = asyncio.create_task(signal.run())
     try:
-        assert await asyncio.wait_for(heard.get(), 10) == "iys_outbox"
-        assert woken == [True, True, True]      # the local pusher: every time, at once
-        signal()                                # within the interval: no NOTIFY yet
+        assert await asyncio.wait_for(heard.get(), 10) == "iys_outbox"  # one for the three
+        await asyncio.wait_for(in_interval.wait(), 10)  # then the interval, before any other
+        signal()                                # within the interval: no NOTIFY yet ...
+        assert woken == [True, True, True, True]  # (the local pusher: every time, at once)
+        interval_over.set()
+        assert await asyncio.wait_for(heard.get(), 10) == "iys_outbox"  # ... but after it
         assert heard.empty()
     finally:
         task.cancel()
@@ -409,7 +422,20 @@ async def test_the_failed_gauge_counts_from_an_index_of_failed_events_not_the_ta
     await bulk_rets(db, 1, 19980, "accepted")
     await bulk_rets(db, 19981, 20000, "failed")
     await db.execute("ANALYZE consent_event")
-    plan = "\n".join(r[0] for r in await db.fetch("EXPLAIN " + store.FAILED_COUNT))
+    plan = "\n".join(r[0] for r in await db.fetch("EXPLAIN " + store.SQL.failed_count))
     assert "consent_event_failed_idx" in plan and "Seq Scan" not in plan
     await update_gauges(db)
     assert metrics.FAILED._value.get() == 20
+
+
+async def test_a_claimed_event_has_the_claim_statements_columns_in_order(
+    db: asyncpg.Pool
+) -> None:
+    # ClaimedEvent is built by column name; a column added to the claim and not to the
+    # class (or renamed) would be dropped without a word
+    async with db.acquire() as conn:
+        claim = [a.name for a in (await conn.prepare(store.SQL.claim)).get_attributes()]
+        batch = [a.name for a in (await conn.prepare(store.SQL.batch_events)).get_attributes()]
+    names = [f.name for f in fields(ClaimedEvent)]
+    assert names[:len(claim)] == claim
+    assert set(batch) <= set(names)

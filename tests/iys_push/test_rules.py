@@ -10,18 +10,20 @@ import pytest
 
 from iys_push import calendar
 from iys_push.client import Answer, first_error
+from iys_push.events import ClaimedEvent
 from iys_push.retry import RetryPolicy, View, classify, plan_consent_date, prevalidate
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 
 
-def event(**overrides: Any) -> dict[str, Any]:
-    base = {"recipient": "+905321234567", "type": "MESAJ", "status": "RET",
-            "source": "HS_MESAJ", "received_at": NOW - timedelta(minutes=1),
+def event(**overrides: Any) -> ClaimedEvent:
+    base = {"id": 1, "brand_id": "acme", "iys_code": 1, "brand_code": 2,
+            "recipient": "+905321234567", "recipient_type": "BIREYSEL", "type": "MESAJ",
+            "status": "RET", "source": "HS_MESAJ", "received_at": NOW - timedelta(minutes=1),
             "consent_date": NOW - timedelta(minutes=1),
-            "deadline_at": calendar.deadline_for(NOW - timedelta(minutes=1))}
+            "deadline_at": calendar.deadline_for(NOW - timedelta(minutes=1)), "attempts": 1}
     base.update(overrides)
-    return base
+    return ClaimedEvent(**base)
 
 
 @pytest.mark.parametrize(("overrides", "code"), [

@@ -92,6 +92,6 @@ async def test_the_window_is_24_hours_and_read_by_an_index_range_scan(db: asyncp
     ratio = await update_success_ratio(db, "ip-a")
     assert ratio == pytest.approx(1 - expected["refused"] / expected["answered"])
     plan = "\n".join(r[0] for r in await db.fetch(
-        "EXPLAIN " + store.SUCCESS_RATIO_24H, "ip-a", [400, 401, 403, 404, 422]))
+        "EXPLAIN " + store.SQL.success_ratio_24h, "ip-a", [400, 401, 403, 404, 422]))
     assert "Index Only Scan using iys_attempt_egress_window_idx" in plan, plan
     assert "Seq Scan" not in plan

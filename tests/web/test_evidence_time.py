@@ -14,7 +14,7 @@ async def test_evidence_page_shows_the_creation_date_in_turkey_time(client: Test
     event_id = await site.pool.fetchval(
         "SELECT id FROM consent_event WHERE recipient = $1", RECIPIENT)
     await site.pool.execute("UPDATE consent_event SET state = 'pending' WHERE id = $1", event_id)
-    await site.pool.execute(store.FINISH, [event_id], ["accepted"], ["tx-25"],
+    await site.pool.execute(store.SQL.finish, [event_id], ["accepted"], ["tx-25"],
                             ["2026-12-03 08:21:28"], [None], [None], [None])
     assert (await sign_in(client))[0] == 200
     page = await (await client.get(f"/ui/brands/acme/recipients/{RECIPIENT}")).text()

@@ -44,7 +44,7 @@ async def test_a_rehash_never_overwrites_a_password_set_meanwhile(site: Site,
     old = scrypt_hash("eski-parola-123")
     await pool.execute("UPDATE owner SET password_hash = $2 WHERE id = $1", site.owner_a, old)
     assert await set_password(pool, site.owner_a, "yeni-parola-456")
-    await pool.execute(queries.REHASH_PASSWORD, site.owner_a, old,
+    await pool.execute(queries.SQL.rehash_password, site.owner_a, old,
                        auth.hash_password("eski-parola-123"))
     assert await auth.sign_in(pool, EMAIL_A, "eski-parola-123") == "invalid"
     assert await auth.sign_in(pool, EMAIL_A, "yeni-parola-456") == site.owner_a

@@ -1,0 +1,70 @@
+-- The web page's own SQL (inbound/web): sessions, sign-in lock-out and the events-per-day
+-- chart. Everything about brands, numbers, events and recipients comes from the API's
+-- statements through its handlers. Loaded once by inbound.sqlfile.
+
+-- name: sign_in
+-- One row whatever the address: the owner's id and hash (NULL when no owner has it) and
+-- whether the address is locked. $1: SHA-256 of the lower-cased address; $2: the address.
+SELECT o.id, o.password_hash, COALESCE(f.locked_until > now(), false) AS locked
+  FROM (SELECT 1) AS one
+  LEFT JOIN LATERAL (SELECT id, password_hash FROM owner
+                      WHERE lower(email) = lower($2) ORDER BY id LIMIT 1) o ON true
+  LEFT JOIN web_sign_in_failure f ON f.email_digest = $1
+
+-- name: sign_in_failed
+-- $2: failures allowed; $3: lock duration. At the limit the counter restarts and the address
+-- is locked until now() + $3. Failures older than a day are forgotten.
+INSERT INTO web_sign_in_failure AS f (email_digest, failures, locked_until, updated_at)
+VALUES ($1, CASE WHEN 1 >= $2 THEN 0 ELSE 1 END,
+        CASE WHEN 1 >= $2 THEN now() + $3::interval END, now())
+ON CONFLICT (email_digest) DO UPDATE
+   SET failures = CASE WHEN f.updated_at < now() - interval '1 day' THEN 1
+                       WHEN f.failures + 1 >= $2 THEN 0 ELSE f.failures + 1 END,
+       locked_until = CASE WHEN f.updated_at >= now() - interval '1 day'
+                            AND f.failures + 1 >= $2 THEN now() + $3::interval
+                           ELSE f.locked_until END,
+       updated_at = now()
+RETURNING locked_until > now() AS locked
+
+-- name: sign_in_succeeded
+DELETE FROM web_sign_in_failure WHERE email_digest = $1
+
+-- name: forget_old_failures
+DELETE FROM web_sign_in_failure
+ WHERE updated_at < now() - interval '1 day' AND (locked_until IS NULL OR locked_until < now())
+
+-- name: set_password
+UPDATE owner SET password_hash = $2, failed_logins = 0, locked_until = NULL
+ WHERE id = $1 RETURNING coalesce(email, '')
+
+-- name: rehash_password
+UPDATE owner SET password_hash = $3 WHERE id = $1 AND password_hash = $2
+
+-- name: insert_session
+INSERT INTO web_session (token_hash, owner_id, csrf, expires_at)
+VALUES ($1, $2, $3, now() + $4::interval)
+
+-- name: session
+SELECT s.owner_id, s.csrf, o.name, o.email
+  FROM web_session s JOIN owner o ON o.id = s.owner_id
+ WHERE s.token_hash = $1 AND s.expires_at > now()
+
+-- name: delete_session
+DELETE FROM web_session WHERE token_hash = $1
+
+-- name: delete_owner_sessions
+DELETE FROM web_session WHERE owner_id = $1
+
+-- name: delete_expired_sessions
+DELETE FROM web_session WHERE expires_at <= now()
+
+-- name: events_per_day
+-- events per day (Turkish time) and status over [$2, $3); the brand is checked by the caller
+SELECT (e.received_at AT TIME ZONE 'Europe/Istanbul')::date AS day, e.status, count(*) AS n
+  FROM consent_event e
+ WHERE e.brand_id = $1 AND e.received_at >= $2 AND e.received_at < $3
+ GROUP BY 1, 2 ORDER BY 1, 2
+
+-- name: last_event_at
+SELECT max(received_at) FROM consent_event WHERE brand_id = $1
+

@@ -1,0 +1,59 @@
+"""The .sql loader: named blocks, read whole, refused when ambiguous; every shipped file loads."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from inbound import sqlfile
+from inbound.api import queries as api_queries
+from inbound.store import SQL as INBOUND_SQL
+from inbound.web import queries as web_queries
+from iys_push.store import SQL as PUSH_SQL
+
+
+def test_a_block_is_its_statement_without_its_description_or_the_next_heading() -> None:
+    statements = sqlfile.parse(
+        "-- the file's header\n\n"
+        "-- name: first\n-- what it is for\nSELECT 1\n  FROM t  -- inline, kept\n\n"
+        "-- == a heading ==\n\n"
+        "-- name: second\nSELECT 2\n")
+    assert dict(statements) == {"first": "SELECT 1\n  FROM t  -- inline, kept\n",
+                                "second": "SELECT 2\n"}
+    assert statements.first == "SELECT 1\n  FROM t  -- inline, kept\n"
+    with pytest.raises(AttributeError, match="no statement 'third'"):
+        _ = statements.third
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("-- name: a\nSELECT 1\n-- name: a\nSELECT 2\n", "defined twice"),
+    ("-- name: a\n-- only a description\n", "empty"),
+    ("SELECT 1\n-- name: a\nSELECT 2\n", "before the first"),
+])
+def test_an_ambiguous_file_is_refused(text: str, problem: str) -> None:
+    with pytest.raises(sqlfile.SqlFileError, match=problem):
+        sqlfile.parse(text)
+
+
+def test_no_two_shipped_statements_share_a_name() -> None:
+    files = [INBOUND_SQL, PUSH_SQL, api_queries.SQL, web_queries.SQL]
+    names = [name for statements in files for name in statements]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+    assert all(statements for statements in files)
+
+
+async def test_every_shipped_statement_is_accepted_by_the_migrated_schema(
+    pool: asyncpg.Pool
+) -> None:
+    # prepared, not run: each parses and names only tables, columns and types that exist
+    # (a script of several commands, such as claim_plan, cannot be prepared and is run by
+    # the tests of its caller)
+    async with pool.acquire() as conn:
+        for statements in (INBOUND_SQL, PUSH_SQL, api_queries.SQL, web_queries.SQL):
+            for name, sql in statements.items():
+                if ";" in sql:
+                    continue
+                try:
+                    await conn.prepare(sql)
+                except Exception as exc:  # pragma: no cover - the failure message
+                    raise AssertionError(f"{name}: {exc}") from exc

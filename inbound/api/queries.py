@@ -132,8 +132,9 @@ SELECT m.id, m.link, m.received_at, m.completed_at, m.sender, m.destination_addr
 """
 
 _EVENT_COLUMNS = """
-       e.id, e.message_id, e.brand_id, e.recipient, e.recipient_type, e.type, e.status,
-       e.source, e.state, e.received_at, e.consent_date, e.deadline_at, e.attempts,
+       e.id, e.message_id, e.submission_id, e.brand_id, e.recipient, e.recipient_type,
+       e.type, e.status, e.source, e.state, e.received_at, e.consent_date, e.deadline_at,
+       e.attempts,
        e.iys_transaction_id, e.iys_created_at AS iys_creation_date, e.last_error_code,
        e.last_error, e.created_at, e.updated_at, e.review_decision, e.reviewed_at,
        e.reviewed_by
@@ -184,6 +185,15 @@ EVENT_ATTEMPTS = """
 SELECT id, event_id, started_at, latency_ms, method, path, request, http_status, response,
        code, outcome
   FROM iys_attempt WHERE event_id = ANY($1::bigint[]) ORDER BY id
+"""
+
+# consents recorded through the API, the CLI or the page (issue #28): their evidence
+RECIPIENT_SUBMISSIONS = """
+SELECT s.id, s.via, s.actor, s.recipient_input, s.consent_date, s.evidence, s.created_at
+  FROM consent_submission s
+ WHERE s.id IN (SELECT e.submission_id FROM consent_event e
+                 WHERE e.brand_id = $1 AND e.recipient = $2 AND e.submission_id IS NOT NULL)
+ ORDER BY s.id
 """
 
 RECIPIENT_IYS_CHANGES = """

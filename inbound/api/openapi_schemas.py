@@ -183,7 +183,8 @@ _VOCABULARY_FIELDS = {k: v for k, v in VOCABULARY["properties"].items()}
 BRAND_RULE = obj({"id": BRAND_ID, "name": BRAND_NAME, "aliases": words(100),
                   "iys_code": CODE, "brand_code": CODE,
                   "owner": ID | {"description": "operator only: the brand's owner"},
-                  "replies": REPLIES, **_VOCABULARY_FIELDS},
+                  "replies": REPLIES, **_VOCABULARY_FIELDS,
+                  "review_auto_ret": _BRAND_FIELDS["review_auto_ret"]},
                  ["id", "name", "iys_code", "brand_code"])
 NUMBER_RULE = obj({"msisdn": MSISDN, "shared": BOOL, "brand": BRAND_ID,
                    "brands": _NUMBER_FIELDS["brands"], "replies": REPLIES,
@@ -250,7 +251,9 @@ SCHEMAS: dict[str, Any] = {
     "Problem": obj({
         "type": STR, "title": STR, "status": INT, "detail": STR,
         "errors": {"type": "array", "items": obj(
-            {"field": STR, "reason": STR, "word": STR, "number": STR}, ["field", "reason"])},
+            {"field": STR, "reason": STR, "word": STR, "number": STR,
+             "code": {**STR, "description": "İYS's error code for this refusal (H121 …)"}},
+            ["field", "reason"])},
     }, ["type", "title", "status", "detail"]),
     "Me": obj({"admin": BOOL, "owner": {"oneOf": [ref("Owner"), {"type": "null"}]},
                "token_id": NINT}),

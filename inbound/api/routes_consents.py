@@ -97,11 +97,11 @@ def recipient_query(raw: str | None) -> str:
 async def consent_state_of(request: web.Request) -> web.Response:
     pool, brand_id, _ = await visible_brand(request)
     q = request.query
-    recipient = recipient_query(q.get("recipient"))
-    keys = consent_state.keys_for(
-        recipient, params.choice(q, "type", consent_rules.TYPES),
-        params.choice(q, "recipient_type", consent_rules.RECIPIENT_TYPES))
+    type_ = params.choice(q, "type", consent_rules.TYPES)
+    recipient_type = params.choice(q, "recipient_type", consent_rules.RECIPIENT_TYPES)
     refresh = params.choice(q, "refresh", ("true", "false")) == "true"
+    recipient = recipient_query(q.get("recipient"))
+    keys = consent_state.keys_for(recipient, type_, recipient_type)
     refreshed = None
     client = request.app.get(IYS_CLIENT)
     if refresh and keys:

@@ -90,7 +90,7 @@ def _run_schemathesis(base_url: str, headers: dict[str, str], examples: int,
                   phases=[Phase.explicit, Phase.generate],
                   suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy(generation_mode=mode))
-        def check(case: Any) -> None:
+        def check(case: Any, mode: GenerationMode = mode) -> None:
             nonlocal calls
             calls += 1
             if mode is GenerationMode.POSITIVE:

@@ -182,12 +182,13 @@ def parse_item(item: Any, index: int, where: str, now: datetime
             refusal = consent_rules.recipient_refusal(bad)
             errors.append(_err(where, "recipient", refusal.reason, refusal.code))
             recipient = None
-    if (recipient is not None and types is not None and status is not None
-            and source is not None and consent_date is not None):
+    if (types is not None and status is not None and source is not None
+            and consent_date is not None):
         for refusal in consent_rules.refusals(
-                recipient=recipient, type_=types[0], status=status, source=source,
+                recipient=recipient or "", type_=types[0], status=status, source=source,
                 consent_date=consent_date, now=now, intake=True):
-            errors.append(_err(where, refusal.field, refusal.reason, refusal.code))
+            if refusal.field != "recipient" or recipient is not None:  # else named above
+                errors.append(_err(where, refusal.field, refusal.reason, refusal.code))
     if errors or recipient is None or types is None or status is None or source is None \
             or recipient_type is None or consent_date is None:
         return None, errors

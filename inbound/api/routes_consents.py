@@ -18,6 +18,7 @@ from aiohttp import web
 
 from inbound import consent_state, consent_store, consents
 from inbound.api import inputs, params
+from inbound.api.admin import AUDIT_VIA
 from inbound.api.auth import Caller
 from inbound.api.problems import Problem, invalid
 from inbound.api.scope import visible_brand
@@ -49,7 +50,7 @@ def idempotency_key(request: web.Request) -> str | None:
 @routes.post("/brands/{brand_id}/consents")
 async def record_consents(request: web.Request) -> web.Response:
     pool, brand_id, caller = await visible_brand(request)
-    actor = actor_of(caller)
+    actor = actor_of(caller, AUDIT_VIA.get())   # 'web' when the page's form calls
     key = idempotency_key(request)
     if request.content_type != "application/json":
         raise Problem(415, "send the body as application/json")

@@ -12,7 +12,7 @@ from aiohttp import web
 from inbound.api import inputs, params, routes_events
 from inbound.api.problems import Problem, invalid
 from inbound.api.state import POOL
-from inbound.web import bridge, pages_reviews, queries
+from inbound.web import bridge, pages_consents, pages_reviews, queries
 from inbound.web.html import Html, esc, seg, tr, url
 from inbound.web.pages_brands import page
 from inbound.web.state import LANG
@@ -288,6 +288,8 @@ async def recipient_page(request: web.Request) -> web.Response:
                               (tr(lang, "request"), _pre(a["request"])),
                               (tr(lang, "response"), _pre(a["response"]))]))
         parts.append("</section>")
+    parts.append(pages_consents.submissions_section(lang, h["submissions"], _local))
+    parts.append(await pages_consents.state_section(request, h["brand_id"], h["recipient"]))
     if h["iys_changes"]:
         parts.append(f'<h2>{esc(tr(lang, "iys_changes"))}</h2>')
         for c in h["iys_changes"]:

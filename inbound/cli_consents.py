@@ -86,7 +86,8 @@ async def run(args: argparse.Namespace, pool_of: Callable[[], Awaitable[Any]]) -
             state = await consent_state.current(pool, args.brand, recipient, keys)
             print(json.dumps(state, ensure_ascii=False, indent=1))
             return
-        item = {"recipient": args.recipient, "type": args.type, "status": args.status,
+        types = args.type[0] if len(args.type) == 1 else args.type
+        item = {"recipient": args.recipient, "type": types, "status": args.status,
                 "source": args.source, "recipient_type": args.recipient_type,
                 "consent_date": args.consent_date, "evidence": _evidence(args.evidence)}
         item = {k: v for k, v in item.items() if v is not None}

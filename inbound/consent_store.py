@@ -47,6 +47,11 @@ CLAIM_IDEMPOTENCY = """
 INSERT INTO api_idempotency (scope, key, request_digest, status, response)
 VALUES ($1, $2, $3, 202, '{}') ON CONFLICT (scope, key) DO NOTHING RETURNING 1
 """
+# answers are kept for IDEMPOTENCY_DAYS: a retry comes within minutes or hours, not months
+PRUNE_IDEMPOTENCY = """
+DELETE FROM api_idempotency WHERE created_at < now() - make_interval(days => $1)
+"""
+IDEMPOTENCY_DAYS = 30
 SAVE_IDEMPOTENT_ANSWER = """
 UPDATE api_idempotency SET response = $3 WHERE scope = $1 AND key = $2
 """
@@ -139,6 +144,7 @@ async def record(pool: asyncpg.Pool, brand_id: str, consents: list[Consent], act
     the Idempotency-Key, when one is given)."""
     async with pool.acquire() as conn, conn.transaction():
         if idempotency_key is not None:
+            await conn.execute(PRUNE_IDEMPOTENCY, IDEMPOTENCY_DAYS)
             if await conn.fetchval(CLAIM_IDEMPOTENCY, actor.scope, idempotency_key,
                                    digest) is None:
                 # a concurrent request with this key committed first: its answer stands

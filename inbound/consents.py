@@ -93,17 +93,18 @@ def _choice(item: dict[str, Any], name: str, allowed: tuple[str, ...], where: st
 def _types(item: dict[str, Any], where: str, errors: list[dict[str, Any]]
            ) -> tuple[str, ...] | None:
     value = item.get("type")
-    if isinstance(value, str):
-        value = [value]
+    if isinstance(value, str) and value in TYPES:
+        return (value,)
     if (not isinstance(value, list) or not value or len(value) > len(TYPES)
             or any(not isinstance(v, str) or v not in TYPES for v in value)
             or len(set(value)) != len(value)):
-        errors.append(_err(where, "type", "one of MESAJ, ARAMA, EPOSTA, or a list of them "
-                           "without repeats", "H117"))
+        errors.append(_err(where, "type", "one of MESAJ, ARAMA, EPOSTA, or a list of MESAJ "
+                           "and ARAMA without repeats", "H117"))
         return None
-    if "EPOSTA" in value and len(value) > 1:
+    if "EPOSTA" in value:
         errors.append(_err(where, "type", "EPOSTA needs an e-mail address and MESAJ/ARAMA a "
-                           "phone number: record them as separate consents", "H464"))
+                           "phone number: give EPOSTA alone (\"type\": \"EPOSTA\"), as a "
+                           "consent of its own", "H464"))
         return None
     return tuple(value)
 

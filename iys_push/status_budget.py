@@ -18,7 +18,12 @@ PER_HOUR = 1000
 RESERVE = 200          # left for the pusher's status queries
 WINDOW_SECONDS = 3600
 
-RECORD = "INSERT INTO iys_status_call (account) VALUES ($1)"
+# the calls that left the window go as new ones come (the table holds about an hour)
+RECORD = """
+WITH gone AS (DELETE FROM iys_status_call
+               WHERE account = $1 AND at < clock_timestamp() - interval '1 hour')
+INSERT INTO iys_status_call (account) VALUES ($1)
+"""
 # one taker at a time per account (transaction-scoped advisory lock), so two refreshes
 # cannot both see room for the last calls; old rows are removed as the window slides
 TAKE = """

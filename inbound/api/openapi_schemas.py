@@ -203,9 +203,10 @@ CONSENT_INPUT = obj({
                        "address İYS accepts (ASCII, no spaces or special characters, 6-265 "
                        "characters), stored lower-cased. Otherwise 422 (H121/H120)."},
     "type": {"oneOf": [{"enum": _TYPES},
-                       {"type": "array", "items": {"enum": _TYPES}, "minItems": 1,
-                        "maxItems": 3, "uniqueItems": True}],
-             "description": "a type or a list of them (one event each); EPOSTA only alone"},
+                       {"type": "array", "items": {"enum": ["MESAJ", "ARAMA"]},
+                        "minItems": 1, "maxItems": 2, "uniqueItems": True}],
+             "description": "a type, or a list of the phone types MESAJ and ARAMA (one event "
+                            "each); EPOSTA, whose recipient is an e-mail address, only alone"},
     "status": {"enum": ["ONAY", "RET"]},
     "source": {"enum": _CONSENT_SOURCES,
                "description": "İYS's HS_* source (IYS_API.md §3.3). HS_KARAR: only RET, and "

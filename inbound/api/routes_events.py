@@ -37,11 +37,12 @@ STATES = ("pending", "accepted", "not_needed", "superseded", "duplicate", "faile
           "dismissed")
 STATUSES = ("ONAY", "RET")
 TYPES = ("MESAJ", "ARAMA", "EPOSTA")
-EVENT_FIELDS = ("id", "message_id", "submission_id", "brand_id", "recipient", "recipient_type",
-                "type", "status",
+EVENT_FIELDS = ("id", "message_id", "brand_id", "recipient", "recipient_type", "type", "status",
                 "source", "state", "received_at", "consent_date", "deadline_at", "attempts",
                 "iys_transaction_id", "iys_creation_date", "last_error_code", "last_error",
-                "created_at", "updated_at", "review_decision", "reviewed_at", "reviewed_by")
+                "created_at", "updated_at", "review_decision", "reviewed_at", "reviewed_by",
+                # new columns go last: spreadsheets and scripts read the CSV by position
+                "submission_id")
 CSV_BATCH = 1000  # rows encoded and written at a time: bounds the memory of an export
 
 

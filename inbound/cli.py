@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from inbound import cli_consents, logs
 from inbound import config as config_module
-from inbound import logs
 
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
@@ -124,6 +124,7 @@ def _parser() -> argparse.ArgumentParser:
         "requeue", help="send failed consent events to İYS again",
         description="Put failed consent events back in the outbox (after the cause was fixed)."))
 
+    cli_consents.add_parser(sub, _Parser)
     r = sub.add_parser("rules", help="import or export the keyword rules file")
     rsub = r.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
     ri = rsub.add_parser("import", help="validate FILE and load it (all or nothing)")
@@ -174,6 +175,7 @@ async def _dispatch(args: argparse.Namespace, cfg: config_module.Config) -> None
         "run": _run, "migrate": _migrate, "send-sms": _send_sms, "events": _events,
         "sandbox-iys": _sandbox, "simulate-smsc": _simulator, "explain": _explain,
         "rules": _rules, "admin": _admin, "requeue": _requeue,
+        "consents": lambda a, c: cli_consents.run(a, lambda: _pool(c)),
     }[args.command]
     await handler(args, cfg)
 

@@ -12,6 +12,7 @@ import asyncio
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import structlog
@@ -36,6 +37,8 @@ class ServiceState:
     # link name → down | connecting | bound | standby (another process owns it)
     link_states: dict[str, str] = field(default_factory=dict)
     extra_checks: list[Callable[[], tuple[str, bool]]] = field(default_factory=list)
+    # İYS as the pusher reaches it (iys_push.client.IysSettings): the API's state refresh
+    iys_settings: Any = None
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -105,7 +108,7 @@ def create_app(state: ServiceState, *, admin_token: str | None = None,
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
-    setup_api(app, state.pool, admin_token=admin_token)
+    setup_api(app, state.pool, admin_token=admin_token, iys_settings=state.iys_settings)
     if not web_secret:
         log.warning("IYS_INBOUND_WEB_SECRET not set: web sessions end with this process "
                     "and are not shared with other processes")

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from iys_push import metrics, store
+from iys_push import metrics, status_budget, store
 from iys_push.ratelimit import SharedRateLimit
 from iys_push.token import SharedToken, TokenHalted, TokenUnavailable
 
@@ -152,10 +152,13 @@ class IysClient:
 
     async def consent_status(self, iys_code: int, brand_code: int, recipient: str,
                              recipient_type: str, type_: str, *,
-                             event_id: int | None = None) -> Answer:
+                             event_id: int | None = None, budgeted: bool = False) -> Answer:
         """The key's current movement with its consentDate (§2.4; 1000 an hour per IP). Ask
         only for a key known to have a record: İYS's answer for "none" is UNCONFIRMED (the
-        sandbox says 404, which would count against the success ratio)."""
+        sandbox says 404, which would count against the success ratio). Every call counts in
+        the shared hourly budget (iys_push.status_budget); ``budgeted``: taken already."""
+        if not budgeted:
+            await status_budget.record(self.pool, self.settings.account)
         return await self.call(
             "POST", f"/sps/{iys_code}/brands/{brand_code}/consents/status",
             {"recipient": recipient, "recipientType": recipient_type, "type": type_},

@@ -20,14 +20,13 @@ is a ``duplicate`` (settled locally, no request).
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from iys_push import calendar
+from iys_push import consent_rules
 from iys_push.events import ClaimedEvent
-from iys_push.timefmt import TR, format_iys
+from iys_push.timefmt import format_iys
 from iys_push.token import TokenHalted
 
 if TYPE_CHECKING:
@@ -116,34 +115,26 @@ def classify(answer: Answer, status: str) -> Verdict:
 
 
 # -- before sending --------------------------------------------------------------------------------
-TR_MOBILE = re.compile(r"\+905\d{9}")        # MESAJ: a Turkish mobile, never +9005…
-TR_PHONE = re.compile(r"\+90[1-9]\d{9}")     # ARAMA may be a fixed line
-EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-HS_SOURCES = frozenset({"HS_2015", "HS_KARAR", "HS_FIZIKSEL_ORTAM", "HS_ISLAK_IMZA",
-                        "HS_ETKINLIK", "HS_ATM", "HS_EORTAM", "HS_WEB", "HS_MOBIL", "HS_MESAJ",
-                        "HS_EPOSTA", "HS_CAGRI_MERKEZI", "HS_SOSYAL_MEDYA"})
-EARLIEST = datetime(2015, 5, 1, tzinfo=TR)
+EARLIEST = consent_rules.EARLIEST
 
 
 def prevalidate(event: Event, now: datetime) -> Verdict | None:
-    """A ``failed`` verdict for what İYS would refuse for ever (IYS_API.md §3), else None."""
-    recipient, type_ = event.recipient, event.type
-    pattern = {"MESAJ": TR_MOBILE, "ARAMA": TR_PHONE}.get(type_, EMAIL)
-    if not pattern.fullmatch(recipient) or len(recipient) > (15 if type_ != "EPOSTA" else 265):
-        return Verdict("failed", "LOCAL_RECIPIENT",
-                       f"recipient does not fit type {type_}; İYS would refuse it (H121/H120)")
-    if event.source not in HS_SOURCES:
-        return Verdict("failed", "LOCAL_SOURCE", "source is not an HS_* value (H119)")
-    if event.source == "HS_KARAR" and event.status != "RET":
-        return Verdict("failed", "LOCAL_SOURCE", "HS_KARAR needs status RET (H408)")
-    if event.source == "HS_2015" or event.received_at < EARLIEST:
-        return Verdict("failed", "LOCAL_DATE", "dates before 2015-05-01 and HS_2015 are not "
-                       "for SMS consents (H155/H156)")
-    if now > event.deadline_at or not calendar.within_three_business_days(
-            event.consent_date, now):
+    """A ``failed`` verdict for what İYS would refuse for ever (IYS_API.md §3), else None:
+    the rules every channel's intake applied already (iys_push.consent_rules), checked again
+    here because time has passed since (the three business days) and rows may come from
+    elsewhere."""
+    if now > event.deadline_at:
         return Verdict("failed", "LOCAL_H467", "older than three business days: İYS refuses "
                        "it for ever (H467); a person must handle it")
-    return None
+    found = consent_rules.refusals(
+        recipient=event.recipient, type_=event.type, status=event.status,
+        source=event.source, consent_date=min(event.received_at, event.consent_date),
+        now=now, intake=False)
+    if not found:
+        return None
+    first = found[0]
+    return Verdict("failed", first.local, f"{first.reason}; a person must handle it"
+                   if first.local == "LOCAL_H467" else first.reason)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import os
 import signal
 import subprocess
@@ -70,7 +71,7 @@ def test_unreachable_database_exits_non_zero_with_one_line() -> None:
 
 
 @pytest.mark.parametrize("command", ["run", "migrate", "send-sms", "events", "sandbox-iys",
-                                     "simulate-smsc", "explain", "rules", "admin",
+                                     "simulate-smsc", "explain", "rules", "admin", "consents",
                                      "requeue"])
 def test_every_command_has_help(command: str) -> None:
     result = run_cli(command, "--help")
@@ -174,3 +175,36 @@ def test_a_schema_error_is_one_line_naming_migrate(
     assert stopped.value.code == 3
     line = one_line(capsys.readouterr().err)
     assert "iys-inbound migrate" in line and 'relation "brand"' in line
+
+
+async def test_consents_add_records_with_the_apis_checks_and_show_prints_the_state(
+    pool: asyncpg.Pool, dsn: str,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.api.conftest import seed_rules
+
+    owner = await pool.fetchval("INSERT INTO owner (name) VALUES ('x') RETURNING id")
+    await seed_rules(pool, owner, owner)
+    given = (datetime.now(UTC) - timedelta(minutes=2)).isoformat()
+    env = {"DATABASE_URL": dsn}
+    base = ("consents", "add", "--brand", "acme", "--recipient", "0532 123 45 67",
+            "--type", "MESAJ", "--type", "ARAMA", "--source", "HS_CAGRI_MERKEZI")
+    refused = run_cli(*base, "--status", "ONAY", "--date", "2015-04-30T10:00:00+03:00",
+                      env=env)
+    assert refused.returncode == 1
+    assert "consent_date" in refused.stderr and "[H156]" in refused.stderr
+    assert await pool.fetchval("SELECT count(*) FROM consent_event") == 0
+    added = run_cli(*base, "--status", "ONAY", "--date", given, "--evidence", "call=C-7",
+                    env=env)
+    assert added.returncode == 0, added.stderr
+    [item] = json.loads(added.stdout)["consents"]
+    assert item["recipient"] == "+905321234567" and len(item["events"]) == 2
+    rows = await pool.fetch("SELECT s.via, s.evidence, e.state FROM consent_event e "
+                            "JOIN consent_submission s ON s.id = e.submission_id")
+    assert {(r["via"], r["state"]) for r in rows} == {("cli", "pending")}
+    shown = run_cli("consents", "show", "--brand", "acme", "--recipient", "+905321234567",
+                    env=env)
+    assert shown.returncode == 0, shown.stderr
+    states = json.loads(shown.stdout)["states"]
+    assert {len(s["pending"]) for s in states if s["recipient_type"] == "BIREYSEL"} == {1}

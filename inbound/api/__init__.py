@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import cache
+from typing import Any
 
 import asyncpg
 from aiohttp import web
@@ -17,6 +18,7 @@ from inbound.api import (
     params,
     routes_accounts,
     routes_config,
+    routes_consents,
     routes_events,
     routes_reviews,
     routes_rules,
@@ -25,7 +27,7 @@ from inbound.api.auth import auth_middleware
 from inbound.api.openapi import document
 from inbound.api.params import RULES_BODY_LIMIT
 from inbound.api.problems import problem_middleware
-from inbound.api.state import POOL
+from inbound.api.state import IYS_CLIENT, POOL
 
 PREFIX = "/api/v1"
 
@@ -61,7 +63,10 @@ async def openapi_json(_: web.Request) -> web.Response:
     return web.json_response(document())
 
 
-def create_api(pool: asyncpg.Pool, *, admin_token: str | None = None) -> web.Application:
+def create_api(pool: asyncpg.Pool, *, admin_token: str | None = None,
+               iys_settings: Any = None) -> web.Application:
+    """``iys_settings`` (iys_push.client.IysSettings): İYS as the pusher reaches it, for the
+    consent state's refresh; without it a refresh says İYS is not configured here."""
     # bodies are limited per endpoint (params.read_body); this is the outer bound
     api = web.Application(client_max_size=RULES_BODY_LIMIT,
                           middlewares=[problem_middleware, auth_middleware(pool, admin_token),
@@ -73,10 +78,22 @@ def create_api(pool: asyncpg.Pool, *, admin_token: str | None = None) -> web.App
     api.add_routes(routes_rules.routes)
     api.add_routes(routes_events.routes)
     api.add_routes(routes_reviews.routes)
+    api.add_routes(routes_consents.routes)
+    if iys_settings is not None:
+        from iys_push.client import IysClient
+
+        client = IysClient(pool, iys_settings)
+        api[IYS_CLIENT] = client
+
+        async def close_client(_: web.Application) -> None:
+            await client.close()
+
+        api.on_cleanup.append(close_client)
     return api
 
 
 def setup_api(app: web.Application, pool: asyncpg.Pool, *,
-              admin_token: str | None = None) -> None:
+              admin_token: str | None = None, iys_settings: Any = None) -> None:
     """Add every ``/api/v1`` route to ``app`` (call before the app starts)."""
-    app.add_subapp(PREFIX, create_api(pool, admin_token=admin_token))
+    app.add_subapp(PREFIX, create_api(pool, admin_token=admin_token,
+                                      iys_settings=iys_settings))

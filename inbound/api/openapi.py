@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from inbound.api.inputs import DATE_TIME_PATTERN, END
-from inbound.api.openapi_schemas import NO_NUL, SCHEMAS, anchored, ref
+from inbound.api.openapi_schemas import NO_NUL, SCHEMAS, anchored, ref, text
 
 DESCRIPTION = """\
 The brand-owner API of iys-inbound: configure keywords, see and prove what happened to each
@@ -72,7 +72,9 @@ OWNER_ID = _path_param("owner_id", {"type": "string", "pattern": anchored("[0-9]
 TOKEN_ID = _path_param("token_id", {"type": "string", "pattern": anchored("[0-9]{1,18}")}, "1")
 EVENT_ID = _path_param("event_id", {"type": "string", "pattern": anchored("[0-9]{1,18}")}, "1")
 _E164 = {"type": "string", "pattern": anchored(r"\+?[1-9][0-9]{6,14}")}
-RECIPIENT = _path_param("recipient", _E164, "+905321234567")
+_EMAIL = {"type": "string", "minLength": 6, "maxLength": 265, "pattern": anchored(
+    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")}
+RECIPIENT = _path_param("recipient", {"anyOf": [_E164, _EMAIL]}, "+905321234567")
 CURSOR = _query("cursor", {"type": "string", "pattern": f"^([0-9]{{1,18}})?{END}"},
                 "next_cursor of the previous page (empty: the first page)")
 PAGING = [_query("limit", {"type": "integer", "minimum": 1, "maximum": 1000},
@@ -97,6 +99,38 @@ MESSAGE_FILTERS = [
            "what the message meant"),
     *TIME_RANGE,
 ]
+
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "pattern": anchored("[\\x21-\\x7e]{1,200}")},
+    "description": "makes a retry safe: the same key with the same request returns the "
+                   "first answer (header Idempotent-Replayed: true); with another request, "
+                   "409. Kept per owner."}
+CONSENT_STATE_QUERY = [
+    {"name": "recipient", "in": "query", "required": True,
+     "schema": text(300),
+     "description": "an e-mail address or a Turkish phone number in any common form"},
+    _query("type", {"enum": ["MESAJ", "ARAMA", "EPOSTA"]}, "only this type"),
+    _query("recipient_type", {"enum": ["BIREYSEL", "TACIR"]}, "only this recipient type"),
+    _query("refresh", {"enum": ["true", "false"]},
+           "true: ask İYS's status endpoint first (one call per key; 1,000 an hour shared "
+           "by every process, some kept for the pusher: beyond it 429 with Retry-After)"),
+]
+_TOO_MANY = {"description": "the refresh budget is used up",
+             "headers": {"Retry-After": {"schema": {"type": "string"},
+                                         "description": "seconds until there is room"}},
+             "content": {"application/problem+json": {"schema": ref("Problem")}}}
+CONSENTS_DESCRIPTION = (
+    "Refusals (422, each in errors[] with field such as consents[3].consent_date and "
+    "İYS's code): recipient not fitting the type (H121/H120/H464), unknown field (H118), "
+    "type/status/source/recipient_type outside their lists (H117/H115/H119/H116), "
+    "HS_KARAR with ONAY (H408), HS_2015 (H155: its fixed date is always older than three "
+    "business days), consent_date missing (H112), malformed (H158), before 2015-05-01 "
+    "(H156), in the future (H162) or older than three business days (H467). 409: HS_KARAR "
+    "as the first movement known of its key, or an Idempotency-Key reused with another "
+    "request. TACIR: consent_date and source are always required (İYS needs both on every "
+    "TACIR update, H462/H463, and whether a consent is the first is İYS's to know).")
 
 
 def _settings_paths(section: str, schema: str) -> dict[str, Any]:
@@ -223,6 +257,24 @@ PATHS: dict[str, Any] = {
         "parameters": [BRAND_ID, EVENT_ID],
         "post": _op("Dismiss a review item: nothing goes to İYS; audited. 409 if it was "
                     "already decided", _json("ReviewItem"), tag="reviews")},
+    "/brands/{brand_id}/consents": {
+        "parameters": [BRAND_ID],
+        "post": {**_op(
+            "Record consents the brand collected itself (web form, app, call centre, wet "
+            "signature, e-mail …): one, or up to 1,000. Each is checked as İYS would check "
+            "it before anything is stored (422 naming the item and field, with İYS's code); "
+            "all are stored or none. They are pushed to İYS like SMS consents, in order per "
+            "key by consent date, within three business days of it",
+            _json("ConsentRecorded", "recorded: each consent's events, pending"),
+            status="202", body="ConsentRequest", parameters=[IDEMPOTENCY_KEY],
+            tag="consents"), "description": CONSENTS_DESCRIPTION},
+        "get": {**_op(
+            "A recipient's consent state per type and recipient type: the last movement "
+            "İYS holds as known here, its date, source and transaction id, the events still "
+            "pending, as_of; refresh=true asks İYS first",
+            _json("ConsentState"), parameters=CONSENT_STATE_QUERY, tag="consents"),
+            "responses": {"200": _json("ConsentState"), "429": _TOO_MANY,
+                          "default": _PROBLEM}}},
     "/explain": {"post": _op(
         "What would this text do on this number (as `iys-inbound explain`); for an owner, "
         "another owner's brand is not named (outcome `other_brand`)", _json("Explanation"),

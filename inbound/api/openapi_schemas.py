@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inbound.api.inputs import CODE_MAX, END, ID_MAX, UNSAFE_CHARS
+from inbound.api.inputs import CODE_MAX, DATE_TIME_PATTERN, END, ID_MAX, UNSAFE_CHARS
 
 STR = {"type": "string"}
 NSTR = {"type": ["string", "null"]}
@@ -122,7 +122,11 @@ REVIEW_FIELDS: dict[str, Any] = {
 }
 
 _EVENT = obj({
-    "id": INT, "message_id": INT, "brand_id": STR, "recipient": STR,
+    "id": INT,
+    "message_id": {**NINT, "description": "the SMS it came from (null: recorded through the "
+                                          "API, the CLI or the page)"},
+    "submission_id": {**NINT, "description": "the recorded consent it came from (issue #28)"},
+    "brand_id": STR, "recipient": STR,
     "recipient_type": {"enum": ["BIREYSEL", "TACIR"]}, "type": {"enum": ["MESAJ", "ARAMA",
                                                                          "EPOSTA"]},
     "status": {"enum": ["ONAY", "RET"]}, "source": STR,
@@ -179,17 +183,78 @@ _VOCABULARY_FIELDS = {k: v for k, v in VOCABULARY["properties"].items()}
 BRAND_RULE = obj({"id": BRAND_ID, "name": BRAND_NAME, "aliases": words(100),
                   "iys_code": CODE, "brand_code": CODE,
                   "owner": ID | {"description": "operator only: the brand's owner"},
-                  "replies": REPLIES, "review_auto_ret": BOOL, **_VOCABULARY_FIELDS},
+                  "replies": REPLIES, **_VOCABULARY_FIELDS,
+                  "review_auto_ret": _BRAND_FIELDS["review_auto_ret"]},
                  ["id", "name", "iys_code", "brand_code"])
 NUMBER_RULE = obj({"msisdn": MSISDN, "shared": BOOL, "brand": BRAND_ID,
                    "brands": _NUMBER_FIELDS["brands"], "replies": REPLIES,
                    **_VOCABULARY_FIELDS}, ["msisdn"]) | DEDICATED_NEEDS_BRAND
 
+# -- consents from the brand's own channels (issue #28; inbound/consents.py) --------------
+_TYPES = ["MESAJ", "ARAMA", "EPOSTA"]
+_CONSENT_SOURCES = ["HS_WEB", "HS_MOBIL", "HS_CAGRI_MERKEZI", "HS_ISLAK_IMZA", "HS_EPOSTA",
+                    "HS_FIZIKSEL_ORTAM", "HS_ETKINLIK", "HS_ATM", "HS_EORTAM", "HS_MESAJ",
+                    "HS_SOSYAL_MEDYA", "HS_KARAR"]
+CONSENT_INPUT = obj({
+    "recipient": text(300) | {
+        "description": "MESAJ/ARAMA: a Turkish phone number in any common form (0532 123 45 "
+                       "67, 5321234567, +90 532 …, 905321234567), stored as +90…; it must "
+                       "exist in the numbering plan (MESAJ: a mobile). EPOSTA: an e-mail "
+                       "address İYS accepts (ASCII, no spaces or special characters, 6-265 "
+                       "characters), stored lower-cased. Otherwise 422 (H121/H120)."},
+    "type": {"oneOf": [{"enum": _TYPES},
+                       {"type": "array", "items": {"enum": ["MESAJ", "ARAMA"]},
+                        "minItems": 1, "maxItems": 2, "uniqueItems": True}],
+             "description": "a type, or a list of the phone types MESAJ and ARAMA (one event "
+                            "each); EPOSTA, whose recipient is an e-mail address, only alone"},
+    "status": {"enum": ["ONAY", "RET"]},
+    "source": {"enum": _CONSENT_SOURCES,
+               "description": "İYS's HS_* source (IYS_API.md §3.3). HS_KARAR: only RET, and "
+                              "not as the first movement known of the key (409). HS_2015 is "
+                              "refused (422 H155): İYS takes it only dated 2015-05-01, which "
+                              "the three-business-day rule always refuses."},
+    "recipient_type": {"enum": ["BIREYSEL", "TACIR"], "description": "default BIREYSEL"},
+    "consent_date": {"type": "string", "format": "date-time",
+                     "pattern": DATE_TIME_PATTERN,
+                     "description": "the moment the person gave it, RFC 3339 with its offset; "
+                                    "not before 2015-05-01 (H156), not in the future (H162), "
+                                    "not older than three Turkish business days (H467): the "
+                                    "last two move with the clock, so the document cannot "
+                                    "state them as a schema"},
+    "evidence": {"type": "object", "maxProperties": 20, "propertyNames": text(40),
+                 "additionalProperties": {"oneOf": [
+                     text(500, empty=True), {"type": "integer", "minimum": -(2**53),
+                                             "maximum": 2**53},
+                     BOOL, {"type": "null"}]},
+                 "description": "form id, call id, IP, notes …: stored and shown on the "
+                                "evidence page, never sent to İYS"},
+}, ["recipient", "type", "status", "source", "consent_date"])
+_STATE_EVENT = obj({"id": INT, "status": {"enum": ["ONAY", "RET"]}, "source": STR,
+                    "state": {"enum": ["pending", "review"]}, "consent_date": TIME,
+                    "deadline_at": TIME, "last_error_code": NSTR})
+_KEY_STATE = obj({
+    "recipient_type": {"enum": ["BIREYSEL", "TACIR"]}, "type": {"enum": _TYPES},
+    "status": {"enum": ["ONAY", "RET", None],
+               "description": "the last movement İYS holds as far as known here (null: none "
+                              "known)"},
+    "consent_date": NTIME, "source": NSTR, "transaction_id": NSTR,
+    "known_from": {"enum": ["push", "pull", "status", "status_date", None],
+                   "description": "our accepted push, the pulled İYS changes, or a status "
+                                  "query"},
+    "as_of": NTIME,
+    "pending": {"type": "array", "items": _STATE_EVENT,
+                "description": "events of the key not yet in İYS, oldest first"},
+    "refresh": obj({"outcome": {"enum": ["ok", "unknown", "error"]}, "detail": NSTR}),
+}, ["recipient_type", "type", "status", "consent_date", "source", "transaction_id",
+    "known_from", "as_of", "pending"])
+
 SCHEMAS: dict[str, Any] = {
     "Problem": obj({
         "type": STR, "title": STR, "status": INT, "detail": STR,
         "errors": {"type": "array", "items": obj(
-            {"field": STR, "reason": STR, "word": STR, "number": STR}, ["field", "reason"])},
+            {"field": STR, "reason": STR, "word": STR, "number": STR,
+             "code": {**STR, "description": "İYS's error code for this refusal (H121 …)"}},
+            ["field", "reason"])},
     }, ["type", "title", "status", "detail"]),
     "Me": obj({"admin": BOOL, "owner": {"oneOf": [ref("Owner"), {"type": "null"}]},
                "token_id": NINT}),
@@ -255,7 +320,23 @@ SCHEMAS: dict[str, Any] = {
             {"type": "object", "required": ["iys_attempts"],
              "properties": {"iys_attempts": {"type": "array", "items": _ATTEMPT}}}]}},
         "iys_changes": {"type": "array", "items": _IYS_CHANGE},
+        "submissions": {"type": "array", "items": obj({
+            "id": INT, "via": {"enum": ["api", "web", "cli"]}, "actor": STR,
+            "recipient_input": STR, "consent_date": TIME, "evidence": {"type": "object"},
+            "created_at": TIME})},
     }),
+    "ConsentInput": CONSENT_INPUT,
+    "ConsentRequest": {"oneOf": [ref("ConsentInput"), obj({"consents": {
+        "type": "array", "items": ref("ConsentInput"), "minItems": 1, "maxItems": 1000}})],
+        "description": "one consent, or {\"consents\": [...]} with at most 1,000"},
+    "ConsentRecorded": obj({"consents": {"type": "array", "items": obj({
+        "index": INT, "submission_id": INT, "recipient": STR,
+        "recipient_type": {"enum": ["BIREYSEL", "TACIR"]}, "status": {"enum": ["ONAY", "RET"]},
+        "source": STR, "consent_date": TIME, "deadline_at": TIME,
+        "events": {"type": "array", "items": obj({
+            "id": INT, "type": {"enum": _TYPES}, "state": {"enum": STATES}})}})}}),
+    "ConsentState": obj({"brand_id": STR, "recipient": STR, "as_of": TIME,
+                         "states": {"type": "array", "items": _KEY_STATE}}),
     "ExplainInput": obj({"number": MSISDN,
                          "text": {"type": "string", "maxLength": 1600, **NO_NUL}}),
     "Explanation": obj({

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import json
 from datetime import datetime
 from typing import Any
 
@@ -19,9 +20,10 @@ from aiohttp import web
 
 from inbound.api import changes, params, queries, resources
 from inbound.api.auth import Caller, caller_of
-from inbound.api.problems import STREAMING, Problem
+from inbound.api.problems import STREAMING, Problem, invalid
 from inbound.api.scope import visible_brand
 from inbound.api.state import POOL
+from iys_push import consent_rules
 from iys_push.timefmt import iso_tr
 from keywords import RuleSet, explain, match
 from keywords.rules import msisdn_variants
@@ -38,7 +40,9 @@ TYPES = ("MESAJ", "ARAMA", "EPOSTA")
 EVENT_FIELDS = ("id", "message_id", "brand_id", "recipient", "recipient_type", "type", "status",
                 "source", "state", "received_at", "consent_date", "deadline_at", "attempts",
                 "iys_transaction_id", "iys_creation_date", "last_error_code", "last_error",
-                "created_at", "updated_at", "review_decision", "reviewed_at", "reviewed_by")
+                "created_at", "updated_at", "review_decision", "reviewed_at", "reviewed_by",
+                # new columns go last: spreadsheets and scripts read the CSV by position
+                "submission_id")
 CSV_BATCH = 1000  # rows encoded and written at a time: bounds the memory of an export
 
 
@@ -145,11 +149,12 @@ async def recipient_history(request: web.Request) -> web.Response:
     decoded text, each consent event with every İYS request and answer, and the changes
     İYS reported from elsewhere (e-Devlet, 3338)."""
     pool, brand_id, dedicated = await _brand_scope(request)
-    recipient = params.recipient(request.match_info["recipient"], "recipient")
+    recipient = history_recipient(request.match_info["recipient"])
     messages = [_row(r) for r in await pool.fetch(queries.SQL.recipient_messages, brand_id,
                                                  recipient, dedicated)]
     events = [_row(r) for r in await pool.fetch(queries.SQL.recipient_events, brand_id, recipient)]
-    message_ids = [m["id"] for m in messages] + [e["message_id"] for e in events]
+    message_ids = [m["id"] for m in messages] + [e["message_id"] for e in events
+                                                 if e["message_id"] is not None]
     pdus: dict[int, list[dict[str, Any]]] = {}
     for r in await pool.fetch(queries.SQL.recipient_pdus, message_ids):
         pdu = _row(r)
@@ -167,8 +172,25 @@ async def recipient_history(request: web.Request) -> web.Response:
                 for r in await pool.fetch(queries.SQL.recipient_iys_changes, brand_id, recipient)]
     if not messages and not events and not changes_:
         raise Problem(404, "no message or event of this recipient for this brand")
+    submissions = [_row(r) for r in await pool.fetch(queries.SQL.recipient_submissions, brand_id,
+                                                     recipient)]
+    for s in submissions:  # jsonb arrives as its text
+        s["evidence"] = json.loads(s["evidence"]) if isinstance(s["evidence"], str) else \
+            s["evidence"]
     return web.json_response({"brand_id": brand_id, "recipient": recipient,
-                              "messages": messages, "events": events, "iys_changes": changes_})
+                              "messages": messages, "events": events, "iys_changes": changes_,
+                              "submissions": submissions})
+
+
+def history_recipient(raw: str) -> str:
+    """A history's recipient: an E.164 number (``905…`` is given its plus) or, for EPOSTA
+    consents, an e-mail address (lower-cased, as İYS and the events keep it)."""
+    if "@" not in raw:
+        return params.recipient(raw, "recipient") or ""
+    value = consent_rules.normalise_recipient(raw, "EPOSTA")
+    if value is None or raw != raw.strip():
+        raise invalid("recipient", "expected an E.164 phone number or an e-mail address")
+    return value
 
 
 @routes.post("/explain")

@@ -18,7 +18,14 @@ from inbound.api.admin import AUDIT_VIA
 from inbound.api.auth import CALLER, Caller
 from inbound.api.problems import Problem, server_fault
 from inbound.api.state import POOL
-from inbound.web import auth, pages_brands, pages_events, pages_reviews, pages_sign_in
+from inbound.web import (
+    auth,
+    pages_brands,
+    pages_consents,
+    pages_events,
+    pages_reviews,
+    pages_sign_in,
+)
 from inbound.web.auth import set_password
 from inbound.web.html import LANGS, Html, esc, layout, tr
 from inbound.web.limits import FailedSignIns
@@ -137,6 +144,7 @@ def create_web(pool: asyncpg.Pool, *, secret: bytes,
     ui.add_routes(pages_brands.routes)
     ui.add_routes(pages_events.routes)
     ui.add_routes(pages_reviews.routes)
+    ui.add_routes(pages_consents.routes)
     return ui
 
 

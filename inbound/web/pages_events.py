@@ -12,7 +12,7 @@ from aiohttp import web
 from inbound.api import inputs, params, routes_events
 from inbound.api.problems import Problem, invalid
 from inbound.api.state import POOL
-from inbound.web import bridge, pages_reviews, queries
+from inbound.web import bridge, pages_consents, pages_reviews, queries
 from inbound.web.html import Html, esc, seg, tr, url
 from inbound.web.pages_brands import page
 from inbound.web.state import LANG
@@ -183,10 +183,11 @@ async def events_page(request: web.Request) -> web.Response:
         rows.append(f'<tr><td>{esc(e["id"])}</td><td>{esc(_local(e["received_at"]))}</td>'
                     f'<td><a href="{esc(who)}">{esc(e["recipient"])}</a></td>'
                     f'<td>{esc(e["status"])}</td><td>{esc(e["type"])}</td>'
-                    f'<td>{state}</td><td>{deadline}</td>'
+                    f'<td>{esc(e["source"])}</td><td>{state}</td><td>{deadline}</td>'
                     f'<td>{esc(e["iys_transaction_id"] or "")}</td></tr>')
     heads = ("ID", tr(lang, "received"), tr(lang, "recipient"), tr(lang, "status"),
-             tr(lang, "type"), tr(lang, "state"), tr(lang, "deadline"), tr(lang, "transaction"))
+             tr(lang, "type"), pages_consents.t(lang, "source"), tr(lang, "state"),
+             tr(lang, "deadline"), tr(lang, "transaction"))
     table = (f'<div class="table"><table><caption class="hint">{esc(tr(lang, "events"))}'
              "</caption><thead><tr>"
              + "".join(f'<th scope="col">{esc(h)}</th>' for h in heads)
@@ -201,7 +202,8 @@ async def events_page(request: web.Request) -> web.Response:
         pager = (f'<a href="{esc(url(f"{base}/events", **kept))}">'
                  f'{esc(tr(lang, "first_page"))}</a> ' + pager)
     csv_link = (f'<p><a href="{esc(url(f"{base}/events.csv", **kept))}" download>'
-                f'{esc(tr(lang, "csv"))}</a></p>')
+                f'{esc(tr(lang, "csv"))}</a> · <a href="{esc(base)}/consents/new">'
+                f'{esc(pages_consents.t(lang, "record_consent"))}</a></p>')
     saved = (f'<p class="ok" role="status">{esc(tr(lang, "reviewed"))}</p>'
              if q.get("reviewed") else "")
     reviews = await pages_reviews.section(request, brand_id, _local, time_left)
@@ -288,6 +290,8 @@ async def recipient_page(request: web.Request) -> web.Response:
                               (tr(lang, "request"), _pre(a["request"])),
                               (tr(lang, "response"), _pre(a["response"]))]))
         parts.append("</section>")
+    parts.append(pages_consents.submissions_section(lang, h["submissions"], _local))
+    parts.append(await pages_consents.state_section(request, h["brand_id"], h["recipient"]))
     if h["iys_changes"]:
         parts.append(f'<h2>{esc(tr(lang, "iys_changes"))}</h2>')
         for c in h["iys_changes"]:

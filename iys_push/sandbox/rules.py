@@ -248,6 +248,10 @@ def _check_date(raw: str, source: str | None, now: datetime, index: int | None,
     if source == "HS_2015":
         if moment != EARLIEST:
             errs.append(error("H155", "consentDate", raw, index))
+        elif not within_three_business_days(moment, now):
+            # §3.4 leaves open how HS_2015 meets the three-business-day rule (UNCONFIRMED);
+            # the rule has no exception, so its fixed date is always too old (issue #28)
+            errs.append(error("H467", "consentDate", raw, index))
         return moment
     if moment < EARLIEST:
         errs.append(error("H156", "consentDate", raw, index))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jsonschema_rs
@@ -72,6 +73,10 @@ BASE_BODIES: dict[str, dict[str, Any]] = {
     "NumberPatch": {"shared": True},
     "Rules": {},
     "ExplainInput": {"number": "4609", "text": "RET ACME"},
+    # a consent the API records (issue #28): given a minute before this module was loaded
+    "ConsentRequest": {"recipient": "0532 123 45 67", "type": "MESAJ", "status": "ONAY",
+                       "source": "HS_WEB",
+                       "consent_date": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()},
 }
 
 
@@ -95,8 +100,25 @@ def _places(path: str, method: str) -> list[tuple[str, str, dict[str, Any]]]:
     name = _body_schema(DOC["paths"][path][method])
     if name is not None:
         schema = COMPONENTS["schemas"][name]
-        out += [("body", prop, schema) for prop in schema.get("properties", {})]
+        # a body that is one of several shapes: the fields of the first (one consent)
+        shape = schema
+        if "oneOf" in schema:
+            shape = COMPONENTS["schemas"][schema["oneOf"][0]["$ref"].rsplit("/", 1)[1]]
+        out += [("body", prop, schema) for prop in shape.get("properties", {})]
     return out
+
+
+def _sendable_header(value: str) -> bool:
+    """A value that reaches the application as a header at all: the HTTP parser itself
+    refuses control characters (400, before any handler), so only printable Latin-1."""
+    if any(not (0x20 <= ord(c) <= 0x7e or 0xa0 <= ord(c) <= 0xff) for c in value):
+        return False
+    try:
+        requests.utils.check_header_validity(("X-Test", value))
+        value.encode("latin-1")
+    except (requests.exceptions.InvalidHeader, UnicodeEncodeError):
+        return False
+    return True
 
 
 def _names_field(problem: dict[str, Any], field: str) -> bool:
@@ -119,6 +141,8 @@ def _check(base_url: str, headers: dict[str, str], path_values: dict[str, str], 
             bad = [v for v in STRINGS if not _query_valid(schema, v)]
         elif where == "path":
             bad = [v for v in STRINGS if v and not _valid(schema, v)]
+        elif where == "header":
+            bad = [v for v in STRINGS if _sendable_header(v) and not _valid(schema, v)]
         else:
             base = BASE_BODIES[str(body_name)]
             bad = [v for v in candidates if not _valid(schema, {**base, name: v})]
@@ -127,18 +151,22 @@ def _check(base_url: str, headers: dict[str, str], path_values: dict[str, str], 
         value = data.draw(st.sampled_from(bad), label="value")
         values = dict(path_values)
         query: dict[str, str] = {}
+        extra_headers: dict[str, str] = {}
         body = BASE_BODIES.get(str(body_name)) if body_name else None
         if where == "path":
             values[name] = value
         elif where == "query":
             query[name] = value
+        elif where == "header":
+            extra_headers[name] = value
         else:
             body = {**(body or {}), name: value}
         url = base_url + path.format(**{k: requests.utils.quote(v, safe="") for k, v in
                                         values.items()})
         sent = None if body is None else json.dumps(body, allow_nan=True)
         response = requests.request(method.upper(), url, params=query, data=sent,
-                                    headers={**headers, "Content-Type": "application/json"},
+                                    headers={**headers, "Content-Type": "application/json",
+                                             **extra_headers},
                                     timeout=30)
         statuses[response.status_code] += 1
         label = f"{method.upper()} {path} {where} {name}={value!r:.60}"

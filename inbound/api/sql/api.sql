@@ -121,7 +121,8 @@ SELECT m.id, m.link, m.received_at, m.completed_at, m.sender, m.destination_addr
 
 -- name: list_events
 SELECT
-       e.id, e.message_id, e.brand_id, e.recipient, e.recipient_type, e.type, e.status,
+       e.id, e.message_id, e.submission_id, e.brand_id, e.recipient, e.recipient_type,
+       e.type, e.status,
        e.source, e.state, e.received_at, e.consent_date, e.deadline_at, e.attempts,
        e.iys_transaction_id, e.iys_created_at AS iys_creation_date, e.last_error_code,
        e.last_error, e.created_at, e.updated_at, e.review_decision, e.reviewed_at,
@@ -141,7 +142,8 @@ SELECT
 -- name: export_events
 -- the CSV export walks the same filter in id order through a server-side cursor
 SELECT
-       e.id, e.message_id, e.brand_id, e.recipient, e.recipient_type, e.type, e.status,
+       e.id, e.message_id, e.submission_id, e.brand_id, e.recipient, e.recipient_type,
+       e.type, e.status,
        e.source, e.state, e.received_at, e.consent_date, e.deadline_at, e.attempts,
        e.iys_transaction_id, e.iys_created_at AS iys_creation_date, e.last_error_code,
        e.last_error, e.created_at, e.updated_at, e.review_decision, e.reviewed_at,
@@ -173,7 +175,8 @@ SELECT id, message_id, link, received_at, command, sequence, pdu, fields, source
 
 -- name: recipient_events
 SELECT
-       e.id, e.message_id, e.brand_id, e.recipient, e.recipient_type, e.type, e.status,
+       e.id, e.message_id, e.submission_id, e.brand_id, e.recipient, e.recipient_type,
+       e.type, e.status,
        e.source, e.state, e.received_at, e.consent_date, e.deadline_at, e.attempts,
        e.iys_transaction_id, e.iys_created_at AS iys_creation_date, e.last_error_code,
        e.last_error, e.created_at, e.updated_at, e.review_decision, e.reviewed_at,
@@ -185,6 +188,14 @@ SELECT
 SELECT id, event_id, started_at, latency_ms, method, path, request, http_status, response,
        code, outcome
   FROM iys_attempt WHERE event_id = ANY($1::bigint[]) ORDER BY id
+
+-- name: recipient_submissions
+-- consents recorded through the API, the CLI or the page (issue #28): their evidence
+SELECT s.id, s.via, s.actor, s.recipient_input, s.consent_date, s.evidence, s.created_at
+  FROM consent_submission s
+ WHERE s.id IN (SELECT e.submission_id FROM consent_event e
+                 WHERE e.brand_id = $1 AND e.recipient = $2 AND e.submission_id IS NOT NULL)
+ ORDER BY s.id
 
 -- name: recipient_iys_changes
 SELECT c.transaction_id, c.recipient_type, c.type, c.status, c.source,

@@ -116,11 +116,15 @@ DEDICATED_NUMBERS = "SELECT msisdn FROM number WHERE brand_id = $1"
 
 # A brand's messages: those that produced one of its events, and everything sent to one of
 # its own (dedicated) numbers whatever the outcome ($8: every spelling of those numbers).
+# OFFSET 0 keeps the EXISTS a probe of consent_event_message_idx per message walked (newest
+# first, up to the LIMIT): without it PostgreSQL may hash every event of the brand first
+# (a whole-table read: 0.1 s at 100,000 events, linear).
 LIST_MESSAGES = """
 SELECT m.id, m.link, m.received_at, m.completed_at, m.sender, m.destination_addr, m.text,
        m.normalized, m.outcome, m.reason
   FROM mo_message m
- WHERE (EXISTS (SELECT 1 FROM consent_event e WHERE e.message_id = m.id AND e.brand_id = $1)
+ WHERE (EXISTS (SELECT 1 FROM consent_event e WHERE e.message_id = m.id AND e.brand_id = $1
+                 OFFSET 0)
         OR m.destination_addr = ANY($8::text[]))
    AND ($2::bigint IS NULL OR m.id < $2)
    AND ($3::text IS NULL OR m.sender = $3)
@@ -154,10 +158,13 @@ LIST_EVENTS = (
     + "   AND ($2::bigint IS NULL OR e.id < $2)\n ORDER BY e.id DESC\n LIMIT $9\n"
 )
 
-# the CSV export walks the same filter in id order through a server-side cursor
+# the CSV export walks the same filter in id order, a page of $9 rows at a time after the
+# id $2 (keyset): with a LIMIT the plan walks an index in id order and the first rows come at
+# once; without one (a cursor over the whole filter) PostgreSQL planned a scan and a sort of
+# every event of the brand before the first row (seconds at 10 million events)
 EXPORT_EVENTS = (
     "SELECT" + _EVENT_COLUMNS + "  FROM consent_event e" + _EVENT_FILTER
-    + "   AND ($2::bigint IS NULL OR e.id > $2)\n ORDER BY e.id\n"
+    + "   AND ($2::bigint IS NULL OR e.id > $2)\n ORDER BY e.id\n LIMIT $9\n"
 )
 
 RECIPIENT_MESSAGES = """

@@ -22,8 +22,10 @@ iys``; default all), ``BENCH_IYS_LOG_LEVEL`` (the service's log level, default `
 production), ``BENCH_OUT`` (directory for results.json and BENCHMARKS.md,
 default: the repository). Writes ``bench/results.json`` and ``BENCHMARKS.md``.
 
-Sections: ``smpp`` (the rows above) and ``iys`` (MO → İYS through the sandbox at 10
-requests/s: ``bench/iys.py``, its own ``BENCH_IYS_*`` settings). ``--only SECTION`` runs one
+Sections: ``smpp`` (the rows above), ``iys`` (MO → İYS through the sandbox at 10
+requests/s: ``bench/iys.py``, its own ``BENCH_IYS_*`` settings) and ``big`` (the service on
+an empty database and on one holding ``BENCH_BIG_ROWS`` messages, default 10,000,000, built
+once and kept under ``var/bench-big/``: ``bench/big.py``). ``--only SECTION`` runs one
 and keeps the other's figures from results.json, so BENCHMARKS.md always shows both.
 """
 
@@ -47,6 +49,7 @@ from typing import Any
 
 import asyncpg
 
+from bench import big as big_bench
 from bench import iys as iys_bench
 from bench import report
 from bench.harness import (
@@ -65,7 +68,7 @@ from inbound import db
 from tests.processes import stop_process
 
 WARMUP = 500
-SECTIONS = ("smpp", "iys")
+SECTIONS = ("smpp", "iys", "big")
 
 
 @dataclass
@@ -238,6 +241,12 @@ async def main(argv: list[str] | None = None) -> int:
                 results.update(await smpp_section(s, tmpdir, pg.uri, info, command))
             if "iys" in sections:
                 results["iys"] = await iys_section(s, tmpdir, pg.uri, info, command)
+            if "big" in sections:  # a cluster of its own, kept under var/bench-big
+                print(f"10M: the service on an empty database and on "
+                      f"{big_bench.bigdata.rows_wanted():,} stored messages", flush=True)
+                results["big"] = await big_bench.run(
+                    s.n, s.repeats, (s.paced_rate, s.paced_seconds), s.log_level, tmpdir)
+                results["big"].update({"machine": dict(info), "command": command})
         finally:  # before its directory goes (see EmbeddedPostgres.stop)
             await asyncio.to_thread(pg.stop)
     s.out.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,8 @@ unchanged. Shape, as a year of a brand's short number:
   ``sms_in`` row (a 60-byte PDU, its digest, its fields), one ``mo_message``, one
   ``consent_event``;
 * 99 % of the events accepted (with İYS's transaction id and creation date), the newest 1 %
-  pending: of those, one in a hundred due now, the others waiting for a later attempt (an
-  İYS outage's backlog, the shape the pusher's claim must not pay for);
+  pending: of those, 1,000 due now (one in a hundred at 10M), the others waiting for a later
+  attempt (an İYS outage's backlog, the shape the pusher's claim must not pay for);
 * one İYS attempt for each event of the last 7 days (the success ratio's window).
 
 Secondary indexes and foreign-key triggers are off during the load and built after it; then
@@ -31,10 +31,10 @@ import asyncpg
 from inbound import db, service, store
 from keywords import RuleSet
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 DEFAULT_ROWS = 10_000_000
 PENDING_SHARE = 0.01        # of the events: the newest are pending
-DUE_EVERY = 100             # of the pending: one in DUE_EVERY is due now
+DUE_NOW = 1000              # of the pending: this many due now, the others waiting
 ATTEMPT_DAYS = 7
 
 
@@ -45,6 +45,11 @@ class Fixture:
     built_seconds: float | None     # None: reused
     size_bytes: int
     max_ids: dict[str, int]
+
+
+def due_every(rows: int) -> int:
+    """One pending event in this many is due: ``DUE_NOW`` due whatever the scale."""
+    return max(1, int(rows * PENDING_SHARE) // DUE_NOW)
 
 
 def rows_wanted() -> int:
@@ -133,7 +138,7 @@ async def _build(dsn: str, rows: int, key: str) -> None:
         t = _step(f"{rows:,} mo_message", t)
         await conn.execute(LOAD_SMS_IN, rows)
         t = _step(f"{rows:,} sms_in", t)
-        await conn.execute(LOAD_EVENTS, rows, PENDING_SHARE, DUE_EVERY)
+        await conn.execute(LOAD_EVENTS, rows, PENDING_SHARE, due_every(rows))
         t = _step(f"{rows:,} consent_event", t)
         await conn.execute(LOAD_ATTEMPTS, ATTEMPT_DAYS)
         t = _step("attempts", t)
@@ -191,7 +196,7 @@ async def reset(fixture: Fixture) -> None:
                     WHERE id > $1 * (1 - $2::float8)
                       AND (state <> 'pending' OR attempts > 0
                            OR (id % $3 <> 0 AND next_attempt_at < now() + interval '50 min'))""",
-                ids["consent_event"], PENDING_SHARE, DUE_EVERY)
+                ids["consent_event"], PENDING_SHARE, due_every(fixture.rows))
         await conn.execute("VACUUM (ANALYZE) sms_in, mo_message, consent_event, iys_attempt")
         await conn.execute("CHECKPOINT")
     finally:

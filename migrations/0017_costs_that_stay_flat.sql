@@ -46,13 +46,26 @@ DROP INDEX consent_event_brand_recipient_idx;
 CREATE INDEX consent_event_key_idx
     ON consent_event (recipient, brand_code, recipient_type, type, received_at, id);
 
--- 3. Room on each page for the pusher's updates (lease, attempts, updated_at) to stay on the
+-- 3. A message's sender is its events' recipient: the recipient history finds a person's
+--    consent messages through consent_event_key_idx, and needs the sender index only for the
+--    messages that made no consent (no keyword, unknown number, review…: a small share of
+--    the traffic). Indexing only those takes the second random-keyed index off the MO path
+--    (inbound/api/queries.py RECIPIENT_MESSAGES).
+DROP INDEX mo_message_sender_idx;
+CREATE INDEX mo_message_sender_idx ON mo_message (sender) WHERE outcome <> 'consent';
+
+-- 4. Room on each page for the pusher's updates (lease, attempts, updated_at) to stay on the
 --    page (HOT: no new index entries, no random index page dirtied). Applies to pages written
 --    from now on.
 ALTER TABLE consent_event SET (fillfactor = 85);
 
--- 4. The events-per-day chart and the events list's time filter read a brand's events by
+-- 5. The events-per-day chart and the events list's time filter read a brand's events by
 --    time: consent_event_brand_received_idx (0004) serves both; time-ordered, it appends.
 --    The list of a brand's messages in id order (LIST_MESSAGES) reads mo_message by
 --    destination (mo_message_destination_idx) and by the brand's events (consent_event_
 --    message_idx): both append.
+
+-- 6. Retention (inbound/retention.py) looks for events older than its period: a BRIN index
+--    on received_at (events arrive in time order) finds them for a few pages of index,
+--    nothing on the MO path but a summary per 128 pages.
+CREATE INDEX consent_event_received_brin ON consent_event USING brin (received_at);

@@ -167,14 +167,22 @@ EXPORT_EVENTS = (
     + "   AND ($2::bigint IS NULL OR e.id > $2)\n ORDER BY e.id\n LIMIT $9\n"
 )
 
+# A recipient's messages to a brand: those that made one of its events (found through the
+# events: a message's sender is its events' recipient, consent_event_key_idx), and those to
+# one of its own numbers that made no consent (mo_message_sender_idx holds only those:
+# migrations/0017).
 RECIPIENT_MESSAGES = """
 SELECT m.id, m.link, m.received_at, m.completed_at, m.sender, m.source_addr,
        m.destination_addr, m.text, m.normalized, m.outcome, m.reason
   FROM mo_message m
- WHERE m.sender = $2
-   AND (EXISTS (SELECT 1 FROM consent_event e WHERE e.message_id = m.id AND e.brand_id = $1)
-        OR m.destination_addr = ANY($3::text[]))
- ORDER BY m.id
+ WHERE m.id IN (SELECT e.message_id FROM consent_event e
+                 WHERE e.recipient = $2 AND e.brand_id = $1)
+UNION
+SELECT m.id, m.link, m.received_at, m.completed_at, m.sender, m.source_addr,
+       m.destination_addr, m.text, m.normalized, m.outcome, m.reason
+  FROM mo_message m
+ WHERE m.sender = $2 AND m.outcome <> 'consent' AND m.destination_addr = ANY($3::text[])
+ ORDER BY id
 """
 
 RECIPIENT_PDUS = """

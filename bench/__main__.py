@@ -244,9 +244,11 @@ async def main(argv: list[str] | None = None) -> int:
             if "big" in sections:  # a cluster of its own, kept under var/bench-big
                 print(f"10M: the service on an empty database and on "
                       f"{big_bench.bigdata.rows_wanted():,} stored messages", flush=True)
-                results["big"] = await big_bench.run(
+                big = await big_bench.run(
                     s.n, s.repeats, (s.paced_rate, s.paced_seconds), s.log_level, tmpdir)
-                results["big"].update({"machine": dict(info), "command": command})
+                big.update({"machine": dict(info), "command": command,
+                            "earlier": big_bench.earlier_runs(results.get("big"))})
+                results["big"] = big
         finally:  # before its directory goes (see EmbeddedPostgres.stop)
             await asyncio.to_thread(pg.stop)
     s.out.mkdir(parents=True, exist_ok=True)

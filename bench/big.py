@@ -191,3 +191,16 @@ async def run(n: int, repeats: int, paced: tuple[int, int], log_level: str,
                 "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]}
     finally:
         await asyncio.to_thread(pg.stop)
+
+
+def earlier_runs(previous: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The runs of the previous results (and theirs), kept beside the new ones: every run
+    is reported, not the last one only. Only those of the same fixture size."""
+    if not previous or "runs" not in previous:
+        return []
+    kept = [r for r in previous.get("earlier", []) if r.get("rows") == previous.get("rows")]
+    return [*kept, {"date": previous["date"], "rows": previous["rows"],
+                    "loadavg_at_end": previous.get("loadavg_at_end"),
+                    "runs": previous["runs"],
+                    "claim_ms": {k: v["claim"]["median_ms"]
+                                 for k, v in previous.get("statements", {}).items()}}]

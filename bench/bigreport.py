@@ -66,6 +66,15 @@ def big_lines(sec: dict[str, Any]) -> list[str]:
         lines.append(f"| {r['database']} | {mode} | {r['rate']:,.0f} | {r['p50_ms']:.2f} | "
                      f"{r['p99_ms']:.2f} | {r['errors']} | {_mb(r['wal_bytes'])} | "
                      f"{r['wal_bytes_per_mo']:,} | {r['wal_fpi']:,} | {r['loadavg']:.2f} |")
+    for earlier in sec.get("earlier", []):
+        if earlier.get("rows") != sec["rows"]:
+            continue
+        lines += ["", f"Earlier run of this section ({earlier['date']}, load average at end "
+                  f"{earlier.get('loadavg_at_end')}; claim medians {earlier.get('claim_ms')}):",
+                  ""]
+        lines += [f"- {r['database']} {r['mode']}: {r['rate']:,.0f} MO/s, p99 "
+                  f"{r['p99_ms']:.2f} ms, WAL {r['wal_bytes_per_mo']:,} B/MO, "
+                  f"{r['wal_fpi']:,} FPI, load {r['loadavg']:.2f}" for r in earlier["runs"]]
     empty, full = _runs(sec, "empty"), _runs(sec, "big")
     lines += ["", "### Targets (reported, not asserted)", ""]
     if empty and full:

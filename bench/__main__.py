@@ -24,7 +24,9 @@ default: the repository). Writes ``bench/results.json`` and ``BENCHMARKS.md``.
 
 Sections: ``smpp`` (the rows above), ``iys`` (MO → İYS through the sandbox at 10
 requests/s: ``bench/iys.py``, its own ``BENCH_IYS_*`` settings) and ``flood`` (an SMSC that
-sends without waiting; bounded memory: ``bench/flood.py``, ``BENCH_FLOOD_*``). ``--only
+sends without waiting; bounded memory: ``bench/flood.py``, ``BENCH_FLOOD_*``) and ``big``
+(the service on an empty database and on one holding ``BENCH_BIG_ROWS`` messages, default
+10,000,000, built once and kept under ``var/bench-big/``: ``bench/big.py``). ``--only
 SECTION`` runs one and keeps the others' figures from results.json, so BENCHMARKS.md always
 shows all.
 """
@@ -49,6 +51,7 @@ from typing import Any
 
 import asyncpg
 
+from bench import big as big_bench
 from bench import flood as flood_bench
 from bench import iys as iys_bench
 from bench import report
@@ -68,7 +71,7 @@ from inbound import db
 from tests.processes import stop_process
 
 WARMUP = 500
-SECTIONS = ("smpp", "iys", "flood")
+SECTIONS = ("smpp", "iys", "flood", "big")
 
 
 @dataclass
@@ -243,6 +246,14 @@ async def main(argv: list[str] | None = None) -> int:
                 results["iys"] = await iys_section(s, tmpdir, pg.uri, info, command)
             if "flood" in sections:
                 results["flood"] = await flood_section(s, tmpdir, pg.uri, info, command)
+            if "big" in sections:  # a cluster of its own, kept under var/bench-big
+                print(f"10M: the service on an empty database and on "
+                      f"{big_bench.bigdata.rows_wanted():,} stored messages", flush=True)
+                big = await big_bench.run(
+                    s.n, s.repeats, (s.paced_rate, s.paced_seconds), s.log_level, tmpdir)
+                big.update({"machine": dict(info), "command": command,
+                            "earlier": big_bench.earlier_runs(results.get("big"))})
+                results["big"] = big
         finally:  # before its directory goes (see EmbeddedPostgres.stop)
             await asyncio.to_thread(pg.stop)
     s.out.mkdir(parents=True, exist_ok=True)

@@ -11,9 +11,11 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from inbound.retention import RetentionSettings
 from iys_push.client import IysSettings
 from smpp_bind.settings import LinkSettings as LinkConfig
 
@@ -71,6 +73,8 @@ class Config:
     web_secret: str = field(default="", repr=False)   # signs /ui/ session cookies (optional)
     # reverse proxies (addresses, networks) whose X-Forwarded-For/-Proto are believed
     trusted_proxies: tuple[str, ...] = ()
+    retention: RetentionSettings = RetentionSettings()
+    retention_enabled: bool = True
 
     @property
     def uses_simulator(self) -> bool:
@@ -256,6 +260,20 @@ def _trusted_proxies(http: _Reader) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _retention(ret: _Reader) -> RetentionSettings:
+    """[retention]: periods in days (defaults: RetentionSettings)."""
+    d = RetentionSettings()
+    return RetentionSettings(
+        keep_after_consent_end=timedelta(days=ret.number(
+            "keep_after_consent_end_days", int, d.keep_after_consent_end.days, 30, 100 * 365)),
+        keep_without_consent=timedelta(days=ret.number(
+            "keep_without_consent_days", int, d.keep_without_consent.days, 1, 100 * 365)),
+        batch_size=ret.number("batch_size", int, d.batch_size, 1, 100_000),
+        interval=ret.number("interval", float, d.interval, 60, 30 * 86400),
+        months_ahead=ret.number("months_ahead", int, d.months_ahead, 1, 24),
+    )
+
+
 def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     top = _Reader(data, "")
     db = _Reader(_table(data, "database"), "database.")
@@ -265,6 +283,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     logr = _Reader(_table(data, "log"), "log.")
     rules = _Reader(_table(data, "rules"), "rules.")
     api = _Reader(_table(data, "api"), "api.")
+    ret = _Reader(_table(data, "retention"), "retention.")
     raw_links = data.get("link", [])
     if not isinstance(raw_links, list):
         raise ConfigError("link: expected an array of tables ([[link]])")
@@ -326,13 +345,16 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         admin_token=_secret(api, env, "IYS_INBOUND_ADMIN_TOKEN"),
         web_secret=env.get("IYS_INBOUND_WEB_SECRET", ""),
         trusted_proxies=_trusted_proxies(http),
+        retention=_retention(ret),
+        retention_enabled=ret.get("enabled", bool, True),
     )
     if config.web_secret and len(config.web_secret.encode()) < 16:
         raise ConfigError("IYS_INBOUND_WEB_SECRET: needs at least 16 bytes (32 random bytes, "
                           "e.g. `openssl rand -hex 32`)")
-    for reader in (db, http, iys, sim, logr, rules, api):
+    for reader in (db, http, iys, sim, logr, rules, api, ret):
         reader.reject_unknown()
-    top.used.update({"database", "http", "iys", "simulator", "log", "rules", "link", "api"})
+    top.used.update({"database", "http", "iys", "simulator", "log", "rules", "link", "api",
+                     "retention"})
     top.reject_unknown()
     return config
 

@@ -20,7 +20,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from inbound import db, metrics, reviews, store
+from inbound import db, metrics, retention, reviews, store
 from inbound.config import Config
 from inbound.http import ServiceState, create_app
 from inbound.intake import RateMeter
@@ -222,6 +222,9 @@ async def start(config: Config) -> Running:
         # the review queue's automatic RET and gauges (SKIP LOCKED: every process may run it)
         asyncio.create_task(reviews.run_forever(pool), name="reviews"),
     ]
+    if config.retention_enabled:  # months ahead, expired months and rows (one pass at a time)
+        tasks.append(asyncio.create_task(retention.run_forever(pool, config.retention),
+                                         name="retention"))
     for link in links:
         tasks.append(asyncio.create_task(
             own_link(dsn, pool, link, pipeline, state.link_states, outbox=outbox),

@@ -70,3 +70,34 @@ def test_figures_of_uncommitted_code_say_so() -> None:
     dirty = results([run("iys-inbound", 50, 9000)])
     dirty["machine"] = {**MACHINE, "git_uncommitted": True}
     assert "(git 0, with uncommitted changes)" in "\n".join(report.smpp_lines(dirty))
+
+
+def big_run(database: str, rate: float, wal: int, mode: str = "window") -> dict[str, Any]:
+    return {"database": database, "mode": mode, "rate": rate, "p50_ms": 1.0, "p99_ms": 9.0,
+            "errors": 0, "wal_bytes": wal * 20000, "wal_bytes_per_mo": wal, "wal_fpi": 10,
+            "loadavg": 0.5, "offered": 1000}
+
+
+def test_the_10m_section_lists_every_run_and_judges_the_medians() -> None:
+    from bench import bigreport
+
+    timing = {"median_ms": 1.0, "max_ms": 2.0, "runs": 12}
+    statements = {"claim": {**timing, "claimed": 1000, "pending": 100000, "claims_per_s": 1.0},
+                  "gauges": {"compliance": timing, "all_gauges": timing},
+                  "reads": {key: timing for key in bigreport.READS}}
+    slow = {**statements, "reads": {**statements["reads"],
+                                    "web_chart_30_days": {**timing, "median_ms": 500.0}}}
+    sec = {"rows": 10_000_000, "size_bytes": 14e9, "built_seconds": None, "n": 20000,
+           "date": "today", "seconds": 1.0, "loadavg_at_end": [0, 0, 0], "sizes": {},
+           "runs": [big_run("empty", 10000, 2500), big_run("big", 7000, 2600),
+                    big_run("empty", 9000, 2500), big_run("big", 8500, 5000),
+                    big_run("empty", 11000, 2500), big_run("big", 9500, 2700)],
+           "statements": {"empty": statements, "big": slow},
+           "earlier": [{"date": "yesterday", "rows": 10_000_000, "loadavg_at_end": None,
+                        "claim_ms": {}, "runs": [big_run("big", 1234, 2600)]}]}
+    text = "\n".join(bigreport.big_lines(sec))
+    # medians 8,500 / 10,000, and every round's ratio
+    assert "medians 0.85× (each round: 0.70 · 0.94 · 0.86) — met" in text
+    assert "WAL per MO, 10,000,000 / empty ≤ 1.5×: 1.08× — met" in text
+    assert text.count("| big | window 50 |") == 3 and "1,234 MO/s" in text
+    assert "not: web page: events-per-day chart, 30 days — **not met**" in text

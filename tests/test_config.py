@@ -124,3 +124,18 @@ def test_max_uncommitted_defaults_to_four_windows_and_must_be_positive() -> None
     with pytest.raises(ConfigError) as info:
         parse({"link": [{**base, "max_uncommitted": 0}]}, {})
     assert str(info.value).startswith("link[a].max_uncommitted:")
+
+
+def test_retention_periods_default_to_three_years_and_one_year_and_name_their_key() -> None:
+    default = parse({}, {})
+    assert default.retention_enabled
+    assert default.retention.keep_after_consent_end.days == 3 * 365
+    assert default.retention.keep_without_consent.days == 365
+    custom = parse({"retention": {"keep_after_consent_end_days": 3650,
+                                  "keep_without_consent_days": 30, "enabled": False}}, {})
+    assert custom.retention.keep_after_consent_end.days == 3650
+    assert custom.retention.keep_without_consent.days == 30 and not custom.retention_enabled
+    with pytest.raises(ConfigError, match="retention.keep_without_consent_days"):
+        parse({"retention": {"keep_without_consent_days": 0}}, {})
+    with pytest.raises(ConfigError, match="retention.keep_forever"):
+        parse({"retention": {"keep_forever": True}}, {})

@@ -113,8 +113,9 @@ def _csv_cell(value: Any, iys_time: bool = False) -> Any:
 
 @routes.get("/brands/{brand_id}/events.csv")
 async def export_events(request: web.Request) -> web.StreamResponse:
-    """Stream every matching event as CSV, oldest first, through a server-side cursor:
-    memory stays bounded by ``CSV_BATCH`` rows whatever the number of events."""
+    """Stream every matching event as CSV, oldest first, a page of ``CSV_BATCH`` rows at a
+    time (keyset on the id, one snapshot): memory stays bounded whatever the number of
+    events, and the first rows leave at once."""
     pool, brand_id, _ = await _brand_scope(request)
     filters = _event_filters(request.query)
     after = params.cursor(request.query)
@@ -124,20 +125,24 @@ async def export_events(request: web.Request) -> web.StreamResponse:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(EVENT_FIELDS)
-    async with pool.acquire() as conn, conn.transaction(readonly=True):
-        cursor = conn.cursor(queries.SQL.export_events, brand_id, after, *filters,
-                             prefetch=CSV_BATCH)
+    # one snapshot for every page: the export is what the database held when it began
+    async with pool.acquire() as conn, conn.transaction(readonly=True,
+                                                        isolation="repeatable_read"):
         await response.prepare(request)
         request[STREAMING] = True
         count = 0
-        async for row in cursor:
-            writer.writerow([_csv_cell(row[f], f in IYS_TIMES) for f in EVENT_FIELDS])
-            count += 1
-            if count % CSV_BATCH == 0:
-                await response.write(buffer.getvalue().encode("utf-8"))
-                buffer.seek(0)
-                buffer.truncate()
-        await response.write(buffer.getvalue().encode("utf-8"))
+        while True:
+            rows = await conn.fetch(queries.SQL.export_events, brand_id, after, *filters,
+                                    CSV_BATCH)
+            for row in rows:
+                writer.writerow([_csv_cell(row[f], f in IYS_TIMES) for f in EVENT_FIELDS])
+            count += len(rows)
+            await response.write(buffer.getvalue().encode("utf-8"))
+            buffer.seek(0)
+            buffer.truncate()
+            if len(rows) < CSV_BATCH:
+                break
+            after = rows[-1]["id"]
     await response.write_eof()
     log.info("events exported", brand=brand_id, rows=count)
     return response

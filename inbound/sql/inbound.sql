@@ -24,7 +24,7 @@
 --                   follows at once (NULL for rows from before migrations/0011)
 --   event_since     whether an event for the same recipient and brand as the original's
 --                   events came in after the copy (the rows involved are few: one
---                   person's messages, through consent_event_brand_recipient_idx)
+--                   person's messages, through consent_event_key_idx, led by the recipient)
 -- The copies found come back as one array per column, in the order of their digests
 -- (inbound.store.FOUND_COLUMNS).
 WITH

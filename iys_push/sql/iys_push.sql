@@ -48,31 +48,58 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 
 -- name: claim
 -- The oldest pending event of each key is its only candidate (one in flight per key, in the
--- order received); among due candidates the nearest deadline goes first. Each claimed row
--- comes with our view of the key in İYS, whether a later event of the key was accepted
--- already (then this one is superseded: re-queued after a failure, for example), and the
--- (received_at epoch, id) of the latest earlier pending or accepted event of the key with
--- the same status (same_before) and with the other status (other_before): the event
--- immediately before it has its status when same_before is the later one (retry.
--- before_sending: a duplicate). Events in review or dismissed, and settled ones, are not
--- "the event before". max() of an array, not ORDER BY … LIMIT 1: no sort in the plan.
-WITH due AS (
-    SELECT e.id, k.status AS view_status, k.consent_date AS view_date, k.origin AS view_origin
+-- order received); among due candidates the nearest deadline goes first. Candidates come
+-- from the outbox's two partial indexes (migrations/0017): never tried, in deadline order,
+-- and waiting for a retry, in next-attempt order (the walk stops at the first not due), so
+-- a claim reads what is due, not what waits. Each claimed row comes with our view of the key
+-- in İYS, whether a later event of the key was accepted already (then this one is
+-- superseded: re-queued after a failure, for example), and the (received_at epoch, id) of the
+-- latest earlier pending or accepted event of the key with the same status (same_before) and
+-- with the other status (other_before): the event immediately before it has its status when
+-- same_before is the later one (retry.before_sending: a duplicate). Events in review or
+-- dismissed, and settled ones, are not "the event before". max() of an array, not
+-- ORDER BY … LIMIT 1: no sort in the plan.
+WITH fresh AS MATERIALIZED (
+    -- never tried (always due): in deadline order (consent_event_due_idx)
+    SELECT e.id, e.deadline_at, e.brand_code, e.recipient, e.recipient_type, e.type
       FROM consent_event e
+     WHERE e.state = 'pending' AND e.batch_request_id IS NULL
+        AND e.next_attempt_at <= e.created_at
+        AND (e.lease_until IS NULL OR e.lease_until < now())
+        -- the head of its key: no older pending event of the same key (an index probe each,
+        -- so the plan stays linear whatever the statistics say)
+        AND NOT EXISTS (SELECT 1 FROM consent_event o
+                         WHERE (o.recipient, o.brand_code, o.recipient_type, o.type)
+                             = (e.recipient, e.brand_code, e.recipient_type, e.type)
+                           AND o.state = 'pending'
+                           AND (o.received_at, o.id) < (e.received_at, e.id))
+      ORDER BY e.deadline_at, e.id
+      LIMIT $1
+        FOR UPDATE OF e SKIP LOCKED
+), retried AS MATERIALIZED (
+    -- waiting for a later attempt: only the due ones, oldest attempt first, so the walk of
+    -- consent_event_retry_idx stops at the first not due yet however many wait
+    SELECT e.id, e.deadline_at, e.brand_code, e.recipient, e.recipient_type, e.type
+      FROM consent_event e
+     WHERE e.state = 'pending' AND e.batch_request_id IS NULL
+        AND e.next_attempt_at > e.created_at AND e.next_attempt_at <= now()
+        AND (e.lease_until IS NULL OR e.lease_until < now())
+        AND NOT EXISTS (SELECT 1 FROM consent_event o
+                         WHERE (o.recipient, o.brand_code, o.recipient_type, o.type)
+                             = (e.recipient, e.brand_code, e.recipient_type, e.type)
+                           AND o.state = 'pending'
+                           AND (o.received_at, o.id) < (e.received_at, e.id))
+      ORDER BY e.next_attempt_at, e.id
+      LIMIT $1
+        FOR UPDATE OF e SKIP LOCKED
+), due AS (
+    -- the nearest deadlines of at most twice the LIMIT candidates
+    SELECT c.id, k.status AS view_status, k.consent_date AS view_date, k.origin AS view_origin
+      FROM (SELECT * FROM fresh UNION ALL SELECT * FROM retried
+             ORDER BY deadline_at, id LIMIT $1) c
       LEFT JOIN iys_key_state k
              ON (k.brand_code, k.recipient, k.recipient_type, k.type)
-              = (e.brand_code, e.recipient, e.recipient_type, e.type)
-     WHERE e.state = 'pending' AND e.next_attempt_at <= now() AND e.batch_request_id IS NULL
-       AND (e.lease_until IS NULL OR e.lease_until < now())
-       -- the head of its key: no older pending event of the same key (an index probe each,
-       -- so the plan stays linear whatever the statistics say)
-       AND NOT EXISTS (SELECT 1 FROM consent_event o
-                        WHERE (o.brand_code, o.recipient, o.recipient_type, o.type)
-                            = (e.brand_code, e.recipient, e.recipient_type, e.type)
-                          AND o.state = 'pending' AND (o.received_at, o.id) < (e.received_at, e.id))
-     ORDER BY e.deadline_at, e.id
-     LIMIT $1
-       FOR UPDATE OF e SKIP LOCKED
+              = (c.brand_code, c.recipient, c.recipient_type, c.type)
 )
 UPDATE consent_event e
    SET lease_owner = $2, lease_until = now() + make_interval(secs => $3),
@@ -119,16 +146,25 @@ SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off
 -- how many events a claim could take now (heads of their keys, as claim), counted up to $1:
 -- later events of a key whose head is in a batch must not keep the pusher on the batch path
 -- (run it with due_count(), planned as claim_plan says)
-SELECT count(*) FROM (
+SELECT least($1, (SELECT count(*) FROM (
     SELECT 1 FROM consent_event e
-     WHERE e.state = 'pending' AND e.next_attempt_at <= now() AND e.batch_request_id IS NULL
+     WHERE e.state = 'pending' AND e.batch_request_id IS NULL
+       AND e.next_attempt_at <= e.created_at
        AND (e.lease_until IS NULL OR e.lease_until < now())
        AND NOT EXISTS (SELECT 1 FROM consent_event o
-                        WHERE (o.brand_code, o.recipient, o.recipient_type, o.type)
-                            = (e.brand_code, e.recipient, e.recipient_type, e.type)
+                        WHERE (o.recipient, o.brand_code, o.recipient_type, o.type)
+                            = (e.recipient, e.brand_code, e.recipient_type, e.type)
                           AND o.state = 'pending' AND (o.received_at, o.id) < (e.received_at, e.id))
-     LIMIT $1
-) due
+     LIMIT $1) fresh) + (SELECT count(*) FROM (
+    SELECT 1 FROM consent_event e
+     WHERE e.state = 'pending' AND e.batch_request_id IS NULL
+       AND e.next_attempt_at > e.created_at AND e.next_attempt_at <= now()
+       AND (e.lease_until IS NULL OR e.lease_until < now())
+       AND NOT EXISTS (SELECT 1 FROM consent_event o
+                        WHERE (o.recipient, o.brand_code, o.recipient_type, o.type)
+                            = (e.recipient, e.brand_code, e.recipient_type, e.type)
+                          AND o.state = 'pending' AND (o.received_at, o.id) < (e.received_at, e.id))
+     LIMIT $1) retried))
 
 -- name: finish
 -- finish and retry take column arrays (one statement for all the events of a round, instead
@@ -289,6 +325,9 @@ ON CONFLICT (brand_code, transaction_id, recipient, type) DO NOTHING
 -- == gauges ==
 
 -- name: compliance
+-- Every pending event is in exactly one of the outbox's three partial indexes (migrations/
+-- 0017: never tried, waiting for a retry, in a batch), each of which includes received_at,
+-- deadline_at and status: three index-only scans, never the heap of 10 million events.
 SELECT count(*) AS backlog,
        EXTRACT(EPOCH FROM now() - min(received_at)) AS oldest_age,
        EXTRACT(EPOCH FROM min(deadline_at) FILTER (WHERE status = 'RET') - now())
@@ -298,8 +337,16 @@ SELECT count(*) AS backlog,
        count(*) FILTER (WHERE now() > received_at + (deadline_at - received_at) * 0.9)
            AS past_ninety,
        count(*) FILTER (WHERE now() > deadline_at) AS overdue
-  FROM consent_event
- WHERE state = 'pending'
+  FROM (SELECT received_at, deadline_at, status FROM consent_event
+         WHERE state = 'pending' AND batch_request_id IS NULL
+           AND next_attempt_at <= created_at
+        UNION ALL
+        SELECT received_at, deadline_at, status FROM consent_event
+         WHERE state = 'pending' AND batch_request_id IS NULL
+           AND next_attempt_at > created_at
+        UNION ALL
+        SELECT received_at, deadline_at, status FROM consent_event
+         WHERE batch_request_id IS NOT NULL AND state = 'pending') AS pending
 
 -- name: failed_count
 SELECT count(*) FROM consent_event WHERE state = 'failed'

@@ -93,5 +93,8 @@ async def test_the_window_is_24_hours_and_read_by_an_index_range_scan(db: asyncp
     assert ratio == pytest.approx(1 - expected["refused"] / expected["answered"])
     plan = "\n".join(r[0] for r in await db.fetch(
         "EXPLAIN " + store.SQL.success_ratio_24h, "ip-a", [400, 401, 403, 404, 422]))
-    assert "Index Only Scan using iys_attempt_egress_window_idx" in plan, plan
-    assert "Seq Scan" not in plan
+    # iys_attempt is partitioned by month (migrations/0018): the month holding the rows is
+    # read by its copy of iys_attempt_egress_window_idx; the empty months cost nothing
+    assert "Index Only Scan using iys_attempt_" in plan, plan
+    assert "egress_started_at_http_status_idx" in plan, plan
+    assert all("rows=1 " in line for line in plan.splitlines() if "Seq Scan" in line), plan

@@ -106,10 +106,13 @@ SELECT msisdn FROM number WHERE brand_id = $1
 -- name: list_messages
 -- A brand's messages: those that produced one of its events, and everything sent to one of
 -- its own (dedicated) numbers whatever the outcome ($8: every spelling of those numbers).
+-- OFFSET 0 keeps the EXISTS a probe of consent_event_message_idx per message walked (newest
+-- first, up to the LIMIT): without it PostgreSQL may hash every event of the brand first.
 SELECT m.id, m.link, m.received_at, m.completed_at, m.sender, m.destination_addr, m.text,
        m.normalized, m.outcome, m.reason
   FROM mo_message m
- WHERE (EXISTS (SELECT 1 FROM consent_event e WHERE e.message_id = m.id AND e.brand_id = $1)
+ WHERE (EXISTS (SELECT 1 FROM consent_event e WHERE e.message_id = m.id AND e.brand_id = $1
+                 OFFSET 0)
         OR m.destination_addr = ANY($8::text[]))
    AND ($2::bigint IS NULL OR m.id < $2)
    AND ($3::text IS NULL OR m.sender = $3)
@@ -140,7 +143,9 @@ SELECT
  LIMIT $9
 
 -- name: export_events
--- the CSV export walks the same filter in id order through a server-side cursor
+-- the CSV export walks the same filter in id order, a page of $9 rows at a time after the
+-- id $2 (keyset): with a LIMIT the plan walks an index in id order and the first rows come
+-- at once; a cursor over the whole filter planned a scan and a sort of every event first
 SELECT
        e.id, e.message_id, e.submission_id, e.brand_id, e.recipient, e.recipient_type,
        e.type, e.status,
@@ -158,15 +163,24 @@ SELECT
    AND ($8::timestamptz IS NULL OR e.received_at < $8)
    AND ($2::bigint IS NULL OR e.id > $2)
  ORDER BY e.id
+ LIMIT $9
 
 -- name: recipient_messages
+-- A recipient's messages to a brand: those that made one of its events (found through the
+-- events: a message's sender is its events' recipient, consent_event_key_idx), and those to
+-- one of its own numbers that made no consent (mo_message_sender_idx holds only those:
+-- migrations/0017).
 SELECT m.id, m.link, m.received_at, m.completed_at, m.sender, m.source_addr,
        m.destination_addr, m.text, m.normalized, m.outcome, m.reason
   FROM mo_message m
- WHERE m.sender = $2
-   AND (EXISTS (SELECT 1 FROM consent_event e WHERE e.message_id = m.id AND e.brand_id = $1)
-        OR m.destination_addr = ANY($3::text[]))
- ORDER BY m.id
+ WHERE m.id IN (SELECT e.message_id FROM consent_event e
+                 WHERE e.recipient = $2 AND e.brand_id = $1)
+UNION
+SELECT m.id, m.link, m.received_at, m.completed_at, m.sender, m.source_addr,
+       m.destination_addr, m.text, m.normalized, m.outcome, m.reason
+  FROM mo_message m
+ WHERE m.sender = $2 AND m.outcome <> 'consent' AND m.destination_addr = ANY($3::text[])
+ ORDER BY id
 
 -- name: recipient_pdus
 SELECT id, message_id, link, received_at, command, sequence, pdu, fields, source_addr,

@@ -1,0 +1,182 @@
+"""The statements that must stay cheap at 10 million rows are served by their indexes
+(issue #27): each plan is checked on a table large enough that, without the index, the
+planner takes a sequential scan — and each test drops the index to show that it would.
+
+The shape is the 10M benchmark's, smaller: accepted events of a year, the newest pending,
+all tried once already: most of them waiting for a later attempt (an İYS outage), a few due
+again."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from inbound.api import queries
+from iys_push import store
+
+EVENTS = 20_000
+PENDING = 2_000
+DUE_EVERY = 100      # of the pending: one in a hundred due, the others waiting
+
+FILL = """
+WITH m AS (
+    INSERT INTO mo_message (id, link, received_at, completed_at, sender, source_addr,
+                            destination_addr, text, outcome)
+    SELECT i, 'peer', t, t, '+90532' || lpad(i::text, 7, '0'), '90532' || lpad(i::text, 7, '0'),
+           '4609', 'RET ACME', 'consent'
+      FROM (SELECT i, now() - interval '365 days' * (1 - i::float8 / $1) AS t
+              FROM generate_series(1, $1) AS i) g
+    RETURNING id, received_at, sender)
+INSERT INTO consent_event (message_id, brand_id, iys_code, brand_code, recipient,
+                           recipient_type, type, status, received_at, consent_date, deadline_at,
+                           state, next_attempt_at, created_at)
+SELECT id, 'acme', 700001, 700001, sender, 'BIREYSEL', 'MESAJ', 'RET', received_at,
+       received_at, received_at + interval '3 days',
+       CASE WHEN id > $1 - $2 THEN 'pending' ELSE 'accepted' END,
+       CASE WHEN id <= $1 - $2 THEN received_at
+            WHEN id % $3 <> 0 THEN now() + interval '1 hour'     -- waiting
+            ELSE now() - interval '1 minute' END,                -- retried, due again
+       received_at - interval '2 minutes'
+  FROM m
+"""
+
+
+@pytest.fixture
+async def filled(pool: asyncpg.Pool) -> asyncpg.Pool:
+    await pool.execute("INSERT INTO brand (id, name, iys_code, brand_code) VALUES "
+                       "('acme', 'ACME', 700001, 700001)")
+    await pool.execute(FILL, EVENTS, PENDING, DUE_EVERY)
+    await pool.execute("SELECT setval('mo_message_id_seq', $1)", EVENTS)
+    # messages that made no consent, to a brand's own number
+    await pool.execute(
+        """INSERT INTO mo_message (link, received_at, completed_at, sender, destination_addr,
+                                   text, outcome)
+           SELECT 'peer', now(), now(), '+90533' || lpad(i::text, 7, '0'), '908505320000',
+                  'merhaba', 'no_keyword'
+             FROM generate_series(1, 2000) AS i""")
+    await pool.execute("VACUUM ANALYZE consent_event, mo_message")
+    return pool
+
+
+@contextlib.asynccontextmanager
+async def generic(pool: asyncpg.Pool, claim: bool = False
+                  ) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction planning as the service does after a statement's fifth execution
+    (generic plan), and as the pusher plans its claim (CLAIM_PLAN)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        if claim:
+            await conn.execute(store.SQL.claim_plan)
+        yield conn
+
+
+async def plan(pool: asyncpg.Pool, query: str, *args: object, claim: bool = False) -> str:
+    async with generic(pool, claim) as conn:
+        return "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + query, *args))
+
+
+async def without(pool: asyncpg.Pool, index: str, query: str, *args: object,
+                  claim: bool = False) -> str:
+    """The plan once ``index`` is gone (dropped inside a transaction rolled back after)."""
+    async with pool.acquire() as conn:
+        tr = conn.transaction()
+        await tr.start()
+        try:
+            await conn.execute(f"DROP INDEX {index}")
+            await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            if claim:
+                await conn.execute(store.SQL.claim_plan)
+            return "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + query, *args))
+        finally:
+            await tr.rollback()
+
+
+CLAIM = (store.SQL.claim, 1000, "w1", 30.0)
+
+
+async def test_the_claim_reads_the_due_events_only(filled: asyncpg.Pool) -> None:
+    found = await plan(filled, *CLAIM, claim=True)
+    assert "Index Scan using consent_event_due_idx" in found
+    assert "Index Scan using consent_event_retry_idx" in found
+    assert "Index Cond: (next_attempt_at <= now())" in found
+    assert "Seq Scan" not in found
+    assert "Seq Scan on consent_event" in await without(filled, "consent_event_retry_idx",
+                                                          *CLAIM, claim=True)
+    # what it costs: the due events and their probes, not the 1,980 waiting ones
+    async with filled.acquire() as conn:
+        tr = conn.transaction()
+        await tr.start()
+        try:
+            await conn.execute(store.SQL.claim_plan)
+            analysed = "\n".join(r[0] for r in await conn.fetch(
+                "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + store.SQL.claim, 1000, "w1", 30.0))
+        finally:
+            await tr.rollback()
+    retry_scan = analysed.split("consent_event_retry_idx", 1)[1].split("\n")[0]
+    assert "rows=20 " in retry_scan, analysed        # the 20 due, not the 1,980 waiting
+    claimed = await store.claim(filled, 1000, "w1", 30.0)
+    assert len(claimed) == PENDING // DUE_EVERY
+
+
+async def test_the_head_of_key_probe_and_the_settling_probes_use_the_key_index(
+    filled: asyncpg.Pool
+) -> None:
+    found = await plan(filled, *CLAIM, claim=True)
+    assert found.count("Index Scan using consent_event_key_idx") == 5  # head ×2, 3 returned
+    assert "Seq Scan" not in await plan(filled, store.SQL.settle_run, [1, 2])
+    assert "consent_event_key_idx" in await plan(filled, store.SQL.settle_run, [1, 2])
+
+
+async def test_the_compliance_gauges_are_index_only_scans(filled: asyncpg.Pool) -> None:
+    found = await plan(filled, store.SQL.compliance)
+    for index in ("consent_event_due_idx", "consent_event_retry_idx", "consent_event_batch_idx"):
+        assert f"Index Only Scan using {index}" in found, found
+    assert "Seq Scan" not in found
+    assert "Seq Scan on consent_event" in await without(filled, "consent_event_retry_idx",
+                                                          store.SQL.compliance)
+
+
+EVENTS_LIST = (queries.SQL.list_events, "acme", None, None, None, None, None, None, None, 50)
+EXPORT = (queries.SQL.export_events, "acme", None, None, None, None, None, None, None, 1000)
+
+
+async def test_the_events_list_and_the_csv_export_walk_the_brands_id_index(
+    filled: asyncpg.Pool
+) -> None:
+    for query in (EVENTS_LIST, EXPORT):
+        found = await plan(filled, *query)
+        assert "consent_event_brand_id_idx" in found or "consent_event_pkey" in found, found
+        assert "Seq Scan" not in found and "Sort" not in found, found
+    # the list by recipient: the recipient's own few events
+    by_recipient = (queries.SQL.list_events, "acme", None, "+905320000007", None, None, None,
+                    None, None, 50)
+    async with filled.acquire() as conn:
+        rows = await conn.fetch("EXPLAIN " + by_recipient[0], *by_recipient[1:])
+    assert "consent_event_key_idx" in "\n".join(r[0] for r in rows)
+
+
+async def test_the_recipient_history_reads_the_recipients_rows_only(
+    filled: asyncpg.Pool
+) -> None:
+    recipient = "+905320000007"
+    events = await plan(filled, queries.SQL.recipient_events, "acme", recipient)
+    assert "Index Scan using consent_event_key_idx" in events and "Seq Scan" not in events
+    assert "Seq Scan on consent_event" in await without(
+        filled, "consent_event_key_idx", queries.SQL.recipient_events, "acme", recipient)
+    messages = await plan(filled, queries.SQL.recipient_messages, "acme", recipient,
+                          ["908505320000"])
+    assert "consent_event_key_idx" in messages and "mo_message_pkey" in messages
+    assert "mo_message_sender_idx" in messages and "Seq Scan" not in messages, messages
+    rows = await filled.fetch(queries.SQL.recipient_messages, "acme", recipient, ["908505320000"])
+    assert [r["sender"] for r in rows] == [recipient]
+
+
+async def test_the_messages_list_probes_each_message_instead_of_hashing_every_event(
+    filled: asyncpg.Pool
+) -> None:
+    found = await plan(filled, queries.SQL.list_messages, "acme", None, None, None, None, None,
+                       50, ["908505320000"])
+    assert "consent_event_message_idx" in found and "Seq Scan" not in found, found

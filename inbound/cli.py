@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from inbound import cli_consents, logs
+from inbound import cli_admin, cli_consents, logs
 from inbound import config as config_module
 
 EXIT_CONFIG = 2
@@ -174,7 +174,8 @@ async def _dispatch(args: argparse.Namespace, cfg: config_module.Config) -> None
     handler = {
         "run": _run, "migrate": _migrate, "send-sms": _send_sms, "events": _events,
         "sandbox-iys": _sandbox, "simulate-smsc": _simulator, "explain": _explain,
-        "rules": _rules, "admin": _admin, "requeue": _requeue,
+        "rules": _rules, "requeue": _requeue,
+        "admin": lambda a, c: cli_admin.run(a, lambda: _pool(c)),
         "consents": lambda a, c: cli_consents.run(a, lambda: _pool(c)),
     }[args.command]
     await handler(args, cfg)
@@ -323,61 +324,6 @@ async def _explain(args: argparse.Namespace, cfg: config_module.Config) -> None:
 
     rules = await _load_ruleset(args, cfg)
     print(json.dumps(explain(match(args.text, args.number, rules)), ensure_ascii=False))
-
-
-def _read_password(from_stdin: bool) -> str:
-    import getpass
-
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    password = getpass.getpass("new password: ")
-    if getpass.getpass("again: ") != password:
-        _die("the two passwords differ", EXIT_FAILED)
-    return password
-
-
-async def _set_password(pool: Any, args: argparse.Namespace) -> None:
-    from inbound.web import set_password
-
-    try:
-        found = await set_password(pool, args.owner, _read_password(args.password_stdin))
-    except ValueError as exc:
-        _die(str(exc), EXIT_FAILED)
-    if not found:
-        _die(f"no owner {args.owner}", EXIT_FAILED)
-    print(f"password set for owner {args.owner}")
-
-
-async def _admin(args: argparse.Namespace, cfg: config_module.Config) -> None:
-    import asyncpg
-
-    from inbound.api import admin
-
-    admin.AUDIT_VIA.set("cli")  # every change below is audited as the CLI's
-    pool = await _pool(cfg)
-    try:
-        if args.admin_command == "create-owner":
-            print(await admin.create_owner(pool, args.name, args.email))
-        elif args.admin_command == "create-token":
-            token = await admin.create_token(pool, owner_id=args.owner, admin=args.admin,
-                                             name=args.name)
-            print(token)
-        elif args.admin_command == "revoke-token":
-            if not await admin.revoke_token(pool, args.token_id):
-                _die(f"no active token {args.token_id}", EXIT_FAILED)
-            print(f"revoked {args.token_id}")
-        elif args.admin_command == "set-password":
-            await _set_password(pool, args)
-        else:
-            try:
-                found = await admin.assign_brand(pool, args.brand, args.owner)
-            except asyncpg.ForeignKeyViolationError:
-                _die(f"no owner {args.owner}", EXIT_FAILED)
-            if not found:
-                _die(f"no brand {args.brand!r}", EXIT_FAILED)
-            print(f"brand {args.brand} now belongs to owner {args.owner}")
-    finally:
-        await pool.close()
 
 
 async def _requeue(args: argparse.Namespace, cfg: config_module.Config) -> None:

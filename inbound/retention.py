@@ -25,7 +25,12 @@ from datetime import datetime, timedelta
 import asyncpg
 import structlog
 
+from inbound.store import SQL
+
 log = structlog.get_logger(__name__)
+# the statements that remove a message's rows, in foreign-key order
+DELETE_MESSAGE_ROWS = tuple(getattr(SQL, f"retention_delete_{table}") for table in (
+    "sms_in", "sms_in_kept", "sms_part", "sms_out", "mo_message"))
 
 RETENTION_LOCK_ID = 0x1175_0026     # pg_advisory_xact_lock: one batch at a time
 WINDOW = timedelta(days=7)          # of receipt times, looked at by one batch at most
@@ -41,89 +46,11 @@ class RetentionSettings:
     months_ahead: int = 2               # partitions created ahead of the current month
 
 
-# The events received in [$3, $5) whose consent ended before $1 (a later movement of the key
-# received before it), oldest first, at most $2. The pass walks time in windows of
-# WINDOW: each a range of consent_event_received_brin, sorted, however old the table.
-ENDED_EVENTS = """
-SELECT e.id, e.message_id, e.received_at
-  FROM consent_event e
- WHERE e.received_at >= $3 AND e.received_at < $5
-   AND EXISTS (SELECT 1 FROM consent_event l
-                WHERE (l.recipient, l.brand_code, l.recipient_type, l.type)
-                    = (e.recipient, e.brand_code, e.recipient_type, e.type)
-                  AND l.state = ANY($4::text[]) AND l.received_at < $1
-                  AND (l.received_at, l.id) > (e.received_at, e.id))
- ORDER BY e.received_at
- LIMIT $2
-"""
-
-# The messages that made no event, received before $1, at most $2.
-MESSAGES_WITHOUT_CONSENT = """
-SELECT m.id FROM mo_message m
- WHERE m.received_at < $1 AND m.outcome <> 'consent'
-   AND NOT EXISTS (SELECT 1 FROM consent_event e WHERE e.message_id = m.id)
- ORDER BY m.received_at
- LIMIT $2
-"""
-
-DELETE_ATTEMPTS = "DELETE FROM iys_attempt WHERE event_id = ANY($1::bigint[])"
-DELETE_KEPT_ATTEMPTS = "DELETE FROM iys_attempt_kept WHERE event_id = ANY($1::bigint[])"
-DELETE_EVENTS = "DELETE FROM consent_event WHERE id = ANY($1::bigint[])"
-# a message goes with its last event (one message may carry events of several brands)
-ORPHANED_MESSAGES = """
-SELECT m FROM unnest($1::bigint[]) AS m
- WHERE NOT EXISTS (SELECT 1 FROM consent_event e WHERE e.message_id = m)
-"""
-DELETE_MESSAGE_ROWS = (
-    "DELETE FROM sms_in WHERE message_id = ANY($1::bigint[])",
-    "DELETE FROM sms_in_kept WHERE message_id = ANY($1::bigint[])",
-    "DELETE FROM sms_part WHERE message_id = ANY($1::bigint[])",
-    "DELETE FROM sms_out WHERE message_id = ANY($1::bigint[])",
-    "DELETE FROM mo_message WHERE id = ANY($1::bigint[])",
-)
-
-# the months of a table partitioned by month, with their upper bounds
-MONTHS = """
-SELECT c.relname AS name,
-       (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz
-           AS upper_bound
-  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
- WHERE i.inhparent = $1::regclass AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
- ORDER BY 2
-"""
-
-# Before a month of sms_in goes: the PDUs of every event still kept — its key's current
-# movement, or ended after $1 (no later movement of the key received before $1).
-KEEP_PDUS = """
-INSERT INTO sms_in_kept
-SELECT s.*, now() FROM {month} s
- WHERE EXISTS (SELECT 1 FROM consent_event e
-                WHERE e.message_id = s.message_id
-                  AND NOT EXISTS (SELECT 1 FROM consent_event l
-                                   WHERE (l.recipient, l.brand_code, l.recipient_type, l.type)
-                                       = (e.recipient, e.brand_code, e.recipient_type, e.type)
-                                     AND l.state = ANY($2::text[]) AND l.received_at < $1
-                                     AND (l.received_at, l.id) > (e.received_at, e.id)))
-ON CONFLICT (id) DO NOTHING
-"""
-KEEP_ATTEMPTS = """
-INSERT INTO iys_attempt_kept
-SELECT a.*, now() FROM {month} a
-  JOIN consent_event e ON e.id = a.event_id
- WHERE NOT EXISTS (SELECT 1 FROM consent_event l
-                    WHERE (l.recipient, l.brand_code, l.recipient_type, l.type)
-                        = (e.recipient, e.brand_code, e.recipient_type, e.type)
-                      AND l.state = ANY($2::text[]) AND l.received_at < $1
-                      AND (l.received_at, l.id) > (e.received_at, e.id))
-ON CONFLICT (id) DO NOTHING
-"""
-
-
 async def ensure_partitions(pool: asyncpg.Pool, months_ahead: int) -> None:
     """This month's and the next ``months_ahead`` months' partitions exist."""
     async with pool.acquire() as conn:
         for table in ("sms_in", "iys_attempt"):
-            await conn.execute("SELECT iys_month_partitions($1, now(), $2)", table, months_ahead)
+            await conn.execute(SQL.retention_partitions_ahead, table, months_ahead)
 
 
 async def drop_expired_months(pool: asyncpg.Pool, settings: RetentionSettings) -> list[str]:
@@ -131,10 +58,11 @@ async def drop_expired_months(pool: asyncpg.Pool, settings: RetentionSettings) -
     ``keep_after_consent_end`` ago, after copying the evidence still kept; their names."""
     dropped: list[str] = []
     async with pool.acquire() as conn:
-        cutoff = await conn.fetchval("SELECT now() - $1::interval",
+        cutoff = await conn.fetchval(SQL.retention_cutoff,
                                      settings.keep_after_consent_end)
-        for table, keep in (("sms_in", KEEP_PDUS), ("iys_attempt", KEEP_ATTEMPTS)):
-            for month in await conn.fetch(MONTHS, table):
+        for table, keep in (("sms_in", SQL.retention_keep_pdus),
+                            ("iys_attempt", SQL.retention_keep_attempts)):
+            for month in await conn.fetch(SQL.retention_months, table):
                 if month["upper_bound"] > cutoff:
                     break
                 name = month["name"]
@@ -158,8 +86,7 @@ async def oldest_event(pool: asyncpg.Pool) -> datetime | None:
     """Where a pass starts: the receipt time of the oldest event. Ids are in time order, so
     the first rows of the primary key have it (the smallest of the first hundred: a message
     may be stored a little after a later one)."""
-    return await pool.fetchval("SELECT min(received_at) FROM (SELECT received_at FROM "
-                               "consent_event ORDER BY id LIMIT 100) AS first")
+    return await pool.fetchval(SQL.retention_first_received)
 
 
 async def delete_ended_batch(pool: asyncpg.Pool, settings: RetentionSettings,
@@ -169,19 +96,19 @@ async def delete_ended_batch(pool: asyncpg.Pool, settings: RetentionSettings,
     messages once no event refers to them. Returns (events deleted, where the next batch
     starts; None: done)."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", RETENTION_LOCK_ID)
+        await conn.execute(SQL.retention_lock, RETENTION_LOCK_ID)
         if since >= cutoff:
             return 0, None
         until = min(since + WINDOW, cutoff)
-        rows = await conn.fetch(ENDED_EVENTS, cutoff, settings.batch_size, since,
+        rows = await conn.fetch(SQL.retention_ended_events, cutoff, settings.batch_size, since,
                                 list(MOVEMENT_STATES), until)
         ids = [r["id"] for r in rows]
         if ids:
-            await conn.execute(DELETE_ATTEMPTS, ids)
-            await conn.execute(DELETE_KEPT_ATTEMPTS, ids)
-            await conn.execute(DELETE_EVENTS, ids)
+            await conn.execute(SQL.retention_delete_attempts, ids)
+            await conn.execute(SQL.retention_delete_kept_attempts, ids)
+            await conn.execute(SQL.retention_delete_events, ids)
             messages = [r[0] for r in await conn.fetch(
-                ORPHANED_MESSAGES, list({r["message_id"] for r in rows}))]
+                SQL.retention_orphaned_messages, list({r["message_id"] for r in rows}))]
             await _delete_messages(conn, messages)
         # a full batch: the window may hold more (from the last one deleted, which is gone)
         return len(ids), rows[-1]["received_at"] if len(ids) == settings.batch_size else until
@@ -190,10 +117,10 @@ async def delete_ended_batch(pool: asyncpg.Pool, settings: RetentionSettings,
 async def delete_without_consent_batch(pool: asyncpg.Pool, settings: RetentionSettings) -> int:
     """One batch of messages that made no event, older than ``keep_without_consent``."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", RETENTION_LOCK_ID)
-        cutoff = await conn.fetchval("SELECT now() - $1::interval",
+        await conn.execute(SQL.retention_lock, RETENTION_LOCK_ID)
+        cutoff = await conn.fetchval(SQL.retention_cutoff,
                                      settings.keep_without_consent)
-        ids = [r["id"] for r in await conn.fetch(MESSAGES_WITHOUT_CONSENT, cutoff,
+        ids = [r["id"] for r in await conn.fetch(SQL.retention_messages_without_consent, cutoff,
                                                  settings.batch_size)]
         await _delete_messages(conn, ids)
         return len(ids)
@@ -211,7 +138,7 @@ async def run_once(pool: asyncpg.Pool, settings: RetentionSettings) -> dict[str,
     dropped = await drop_expired_months(pool, settings)
     events = messages = 0
     # one cutoff for the pass: recomputed per batch, it would move ahead of the walk forever
-    cutoff = await pool.fetchval("SELECT now() - $1::interval", settings.keep_after_consent_end)
+    cutoff = await pool.fetchval(SQL.retention_cutoff, settings.keep_after_consent_end)
     progress = await oldest_event(pool)
     while progress is not None:
         n, progress = await delete_ended_batch(pool, settings, progress, cutoff)

@@ -187,7 +187,11 @@ async def start(config: Config) -> Running:
     pusher = Pusher(pool, dsn, iys_settings, worker_id=process_name(), intake=intake.rate)
     outbox_signal = OutboxSignal(pool, local=pusher.wake)
     outbox = PgReplyOutbox(pool)
-    writer = AsyncpgWriter(pool)  # MO batches, several in flight on pool connections
+    # MO batches, several in flight, on a pool of their own whose statements are planned
+    # once (db.connect_pool, generic_plans)
+    writer_pool = await db.connect_pool(dsn, min_size=2, max_size=6, generic_plans=True)
+    closers.append(writer_pool)
+    writer = AsyncpgWriter(writer_pool)
     closers.append(writer)
     pipeline = Pipeline(
         writer, rules,

@@ -60,7 +60,7 @@ async def test_months_are_created_ahead_and_rows_outside_them_are_never_lost(
     pool: asyncpg.Pool
 ) -> None:
     await retention.ensure_partitions(pool, months_ahead=2)
-    months = [r["name"] for r in await pool.fetch(retention.MONTHS, "sms_in")]
+    months = [r["name"] for r in await pool.fetch(retention.SQL.retention_months, "sms_in")]
     this_month = NOW.strftime("sms_in_%Y%m")
     assert this_month in months and len(months[months.index(this_month):]) == 3
     far = NOW - 20 * YEAR  # no month for it: the default partition takes it

@@ -437,3 +437,110 @@ SELECT version FROM schema_migrations
 
 -- name: record_migration
 INSERT INTO schema_migrations (version) VALUES ($1)
+
+-- == retention (inbound/retention.py) ==
+
+-- name: retention_ended_events
+-- The events received in [$3, $5) whose consent ended before $1 (a later movement of the key
+-- received before it), oldest first, at most $2. The pass walks time in windows of
+-- retention.WINDOW: each a range of consent_event_received_brin, sorted, however old the table.
+SELECT e.id, e.message_id, e.received_at
+  FROM consent_event e
+ WHERE e.received_at >= $3 AND e.received_at < $5
+   AND EXISTS (SELECT 1 FROM consent_event l
+                WHERE (l.recipient, l.brand_code, l.recipient_type, l.type)
+                    = (e.recipient, e.brand_code, e.recipient_type, e.type)
+                  AND l.state = ANY($4::text[]) AND l.received_at < $1
+                  AND (l.received_at, l.id) > (e.received_at, e.id))
+ ORDER BY e.received_at
+ LIMIT $2
+
+-- name: retention_messages_without_consent
+-- The messages that made no event, received before $1, at most $2.
+SELECT m.id FROM mo_message m
+ WHERE m.received_at < $1 AND m.outcome <> 'consent'
+   AND NOT EXISTS (SELECT 1 FROM consent_event e WHERE e.message_id = m.id)
+ ORDER BY m.received_at
+ LIMIT $2
+
+-- name: retention_delete_attempts
+DELETE FROM iys_attempt WHERE event_id = ANY($1::bigint[])
+
+-- name: retention_delete_kept_attempts
+DELETE FROM iys_attempt_kept WHERE event_id = ANY($1::bigint[])
+
+-- name: retention_delete_events
+DELETE FROM consent_event WHERE id = ANY($1::bigint[])
+
+-- name: retention_orphaned_messages
+-- a message goes with its last event (one message may carry events of several brands)
+SELECT m FROM unnest($1::bigint[]) AS m
+ WHERE NOT EXISTS (SELECT 1 FROM consent_event e WHERE e.message_id = m)
+
+-- name: retention_delete_sms_in
+DELETE FROM sms_in WHERE message_id = ANY($1::bigint[])
+
+-- name: retention_delete_sms_in_kept
+DELETE FROM sms_in_kept WHERE message_id = ANY($1::bigint[])
+
+-- name: retention_delete_sms_part
+DELETE FROM sms_part WHERE message_id = ANY($1::bigint[])
+
+-- name: retention_delete_sms_out
+DELETE FROM sms_out WHERE message_id = ANY($1::bigint[])
+
+-- name: retention_delete_mo_message
+DELETE FROM mo_message WHERE id = ANY($1::bigint[])
+
+-- name: retention_months
+-- the months of a table partitioned by month, with their upper bounds
+SELECT c.relname AS name,
+       (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \(''([^'']+)''\)'))[1]::timestamptz
+           AS upper_bound
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = $1::regclass AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
+ ORDER BY 2
+
+-- name: retention_keep_pdus
+-- Before a month of sms_in goes: the PDUs of every event still kept (its key's current
+-- movement, or ended after $1: no later movement of the key received before $1). {month} is
+-- the month's table, an identifier quoted by retention._quoted (a name, never data).
+INSERT INTO sms_in_kept
+SELECT s.*, now() FROM {month} s
+ WHERE EXISTS (SELECT 1 FROM consent_event e
+                WHERE e.message_id = s.message_id
+                  AND NOT EXISTS (SELECT 1 FROM consent_event l
+                                   WHERE (l.recipient, l.brand_code, l.recipient_type, l.type)
+                                       = (e.recipient, e.brand_code, e.recipient_type, e.type)
+                                     AND l.state = ANY($2::text[]) AND l.received_at < $1
+                                     AND (l.received_at, l.id) > (e.received_at, e.id)))
+ON CONFLICT (id) DO NOTHING
+
+-- name: retention_keep_attempts
+-- the same for a month of iys_attempt
+INSERT INTO iys_attempt_kept
+SELECT a.*, now() FROM {month} a
+  JOIN consent_event e ON e.id = a.event_id
+ WHERE NOT EXISTS (SELECT 1 FROM consent_event l
+                    WHERE (l.recipient, l.brand_code, l.recipient_type, l.type)
+                        = (e.recipient, e.brand_code, e.recipient_type, e.type)
+                      AND l.state = ANY($2::text[]) AND l.received_at < $1
+                      AND (l.received_at, l.id) > (e.received_at, e.id))
+ON CONFLICT (id) DO NOTHING
+
+-- name: retention_partitions_ahead
+-- this month's and the next $2 months' partitions of table $1 (migrations/0018)
+SELECT iys_month_partitions($1, now(), $2)
+
+-- name: retention_cutoff
+SELECT now() - $1::interval
+
+-- name: retention_first_received
+-- the receipt time of the oldest event: ids are in time order, so the first rows of the
+-- primary key have it (the smallest of the first hundred: a message may be stored a little
+-- after a later one)
+SELECT min(received_at) FROM (SELECT received_at FROM consent_event ORDER BY id LIMIT 100) AS first
+
+-- name: retention_lock
+-- one retention batch at a time, in every process
+SELECT pg_advisory_xact_lock($1)

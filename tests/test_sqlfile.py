@@ -53,6 +53,9 @@ async def test_every_shipped_statement_is_accepted_by_the_migrated_schema(
             for name, sql in statements.items():
                 if ";" in sql:
                     continue
+                if "{month}" in sql:  # a month's table, named by the caller (retention)
+                    parent = "iys_attempt" if "iys_attempt" in sql else "sms_in"
+                    sql = sql.format(month=parent)
                 try:
                     await conn.prepare(sql)
                 except Exception as exc:  # pragma: no cover - the failure message

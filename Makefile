@@ -48,7 +48,7 @@ lint: $(TEST_STAMP)
 
 ## bench / chaos: the long versions (minutes); small versions run inside `make test`
 bench: $(TEST_STAMP) $(PEER_STAMP)
-	$(BIN)/python -m bench
+	flock /tmp/iys-bench.lock $(BIN)/python -m bench
 
 chaos: $(TEST_STAMP) $(PEER_STAMP)
 	IYS_CHAOS_FULL=1 $(BIN)/pytest -q -p no:cacheprovider tests/chaos

@@ -26,7 +26,9 @@ Sections: ``smpp`` (the rows above), ``iys`` (MO → İYS through the sandbox at
 requests/s: ``bench/iys.py``, its own ``BENCH_IYS_*`` settings) and ``flood`` (an SMSC that
 sends without waiting; bounded memory: ``bench/flood.py``, ``BENCH_FLOOD_*``) and ``big``
 (the service on an empty database and on one holding ``BENCH_BIG_ROWS`` messages, default
-10,000,000, built once and kept under ``var/bench-big/``: ``bench/big.py``). ``--only
+10,000,000, built once and kept under ``var/bench-big/``: ``bench/big.py``) and ``check`` (the
+pre-send check: 1,000,000 numbers through the CLI against 10,000,000 mirror keys, kept under
+``var/bench-check/``: ``bench/presend.py``). ``--only
 SECTION`` runs one and keeps the others' figures from results.json, so BENCHMARKS.md always
 shows all.
 """
@@ -54,6 +56,7 @@ import asyncpg
 from bench import big as big_bench
 from bench import flood as flood_bench
 from bench import iys as iys_bench
+from bench import presend as check_bench
 from bench import report
 from bench.harness import (
     ACKONLY_SCRIPT,
@@ -71,7 +74,7 @@ from inbound import db
 from tests.processes import stop_process
 
 WARMUP = 500
-SECTIONS = ("smpp", "iys", "flood", "big")
+SECTIONS = ("smpp", "iys", "flood", "big", "check")
 
 
 @dataclass
@@ -254,6 +257,10 @@ async def main(argv: list[str] | None = None) -> int:
                 big.update({"machine": dict(info), "command": command,
                             "earlier": big_bench.earlier_runs(results.get("big"))})
                 results["big"] = big
+            if "check" in sections:  # a cluster of its own, kept under var/bench-check
+                print("check: the pre-send check from the CLI", flush=True)
+                results["check"] = {**await check_bench.run(), "machine": dict(info),
+                                    "command": command}
         finally:  # before its directory goes (see EmbeddedPostgres.stop)
             await asyncio.to_thread(pg.stop)
     s.out.mkdir(parents=True, exist_ok=True)

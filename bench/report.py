@@ -63,6 +63,10 @@ def write_markdown(results: dict[str, Any], path: Path) -> str:
         lines += flood_lines(results["flood"])
     if "big" in results:
         lines += bigreport.big_lines(results["big"])
+    if "check" in results:
+        from bench.presend import check_lines
+
+        lines += check_lines(results["check"])
     text = "\n".join(lines)
     path.write_text(text, encoding="utf-8")
     return text

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from inbound.presend import CheckSettings, parse_settings
 from inbound.retention import RetentionSettings
 from iys_push.client import IysSettings
 from smpp_bind.settings import LinkSettings as LinkConfig
@@ -75,6 +76,7 @@ class Config:
     trusted_proxies: tuple[str, ...] = ()
     retention: RetentionSettings = RetentionSettings()
     retention_enabled: bool = True
+    check: CheckSettings = CheckSettings()     # [check]: the pre-send check (inbound.presend)
 
     @property
     def uses_simulator(self) -> bool:
@@ -284,6 +286,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     rules = _Reader(_table(data, "rules"), "rules.")
     api = _Reader(_table(data, "api"), "api.")
     ret = _Reader(_table(data, "retention"), "retention.")
+    chk = _Reader(_table(data, "check"), "check.")
     raw_links = data.get("link", [])
     if not isinstance(raw_links, list):
         raise ConfigError("link: expected an array of tables ([[link]])")
@@ -347,14 +350,15 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         trusted_proxies=_trusted_proxies(http),
         retention=_retention(ret),
         retention_enabled=ret.get("enabled", bool, True),
+        check=parse_settings(chk),
     )
     if config.web_secret and len(config.web_secret.encode()) < 16:
         raise ConfigError("IYS_INBOUND_WEB_SECRET: needs at least 16 bytes (32 random bytes, "
                           "e.g. `openssl rand -hex 32`)")
-    for reader in (db, http, iys, sim, logr, rules, api, ret):
+    for reader in (db, http, iys, sim, logr, rules, api, ret, chk):
         reader.reject_unknown()
     top.used.update({"database", "http", "iys", "simulator", "log", "rules", "link", "api",
-                     "retention"})
+                     "retention", "check"})
     top.reject_unknown()
     return config
 

@@ -39,6 +39,8 @@ class ServiceState:
     extra_checks: list[Callable[[], tuple[str, bool]]] = field(default_factory=list)
     # İYS as the pusher reaches it (iys_push.client.IysSettings): the API's state refresh
     iys_settings: Any = None
+    # [check] (inbound.presend.CheckSettings): the pre-send check's limits; None: defaults
+    check_settings: Any = None
 
 
 async def healthz(_: web.Request) -> web.Response:

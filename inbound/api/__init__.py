@@ -17,6 +17,7 @@ from aiohttp import web
 from inbound.api import (
     params,
     routes_accounts,
+    routes_check,
     routes_config,
     routes_consents,
     routes_events,
@@ -79,6 +80,7 @@ def create_api(pool: asyncpg.Pool, *, admin_token: str | None = None,
     api.add_routes(routes_events.routes)
     api.add_routes(routes_reviews.routes)
     api.add_routes(routes_consents.routes)
+    api.add_routes(routes_check.routes)
     if iys_settings is not None:
         from iys_push.client import IysClient
 

@@ -131,7 +131,7 @@ async def run(args: argparse.Namespace, pool_of: Callable[[], Awaitable[Any]],
     started = time.monotonic()
     pool = await pool_of()
     try:
-        async with pool.acquire() as conn:
+        async with pool.acquire() as conn, pool.acquire() as second:
             check = await presend.Check.open(conn, args.brand, args.type, args.recipient_type,
                                              settings)
             if check is None:
@@ -153,7 +153,8 @@ async def run(args: argparse.Namespace, pool_of: Callable[[], Awaitable[Any]],
                 out.write("recipient,verdict,reason\n")
             try:
                 chunks = read_chunks(source, presend.CHUNK, progress)
-                async for verdicts in presend.stream(conn, check, _aiter(chunks)):
+                async for verdicts in presend.stream([conn, second], check,
+                                                     _aiter(chunks)):
                     counts.update((v[2], v[3]) for v in verdicts)
                     if args.verdicts:
                         buffer = io.StringIO()

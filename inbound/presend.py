@@ -22,6 +22,7 @@ mirror chunk by chunk (``CHUNK`` distinct numbers a query by the primary key), a
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -176,13 +177,20 @@ class Check:
     def verdicts(self, raws: list[str], normalised: list[str | None],
                  rows: Iterable[asyncpg.Record]) -> list[Verdict]:
         found = {r[0]: (r[1], r[2]) for r in rows}
+        pending, review, why = self.ret_pending, self.review, self.why
         out: list[Verdict] = []
+        append = out.append
         for raw, recipient in zip(raws, normalised, strict=True):
             if recipient is None:
-                out.append((raw, None, INVALID, self.invalid_reason(raw)))
+                append((raw, None, INVALID, self.invalid_reason(raw)))
                 continue
-            reason = self.why(recipient, found.get(recipient))
-            out.append((raw, recipient, BLOCKED if reason else ALLOWED, reason))
+            row = found.get(recipient)
+            if (row is not None and row[0] == "ONAY" and recipient not in pending
+                    and recipient not in review):       # the common case, without a call
+                append((raw, recipient, ALLOWED, ""))
+                continue
+            reason = why(recipient, row)
+            append((raw, recipient, BLOCKED if reason else ALLOWED, reason))
         return out
 
     def invalid_reason(self, raw: str) -> str:
@@ -191,23 +199,27 @@ class Check:
         return "too_long" if len(raw) > MAX_INPUT_LENGTH else self._not_a
 
 
-async def stream(conn: asyncpg.Connection, check: Check,
+async def stream(conns: list[asyncpg.Connection], check: Check,
                  chunks: AsyncIterator[list[str]]) -> AsyncIterator[list[Verdict]]:
-    """The verdicts of each chunk of inputs, in order. While the database looks up chunk k,
-    chunk k+1 is read and normalised and chunk k-1's verdicts are written by the caller (one
-    connection: one query at a time, but both processes busy)."""
-    previous: tuple[list[str], list[str | None], asyncio.Future[Any]] | None = None
+    """The verdicts of each chunk of inputs, in order. Chunk k is looked up on connection
+    k mod len(conns), up to one lookup in flight per connection: while the database looks
+    up the last chunks, the next is read and normalised and the oldest's verdicts are
+    written by the caller (a connection runs one query at a time; two let the database use
+    a second core while this process works)."""
+    inflight: deque[tuple[list[str], list[str | None], asyncio.Future[Any]]] = deque()
+    k = 0
     async for raws in chunks:
         normalised = check.normalised(raws)
         distinct = list({r for r in normalised if r is not None})
-        if previous is not None:
-            rows = await previous[2]
-            task = asyncio.ensure_future(check.lookup(conn, distinct))
-            await asyncio.sleep(0)            # let the query go out before the CPU work
-            yield check.verdicts(previous[0], previous[1], rows)
-        else:
-            task = asyncio.ensure_future(check.lookup(conn, distinct))
-            await asyncio.sleep(0)
-        previous = (raws, normalised, task)
-    if previous is not None:
-        yield check.verdicts(previous[0], previous[1], await previous[2])
+        oldest = inflight.popleft() if len(inflight) == len(conns) else None
+        if oldest is not None:
+            rows = await oldest[2]             # frees conns[k % len(conns)]
+        task = asyncio.ensure_future(check.lookup(conns[k % len(conns)], distinct))
+        await asyncio.sleep(0)                 # let the query go out before the CPU work
+        inflight.append((raws, normalised, task))
+        k += 1
+        if oldest is not None:
+            yield check.verdicts(oldest[0], oldest[1], rows)
+    while inflight:
+        raws, normalised, task = inflight.popleft()
+        yield check.verdicts(raws, normalised, await task)

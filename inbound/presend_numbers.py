@@ -9,9 +9,10 @@ validation (~15 µs), a quarter of the check's whole budget at a million numbers
 separators ``normalise_recipient`` allows (space, ``-``, ``.``, ``(``, ``)``) a number that
 reads ``+90``/``0090``/``90``/``0`` (or nothing) followed by ten digits is checked against
 libphonenumber's own Turkish patterns, compiled once from its metadata (so the answer
-follows the library's version). Anything else — ``+9005…``, 8xx numbers of 12 or 13 digits,
-stray characters — goes to ``normalise_recipient`` itself. ``tests/test_presend_numbers.py``
-compares the two on many shapes.
+follows the library's version). Text with other characters, or fewer than ten digits, cannot
+be a recipient of a phone type and is refused at once. Anything else — ``+9005…``, 8xx
+numbers of 12 or 13 digits — goes to ``normalise_recipient`` itself.
+``tests/test_presend_numbers.py`` compares the two on many shapes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ _SEPARATORS = str.maketrans("", "", " -.()")
 # the shapes whose meaning is certain: a country prefix or the trunk 0, then ten digits
 _COMMON = re.compile(r"(?:\+90|0090|90|0)?([0-9]{10})")
 _MAX_LENGTH = 25          # normalise_recipient's limit on the text as written
+_PHONE_CHARS = re.compile(r"[0-9+() .-]+")   # normalise_recipient's characters
+_DIGIT = re.compile(r"[0-9]")
 _TYPE_FIELDS = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost",
                 "personal_number", "voip", "pager", "uan", "voicemail")
 
@@ -66,4 +69,8 @@ class Normaliser:
                 if national[0] not in self._first or _VALID.match(national) is None:
                     return None
                 return "+90" + national
+            # what normalise_recipient refuses at once, or cannot make ten national digits
+            # of (both types need +90 and ten digits): refused without libphonenumber
+            if not _PHONE_CHARS.fullmatch(value) or len(_DIGIT.findall(value)) < 10:
+                return None
         return normalise_recipient(raw, self.type)

@@ -195,7 +195,7 @@ async def check_csv(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     await response.write(b"recipient,verdict,reason\n")
     async with pool.acquire() as conn:
-        async for verdicts in presend.stream(conn, check, csv_chunks(request)):
+        async for verdicts in presend.stream([conn], check, csv_chunks(request)):
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\n").writerows(
                 (v[1] or v[0], v[2], v[3]) for v in verdicts)

@@ -21,7 +21,7 @@ def number(i: int) -> str:
     return f"+9053{i:08d}"
 
 
-async def fixture(pool: asyncpg.Pool) -> None:
+async def fixture(pool: asyncpg.Pool, known: int = KNOWN) -> None:
     await pool.execute("INSERT INTO brand (id, name, iys_code, brand_code) "
                        "VALUES ('bench', 'BENCH', $1, $1)", BRAND_CODE)
     await pool.execute(
@@ -31,7 +31,7 @@ async def fixture(pool: asyncpg.Pool) -> None:
                   CASE WHEN i % 5 = 0 THEN 'RET' ELSE 'ONAY' END,
                   now() - interval '1 day', 'HS_WEB', 'pull'
              FROM generate_series(0, $2 - 1) AS i, unnest(ARRAY['MESAJ', 'ARAMA']) AS t""",
-        BRAND_CODE, KNOWN)
+        BRAND_CODE, known)
     await pool.execute("INSERT INTO iys_mirror_status (brand_code, pulled_at) VALUES ($1, now())",
                        BRAND_CODE)
 
@@ -76,7 +76,7 @@ async def test_the_cli_prints_the_allowed_numbers_and_a_summary(
 
 async def test_strict_refuses_a_stale_mirror_and_an_unknown_brand_is_named(
         pool: asyncpg.Pool, dsn: str, tmp_path: Path) -> None:
-    await fixture(pool)
+    await fixture(pool, known=10)
     await pool.execute("UPDATE iys_mirror_status SET pulled_at = now() - interval '3 hours'")
     path = tmp_path / "numbers.csv"
     path.write_text(number(1) + "\n")

@@ -78,11 +78,11 @@ class PushCore:
         if verdict is not None:
             return verdict, None
         before = view = View.of(event)
-        if plan_consent_date(event.received_at, view) is None:
-            return SUPERSEDED, None         # the pulled feed shows a newer movement: no request
         settled = known_ret(event, view)
         if settled is not None:
             return settled, None            # İYS told us of the RET itself just now
+        if plan_consent_date(event.received_at, view) is None:
+            return SUPERSEDED, None         # the pulled feed shows a newer movement: no request
         if must_ask(event, view):
             onay = await self._ask_onay([event])
             if not onay[event.id]:

@@ -7,9 +7,10 @@ status,consentDate,source`` sorted by creationDate then transactionId; 204 when 
 none. The agreement's ``hashValue`` is the SHA-384 (hex) of the file exactly as served.
 ``reportDate`` must be ``YYYY-MM-DD`` (H501) and at most 7 days back (H502).
 
-Drift (``POST /_sandbox/reconciliation-drift``): ``lose`` lists transaction ids the file
-leaves out from now on (an accepted movement İYS "lost"); ``movement`` records a movement of
-any source that nobody is told about (no push; the pull feed shows it only after its hour).
+Drift (``POST /_sandbox/reconciliation-drift``): ``lose`` lists transaction ids of accepted
+movements İYS then "loses" (gone from its records and its files; the key falls back to its
+movement before); ``movement`` records a movement of any source that nobody is told about
+(no push; the pull feed shows it only after its hour).
 """
 
 from __future__ import annotations
@@ -63,8 +64,7 @@ def _day(request: web.Request) -> date | web.Response:
 
 def day_rows(state: SandboxState, brand_code: int, day: date) -> list[Movement]:
     rows = [m for m in state.movements
-            if m.brand_code == brand_code and m.creation_date.astimezone(TR).date() == day
-            and m.transaction_id not in state.hidden_in_file]
+            if m.brand_code == brand_code and m.creation_date.astimezone(TR).date() == day]
     return sorted(rows, key=lambda m: (m.creation_date, m.transaction_id))
 
 
@@ -160,13 +160,10 @@ async def admin_drift(request: web.Request) -> web.Response:
         body = None
     if not isinstance(body, dict):
         return web.json_response({"error": "JSON object expected"}, status=400)
-    if body.get("clear"):
-        state.hidden_in_file.clear()
     lose = body.get("lose") or []
     if not isinstance(lose, list) or not all(isinstance(t, str) for t in lose):
         return web.json_response({"error": "lose: a list of transaction ids"}, status=400)
-    state.hidden_in_file.update(lose)
-    answer: dict[str, Any] = {"hidden": sorted(state.hidden_in_file)}
+    answer: dict[str, Any] = {"lost": _lose(state, set(lose))}
     m = body.get("movement")
     if m is not None:
         if not isinstance(m, dict) or not {"brandCode", "recipient", "status"} <= set(m):
@@ -180,6 +177,21 @@ async def admin_drift(request: web.Request) -> web.Response:
                                 source=m.get("source", "HS_WEB"), when=at)
         answer["movement"] = movement_body(recorded)
     return web.json_response(answer)
+
+
+def _lose(state: SandboxState, transaction_ids: set[str]) -> int:
+    """Forget movements; each key they touched falls back to its latest remaining one."""
+    gone = [m for m in state.movements if m.transaction_id in transaction_ids]
+    state.movements[:] = [m for m in state.movements if m.transaction_id not in transaction_ids]
+    for m in gone:
+        key = (m.brand_code, m.recipient, m.recipient_type, m.type)
+        rest = [r for r in state.movements
+                if (r.brand_code, r.recipient, r.recipient_type, r.type) == key]
+        if rest:
+            state.current[key] = max(rest, key=lambda r: r.creation_date)
+        else:
+            state.current.pop(key, None)
+    return len(gone)
 
 
 def _moment(text: Any) -> datetime | None:

@@ -159,9 +159,7 @@ class SandboxState:
         # push registration (push.py): brand → connections; what was pushed, and its answer
         self.push_connections: dict[int, list[dict[str, str]]] = defaultdict(list)
         self.pushed: list[tuple[str, str, int | None]] = []
-        # reconciliation (reconciliation.py): transaction ids the daily file leaves out (a
-        # movement İYS "lost"), and the agreements recorded per (brand, day)
-        self.hidden_in_file: set[str] = set()
+        # reconciliation (reconciliation.py): the agreements recorded per (brand, day)
         self.agreements: dict[tuple[int, str], bool] = {}
 
     # -- movements -----------------------------------------------------------------------

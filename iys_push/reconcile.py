@@ -31,7 +31,7 @@ import asyncpg
 import structlog
 
 from iys_push import mirror, mirror_client
-from iys_push.client import IysClient
+from iys_push.client import IysClient, TokenHalted
 from smpp_bind.addresses import mask_msisdn
 
 log = structlog.get_logger(__name__)
@@ -81,6 +81,16 @@ async def reconcile_day(pool: asyncpg.Pool, client: IysClient, brand_id: str, da
     brand = await pool.fetchrow(mirror.SQL.brand_by_id, brand_id)
     if brand is None:
         raise UnknownBrand(brand_id)
+    try:
+        return await _reconcile(pool, client, brand, day, agree)
+    except (ConnectionError, TokenHalted, OSError) as exc:   # İYS out of reach: reported
+        return await _save(pool, brand["brand_code"], day, "unavailable",
+                           detail=f"İYS not reachable: {type(exc).__name__}: {exc}"[:500])
+
+
+async def _reconcile(pool: asyncpg.Pool, client: IysClient, brand: asyncpg.Record, day: date,
+                     agree: bool | None) -> dict[str, Any]:
+    brand_id = brand["id"]
     iys_code, brand_code, text_day = brand["iys_code"], brand["brand_code"], day.isoformat()
     answer = await mirror_client.day_file(client, iys_code, brand_code, text_day)
     if answer.status != 204 and not (answer.ok and isinstance(answer.body, str)):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from inbound.api import openapi_mirror
 from inbound.api.inputs import DATE_TIME_PATTERN, END
 from inbound.api.openapi_schemas import NO_NUL, SCHEMAS, anchored, ref, text
 
@@ -289,9 +290,9 @@ def document() -> dict[str, Any]:
                  "description": DESCRIPTION},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": PATHS,
+        "paths": {**PATHS, **openapi_mirror.PATHS},
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_mirror.SCHEMAS},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "an iysk_… API token"}},
         },

@@ -105,7 +105,8 @@ async def overview(request: web.Request) -> str:
 
 def _report_row(lang: str, r: dict[str, Any]) -> str:
     drift = ", ".join(f'#{d["event_id"]} {d["recipient"]} {d["status"]}' for d in r["drift"])
-    return (f'<tr><td>{esc(r["day"])}</td><td data-outcome>{esc(word(lang, "o_" + r["outcome"]))}</td>'
+    outcome = word(lang, "o_" + r["outcome"])
+    return (f'<tr><td>{esc(r["day"])}</td><td data-outcome>{esc(outcome)}</td>'
             f'<td>{esc(r["file_rows"])}</td><td>{esc(r["applied"])}</td>'
             f'<td>{esc(r["drift_rows"])}{(" (" + esc(drift) + ")") if drift else ""}</td>'
             f'<td>{esc(word(lang, "yes" if r["hash_ok"] else "no"))}</td>'

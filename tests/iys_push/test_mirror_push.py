@@ -146,3 +146,23 @@ async def test_an_older_pushed_movement_does_not_overwrite_a_newer_one(
     row = await db.fetchrow("SELECT status, transaction_id FROM iys_key_state")
     assert (row["status"], row["transaction_id"]) == ("ONAY", "tx-new")
     assert await db.fetchval("SELECT count(*) FROM iys_change") == 2   # both kept as evidence
+
+
+def test_only_a_fresh_iys_side_ret_settles_a_ret_without_a_request() -> None:
+    from datetime import timedelta
+
+    from iys_push.events import ClaimedEvent
+    from iys_push.retry import View, known_ret
+
+    now = datetime.now(UTC)
+    event = ClaimedEvent(id=1, brand_id="acme", brand_code=700001, recipient=ALICE,
+                         recipient_type="BIREYSEL", type="MESAJ", status="RET",
+                         source="HS_MESAJ", received_at=now, consent_date=now,
+                         deadline_at=now + timedelta(days=3), attempts=0)
+    fresh = now - timedelta(minutes=5)
+    verdict = known_ret(event, View("RET", fresh, "iys_push"))
+    assert verdict is not None and (verdict.state, verdict.code) == ("not_needed", "IYS_RET")
+    assert known_ret(event, View("RET", now - timedelta(hours=2), "iys_push")) is None
+    assert known_ret(event, View("RET", fresh, "push")) is None        # ours: the usual rules
+    assert known_ret(event, View("ONAY", fresh, "iys_push")) is None
+    assert known_ret(event, View("RET", now + timedelta(minutes=1), "pull")) is None  # newer

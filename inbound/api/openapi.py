@@ -218,7 +218,7 @@ PATHS: dict[str, Any] = {
         "Configuration changes: who, when, before, after", _json("AuditPage"),
         parameters=[*PAGING,
                     _query("resource", {"enum": ["brand", "number", "owner", "token", "rules",
-                                                 "review"]},
+                                                 "review", "reconciliation"]},
                            "kind of resource"),
                     _query("resource_id", {"type": "string", "maxLength": 200, **NO_NUL},
                            "one resource")],

@@ -5,7 +5,8 @@ pull, last push from İYS, push registered, newest reconciled day), the brand's 
 agreement setting and the reports (newest first, a month at most, or the one day).
 ``POST /brands/{brand_id}/reconciliations`` ``{"date", "agree"?, "auto_agree"?}``: run that
 day now (``agree: true`` records the agreement in İYS if everything matches: the brand's
-legal statement) and/or change the setting; answers the report.
+legal statement) and/or change the setting; answers the report. Both the setting's change
+and a recorded agreement are audited (resources ``brand`` and ``reconciliation``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from inbound.api import params
+from inbound.api import admin, params
 from inbound.api.problems import Problem
 from inbound.api.scope import visible_brand
 from inbound.api.state import IYS_CLIENT
@@ -33,6 +34,23 @@ SELECT b.reconcile_auto_agree, s.pulled_at, s.pushed_at, s.push_registered, s.re
   FROM brand b LEFT JOIN iys_mirror_status s ON s.brand_code = b.brand_code
  WHERE b.id = $1
 """
+
+
+BRAND_FOR_UPDATE = """
+SELECT owner_id, reconcile_auto_agree FROM brand WHERE id = $1 FOR UPDATE
+"""
+AGREED_AT = """
+SELECT r.agreed_at FROM iys_reconciliation r JOIN brand b ON b.brand_code = r.brand_code
+ WHERE b.id = $1 AND r.day = $2
+"""
+
+
+async def _audit(conn: Any, caller: Any, owner_id: int | None, action: str, resource: str,
+                 resource_id: str, before: Any, after: Any) -> None:
+    await admin.audit(conn, actor_token_id=caller.token_id, actor_owner_id=caller.owner_id,
+                      actor_admin=caller.admin, action=action, resource=resource,
+                      resource_id=resource_id, owner_ids=[owner_id] if owner_id else [],
+                      before=before, after=after)
 
 
 def _day(value: Any, field: str) -> date:
@@ -80,7 +98,7 @@ async def list_reconciliations(request: web.Request) -> web.Response:
 
 @routes.post("/brands/{brand_id}/reconciliations")
 async def run_reconciliation(request: web.Request) -> web.Response:
-    pool, brand_id, _ = await visible_brand(request)
+    pool, brand_id, caller = await visible_brand(request)
     body = await params.json_object(request)
     unknown = sorted(set(body) - {"date", "agree", "auto_agree"})
     if unknown:
@@ -90,7 +108,12 @@ async def run_reconciliation(request: web.Request) -> web.Response:
         if flag in body and not isinstance(body[flag], bool):
             raise params.invalid(flag, "true or false")
     if "auto_agree" in body:
-        await pool.execute(mirror.SQL.set_auto_agree, brand_id, body["auto_agree"])
+        async with pool.acquire() as conn, conn.transaction():
+            before = await conn.fetchrow(BRAND_FOR_UPDATE, brand_id)
+            await conn.execute(mirror.SQL.set_auto_agree, brand_id, body["auto_agree"])
+            await _audit(conn, caller, before["owner_id"], "update", "brand", brand_id,
+                         {"reconcile_auto_agree": before["reconcile_auto_agree"]},
+                         {"reconcile_auto_agree": body["auto_agree"]})
     if "date" not in body:
         if "auto_agree" not in body:
             raise params.invalid("date", "required (or auto_agree alone)")
@@ -100,6 +123,15 @@ async def run_reconciliation(request: web.Request) -> web.Response:
     if client is None:
         raise Problem(409, "İYS is not configured in this process: nothing was run",
                       title="İYS not reachable from here")
+    earlier = await pool.fetchval(AGREED_AT, brand_id, day)
     report = await reconcile_day(pool, client, brand_id, day,
                                  agree=True if body.get("agree") else None)
+    if report["agreed_at"] is not None and earlier is None:
+        # the brand's legal statement to İYS: who made it, when, over which file
+        async with pool.acquire() as conn:
+            owner = await conn.fetchval("SELECT owner_id FROM brand WHERE id = $1", brand_id)
+            await _audit(conn, caller, owner, "agree", "reconciliation",
+                         f"{brand_id}/{day.isoformat()}", None,
+                         {"agreed_at": report["agreed_at"], "file_hash": report["file_hash"],
+                          "file_rows": report["file_rows"]})
     return web.json_response(await _answer(pool, brand_id, [report]))

@@ -48,6 +48,10 @@ async def test_a_run_is_reported_and_agreed_only_on_request(
     setting = await (await world.client.post(url, json={"auto_agree": True},
                                              headers=world.auth("a"))).json()
     assert setting["auto_agree"] is True
+    audit = await (await world.client.get("/api/v1/audit", params={"resource": "reconciliation"},
+                                          headers=world.auth("a"))).json()
+    assert [e["resource_id"] for e in audit["items"]] == [f"acme/{today}"]
+    assert audit["items"][0]["action"] == "agree"
 
 
 async def test_bad_input_is_422_and_another_owners_brand_404(

@@ -41,15 +41,6 @@ PULL_AGE = Gauge("iys_inbound_mirror_pull_age_seconds",
                  "Seconds since the brand's last pull round that ended without error "
                  "(-1: never)", ["brand"])
 
-RUN_DAYS = """
-SELECT d::date AS day
-  FROM generate_series($2::date - $3::int, $2::date, interval '1 day') AS d
- WHERE NOT EXISTS (SELECT 1 FROM iys_reconciliation r
-                    WHERE r.brand_code = $1 AND r.day = d::date
-                      AND (r.outcome = 'matched'
-                           OR r.ran_at > now() - make_interval(secs => $4)))
- ORDER BY 1
-"""
 
 
 def due_day(now: datetime) -> date:
@@ -90,9 +81,10 @@ async def reconcile_pass(pool: asyncpg.Pool, client: IysClient,
     """Reconcile every brand's days that need it; returns how many days ran."""
     yesterday = datetime.now(UTC).astimezone(TR).date() - timedelta(days=1)
     ran = 0
-    for brand in await pool.fetch("SELECT id, brand_code FROM brand ORDER BY id"):
-        for row in await pool.fetch(RUN_DAYS, brand["brand_code"], yesterday, DAYS_BACK - 1,
-                                    settings.reconcile_every):
+    for brand in await pool.fetch(mirror.SQL.brands_to_reconcile):
+        days = await pool.fetch(mirror.SQL.days_to_reconcile, brand["brand_code"], yesterday,
+                                DAYS_BACK - 1, settings.reconcile_every)
+        for row in days:
             try:
                 await reconcile_day(pool, client, brand["id"], row["day"])
                 ran += 1

@@ -29,20 +29,8 @@ routes = web.RouteTableDef()
 DAYS_BACK = 7            # İYS keeps the daily files this long (H502 beyond)
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
-STATUS = """
-SELECT b.reconcile_auto_agree, s.pulled_at, s.pushed_at, s.push_registered, s.reconciled_day
-  FROM brand b LEFT JOIN iys_mirror_status s ON s.brand_code = b.brand_code
- WHERE b.id = $1
-"""
 
 
-BRAND_FOR_UPDATE = """
-SELECT owner_id, reconcile_auto_agree FROM brand WHERE id = $1 FOR UPDATE
-"""
-AGREED_AT = """
-SELECT r.agreed_at FROM iys_reconciliation r JOIN brand b ON b.brand_code = r.brand_code
- WHERE b.id = $1 AND r.day = $2
-"""
 
 
 async def _audit(conn: Any, caller: Any, owner_id: int | None, action: str, resource: str,
@@ -71,7 +59,7 @@ def _iso(value: Any) -> str | None:
 
 
 async def _answer(pool: Any, brand_id: str, reports: list[dict[str, Any]]) -> dict[str, Any]:
-    s = await pool.fetchrow(STATUS, brand_id)
+    s = await pool.fetchrow(mirror.SQL.brand_mirror_status, brand_id)
     return {"brand_id": brand_id, "auto_agree": s["reconcile_auto_agree"],
             "mirror": {"pulled_at": _iso(s["pulled_at"]), "pushed_at": _iso(s["pushed_at"]),
                        "push_registered": bool(s["push_registered"]),
@@ -109,7 +97,7 @@ async def run_reconciliation(request: web.Request) -> web.Response:
             raise params.invalid(flag, "true or false")
     if "auto_agree" in body:
         async with pool.acquire() as conn, conn.transaction():
-            before = await conn.fetchrow(BRAND_FOR_UPDATE, brand_id)
+            before = await conn.fetchrow(mirror.SQL.brand_for_update, brand_id)
             await conn.execute(mirror.SQL.set_auto_agree, brand_id, body["auto_agree"])
             await _audit(conn, caller, before["owner_id"], "update", "brand", brand_id,
                          {"reconcile_auto_agree": before["reconcile_auto_agree"]},
@@ -123,13 +111,13 @@ async def run_reconciliation(request: web.Request) -> web.Response:
     if client is None:
         raise Problem(409, "İYS is not configured in this process: nothing was run",
                       title="İYS not reachable from here")
-    earlier = await pool.fetchval(AGREED_AT, brand_id, day)
+    earlier = await pool.fetchval(mirror.SQL.day_agreed_at, brand_id, day)
     report = await reconcile_day(pool, client, brand_id, day,
                                  agree=True if body.get("agree") else None)
     if report["agreed_at"] is not None and earlier is None:
         # the brand's legal statement to İYS: who made it, when, over which file
         async with pool.acquire() as conn:
-            owner = await conn.fetchval("SELECT owner_id FROM brand WHERE id = $1", brand_id)
+            owner = await conn.fetchval(mirror.SQL.brand_owner, brand_id)
             await _audit(conn, caller, owner, "agree", "reconciliation",
                          f"{brand_id}/{day.isoformat()}", None,
                          {"agreed_at": report["agreed_at"], "file_hash": report["file_hash"],

@@ -156,3 +156,31 @@ SELECT b.brand_code, min(b.id) AS brand_id, s.pulled_at, s.reconciled_day,
          ORDER BY r.day DESC LIMIT 1) AS drift_rows
   FROM brand b LEFT JOIN iys_mirror_status s ON s.brand_code = b.brand_code
  GROUP BY b.brand_code, s.pulled_at, s.reconciled_day
+
+-- name: days_to_reconcile
+-- the days from $2 - $3 to $2 that have no matched report and none newer than $4 seconds
+SELECT d::date AS day
+  FROM generate_series($2::date - $3::int, $2::date, interval '1 day') AS d
+ WHERE NOT EXISTS (SELECT 1 FROM iys_reconciliation r
+                    WHERE r.brand_code = $1 AND r.day = d::date
+                      AND (r.outcome = 'matched'
+                           OR r.ran_at > now() - make_interval(secs => $4)))
+ ORDER BY 1
+
+-- name: brands_to_reconcile
+SELECT id, brand_code FROM brand ORDER BY id
+
+-- name: brand_mirror_status
+SELECT b.reconcile_auto_agree, s.pulled_at, s.pushed_at, s.push_registered, s.reconciled_day
+  FROM brand b LEFT JOIN iys_mirror_status s ON s.brand_code = b.brand_code
+ WHERE b.id = $1
+
+-- name: brand_for_update
+SELECT owner_id, reconcile_auto_agree FROM brand WHERE id = $1 FOR UPDATE
+
+-- name: brand_owner
+SELECT owner_id FROM brand WHERE id = $1
+
+-- name: day_agreed_at
+SELECT r.agreed_at FROM iys_reconciliation r JOIN brand b ON b.brand_code = r.brand_code
+ WHERE b.id = $1 AND r.day = $2

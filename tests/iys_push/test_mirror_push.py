@@ -166,3 +166,15 @@ def test_only_a_fresh_iys_side_ret_settles_a_ret_without_a_request() -> None:
     assert known_ret(event, View("RET", fresh, "push")) is None        # ours: the usual rules
     assert known_ret(event, View("ONAY", fresh, "iys_push")) is None
     assert known_ret(event, View("RET", now + timedelta(minutes=1), "pull")) is None  # newer
+
+
+def test_the_push_endpoint_takes_bursts_of_twice_its_rate_then_refuses() -> None:
+    from inbound.iys_inbox import Inbox
+
+    now = [0.0]
+    inbox = Inbox(None, MirrorSettings(push_requests_per_second=5),  # type: ignore[arg-type]
+                  clock=lambda: now[0])
+    assert [inbox.allowed("10.0.0.1") for _ in range(11)] == [True] * 10 + [False]
+    assert inbox.allowed("10.0.0.2")                      # another address: its own bucket
+    now[0] += 0.2                                         # one request's worth refilled
+    assert inbox.allowed("10.0.0.1") and not inbox.allowed("10.0.0.1")

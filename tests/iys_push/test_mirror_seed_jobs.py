@@ -102,3 +102,47 @@ async def test_gauges_show_pull_age_drift_and_an_overdue_day(db: asyncpg.Pool) -
     assert mirror_jobs.OVERDUE.labels("acme")._value.get() == 0
     assert mirror_jobs.OVERDUE.labels("beta")._value.get() == 1     # never reconciled
     assert mirror_jobs.DAYS_BEHIND.labels("beta")._value.get() == mirror_jobs.NEVER
+
+
+async def test_the_hs_feed_recognises_our_own_pushes_and_keeps_their_origin(
+        sandbox: SandboxServer, db: asyncpg.Pool) -> None:
+    from iys_push.puller import Puller
+    from iys_push.pusher import Pusher
+    from tests.iys_push.conftest import ALICE, BOB, add_event, drain
+
+    sandbox.clock.advance(-5)   # the seed a few seconds before our push (its own tx id)
+    await seed_consent(sandbox, brand_code=700001, recipient=ALICE)
+    sandbox.clock.advance(5)
+    await add_event(db, ALICE, "RET")
+    await drain(Pusher(db, "", settings(sandbox), worker_id="w1"), db)
+    async with __import__("aiohttp").ClientSession() as http, http.post(
+            sandbox.url + "/_sandbox/reconciliation-drift", json={"movement": {
+                "brandCode": 700001, "recipient": BOB, "status": "ONAY",
+                "source": "HS_WEB"}}) as resp:   # another integrator's, unknown here
+        assert resp.status == 200
+    sandbox.clock.advance(2 * 3600)   # out of the hour the feed hides
+    puller = Puller(db, settings(sandbox))
+    new = await puller.pull_once(700001, 700001)
+    await puller.client.close()
+    assert new == 2                      # ALICE's earlier ONAY and BOB's: not our RET
+    ours = await db.fetch("SELECT recipient, status, ours, channel FROM iys_change "
+                          "WHERE ours")
+    assert [(r["recipient"], r["status"], r["channel"]) for r in ours] == [
+        (ALICE, "RET", "pull_hs")]
+    views = {r["recipient"]: (r["status"], r["origin"]) for r in await db.fetch(
+        "SELECT recipient, status, origin FROM iys_key_state")}
+    assert views == {ALICE: ("RET", "push"), BOB: ("ONAY", "pull")}
+
+
+async def test_the_daily_pass_runs_each_day_once_until_it_matches(db: asyncpg.Pool) -> None:
+    from iys_push.mirror_settings import MirrorSettings
+    from iys_push.sandbox import SandboxConfig
+
+    async with SandboxServer(SandboxConfig(requests_per_second=0)) as sb:
+        client = IysClient(db, settings(sb, requests_per_second=500.0))
+        ran = await mirror_jobs.reconcile_pass(db, client, MirrorSettings())
+        again = await mirror_jobs.reconcile_pass(db, client, MirrorSettings())
+        await client.close()
+    assert ran == 2 * 7 and again == 0   # two brands, seven days; then all matched
+    assert await db.fetchval("SELECT count(*) FROM iys_reconciliation "
+                             "WHERE outcome = 'matched'") == 14

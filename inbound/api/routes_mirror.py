@@ -117,7 +117,7 @@ async def run_reconciliation(request: web.Request) -> web.Response:
     if report["agreed_at"] is not None and earlier is None:
         # the brand's legal statement to İYS: who made it, when, over which file
         async with pool.acquire() as conn:
-            owner = await conn.fetchval(mirror.SQL.brand_owner, brand_id)
+            owner = await conn.fetchval(mirror.SQL.mirror_brand_owner, brand_id)
             await _audit(conn, caller, owner, "agree", "reconciliation",
                          f"{brand_id}/{day.isoformat()}", None,
                          {"agreed_at": report["agreed_at"], "file_hash": report["file_hash"],

@@ -178,7 +178,7 @@ SELECT b.reconcile_auto_agree, s.pulled_at, s.pushed_at, s.push_registered, s.re
 -- name: brand_for_update
 SELECT owner_id, reconcile_auto_agree FROM brand WHERE id = $1 FOR UPDATE
 
--- name: brand_owner
+-- name: mirror_brand_owner
 SELECT owner_id FROM brand WHERE id = $1
 
 -- name: day_agreed_at

@@ -18,6 +18,7 @@ from typing import Any
 from inbound.presend import CheckSettings, parse_settings
 from inbound.retention import RetentionSettings
 from iys_push.client import IysSettings
+from iys_push.mirror_settings import MirrorSettings
 from smpp_bind.settings import LinkSettings as LinkConfig
 
 _PUSH = IysSettings(base_url="", username="", password="")  # its defaults
@@ -77,6 +78,7 @@ class Config:
     retention: RetentionSettings = RetentionSettings()
     retention_enabled: bool = True
     check: CheckSettings = CheckSettings()     # [check]: the pre-send check (inbound.presend)
+    mirror: MirrorSettings = MirrorSettings()   # [mirror]: the İYS mirror's feeds (#29)
 
     @property
     def uses_simulator(self) -> bool:
@@ -262,6 +264,31 @@ def _trusted_proxies(http: _Reader) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _mirror(m: _Reader, env: Mapping[str, str]) -> MirrorSettings:
+    """[mirror] (defaults: MirrorSettings); the push password only from the environment
+    (IYS_INBOUND_PUSH_PASSWORD, or the variable push_password_env names) or a file."""
+    d = MirrorSettings()
+    secret = _Reader({k.removeprefix("push_"): v for k, v in m.table.items()
+                      if k in ("push_password_file", "push_password_env")}, m.prefix + "push_")
+    m.used.update({"push_password_file", "push_password_env"})
+    settings = MirrorSettings(
+        pull_interval=m.number("pull_interval", float, d.pull_interval, 10, 86400),
+        push_username=_env_first(env, "IYS_INBOUND_PUSH_USERNAME",
+                                 m.get("push_username", str, d.push_username)),
+        push_password=_secret(secret, env, "IYS_INBOUND_PUSH_PASSWORD"),
+        push_requests_per_second=m.number("push_requests_per_second", float,
+                                          d.push_requests_per_second, 1, 10_000),
+        reconcile_enabled=m.get("reconcile_enabled", bool, d.reconcile_enabled),
+        reconcile_every=m.number("reconcile_every", float, d.reconcile_every, 60, 86400),
+        seed_requests_per_second=m.number("seed_requests_per_second", float,
+                                          d.seed_requests_per_second, 0.1, 10),
+    )
+    if bool(settings.push_username) != bool(settings.push_password):
+        raise ConfigError("mirror.push_username: the push endpoint needs both a user name and "
+                          "a password (IYS_INBOUND_PUSH_PASSWORD), or neither")
+    return settings
+
+
 def _retention(ret: _Reader) -> RetentionSettings:
     """[retention]: periods in days (defaults: RetentionSettings)."""
     d = RetentionSettings()
@@ -287,6 +314,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     api = _Reader(_table(data, "api"), "api.")
     ret = _Reader(_table(data, "retention"), "retention.")
     chk = _Reader(_table(data, "check"), "check.")
+    mir = _Reader(_table(data, "mirror"), "mirror.")
     raw_links = data.get("link", [])
     if not isinstance(raw_links, list):
         raise ConfigError("link: expected an array of tables ([[link]])")
@@ -351,14 +379,15 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         retention=_retention(ret),
         retention_enabled=ret.get("enabled", bool, True),
         check=parse_settings(chk),
+        mirror=_mirror(mir, env),
     )
     if config.web_secret and len(config.web_secret.encode()) < 16:
         raise ConfigError("IYS_INBOUND_WEB_SECRET: needs at least 16 bytes (32 random bytes, "
                           "e.g. `openssl rand -hex 32`)")
-    for reader in (db, http, iys, sim, logr, rules, api, ret, chk):
+    for reader in (db, http, iys, sim, logr, rules, api, ret, chk, mir):
         reader.reject_unknown()
     top.used.update({"database", "http", "iys", "simulator", "log", "rules", "link", "api",
-                     "retention", "check"})
+                     "retention", "check", "mirror"})
     top.reject_unknown()
     return config
 

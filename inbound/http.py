@@ -41,6 +41,8 @@ class ServiceState:
     iys_settings: Any = None
     # [check] (inbound.presend.CheckSettings): the pre-send check's limits; None: defaults
     check_settings: Any = None
+    # the İYS mirror's settings (iys_push.mirror_settings.MirrorSettings): push credentials
+    mirror_settings: Any = None
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -102,6 +104,7 @@ def create_app(state: ServiceState, *, admin_token: str | None = None,
     the same one. Without it a random one is made, so sessions end when the process does.
     ``trusted_proxies``: addresses and networks whose X-Forwarded-* headers are believed."""
     from inbound.api import setup_api
+    from inbound.iys_inbox import setup_iys_inbox
     from inbound.web import setup_web
 
     app = web.Application(client_max_size=1024 * 1024, middlewares=[fault_middleware])
@@ -116,4 +119,5 @@ def create_app(state: ServiceState, *, admin_token: str | None = None,
                     "and are not shared with other processes")
         web_secret = secrets.token_bytes(32)
     setup_web(app, state.pool, secret=web_secret)
+    setup_iys_inbox(app, state.pool, state.mirror_settings)
     return app

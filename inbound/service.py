@@ -28,6 +28,7 @@ from inbound.links import own_link, process_name
 from inbound.pipeline import Pipeline
 from inbound.replies import PgReplyOutbox
 from inbound.writer import AsyncpgWriter, BatchNotStored
+from iys_push import mirror_jobs
 from iys_push.pusher import IysSettings, OutboxSignal, Puller, Pusher
 from keywords import RuleSet
 from smpp_bind.settings import LinkSettings
@@ -205,7 +206,8 @@ async def start(config: Config) -> Running:
         on_events=outbox_signal,
         intake=intake,
     )
-    state = ServiceState(pool=pool, iys_settings=iys_settings, check_settings=config.check)
+    state = ServiceState(pool=pool, iys_settings=iys_settings, check_settings=config.check,
+                         mirror_settings=config.mirror)
     app = create_app(state, admin_token=config.admin_token or None,
                      web_secret=config.web_secret.encode() or None,
                      trusted_proxies=config.trusted_proxies)
@@ -219,7 +221,11 @@ async def start(config: Config) -> Running:
     tasks = [
         asyncio.create_task(pusher.run(), name="pusher"),
         asyncio.create_task(outbox_signal.run(), name="outbox-signal"),
-        asyncio.create_task(Puller(pool, iys_settings).run(), name="puller"),
+        asyncio.create_task(Puller(pool, iys_settings, interval=config.mirror.pull_interval)
+                            .run(), name="puller"),
+        # the daily reconciliation and the mirror's gauges (iys_push.mirror_jobs)
+        asyncio.create_task(mirror_jobs.run_forever(pool, iys_settings, config.mirror),
+                            name="mirror"),
         asyncio.create_task(_rules_listener(dsn, pool, pipeline), name="rules"),
         asyncio.create_task(_resolve_incomplete_forever(pipeline, config.concat_timeout),
                             name="incomplete"),

@@ -48,7 +48,6 @@ class IysSettings:
     # the slower pace yield_events_per_second: acks first (pusher.pause_after)
     yield_to_intake_above: float = 2000.0
     yield_events_per_second: float = 100.0
-    pull_interval: float = 3600.0
     # the label of this process's egress IP: İYS counts the success ratio per IP, so
     # processes behind the same IP share one label (iys.egress_label)
     egress_label: str = "default"
@@ -165,8 +164,8 @@ class IysClient:
             event_id=event_id, endpoint="status_date")
 
     async def changes(self, iys_code: int, brand_code: int, after: str | None,
-                      limit: int = 1000) -> Answer:
-        params = {"source": "IYS", "limit": str(limit)}
+                      limit: int = 1000, source: str = "IYS") -> Answer:
+        params = {"source": source, "limit": str(limit)}
         if after:
             params["after"] = after
         return await self.call("GET", f"/sps/{iys_code}/brands/{brand_code}/consents/changes",

@@ -29,6 +29,7 @@ from iys_push.retry import (
     classify,
     consent_body,
     judge_stored,
+    known_ret,
     must_ask,
     plan_consent_date,
     trouble,
@@ -38,6 +39,13 @@ from iys_push.retry import (
 from iys_push.timefmt import parse_iys
 
 log = structlog.get_logger(__name__)
+
+
+def _iys_time(text: str | None) -> datetime | None:
+    try:
+        return parse_iys(text) if text else None
+    except ValueError:
+        return None
 
 STATUS_CHUNK = 1000                     # İYS: at most 1000 recipients a status query
 Event = ClaimedEvent
@@ -70,6 +78,9 @@ class PushCore:
         if verdict is not None:
             return verdict, None
         before = view = View.of(event)
+        settled = known_ret(event, view)
+        if settled is not None:
+            return settled, None            # İYS told us of the RET itself just now
         if plan_consent_date(event.received_at, view) is None:
             return SUPERSEDED, None         # the pulled feed shows a newer movement: no request
         if must_ask(event, view):
@@ -167,7 +178,8 @@ class PushCore:
             if v.state == "accepted":
                 metrics.PUSH_LATENCY.observe((now - event.received_at).total_seconds())
                 views.append((*key, event.status, date or event.consent_date,
-                              event.source, "push"))
+                              event.source, "push", v.transaction_id,
+                              _iys_time(v.creation_date)))
             elif v.state == "not_needed":
                 metrics.NOT_SENT.labels(v.code or "").inc()
                 if v.known_status:

@@ -86,6 +86,11 @@ DEFAULT_POLICY = RetryPolicy()
 # lost opt-out. A later repeat goes the ordinary way (a RET over a view without ONAY asks
 # İYS first). Repeats behind a still pending event are settled by SETTLE_RUN whenever.
 DUPLICATE_HORIZON = timedelta(hours=1)
+# mirror origins whose consent date is İYS's own date of a movement that is not ours (the
+# changes feed, İYS's push registration, the daily file, a status query with its date)
+FOREIGN_DATES = frozenset({"pull", "iys_push", "reconcile", "status_date"})
+# İYS-side origins whose RET settles a later RET of ours without a request (known_ret)
+IYS_SIDE_RET = frozenset({"pull", "iys_push", "reconcile"})
 
 
 def classify(answer: Answer, status: str) -> Verdict:
@@ -163,7 +168,7 @@ def plan_consent_date(received_at: datetime, view: View | None) -> datetime | No
     wanted = received_at.replace(microsecond=0)
     if view is None or view.consent_date is None or wanted > view.consent_date:
         return wanted
-    if view.origin in ("pull", "status_date"):   # İYS's own date of a movement not ours
+    if view.origin in FOREIGN_DATES:   # İYS's own date of a movement not ours
         return None
     return view.consent_date + timedelta(seconds=1)
 
@@ -245,6 +250,22 @@ def must_ask(event: Event, view: View | None) -> bool:
     changes of the last hour are invisible to the changes feed, and a RET skipped wrongly
     would leave an ONAY the recipient withdrew."""
     return event.status == "RET" and (view is None or view.status != "ONAY")
+
+
+def known_ret(event: Event, view: View | None) -> Verdict | None:
+    """``not_needed`` without a request: a RET over İYS's own RET of the key (a citizen's
+    e-Devlet or 3338 RET that İYS pushed to us, or a feed delivered) dated within
+    DUPLICATE_HORIZON before the event. Within that time the same risk as a local duplicate
+    is taken (another integrator's ONAY since would be unseen); beyond it the ordinary way
+    (a status query) decides."""
+    if (event.status != "RET" or view is None or view.status != "RET"
+            or view.origin not in IYS_SIDE_RET or view.consent_date is None):
+        return None
+    age = (event.received_at - view.consent_date).total_seconds()
+    if not 0 <= age <= DUPLICATE_HORIZON.total_seconds():
+        return None
+    return Verdict("not_needed", "IYS_RET", "İYS already holds the recipient's own RET of "
+                   f"{format_iys(view.consent_date)} ({view.origin}): nothing to withdraw")
 
 
 def with_onay(view: View | None) -> View:

@@ -47,8 +47,8 @@ def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 def key_state_columns(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
     """upsert_key_state's arguments, one row per key (of two, the later one). A claim takes
     one event per key, so a round has no two rows for a key; this keeps the statement valid
-    if one ever had."""
-    by_key = {tuple(row[:4]): row for row in rows}
-    return columns(list(by_key.values()), 8)
+    if one ever had. Rows of 8 (no transaction id and creation date) are padded to 10."""
+    by_key = {tuple(row[:4]): (*row, None, None)[:10] for row in rows}
+    return columns(list(by_key.values()), 10)
 
 

@@ -139,3 +139,23 @@ def test_retention_periods_default_to_three_years_and_one_year_and_name_their_ke
         parse({"retention": {"keep_without_consent_days": 0}}, {})
     with pytest.raises(ConfigError, match="retention.keep_forever"):
         parse({"retention": {"keep_forever": True}}, {})
+
+
+def test_the_mirror_section_has_defaults_and_reads_the_push_password_from_the_environment(
+        tmp_path: Path) -> None:
+    default = parse({}, {}).mirror
+    assert default.pull_interval == 300 and not default.push_configured
+    cfg = parse({"mirror": {"push_username": "iys", "pull_interval": 60}},
+                {"IYS_INBOUND_PUSH_PASSWORD": "pw"})
+    assert cfg.mirror.push_configured and cfg.mirror.pull_interval == 60
+    assert "pw" not in repr(cfg.mirror)
+    secret = tmp_path / "pw"
+    secret.write_text("from-file\n")
+    cfg = parse({"mirror": {"push_username": "iys", "push_password_file": str(secret)}}, {})
+    assert cfg.mirror.push_password == "from-file"
+    with pytest.raises(ConfigError, match="mirror.push_username"):
+        parse({"mirror": {"push_username": "iys"}}, {})
+    with pytest.raises(ConfigError, match="mirror.pull_interval"):
+        parse({"mirror": {"pull_interval": 1}}, {})
+    with pytest.raises(ConfigError, match="mirror.push_pasword"):
+        parse({"mirror": {"push_pasword": "x"}}, {})

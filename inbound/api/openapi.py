@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inbound.api import openapi_check
+from inbound.api import openapi_check, openapi_mirror
 from inbound.api.inputs import DATE_TIME_PATTERN, END
 from inbound.api.openapi_schemas import NO_NUL, SCHEMAS, anchored, ref, text
 
@@ -218,7 +218,7 @@ PATHS: dict[str, Any] = {
         "Configuration changes: who, when, before, after", _json("AuditPage"),
         parameters=[*PAGING,
                     _query("resource", {"enum": ["brand", "number", "owner", "token", "rules",
-                                                 "review"]},
+                                                 "review", "reconciliation"]},
                            "kind of resource"),
                     _query("resource_id", {"type": "string", "maxLength": 200, **NO_NUL},
                            "one resource")],
@@ -293,9 +293,9 @@ def document() -> dict[str, Any]:
                  "description": DESCRIPTION},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": PATHS,
+        "paths": {**PATHS, **openapi_mirror.PATHS},
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_mirror.SCHEMAS},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "an iysk_… API token"}},
         },

@@ -15,7 +15,7 @@ from inbound.api.problems import Problem
 from inbound.api.routes_config import context, owner_exists
 
 routes = web.RouteTableDef()
-AUDIT_RESOURCES = ("brand", "number", "owner", "token", "rules", "review")
+AUDIT_RESOURCES = ("brand", "number", "owner", "token", "rules", "review", "reconciliation")
 
 
 # -- the rules file --------------------------------------------------------------------

@@ -23,6 +23,7 @@ from inbound.web import (
     pages_brands,
     pages_consents,
     pages_events,
+    pages_mirror,
     pages_reviews,
     pages_sign_in,
 )
@@ -145,6 +146,7 @@ def create_web(pool: asyncpg.Pool, *, secret: bytes,
     ui.add_routes(pages_events.routes)
     ui.add_routes(pages_reviews.routes)
     ui.add_routes(pages_consents.routes)
+    ui.add_routes(pages_mirror.routes)
     return ui
 
 

@@ -105,6 +105,9 @@ async def brands_page(request: web.Request) -> web.Response:
     body = (f'<h2>{esc(tr(lang, "brands"))}</h2><ul>{items}</ul>'
             f'<h2>{esc(tr(lang, "numbers"))}</h2>{_numbers_table(lang, numbers)}'
             + explain_box(request, numbers))
+    from inbound.web import pages_mirror  # (imports this module's page())
+
+    body += await pages_mirror.overview(request)
     return page(request, tr(lang, "brands"), body)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from iys_push.sandbox.http_common import SANDBOX_STATE, movement_body
+from iys_push.sandbox.push import deliver
 from iys_push.sandbox.rules import Consent
 from iys_push.sandbox.state import SandboxState
 from iys_push.timefmt import TR, parse_iys
@@ -98,7 +99,8 @@ async def admin_citizen_change(request: web.Request) -> web.Response:
 
     Citizens' movements bypass the provider rules (a RET via 3338 needs no earlier ONAY).
     Body: brandCode, recipient, status; optional type (MESAJ), recipientType (BIREYSEL),
-    source (IYS_KISAMESAJ), consentDate (default now).
+    source (IYS_KISAMESAJ), consentDate (default now), push (default true: delivered to
+    the brand's push registrations before this answers; the answer lists their statuses).
     """
     state = request.app[SANDBOX_STATE]
     body = await _object(request)
@@ -113,7 +115,9 @@ async def admin_citizen_change(request: web.Request) -> web.Response:
                       None, _moment(body["consentDate"]) if body.get("consentDate")
                       else state.clock.now(), body)
     m = state.record(int(body["brandCode"]), consent, source=source)
-    return web.json_response(movement_body(m))
+    # İYS pushes it to the brand's registered endpoints ("push": false: it does not)
+    pushed = await deliver(state, m) if body.get("push", True) else []
+    return web.json_response({**movement_body(m), "pushed": pushed})
 
 
 async def admin_seed(request: web.Request) -> web.Response:

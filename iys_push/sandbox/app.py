@@ -1,8 +1,9 @@
 """The İYS sandbox's HTTP application: the contract of IYS_API.md §9, and admin knobs.
 
 Modules: ``tokens`` (§1.3), ``consents`` (§2.1, §2.4, §2.5), ``batches`` (§2.2, §2.3),
-``feed`` (§2.7), ``admin`` (``/_sandbox/``), ``faults`` (the request pipeline), ``rules``
-(validation and the per-key state machine, pure), ``state`` (memory, clock, knobs).
+``feed`` (§2.7), ``push`` (§2.8), ``reconciliation`` (§2.9), ``admin`` (``/_sandbox/``),
+``faults`` (the request pipeline), ``rules`` (validation and the per-key state machine,
+pure), ``state`` (memory, clock, knobs).
 
 The admin endpoints under ``/_sandbox/`` need no authentication: the sandbox is a test and
 demo tool that listens on loopback; never expose it.
@@ -14,7 +15,7 @@ import asyncio
 
 from aiohttp import web
 
-from iys_push.sandbox import admin, batches, consents, feed, tokens
+from iys_push.sandbox import admin, batches, consents, feed, push, reconciliation, tokens
 from iys_push.sandbox.admin import seed_consent_now
 from iys_push.sandbox.batches import process_batch
 from iys_push.sandbox.faults import sandbox_middleware
@@ -40,6 +41,11 @@ def create_app(config: SandboxConfig | None = None) -> web.Application:
     r.add_post(base + "/status", consents.consent_status)
     r.add_post(base + "/{recipient_type}/status/{type}", consents.batch_status)
     r.add_get(base + "/changes", feed.changes)
+    brand = "/sps/{iys}/brands/{brand}"
+    r.add_post(brand + "/push/registration", push.register)
+    r.add_get(brand + "/push/registration", push.list_registrations)
+    r.add_post(brand + "/push/unregistration", push.unregister)
+    reconciliation.add_routes(r, brand)
     r.add_get("/_sandbox/state", admin.admin_state)
     r.add_post("/_sandbox/clock", admin.admin_clock)
     r.add_post("/_sandbox/faults", admin.admin_faults)

@@ -156,6 +156,11 @@ class SandboxState:
         self.max_per_second = 0
         self.monotonic: Callable[[], float] = time.monotonic  # settable for tests
         self.stopping = asyncio.Event()  # set on shutdown: hung requests let go at once
+        # push registration (push.py): brand → connections; what was pushed, and its answer
+        self.push_connections: dict[int, list[dict[str, str]]] = defaultdict(list)
+        self.pushed: list[tuple[str, str, int | None]] = []
+        # reconciliation (reconciliation.py): the agreements recorded per (brand, day)
+        self.agreements: dict[tuple[int, str], bool] = {}
 
     # -- movements -----------------------------------------------------------------------
     def transaction_id(self, key: Key, when: datetime) -> str:

@@ -283,16 +283,19 @@ SELECT pg_notify('iys_outbox', '')
 
 -- name: upsert_key_state
 -- An older movement never overwrites a newer one (a pulled change may be older than our push).
--- Column arrays, at most one row per key (ON CONFLICT cannot touch a row twice in one
+-- Our accepted pushes carry İYS's transaction id and creation date (the mirror's columns);
+-- status views have none. Column arrays, at most one row per key (ON CONFLICT cannot touch a row twice in one
 -- statement): see key_state_columns. A row never replaces a view with a later consent date.
 INSERT INTO iys_key_state (brand_code, recipient, recipient_type, type, status, consent_date,
-                           source, origin, updated_at)
+                           source, origin, transaction_id, creation_date, updated_at)
 SELECT *, now()
   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-              $7::text[], $8::text[])
+              $7::text[], $8::text[], $9::text[], $10::timestamptz[])
 ON CONFLICT (brand_code, recipient, recipient_type, type) DO UPDATE
    SET status = EXCLUDED.status, consent_date = EXCLUDED.consent_date,
-       source = EXCLUDED.source, origin = EXCLUDED.origin, updated_at = now()
+       source = EXCLUDED.source, origin = EXCLUDED.origin,
+       transaction_id = EXCLUDED.transaction_id, creation_date = EXCLUDED.creation_date,
+       updated_at = now()
  WHERE iys_key_state.consent_date IS NULL OR EXCLUDED.consent_date IS NULL
     OR EXCLUDED.consent_date >= iys_key_state.consent_date
 
@@ -309,12 +312,7 @@ DELETE FROM iys_key_state k
 -- name: brand_accounts
 SELECT DISTINCT iys_code, brand_code FROM brand ORDER BY brand_code
 
--- name: pull_cursor
-SELECT after FROM iys_pull_cursor WHERE brand_code = $1
-
--- name: save_pull_cursor
-INSERT INTO iys_pull_cursor (brand_code, after, updated_at) VALUES ($1, $2, now())
-ON CONFLICT (brand_code) DO UPDATE SET after = EXCLUDED.after, updated_at = now()
+-- (the cursors and the movements: iys_push/sql/mirror.sql)
 
 -- name: insert_change
 INSERT INTO iys_change (brand_code, transaction_id, recipient, recipient_type, type, status,

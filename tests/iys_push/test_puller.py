@@ -33,13 +33,16 @@ async def test_citizen_changes_are_stored_once_with_their_cursor(sandbox: Sandbo
     assert await puller.pull_once(700001, 700001) == 1
     assert await puller.pull_once(700001, 700001) == 0  # the cursor was kept: 204
     await puller.client.close()
-    assert requests(sandbox, "/consents/changes 204") == 1
+    # both sources each time (HS: the seed is 30 days old, out of the window): 1 + 2 empty
+    assert requests(sandbox, "/consents/changes 204") == 3
     change = await db.fetchrow("SELECT * FROM iys_change")
     assert (change["source"], change["status"], change["recipient"]) == (
         "IYS_KISAMESAJ", "RET", BOB)
     view = await db.fetchrow("SELECT status, origin FROM iys_key_state")
     assert (view["status"], view["origin"]) == ("RET", "pull")
-    assert await db.fetchval("SELECT after FROM iys_pull_cursor WHERE brand_code = 700001")
+    assert await db.fetchval("SELECT after FROM iys_pull_cursor WHERE brand_code = 700001 "
+                             "AND source = 'IYS'")
+    assert await db.fetchval("SELECT pulled_at FROM iys_mirror_status WHERE brand_code = 700001")
 
 
 async def test_an_onay_older_than_the_citizens_own_ret_is_superseded_not_sent(

@@ -375,8 +375,9 @@ def test_key_state_columns_keep_one_row_per_key_the_later_one() -> None:
     other = (1, "+905329999999", "BIREYSEL", "MESAJ", "ONAY", None, None, "status")
     assert store.key_state_columns([first, other, later]) == [
         [1, 1], ["+905321234567", "+905329999999"], ["BIREYSEL"] * 2, ["MESAJ"] * 2,
-        ["RET", "ONAY"], [None, None], [None, None], ["status", "status"]]
-    assert store.key_state_columns([]) == [[] for _ in range(8)]
+        ["RET", "ONAY"], [None, None], [None, None], ["status", "status"],
+        [None, None], [None, None]]   # no transaction id and creation date: padded
+    assert store.key_state_columns([]) == [[] for _ in range(10)]
 
 
 async def _idle(pool: asyncpg.Pool) -> bool:

@@ -92,7 +92,9 @@ async def test_seen_through_the_puller_the_event_is_superseded_without_a_request
 ) -> None:
     await the_ret_that_waited_out_an_outage(sandbox, db, citizen_onay_hours_ago=2)
     puller = Puller(db, settings(sandbox))
-    assert await puller.pull_once(700001, 700001) == 2
+    # the citizen's two movements (source IYS) and the brand's earlier HS consent (source HS:
+    # the puller reads both feeds now, issue #29)
+    assert await puller.pull_once(700001, 700001) == 3
     await puller.client.close()
     failures = business_failures()
     before = sum(sandbox.state.requests.values())

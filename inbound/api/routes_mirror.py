@@ -1,0 +1,125 @@
+"""The İYS mirror's state and the daily reconciliation of a brand (issue #29).
+
+``GET /brands/{brand_id}/reconciliations[?date=YYYY-MM-DD]``: the mirror's freshness (last
+pull, last push from İYS, push registered, newest reconciled day), the brand's automatic
+agreement setting and the reports (newest first, a month at most, or the one day).
+``POST /brands/{brand_id}/reconciliations`` ``{"date", "agree"?, "auto_agree"?}``: run that
+day now (``agree: true`` records the agreement in İYS if everything matches: the brand's
+legal statement) and/or change the setting; answers the report. Both the setting's change
+and a recorded agreement are audited (resources ``brand`` and ``reconciliation``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from inbound.api import admin, params
+from inbound.api.problems import Problem
+from inbound.api.scope import visible_brand
+from inbound.api.state import IYS_CLIENT
+from iys_push import mirror
+from iys_push.reconcile import reconcile_day, report_view
+from iys_push.timefmt import TR
+
+routes = web.RouteTableDef()
+DAYS_BACK = 7            # İYS keeps the daily files this long (H502 beyond)
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+
+
+
+async def _audit(conn: Any, caller: Any, owner_id: int | None, action: str, resource: str,
+                 resource_id: str, before: Any, after: Any) -> None:
+    await admin.audit(conn, actor_token_id=caller.token_id, actor_owner_id=caller.owner_id,
+                      actor_admin=caller.admin, action=action, resource=resource,
+                      resource_id=resource_id, owner_ids=[owner_id] if owner_id else [],
+                      before=before, after=after)
+
+
+def _day(value: Any, field: str) -> date:
+    if not isinstance(value, str) or not _DAY.fullmatch(value):
+        raise params.invalid(field, "a date YYYY-MM-DD")
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise params.invalid(field, "a date that exists") from None
+    today = datetime.now(UTC).astimezone(TR).date()
+    if not today - timedelta(days=DAYS_BACK) <= day <= today:
+        raise params.invalid(field, f"İYS keeps daily files {DAYS_BACK} days (Turkey time)")
+    return day
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+async def _answer(pool: Any, brand_id: str, reports: list[dict[str, Any]]) -> dict[str, Any]:
+    s = await pool.fetchrow(mirror.SQL.brand_mirror_status, brand_id)
+    return {"brand_id": brand_id, "auto_agree": s["reconcile_auto_agree"],
+            "mirror": {"pulled_at": _iso(s["pulled_at"]), "pushed_at": _iso(s["pushed_at"]),
+                       "push_registered": bool(s["push_registered"]),
+                       "reconciled_day": _iso(s["reconciled_day"])},
+            "items": reports}
+
+
+@routes.get("/brands/{brand_id}/reconciliations")
+async def list_reconciliations(request: web.Request) -> web.Response:
+    pool, brand_id, _ = await visible_brand(request)
+    raw = request.query.get("date")
+    day = None
+    if raw is not None:
+        if not _DAY.fullmatch(raw):
+            raise params.invalid("date", "a date YYYY-MM-DD")
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            raise params.invalid("date", "a date that exists") from None
+    brand = await pool.fetchrow(mirror.SQL.brand_by_id, brand_id)
+    rows = await pool.fetch(mirror.SQL.reports, brand["brand_code"], day)
+    return web.json_response(await _answer(pool, brand_id, [report_view(r) for r in rows]))
+
+
+@routes.post("/brands/{brand_id}/reconciliations")
+async def run_reconciliation(request: web.Request) -> web.Response:
+    pool, brand_id, caller = await visible_brand(request)
+    body = await params.json_object(request)
+    unknown = sorted(set(body) - {"date", "agree", "auto_agree"})
+    if unknown:
+        raise Problem(422, "unknown field(s): " + ", ".join(unknown),
+                      errors=[{"field": f, "reason": "unknown field"} for f in unknown])
+    for flag in ("agree", "auto_agree"):
+        if flag in body and not isinstance(body[flag], bool):
+            raise params.invalid(flag, "true or false")
+    if "auto_agree" in body:
+        async with pool.acquire() as conn, conn.transaction():
+            before = await conn.fetchrow(mirror.SQL.brand_for_update, brand_id)
+            await conn.execute(mirror.SQL.set_auto_agree, brand_id, body["auto_agree"])
+            await _audit(conn, caller, before["owner_id"], "update", "brand", brand_id,
+                         {"reconcile_auto_agree": before["reconcile_auto_agree"]},
+                         {"reconcile_auto_agree": body["auto_agree"]})
+    if "date" not in body:
+        if "auto_agree" not in body:
+            raise params.invalid("date", "required (or auto_agree alone)")
+        return web.json_response(await _answer(pool, brand_id, []))
+    day = _day(body["date"], "date")
+    client = request.app.get(IYS_CLIENT)
+    if client is None:
+        raise Problem(409, "İYS is not configured in this process: nothing was run",
+                      title="İYS not reachable from here")
+    earlier = await pool.fetchval(mirror.SQL.day_agreed_at, brand_id, day)
+    report = await reconcile_day(pool, client, brand_id, day,
+                                 agree=True if body.get("agree") else None)
+    if report["agreed_at"] is not None and earlier is None:
+        # the brand's legal statement to İYS: who made it, when, over which file
+        async with pool.acquire() as conn:
+            owner = await conn.fetchval(mirror.SQL.mirror_brand_owner, brand_id)
+            await _audit(conn, caller, owner, "agree", "reconciliation",
+                         f"{brand_id}/{day.isoformat()}", None,
+                         {"agreed_at": report["agreed_at"], "file_hash": report["file_hash"],
+                          "file_rows": report["file_rows"]})
+    return web.json_response(await _answer(pool, brand_id, [report]))

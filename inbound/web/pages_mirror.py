@@ -1,0 +1,139 @@
+"""The İYS mirror on the web page (issue #29): a section of the brands overview (how fresh
+each brand's mirror is: the last pull, the last movement İYS pushed, whether push is
+registered, the newest reconciled day and the latest report), and a page per brand with its
+reconciliation reports (``/ui/brands/{brand_id}/mirror``). Read-only: a day is run or agreed
+through the API or the CLI (the agreement is the brand's legal statement).
+
+Words in ``WORDS`` (Turkish first, English second) for the message catalogue of issue #33.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from inbound.api import routes_mirror
+from inbound.api.state import POOL
+from inbound.web import bridge
+from inbound.web.html import esc, seg
+from inbound.web.pages_brands import page
+from inbound.web.state import LANG, SESSION
+from iys_push import mirror
+from iys_push.timefmt import TR
+
+routes = web.RouteTableDef()
+
+WORDS: dict[str, tuple[str, str]] = {
+    "mirror": ("İYS kopyası ve mutabakat", "İYS mirror and reconciliation"),
+    "mirror_hint": ("Gönderim öncesi kontrol bu kopyadan yanıtlanır. Çekme İYS'nin son bir "
+                    "saatini göstermez; İYS push kaydı varsa değişiklikler anında gelir.",
+                    "Pre-send checks answer from this copy. Pulls never show İYS's latest "
+                    "hour; with push registration changes arrive at once."),
+    "brand": ("Marka", "Brand"),
+    "pulled": ("Son çekme", "Last pull"),
+    "pushed": ("İYS'den son push", "Last push from İYS"),
+    "registered": ("Push kaydı", "Push registered"),
+    "reconciled": ("Son mutabık gün", "Newest reconciled day"),
+    "last_report": ("Son rapor", "Latest report"),
+    "auto_agree": ("Otomatik mutabakat onayı", "Automatic agreement"),
+    "yes": ("evet", "yes"), "no": ("hayır", "no"), "never": ("hiç", "never"),
+    "ago": ("önce", "ago"),
+    "reports": ("Mutabakat raporları", "Reconciliation reports"),
+    "no_reports": ("Henüz rapor yok.", "No report yet."),
+    "day": ("Gün", "Day"), "outcome": ("Sonuç", "Outcome"), "rows": ("Satır", "Rows"),
+    "applied": ("Eksik olup işlenen", "Missed, now applied"),
+    "drift": ("Sapma (İYS'de olmayan kabullerimiz)", "Drift (our accepted events İYS lacks)"),
+    "hash": ("Özet (SHA-384)", "Hash (SHA-384)"), "agreed": ("Onaylandı", "Agreed"),
+    "detail": ("Ayrıntı", "Detail"),
+    "o_matched": ("uyumlu", "matched"), "o_mismatch": ("uyumsuz", "mismatch"),
+    "o_unavailable": ("dosya alınamadı", "file unavailable"), "o_drift": ("sapma", "drift"),
+    "agree_how": ("Mutabakatı İYS'ye kaydetmek markanın beyanıdır: API (POST …/reconciliations "
+                  "{\"date\", \"agree\": true}) veya `iys-inbound reconcile --agree` ile.",
+                  "Recording the agreement in İYS is the brand's statement: through the API "
+                  "(POST …/reconciliations {\"date\", \"agree\": true}) or `iys-inbound "
+                  "reconcile --agree`."),
+}
+
+
+def word(lang: str, key: str) -> str:
+    pair = WORDS.get(key, (key, key))
+    return pair[1] if lang == "en" else pair[0]
+
+
+def _age(lang: str, moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return word(lang, "never")
+    seconds = int((now - moment).total_seconds())
+    amount = (f"{seconds // 3600} sa {seconds % 3600 // 60} dk" if seconds >= 3600
+              else f"{seconds // 60} dk {seconds % 60} sn")
+    if lang == "en":
+        amount = amount.replace("sa", "h").replace("dk", "min").replace("sn", "s")
+    local = moment.astimezone(TR).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{local} ({amount} {word(lang, 'ago')})"
+
+
+async def overview(request: web.Request) -> str:
+    """The section on the brands overview: one row per brand of the signed-in owner."""
+    lang = request[LANG]
+    rows = await request.app[POOL].fetch(mirror.SQL.mirror_overview,
+                                         request[SESSION].owner_id)
+    now = datetime.now(UTC)
+    cells = []
+    for r in rows:
+        report = word(lang, "never")
+        if r["last_day"]:
+            report = f'{r["last_day"].isoformat()}: {word(lang, "o_" + r["last_outcome"])}'
+            if r["last_drift"]:
+                report += f' ({r["last_drift"]})'
+        day = r["reconciled_day"]
+        cells.append(
+            f'<tr><td><a href="/ui/brands/{esc(seg(r["id"]))}/mirror">{esc(r["name"])}</a>'
+            f'</td><td>{esc(_age(lang, r["pulled_at"], now))}</td>'
+            f'<td>{esc(_age(lang, r["pushed_at"], now))}</td>'
+            f'<td>{esc(word(lang, "yes" if r["push_registered"] else "no"))}</td>'
+            f'<td>{esc(day.isoformat() if day else word(lang, "never"))}</td>'
+            f'<td>{esc(report)}</td></tr>')
+    heads = ("brand", "pulled", "pushed", "registered", "reconciled", "last_report")
+    return (f'<section class="box" aria-labelledby="mirror-h"><h2 id="mirror-h">'
+            f'{esc(word(lang, "mirror"))}</h2><p class="hint">{esc(word(lang, "mirror_hint"))}'
+            '</p><div class="table"><table><thead><tr>'
+            + "".join(f'<th scope="col">{esc(word(lang, h))}</th>' for h in heads)
+            + f'</tr></thead><tbody>{"".join(cells)}</tbody></table></div></section>')
+
+
+def _report_row(lang: str, r: dict[str, Any]) -> str:
+    drift = ", ".join(f'#{d["event_id"]} {d["recipient"]} {d["status"]}' for d in r["drift"])
+    outcome = word(lang, "o_" + r["outcome"])
+    return (f'<tr><td>{esc(r["day"])}</td><td data-outcome>{esc(outcome)}</td>'
+            f'<td>{esc(r["file_rows"])}</td><td>{esc(r["applied"])}</td>'
+            f'<td>{esc(r["drift_rows"])}{(" (" + esc(drift) + ")") if drift else ""}</td>'
+            f'<td>{esc(word(lang, "yes" if r["hash_ok"] else "no"))}</td>'
+            f'<td>{esc(r["agreed_at"] or "")}</td><td>{esc(r["detail"] or "")}</td></tr>')
+
+
+@routes.get("/brands/{brand_id}/mirror")
+async def mirror_page(request: web.Request) -> web.Response:
+    lang = request[LANG]
+    answer = await bridge.call(routes_mirror.list_reconciliations, request)  # 404: not yours
+    m = answer["mirror"]
+    never = word(lang, "never")
+    facts = "<dl>" + "".join(
+        f"<dt>{esc(word(lang, key))}</dt><dd>{esc(value)}</dd>" for key, value in (
+            ("pulled", m["pulled_at"] or never), ("pushed", m["pushed_at"] or never),
+            ("registered", word(lang, "yes" if m["push_registered"] else "no")),
+            ("reconciled", m["reconciled_day"] or never),
+            ("auto_agree", word(lang, "yes" if answer["auto_agree"] else "no")))) + "</dl>"
+    if answer["items"]:
+        heads = ("day", "outcome", "rows", "applied", "drift", "hash", "agreed", "detail")
+        table = ('<div class="table"><table><thead><tr>'
+                 + "".join(f'<th scope="col">{esc(word(lang, h))}</th>' for h in heads)
+                 + "</tr></thead><tbody>"
+                 + "".join(_report_row(lang, r) for r in answer["items"])
+                 + "</tbody></table></div>")
+    else:
+        table = f'<p>{esc(word(lang, "no_reports"))}</p>'
+    body = (f'{facts}<h2>{esc(word(lang, "reports"))}</h2>{table}'
+            f'<p class="hint">{esc(word(lang, "agree_how"))}</p>')
+    return page(request, f'{word(lang, "mirror")}: {answer["brand_id"]}', body)

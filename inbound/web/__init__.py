@@ -27,6 +27,7 @@ from inbound.web import (
     pages_sign_in,
 )
 from inbound.web.auth import set_password
+from inbound.web.catalogue import say
 from inbound.web.html import LANGS, Html, esc, layout, tr
 from inbound.web.limits import FailedSignIns
 from inbound.web.state import FAILED_SIGN_INS, LANG, SECRET, SESSION
@@ -67,14 +68,14 @@ def _middleware(pool: asyncpg.Pool, secret: bytes) -> Callable[..., Awaitable[we
         try:
             response = await _dispatch(request, handler, pool, secret)
         except Problem as problem:
-            message = problem.detail
+            message = say(problem.detail, request[LANG])
             if problem.status == 404:
                 message = tr(request[LANG], "not_found")
             response = _error_page(request, problem.status, message)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            message = tr(request[LANG], "not_found") if exc.status == 404 else exc.reason
+            message = tr(request[LANG], "not_found" if exc.status == 404 else "error")
             response = _error_page(request, exc.status, message)
         except Exception:
             # one JSON log event with the request id; the page's own error page (with the

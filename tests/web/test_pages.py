@@ -188,7 +188,7 @@ async def test_conflicting_alias_is_shown_next_to_the_field(client: TestClient,
         "csrf": csrf_of(html), "name": "ACME", "aliases": "ACME MARKET\nKUZEY"})
     html = await response.text()
     assert response.status == 409
-    assert 'id="err-aliases"' in html and "another brand" in html
+    assert 'id="err-aliases"' in html and "başka bir markada kullanılıyor" in html
     assert "Kuzey Kahve Ltd." not in html  # the other brand's owner is never named
     assert await site.pool.fetchval("SELECT aliases FROM brand WHERE id = 'acme'") == [
         "ACME MARKET"]
@@ -212,7 +212,7 @@ async def test_explain_without_javascript(client: TestClient) -> None:
     assert "another owner" in html and "Kuzey Kahve" not in html
     response = await client.post("/ui/explain", data={"csrf": csrf_of(html),
                                                       "number": "908505320000", "text": "ret"})
-    assert "data-outcome>consent" in await response.text()
+    assert 'data-outcome="consent">izin/ret kaydedildi' in await response.text()
 
 
 async def test_events_page_shows_the_pending_deadline_and_filters(client: TestClient) -> None:

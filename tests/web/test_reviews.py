@@ -42,11 +42,11 @@ async def test_the_owner_confirms_a_review_item_from_the_events_page(
         "confirm", site.owner_a, str(event_id))
     after = await (await client.get(response.headers["Location"])).text()
     assert 'role="status"' in after and "İnceleme bekleyen mesaj yok." in after
-    assert re.search(rf"<td>{event_id}</td>.*?pending · onaylandı", after, re.S)
+    assert re.search(rf"<td>{event_id}</td>.*?gönderilecek · onaylandı", after, re.S)
     # the same form again (a double click, a second tab): refused with a clear message
     again = await client.post(action, data={"csrf": csrf_of(html)}, allow_redirects=False)
     assert again.status == 409
-    assert "already decided: confirmed" in await again.text()
+    assert "zaten karara bağlanmış: onaylandı" in await again.text()  # issue #33: in Turkish
 
 
 async def test_dismiss_needs_the_csrf_token_and_the_owner(client: TestClient,
@@ -96,4 +96,4 @@ async def test_the_evidence_page_shows_who_decided_and_when(client: TestClient,
                       data={"csrf": csrf_of(html)})
     page = await (await client.get(f"/ui/brands/acme/recipients/{NEAR_MISS_SENDER}")).text()
     assert f"reddedildi · owner:{site.owner_a} · " in page
-    assert "needs_review" in page  # the message's outcome
+    assert "inceleme gerekiyor" in page  # the message's outcome (needs_review)

@@ -221,7 +221,7 @@ async def events_page(request: web.Request) -> web.Response:
         pager = (f'<a href="{esc(url(f"{base}/events", **kept))}">'
                  f'{esc(tr(lang, "first_page"))}</a> ' + pager)
     csv_link = (f'<p><a href="{esc(url(f"{base}/events.csv", **kept))}" download>'
-                f'{esc(tr(lang, "csv"))}</a> · <a href="{esc(base)}/consents/new">'
+                f'{esc(tr(lang, "csv_excel"))}</a> · <a href="{esc(base)}/consents/new">'
                 f'{esc(pages_consents.t(lang, "record_consent"))}</a></p>')
     saved = (f'<p class="ok" role="status">{esc(tr(lang, "reviewed"))}</p>'
              if q.get("reviewed") else "")
@@ -239,6 +239,9 @@ async def events_csv(request: web.Request) -> web.StreamResponse:
     # the page's link keeps its page size; the export has none, but it is checked all the same
     params.limit(request.query)
     query = {k: v for k, v in api_query(request.query).items() if k != "limit"}
+    # for Excel (issue #33): BOM, Turkey time, and ';' where Excel is Turkish
+    query.update({"format": "excel",
+                  "sep": "semicolon" if request[LANG] == "tr" else "comma"})
     return await routes_events.export_events(bridge.with_query(request, query))
 
 

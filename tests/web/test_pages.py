@@ -244,8 +244,16 @@ async def test_csv_export_of_the_current_filter(client: TestClient) -> None:
     response = await client.get("/ui/brands/acme/events.csv?state=pending")
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(await response.text())))
+    # for Excel in Turkish (issue #33): BOM, ';', Turkey time with the zone in the header
+    raw = await response.read()
+    assert raw.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert [r["recipient"] for r in rows] == ["+905551112233"]
+    assert re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}",
+                        rows[0]["received_at (Europe/Istanbul)"])
+    await client.get("/ui/lang?to=en&next=/ui/brands")
+    english = await (await client.get("/ui/brands/acme/events.csv?state=pending")).read()
+    assert next(csv.reader(io.StringIO(english.decode("utf-8-sig"))))[0] == "id"
 
 
 async def test_evidence_page(client: TestClient) -> None:

@@ -23,6 +23,7 @@ from inbound.web import (
     pages_brands,
     pages_consents,
     pages_events,
+    pages_overview,
     pages_reviews,
     pages_sign_in,
 )
@@ -128,7 +129,7 @@ async def lang_switch(request: web.Request) -> web.StreamResponse:
 
 
 async def root(_: web.Request) -> web.StreamResponse:
-    raise web.HTTPSeeOther("/ui/brands")
+    raise web.HTTPSeeOther("/ui/overview")
 
 
 def create_web(pool: asyncpg.Pool, *, secret: bytes,
@@ -146,6 +147,7 @@ def create_web(pool: asyncpg.Pool, *, secret: bytes,
     ui.add_routes(pages_events.routes)
     ui.add_routes(pages_reviews.routes)
     ui.add_routes(pages_consents.routes)
+    ui.add_routes(pages_overview.routes)
     return ui
 
 

@@ -90,19 +90,79 @@ font-size:.85rem}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}
 dd{margin:0;word-break:break-word}
 svg text{font-size:11px;fill:#1b1b1b}
-@media (max-width:40rem){main{padding:.5rem}dl{grid-template-columns:1fr}}
-@media print{header,.noprint,form{display:none}main{max-width:none}}
+td{overflow-wrap:anywhere}td.n{text-align:right}
+.id{display:inline-block;max-width:9ch;overflow:hidden;text-overflow:ellipsis;
+white-space:nowrap;vertical-align:bottom}
+tr.urgent td{color:var(--err);font-weight:600}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:0 1rem}
+header nav a[aria-current]{font-weight:700;text-decoration-thickness:3px}
+.sticky-save{position:sticky;bottom:0;background:var(--bg);padding:.25rem 0 .75rem;
+border-top:1px solid var(--line);z-index:1}
+label.check{display:inline-block;font-weight:400;margin-right:1rem}
+.summary{font-weight:600}
+@media (max-width:40rem){main{padding:.5rem}dl{grid-template-columns:1fr}
+header{padding:.5rem}
+table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}
+table.cards thead{position:absolute;left:-9999px}
+table.cards tr{border-bottom:2px solid var(--line);padding:.25rem 0}
+table.cards td{border:0;padding:.1rem 0}
+table.cards td[data-label]::before{content:attr(data-label) ": ";font-weight:600}
+.id{max-width:100%}input,select,textarea{width:100%}}
+@media print{header,.noprint,form,.skip{display:none}main{max-width:none;padding:0}
+body{font-size:11pt}.box{break-inside:avoid;border-color:#888}a{color:inherit}
+.id{max-width:none;white-space:normal}}
 """
 
 
+def table(heads: Iterable[str], rows: Iterable[Iterable[Any]], caption: str, *,
+          classes: Iterable[str] = ()) -> Html:
+    """A table that fits: at 1280 px as it is, on a phone each row a card whose cells carry
+    their column's name (``data-label``), so nothing scrolls sideways. Cells are escaped
+    unless they are :class:`Html`."""
+    names = [str(h) for h in heads]
+    marks = list(classes)
+    body = "".join(
+        (f'<tr class="{esc(marks[i])}">' if i < len(marks) and marks[i] else "<tr>")
+        + "".join(f'<td data-label="{esc(n)}">{esc(c)}</td>'
+                  for n, c in zip(names, cells, strict=False)) + "</tr>"
+        for i, cells in enumerate(rows))
+    return Html(f'<div class="table"><table class="cards"><caption class="hint">{esc(caption)}'
+                "</caption><thead><tr>" + "".join(f'<th scope="col">{esc(n)}</th>'
+                                                 for n in names)
+                + f"</tr></thead><tbody>{body}</tbody></table></div>")
+
+
+
+# The main menu: (catalogue key, path, the least role that sees it). Another page section
+# adds its entry with one line: ``html.NAV.append(("mirror.title", "/ui/mirror", "viewer"))``.
+NAV: list[tuple[str, str, str]] = [
+    ("overview", "/ui/overview", "viewer"),
+    ("brands", "/ui/brands", "viewer"),
+    ("users", "/ui/users", "admin"),
+    ("tokens", "/ui/tokens", "admin"),
+    ("account", "/ui/account", "viewer"),
+]
+RANKS = {"viewer": 0, "agent": 1, "admin": 2}
+
+
+def nav_links(lang: str, path: str, role: str) -> Html:
+    links = []
+    for key, href, least in NAV:
+        if RANKS.get(role, 0) < RANKS.get(least, 2):
+            continue
+        here = ' aria-current="page"' if path.split("?")[0] == href else ""
+        links.append(f'<a href="{esc(href)}"{here}>{esc(tr(lang, key))}</a>')
+    return Html("".join(links))
+
+
 def layout(lang: str, title: str, body: Html, *, csrf: str | None = None,
-           owner: str | None = None, path: str = "/ui/") -> str:
+           owner: str | None = None, path: str = "/ui/", role: str = "viewer") -> str:
     other = "en" if lang == "tr" else "tr"
     nav = Html("")
     if owner is not None:
         nav = Html(
-            f'<nav aria-label="{esc(tr(lang, "title"))}"><a href="/ui/brands">'
-            f'{esc(tr(lang, "brands"))}</a></nav><span>{esc(owner)}</span>'
+            f'<nav aria-label="{esc(tr(lang, "menu"))}">{nav_links(lang, path, role)}</nav>'
+            f'<span class="who">{esc(owner)}</span>'
             f'<form method="post" action="/ui/logout"><input type="hidden" name="csrf" '
             f'value="{esc(csrf)}"><button type="submit">{esc(tr(lang, "signout"))}</button>'
             "</form>")

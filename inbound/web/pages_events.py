@@ -13,7 +13,7 @@ from inbound.api.problems import Problem
 from inbound.api.state import POOL
 from inbound.web import bridge, formats, pages_consents, pages_reviews, queries
 from inbound.web.catalogue import code, say
-from inbound.web.html import Html, esc, seg, tr, url
+from inbound.web.html import Html, esc, seg, table, tr, url
 from inbound.web.pages_brands import page
 from inbound.web.state import LANG
 from iys_push.timefmt import show_tr
@@ -126,7 +126,7 @@ def _filter_form(lang: str, action: str, q: Any) -> str:
             "</div></form>")
 
 
-def chart(lang: str, rows: list[Any], first: date, last: date) -> str:
+def chart(lang: str, rows: list[Any], first: date, last: date, *, title: str = "") -> str:
     """Stacked bars of events per day by status, as inline SVG with a text alternative."""
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     counts: dict[tuple[date, str], int] = {(r["day"], r["status"]): r["n"] for r in rows}
@@ -148,7 +148,7 @@ def chart(lang: str, rows: list[Any], first: date, last: date) -> str:
         f"{s} {counts[(d, s)]}" for s in COLOURS if counts.get((d, s)))
         for d in days if any(counts.get((d, s)) for s in COLOURS)) or tr(lang, "no_events")
     legend = " ".join(f'<span style="color:{c}">■ {s}</span>' for s, c in COLOURS.items())
-    title = f"{tr(lang, 'chart')} {formats.show_day(first)} – {formats.show_day(last)}"
+    title = f"{title or tr(lang, 'chart')} {formats.show_day(first)} – {formats.show_day(last)}"
     return (f'<figure class="box"><svg role="img" aria-labelledby="chart-t chart-d" '
             f'viewBox="0 0 {width} {height}" width="100%" height="{height}" '
             f'preserveAspectRatio="xMinYMin meet"><title id="chart-t">{esc(title)}</title>'
@@ -191,27 +191,23 @@ async def events_page(request: web.Request) -> web.Response:
         listing, status = {"items": [], "next_cursor": None}, 422
         error = f'<p class="err" role="alert">{esc(say(problem.detail, lang))}</p>'
     now = datetime.now(UTC)
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for e in listing["items"]:
-        deadline = _local(e["deadline_at"])
+        deadline = esc(_local(e["deadline_at"]))
         if e["state"] == "pending" and e["status"] == "RET" and e["deadline_at"]:
             left = time_left(lang, e["deadline_at"], now)
-            deadline = f"{deadline} <strong>({esc(left)})</strong>"
+            deadline = Html(f"{deadline} <strong>({esc(left)})</strong>")
         who = f'{base}/recipients/{seg(e["recipient"])}'
-        state = state_word(lang, e["state"], e["review_decision"])
-        rows.append(f'<tr><td>{esc(e["id"])}</td><td>{esc(_local(e["received_at"]))}</td>'
-                    f'<td><a href="{esc(who)}">{esc(e["recipient"])}</a></td>'
-                    f'<td>{esc(e["status"])}</td><td>{esc(e["type"])}</td>'
-                    f'<td>{esc(code("source", e["source"], lang))}</td><td>{state}</td>'
-                    f'<td>{deadline}</td><td>{short_id(e["iys_transaction_id"])}</td></tr>')
+        rows.append((e["id"], _local(e["received_at"]),
+                     Html(f'<a href="{esc(who)}">{esc(e["recipient"])}</a>'), e["status"],
+                     e["type"], code("source", e["source"], lang),
+                     state_word(lang, e["state"], e["review_decision"]), deadline,
+                     short_id(e["iys_transaction_id"])))
     heads = ("ID", tr(lang, "received"), tr(lang, "recipient"), tr(lang, "status"),
              tr(lang, "type"), pages_consents.t(lang, "source"), tr(lang, "state"),
              tr(lang, "deadline"), tr(lang, "transaction"))
-    table = (f'<div class="table"><table><caption class="hint">{esc(tr(lang, "events"))}'
-             "</caption><thead><tr>"
-             + "".join(f'<th scope="col">{esc(h)}</th>' for h in heads)
-             + f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
-             if rows else f'<p>{esc(tr(lang, "no_events"))}</p>')
+    events_table = (table(heads, rows, tr(lang, "events")) if rows
+                    else f'<p>{esc(tr(lang, "no_events"))}</p>')
     kept = {k: q.get(k, "") for k in (*FILTERS, "limit")}
     pager = ""
     if listing.get("next_cursor"):
@@ -229,7 +225,7 @@ async def events_page(request: web.Request) -> web.Response:
     body = (f'<p><a href="{esc(base)}">{esc(brand_id)}</a></p>' + saved + reviews
             + _filter_form(lang, f"{base}/events", q) + error + csv_link
             + (await _chart(request, brand_id) if status == 200 else "")
-            + table + (f'<nav aria-label="{esc(tr(lang, "events"))}">{pager}</nav>'
+            + events_table + (f'<nav aria-label="{esc(tr(lang, "events"))}">{pager}</nav>'
                        if pager else ""))
     return page(request, f'{tr(lang, "events")}: {brand_id}', body, status=status)
 

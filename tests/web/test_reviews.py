@@ -42,7 +42,7 @@ async def test_the_owner_confirms_a_review_item_from_the_events_page(
         "confirm", site.owner_a, str(event_id))
     after = await (await client.get(response.headers["Location"])).text()
     assert 'role="status"' in after and "İnceleme bekleyen mesaj yok." in after
-    assert re.search(rf"<td>{event_id}</td>.*?gönderilecek · onaylandı", after, re.S)
+    assert re.search(rf"\"ID\">{event_id}</td>.*?gönderilecek · onaylandı", after, re.S)
     # the same form again (a double click, a second tab): refused with a clear message
     again = await client.post(action, data={"csrf": csrf_of(html)}, allow_redirects=False)
     assert again.status == 409
@@ -84,7 +84,7 @@ async def test_an_automatic_ret_is_shown_as_such(client: TestClient, site: Site)
     await client.get("/ui/lang?to=en")
     await sign_in(client)
     html = await (await client.get("/ui/brands/acme/events")).text()
-    assert re.search(rf"<td>{event_id}</td>.*?pending · automatic RET", html, re.S)
+    assert re.search(rf"\"ID\">{event_id}</td>.*?pending · automatic RET", html, re.S)
 
 
 async def test_the_evidence_page_shows_who_decided_and_when(client: TestClient,

@@ -18,6 +18,8 @@ from inbound.api.auth import new_token, token_digest
 # middleware for its request) or "cli" (set by `iys-inbound admin …` and `rules import`).
 # A context variable, so that every path to ``audit`` records it without passing it along.
 AUDIT_VIA: ContextVar[str] = ContextVar("iys_audit_via", default="api")
+# the web page's signed-in person making this request's changes (issue #33), else None
+AUDIT_USER: ContextVar[int | None] = ContextVar("iys_audit_user", default=None)
 
 
 async def audit(conn: asyncpg.Connection, *, actor_token_id: int | None,
@@ -25,7 +27,7 @@ async def audit(conn: asyncpg.Connection, *, actor_token_id: int | None,
                 resource_id: str, owner_ids: list[int], before: Any, after: Any) -> None:
     await conn.execute(queries.SQL.insert_audit, actor_token_id, actor_owner_id, actor_admin,
                        action, resource, resource_id, owner_ids, before, after,
-                       AUDIT_VIA.get())
+                       AUDIT_VIA.get(), AUDIT_USER.get())
 
 
 async def assign_brand(pool: asyncpg.Pool, brand_id: str, owner_id: int) -> bool:

@@ -14,12 +14,15 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from inbound.api.admin import AUDIT_VIA
+from inbound import roles
+from inbound.api.admin import AUDIT_USER, AUDIT_VIA
 from inbound.api.auth import CALLER, Caller
 from inbound.api.problems import Problem, server_fault
 from inbound.api.state import POOL
 from inbound.web import (
     auth,
+    expired,
+    pages_accounts,
     pages_brands,
     pages_consents,
     pages_events,
@@ -48,7 +51,8 @@ def _error_page(request: web.Request, status: int, message: str) -> web.Response
     session = request.get(SESSION)
     body = Html(f'<p class="err" role="alert">{esc(message)}</p>')
     page = layout(lang, tr(lang, "error"), body, csrf=session.csrf if session else None,
-                  owner=session.name if session else None, path=request.path)
+                  owner=f"{session.email} · {session.name}" if session else None,
+                  path=request.path, role=session.role if session else "viewer")
     return web.Response(status=status, text=page, content_type="text/html")
 
 
@@ -104,7 +108,9 @@ async def _dispatch(request: web.Request, handler: Handler, pool: asyncpg.Pool,
     session = await auth.session_of(pool, secret, request.cookies.get(auth.SESSION_COOKIE))
     if session is not None:
         request[SESSION] = session
-        request[CALLER] = Caller(admin=False, owner_id=session.owner_id, token_id=None)
+        request[CALLER] = Caller(admin=False, owner_id=session.owner_id, token_id=None,
+                                 role=session.role, user_id=session.user_id)
+        AUDIT_USER.set(session.user_id)  # this request's task only: audited with the user
     if request.path in PUBLIC:
         return await handler(request)
     if session is None:
@@ -113,7 +119,13 @@ async def _dispatch(request: web.Request, handler: Handler, pool: asyncpg.Pool,
         return _error_page(request, 401, tr(request[LANG], "csrf"))
     if request.method not in ("GET", "HEAD") and not await _csrf_ok(request, session):
         log.info("web csrf refused", path=request.path)
-        return _error_page(request, 403, tr(request[LANG], "csrf"))
+        kept = await expired.form_kept(request)
+        return kept if kept is not None else _error_page(request, 403, tr(request[LANG], "csrf"))
+    needed = roles.needed_for(request.method, request.path.removeprefix(PREFIX))
+    if not roles.allows(session.role, needed):
+        log.info("web role refused", path=request.path, role=session.role, needed=needed)
+        return _error_page(request, 403, say(f"this action needs the role {needed}",
+                                             request[LANG]))
     return await handler(request)
 
 
@@ -148,6 +160,7 @@ def create_web(pool: asyncpg.Pool, *, secret: bytes,
     ui.add_routes(pages_reviews.routes)
     ui.add_routes(pages_consents.routes)
     ui.add_routes(pages_overview.routes)
+    ui.add_routes(pages_accounts.routes)
     return ui
 
 

@@ -165,4 +165,9 @@ FRAGMENTS: list[tuple[str, str]] = [
     ("review", "inceleme bekliyor"),
     ("owner:{n}", "hesap {n}"),
     ("user:{n}", "kullanıcı {n}"),
+    ("viewer", "görüntüleyici"),
+    ("agent", "temsilci"),
+    ("admin", "yönetici"),
+    ("user", "kullanıcı"),
+    ("token", "API anahtarı"),
 ]

@@ -27,7 +27,8 @@ REPLY_KEYS = resources.REPLY_KEYS
 def page(request: web.Request, title: str, body: str, *, status: int = 200) -> web.Response:
     session = request.get(SESSION)
     text = layout(request[LANG], title, Html(body), csrf=session.csrf if session else None,
-                  owner=session.name if session else None, path=request.path_qs)
+                  owner=f"{session.email} · {session.name}" if session else None,
+                  path=request.path_qs, role=session.role if session else "viewer")
     return web.Response(status=status, text=text, content_type="text/html")
 
 
@@ -222,7 +223,8 @@ def _brand_form(request: web.Request, brand: dict[str, Any], values: dict[str, A
             + f'<fieldset><legend>{esc(tr(lang, "vocabulary"))}</legend>{vocab}</fieldset>'
             f'<fieldset><legend>{esc(tr(lang, "replies"))}</legend><p class="hint">'
             f'{esc(tr(lang, "reply_hint"))}</p>{replies}</fieldset>'
-            f'<button class="primary" type="submit">{esc(tr(lang, "save"))}</button></form>')
+            f'<div class="sticky-save"><button class="primary" type="submit">'
+            f'{esc(tr(lang, "save"))}</button></div></form>')
 
 
 async def _brand_page(request: web.Request, brand: dict[str, Any], values: dict[str, Any],
@@ -251,6 +253,21 @@ async def brand_page(request: web.Request) -> web.Response:
     return await _brand_page(request, brand, _form_values(brand), {}, [])
 
 
+def _posted_values(form: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {k: str(v) for k, v in form.items() if k != "csrf"}
+    for key in REPLY_KEYS:
+        values[f"off_{key}"] = bool(form.get(f"off_{key}"))
+    return values
+
+
+async def kept_form(request: web.Request) -> web.Response:
+    """The form as posted, with the session's token, when the posted token was stale."""
+    brand = await bridge.call(routes_config.get_brand, request)
+    values = _posted_values(await request.post())
+    return await _brand_page(request, brand, values, {}, [tr(request[LANG], "form_kept")],
+                             status=403)
+
+
 @routes.post("/brands/{brand_id}")
 async def brand_save(request: web.Request) -> web.StreamResponse:
     brand = await bridge.call(routes_config.get_brand, request)
@@ -261,9 +278,7 @@ async def brand_save(request: web.Request) -> web.StreamResponse:
     except Problem as problem:
         if problem.status not in (409, 422):
             raise
-        values = {k: str(v) for k, v in form.items() if k != "csrf"}
-        for key in REPLY_KEYS:
-            values[f"off_{key}"] = bool(form.get(f"off_{key}"))  # type: ignore[assignment]
+        values = _posted_values(form)
         errors, general = _field_errors(problem, values, request[LANG])
         return await _brand_page(request, brand, values, errors, general, status=problem.status)
     raise web.HTTPSeeOther(f"/ui/brands/{seg(brand['id'])}?saved=1")

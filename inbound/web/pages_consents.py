@@ -116,12 +116,26 @@ def _as_body(values: dict[str, Any], who: str) -> dict[str, Any]:
             "type": types if len(types) != 1 else types[0], "evidence": evidence}
 
 
+def _posted(data: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {k: str(data.get(k, "")) for k in FORM_FIELDS}
+    values["type"] = [str(v) for v in data.getall("type", [])]
+    return values
+
+
+async def kept_form(request: web.Request) -> web.Response:
+    """The form as posted, with the session's token, when the posted token was stale."""
+    brand_id = request.match_info.get("brand_id") or request.path.split("/")[3]
+    await visible_brand(request)
+    lang = request[LANG]
+    return page(request, f'{t(lang, "record_consent")}: {brand_id}',
+                form(request, brand_id, _posted(await request.post()),
+                     [{"field": "", "reason": t(lang, "form_kept")}]), status=403)
+
+
 @routes.post("/brands/{brand_id}/consents")
 async def record_consent(request: web.Request) -> web.Response:
     brand_id = request.match_info["brand_id"]
-    data = await request.post()
-    values: dict[str, Any] = {k: str(data.get(k, "")) for k in FORM_FIELDS}
-    values["type"] = [str(v) for v in data.getall("type", [])]
+    values = _posted(await request.post())
     try:
         answer = await bridge.call(routes_consents.record_consents, request,
                                    body=_as_body(values, request[SESSION].name))

@@ -14,6 +14,12 @@ from tests.web.conftest import EMAIL_B, PASSWORD_B, Site, csrf_of, sign_in
 NEAR_MISS_SENDER = "+905554443322"
 
 
+async def _user(site: Site) -> int:
+    """Owner A's admin user: decisions made on the page name the person (issue #33)."""
+    return int(await site.pool.fetchval("SELECT id FROM web_user WHERE owner_id = $1",
+                                        site.owner_a))
+
+
 async def _item(site: Site, brand: str = "acme") -> int:
     return await add_review(site.pool, brand=brand, sender=NEAR_MISS_SENDER,
                             received_at=datetime.now(UTC) - timedelta(hours=5))
@@ -35,7 +41,7 @@ async def test_the_owner_confirms_a_review_item_from_the_events_page(
     assert response.headers["Location"] == "/ui/brands/acme/events?reviewed=confirmed"
     row = await site.pool.fetchrow("SELECT * FROM consent_event WHERE id = $1", event_id)
     assert (row["state"], row["review_decision"], row["reviewed_by"]) == (
-        "pending", "confirmed", f"owner:{site.owner_a}")
+        "pending", "confirmed", f"user:{await _user(site)}")
     assert row["consent_date"] == row["received_at"]
     audit = await site.pool.fetchrow("SELECT * FROM config_audit WHERE resource = 'review'")
     assert (audit["action"], audit["actor_owner_id"], audit["resource_id"]) == (
@@ -95,5 +101,5 @@ async def test_the_evidence_page_shows_who_decided_and_when(client: TestClient,
     await client.post(f"/ui/brands/acme/reviews/{event_id}/dismiss",
                       data={"csrf": csrf_of(html)})
     page = await (await client.get(f"/ui/brands/acme/recipients/{NEAR_MISS_SENDER}")).text()
-    assert f"reddedildi · owner:{site.owner_a} · " in page
+    assert f"reddedildi · user:{await _user(site)} · " in page
     assert "inceleme gerekiyor" in page  # the message's outcome (needs_review)

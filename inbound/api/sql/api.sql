@@ -6,7 +6,7 @@
 -- name: token_by_digest
 UPDATE api_token SET last_used_at = now()
  WHERE token_hash = $1 AND revoked_at IS NULL
-RETURNING id, owner_id, is_admin
+RETURNING id, owner_id, is_admin, role
 
 -- name: insert_token
 INSERT INTO api_token (owner_id, is_admin, name, token_hash) VALUES ($1, $2, $3, $4)
@@ -85,8 +85,8 @@ INSERT INTO number_link (msisdn, link) SELECT $1, unnest($2::text[]) ON CONFLICT
 
 -- name: insert_audit
 INSERT INTO config_audit (actor_token_id, actor_owner_id, actor_admin, action, resource,
-                          resource_id, owner_ids, before, after, actor_via)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                          resource_id, owner_ids, before, after, actor_via, actor_user_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 RETURNING id
 
 -- name: list_audit

@@ -306,9 +306,11 @@ async def recipient_page(request: web.Request) -> web.Response:
         if e["iys_attempts"]:
             parts.append(f'<h4>{esc(tr(lang, "attempts"))}</h4>')
         for a in e["iys_attempts"]:
-            parts.append(_dl([("#", f'{a["id"]} · {_local(a["started_at"])} · {a["method"]} '
-                                    f'{a["path"]} → {a["http_status"]} ({a["outcome"]}) '
-                                    f'{a["latency_ms"]} ms'),
+            call = Html(f'{esc(a["id"])} · {esc(_local(a["started_at"]))} · <code>'
+                        f'{esc(a["method"])} {esc(a["path"])}</code> → '
+                        f'{esc(a["http_status"] or "—")} '
+                        f'({esc(code("attempt", a["outcome"], lang))}) {esc(a["latency_ms"])} ms')
+            parts.append(_dl([("#", call),
                               (tr(lang, "request"), _pre(a["request"])),
                               (tr(lang, "response"), _pre(a["response"]))]))
         parts.append("</section>")

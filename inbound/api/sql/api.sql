@@ -9,8 +9,8 @@ UPDATE api_token SET last_used_at = now()
 RETURNING id, owner_id, is_admin, role
 
 -- name: insert_token
-INSERT INTO api_token (owner_id, is_admin, name, token_hash) VALUES ($1, $2, $3, $4)
-RETURNING id, owner_id, is_admin, name, created_at, revoked_at, last_used_at
+INSERT INTO api_token (owner_id, is_admin, name, token_hash, role) VALUES ($1, $2, $3, $4, $5)
+RETURNING id, owner_id, is_admin, name, created_at, revoked_at, last_used_at, role
 
 -- name: revoke_token
 UPDATE api_token SET revoked_at = now()
@@ -18,11 +18,11 @@ UPDATE api_token SET revoked_at = now()
 RETURNING id
 
 -- name: token
-SELECT id, owner_id, is_admin, name, created_at, revoked_at, last_used_at
+SELECT id, owner_id, is_admin, name, created_at, revoked_at, last_used_at, role
   FROM api_token WHERE id = $1 AND ($2::bigint IS NULL OR owner_id = $2)
 
 -- name: list_tokens
-SELECT id, owner_id, is_admin, name, created_at, revoked_at, last_used_at
+SELECT id, owner_id, is_admin, name, created_at, revoked_at, last_used_at, role
   FROM api_token WHERE ($1::bigint IS NULL OR owner_id = $1) ORDER BY id
 
 -- name: insert_owner

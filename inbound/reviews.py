@@ -26,6 +26,7 @@ import asyncpg
 import structlog
 
 from inbound import metrics
+from inbound.api.admin import AUDIT_VIA
 from inbound.store import SQL
 from iys_push.store import SQL as PUSH_SQL
 
@@ -59,9 +60,12 @@ class Actor:
     token_id: int | None
     owner_id: int | None
     admin: bool
+    user_id: int | None = None  # the web page's signed-in person (issue #33)
 
     @property
     def label(self) -> str:
+        if self.user_id is not None:
+            return f"user:{self.user_id}"
         if self.owner_id is not None:
             return f"owner:{self.owner_id}"
         return f"token:{self.token_id}" if self.token_id is not None else "admin"
@@ -91,7 +95,7 @@ async def decide(pool: asyncpg.Pool, brand_id: str, event_id: int, decision: Dec
             SQL.insert_review_audit, actor.token_id, actor.owner_id, actor.admin,
             "confirm" if decision == "confirmed" else "dismiss", str(event_id),
             [owner] if owner is not None else [], _audit_view(item_view(before)),
-            _audit_view(after))
+            _audit_view(after), actor.user_id, AUDIT_VIA.get())
         if state == "pending":
             await conn.execute(PUSH_SQL.notify_outbox)
     metrics.REVIEWS_DECIDED.labels(brand_id, decision).inc()

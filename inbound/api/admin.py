@@ -18,6 +18,8 @@ from inbound.api.auth import new_token, token_digest
 # middleware for its request) or "cli" (set by `iys-inbound admin …` and `rules import`).
 # A context variable, so that every path to ``audit`` records it without passing it along.
 AUDIT_VIA: ContextVar[str] = ContextVar("iys_audit_via", default="api")
+# the web page's signed-in person making this request's changes (issue #33), else None
+AUDIT_USER: ContextVar[int | None] = ContextVar("iys_audit_user", default=None)
 
 
 async def audit(conn: asyncpg.Connection, *, actor_token_id: int | None,
@@ -25,7 +27,7 @@ async def audit(conn: asyncpg.Connection, *, actor_token_id: int | None,
                 resource_id: str, owner_ids: list[int], before: Any, after: Any) -> None:
     await conn.execute(queries.SQL.insert_audit, actor_token_id, actor_owner_id, actor_admin,
                        action, resource, resource_id, owner_ids, before, after,
-                       AUDIT_VIA.get())
+                       AUDIT_VIA.get(), AUDIT_USER.get())
 
 
 async def assign_brand(pool: asyncpg.Pool, brand_id: str, owner_id: int) -> bool:
@@ -55,7 +57,8 @@ def token_view(row: asyncpg.Record) -> dict[str, Any]:
 
     return {"id": row["id"], "owner_id": row["owner_id"], "admin": row["is_admin"],
             "name": row["name"], "created_at": iso(row["created_at"]),
-            "revoked_at": iso(row["revoked_at"]), "last_used_at": iso(row["last_used_at"])}
+            "revoked_at": iso(row["revoked_at"]), "last_used_at": iso(row["last_used_at"]),
+            "role": row["role"]}
 
 
 async def create_owner(pool: asyncpg.Pool, name: str, email: str | None,
@@ -71,14 +74,15 @@ async def create_owner(pool: asyncpg.Pool, name: str, email: str | None,
 
 async def issue_token(pool: asyncpg.Pool, *, owner_id: int | None, admin: bool, name: str,
                       actor_token_id: int | None = None,
-                      actor_owner_id: int | None = None) -> tuple[str, dict[str, Any]]:
+                      actor_owner_id: int | None = None,
+                      role: str = "admin") -> tuple[str, dict[str, Any]]:
     """A new token: (clear token, metadata). The clear token exists only in this answer."""
     if not admin and owner_id is None:
         raise ValueError("a non-admin token needs an owner")
     token = new_token()
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(queries.SQL.insert_token, owner_id, admin, name,
-                                  token_digest(token))
+                                  token_digest(token), role)
         view = token_view(row)
         await audit(conn, actor_token_id=actor_token_id, actor_owner_id=actor_owner_id,
                     actor_admin=actor_owner_id is None, action="create", resource="token",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import asyncpg
 from aiohttp import web
 
+from inbound import roles
 from inbound.api import queries
 from inbound.api.problems import Problem
 
@@ -33,6 +34,8 @@ class Caller:
     admin: bool
     owner_id: int | None
     token_id: int | None  # None for the configured admin token
+    role: str = "admin"   # within its owner (inbound/roles.py); the operator is above all
+    user_id: int | None = None  # the web page's signed-in person
 
     def require_admin(self) -> None:
         if not self.admin:
@@ -64,7 +67,8 @@ async def identify(pool: asyncpg.Pool, header: str | None,
     row = await pool.fetchrow(queries.SQL.token_by_digest, token_digest(token))
     if row is None:
         raise _unauthorized("the token is unknown or revoked")
-    return Caller(admin=row["is_admin"], owner_id=row["owner_id"], token_id=row["id"])
+    return Caller(admin=row["is_admin"], owner_id=row["owner_id"], token_id=row["id"],
+                  role=row["role"])
 
 
 CALLER: web.RequestKey[Caller] = web.RequestKey("iys_api_caller", Caller)
@@ -81,8 +85,12 @@ def auth_middleware(pool: asyncpg.Pool, admin_token: str | None
                          handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                          ) -> web.StreamResponse:
         if request.path not in PUBLIC_PATHS:
-            request[CALLER] = await identify(pool, request.headers.get("Authorization"),
-                                             admin_token)
+            caller = await identify(pool, request.headers.get("Authorization"), admin_token)
+            request[CALLER] = caller
+            needed = roles.needed_for(request.method, request.path.removeprefix("/api/v1"))
+            if not caller.admin and not roles.allows(caller.role, needed):
+                raise Problem(403, f"this action needs the role {needed}",
+                              errors=[{"field": "role", "reason": f"needs {needed}"}])
         return await handler(request)
 
     return middleware

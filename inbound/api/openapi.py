@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from inbound.api import openapi_check, openapi_mirror
+from inbound.api.csv_excel import openapi_parameters
 from inbound.api.inputs import DATE_TIME_PATTERN, END
 from inbound.api.openapi_schemas import NO_NUL, SCHEMAS, anchored, ref, text
 
@@ -237,7 +238,7 @@ PATHS: dict[str, Any] = {
                    {"description": "CSV with a header row",
                     "content": {"text/csv": {"schema": {"type": "string"}}}},
                    parameters=[{**CURSOR, "description": "start after this event"},
-                               *EVENT_FILTERS], tag="events")},
+                               *EVENT_FILTERS, *openapi_parameters()], tag="events")},
     "/brands/{brand_id}/recipients/{recipient}": {
         "parameters": [BRAND_ID, RECIPIENT],
         "get": _op("One recipient's full history: raw messages, decoded text, events, every "

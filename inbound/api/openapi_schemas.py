@@ -17,6 +17,7 @@ NINT = {"type": ["integer", "null"]}
 TIME = {"type": "string", "format": "date-time"}
 NTIME = {"type": ["string", "null"], "format": "date-time"}
 BOOL = {"type": "boolean"}
+ROLE = {"type": "string", "enum": ["viewer", "agent", "admin"]}
 # text that is shown or sent: no control characters, bidi marks or separators (written as
 # ``not``: a pattern with ``$`` would let a final newline through in Python)
 SAFE: dict[str, Any] = {"not": {"pattern": f"[{UNSAFE_CHARS}]"}}
@@ -264,16 +265,19 @@ SCHEMAS: dict[str, Any] = {
                            f"[^@\\s{UNSAFE_CHARS}]+@[^@\\s{UNSAFE_CHARS}]+")}}, ["name"]),
     "OwnerList": listing("Owner"),
     "Token": obj({"id": INT, "owner_id": NINT, "admin": BOOL, "name": STR, "created_at": TIME,
-                  "revoked_at": NTIME, "last_used_at": NTIME}),
+                  "revoked_at": NTIME, "last_used_at": NTIME, "role": ROLE}),
     "TokenCreated": obj({"id": INT, "owner_id": NINT, "admin": BOOL, "name": STR,
                          "created_at": TIME, "revoked_at": NTIME, "last_used_at": NTIME,
+                         "role": ROLE,
                          "token": {"type": "string", "pattern": "^iysk_",
                                    "description": "shown once; only its SHA-256 is stored"}}),
     "TokenInput": obj({"name": text(200) | {"description": "default: api"},
                        "owner_id": ID | {"description": "the operator names the owner of a "
                                          "non-admin token (without it and without admin: "
                                          "403); an owner's token is its own"},
-                       "admin": BOOL}, []),
+                       "admin": BOOL, "role": ROLE | {"description": "viewer reads; agent also "
+                                                      "records consents and decides reviews; "
+                                                      "admin (default) everything"}}, []),
     "TokenList": listing("Token"),
     "Vocabulary": VOCABULARY,
     "Replies": REPLIES,

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
+from inbound import roles
 from inbound.api import admin, inputs, params, queries
 from inbound.api.auth import caller_of
-from inbound.api.problems import Problem
+from inbound.api.problems import Problem, invalid
 from inbound.api.state import POOL
 
 routes = web.RouteTableDef()
@@ -102,7 +103,10 @@ async def create_token(request: web.Request) -> web.Response:
     """A new token, shown in this answer only (``token``); keep it, it cannot be shown again."""
     caller = caller_of(request)
     body = await params.json_object(request)
-    params.check_fields(body, {"name", "owner_id", "admin"})
+    params.check_fields(body, {"name", "owner_id", "admin", "role"})
+    role = body.get("role", "admin")
+    if role not in roles.ROLES:
+        raise invalid("role", f"one of {', '.join(roles.ROLES)}")
     name = params.text_field(body, "name", required=False) or DEFAULT_TOKEN_NAME
     want_admin = bool(params.bool_field(body, "admin", default=False))
     owner_id = params.int_field(body, "owner_id", required=False, maximum=inputs.ID_MAX)
@@ -124,7 +128,7 @@ async def create_token(request: web.Request) -> web.Response:
                       errors=[{"field": "owner_id", "reason": "required unless admin"}])
     token, view = await admin.issue_token(
         pool, owner_id=owner_id, admin=want_admin, name=name, actor_token_id=caller.token_id,
-        actor_owner_id=None if caller.admin else caller.owner_id)
+        actor_owner_id=None if caller.admin else caller.owner_id, role=role)
     return web.json_response({**view, "token": token}, status=201)
 
 

@@ -18,7 +18,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from inbound.api import changes, params, queries, resources
+from inbound.api import changes, csv_excel, params, queries, resources
 from inbound.api.auth import Caller, caller_of
 from inbound.api.problems import STREAMING, Problem, invalid
 from inbound.api.scope import visible_brand
@@ -43,6 +43,8 @@ EVENT_FIELDS = ("id", "message_id", "brand_id", "recipient", "recipient_type", "
                 "created_at", "updated_at", "review_decision", "reviewed_at", "reviewed_by",
                 # new columns go last: spreadsheets and scripts read the CSV by position
                 "submission_id")
+TIME_FIELDS = frozenset({"received_at", "consent_date", "deadline_at", "iys_creation_date",
+                         "created_at", "updated_at", "reviewed_at"})
 CSV_BATCH = 1000  # rows encoded and written at a time: bounds the memory of an export
 
 
@@ -103,8 +105,10 @@ def _page(items: list[dict[str, Any]], limit: int) -> web.Response:
     return web.json_response({"items": items, "next_cursor": next_cursor})
 
 
-def _csv_cell(value: Any, iys_time: bool = False) -> Any:
-    value = _jsonable(value, iys_time)
+def _csv_cell(value: Any, iys_time: bool = False,
+              layout: csv_excel.Layout | None = None) -> Any:
+    excel = layout.cell(value) if layout else None
+    value = excel if excel is not None else _jsonable(value, iys_time)
     # free text starting like a formula is neutralised for spreadsheets (CSV injection)
     if isinstance(value, str) and value[:1] in ("=", "@", "-"):
         return "'" + value
@@ -119,12 +123,14 @@ async def export_events(request: web.Request) -> web.StreamResponse:
     pool, brand_id, _ = await _brand_scope(request)
     filters = _event_filters(request.query)
     after = params.cursor(request.query)
+    layout = csv_excel.Layout(request.query)
     response = web.StreamResponse(headers={
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": f'attachment; filename="{brand_id}-events.csv"'})
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(EVENT_FIELDS)
+    buffer = io.StringIO(layout.start())
+    buffer.seek(0, io.SEEK_END)
+    writer = csv.writer(buffer, lineterminator="\r\n", delimiter=layout.delimiter)
+    writer.writerow(layout.header(EVENT_FIELDS, TIME_FIELDS))
     # one snapshot for every page: the export is what the database held when it began
     async with pool.acquire() as conn, conn.transaction(readonly=True,
                                                         isolation="repeatable_read"):
@@ -135,7 +141,7 @@ async def export_events(request: web.Request) -> web.StreamResponse:
             rows = await conn.fetch(queries.SQL.export_events, brand_id, after, *filters,
                                     CSV_BATCH)
             for row in rows:
-                writer.writerow([_csv_cell(row[f], f in IYS_TIMES) for f in EVENT_FIELDS])
+                writer.writerow([_csv_cell(row[f], f in IYS_TIMES, layout) for f in EVENT_FIELDS])
             count += len(rows)
             await response.write(buffer.getvalue().encode("utf-8"))
             buffer.seek(0)

@@ -24,7 +24,8 @@ routes = web.RouteTableDef()
 async def _brand(request: web.Request) -> tuple[asyncpg.Pool, str, reviews.Actor]:
     """The pool, the brand id (404 unless the caller may see it) and the caller as actor."""
     pool, brand_id, caller = await visible_brand(request)
-    return pool, brand_id, reviews.Actor(caller.token_id, caller.owner_id, caller.admin)
+    return pool, brand_id, reviews.Actor(caller.token_id, caller.owner_id, caller.admin,
+                                         caller.user_id)
 
 
 @routes.get("/brands/{brand_id}/reviews")

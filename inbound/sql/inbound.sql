@@ -383,8 +383,8 @@ SELECT count(*) AS pending,
 -- name: insert_review_audit
 -- the audit row of a person's review decision, in the decision's transaction
 INSERT INTO config_audit (actor_token_id, actor_owner_id, actor_admin, action, resource,
-                          resource_id, owner_ids, before, after)
-VALUES ($1, $2, $3, $4, 'review', $5, $6, $7, $8)
+                          resource_id, owner_ids, before, after, actor_user_id, actor_via)
+VALUES ($1, $2, $3, $4, 'review', $5, $6, $7, $8, $9, $10)
 
 -- name: sms_in_pdu
 -- the raw PDU of a stored part (an incomplete message is decoded from its first part)

@@ -14,20 +14,25 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from inbound.api.admin import AUDIT_VIA
+from inbound import roles
+from inbound.api.admin import AUDIT_USER, AUDIT_VIA
 from inbound.api.auth import CALLER, Caller
 from inbound.api.problems import Problem, server_fault
 from inbound.api.state import POOL
 from inbound.web import (
     auth,
+    expired,
+    pages_accounts,
     pages_brands,
     pages_consents,
     pages_events,
     pages_mirror,
+    pages_overview,
     pages_reviews,
     pages_sign_in,
 )
 from inbound.web.auth import set_password
+from inbound.web.catalogue import say
 from inbound.web.html import LANGS, Html, esc, layout, tr
 from inbound.web.limits import FailedSignIns
 from inbound.web.state import FAILED_SIGN_INS, LANG, SECRET, SESSION
@@ -47,7 +52,8 @@ def _error_page(request: web.Request, status: int, message: str) -> web.Response
     session = request.get(SESSION)
     body = Html(f'<p class="err" role="alert">{esc(message)}</p>')
     page = layout(lang, tr(lang, "error"), body, csrf=session.csrf if session else None,
-                  owner=session.name if session else None, path=request.path)
+                  owner=f"{session.email} · {session.name}" if session else None,
+                  path=request.path, role=session.role if session else "viewer")
     return web.Response(status=status, text=page, content_type="text/html")
 
 
@@ -68,14 +74,14 @@ def _middleware(pool: asyncpg.Pool, secret: bytes) -> Callable[..., Awaitable[we
         try:
             response = await _dispatch(request, handler, pool, secret)
         except Problem as problem:
-            message = problem.detail
+            message = say(problem.detail, request[LANG])
             if problem.status == 404:
                 message = tr(request[LANG], "not_found")
             response = _error_page(request, problem.status, message)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            message = tr(request[LANG], "not_found") if exc.status == 404 else exc.reason
+            message = tr(request[LANG], "not_found" if exc.status == 404 else "error")
             response = _error_page(request, exc.status, message)
         except Exception:
             # one JSON log event with the request id; the page's own error page (with the
@@ -103,7 +109,9 @@ async def _dispatch(request: web.Request, handler: Handler, pool: asyncpg.Pool,
     session = await auth.session_of(pool, secret, request.cookies.get(auth.SESSION_COOKIE))
     if session is not None:
         request[SESSION] = session
-        request[CALLER] = Caller(admin=False, owner_id=session.owner_id, token_id=None)
+        request[CALLER] = Caller(admin=False, owner_id=session.owner_id, token_id=None,
+                                 role=session.role, user_id=session.user_id)
+        AUDIT_USER.set(session.user_id)  # this request's task only: audited with the user
     if request.path in PUBLIC:
         return await handler(request)
     if session is None:
@@ -112,7 +120,13 @@ async def _dispatch(request: web.Request, handler: Handler, pool: asyncpg.Pool,
         return _error_page(request, 401, tr(request[LANG], "csrf"))
     if request.method not in ("GET", "HEAD") and not await _csrf_ok(request, session):
         log.info("web csrf refused", path=request.path)
-        return _error_page(request, 403, tr(request[LANG], "csrf"))
+        kept = await expired.form_kept(request)
+        return kept if kept is not None else _error_page(request, 403, tr(request[LANG], "csrf"))
+    needed = roles.needed_for(request.method, request.path.removeprefix(PREFIX))
+    if not roles.allows(session.role, needed):
+        log.info("web role refused", path=request.path, role=session.role, needed=needed)
+        return _error_page(request, 403, say(f"this action needs the role {needed}",
+                                             request[LANG]))
     return await handler(request)
 
 
@@ -128,7 +142,7 @@ async def lang_switch(request: web.Request) -> web.StreamResponse:
 
 
 async def root(_: web.Request) -> web.StreamResponse:
-    raise web.HTTPSeeOther("/ui/brands")
+    raise web.HTTPSeeOther("/ui/overview")
 
 
 def create_web(pool: asyncpg.Pool, *, secret: bytes,
@@ -147,6 +161,8 @@ def create_web(pool: asyncpg.Pool, *, secret: bytes,
     ui.add_routes(pages_reviews.routes)
     ui.add_routes(pages_consents.routes)
     ui.add_routes(pages_mirror.routes)
+    ui.add_routes(pages_overview.routes)
+    ui.add_routes(pages_accounts.routes)
     return ui
 
 

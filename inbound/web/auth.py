@@ -96,6 +96,15 @@ def verify_password(password: str, stored: str | None) -> bool:
         return False
 
 
+async def verify_async(password: str, stored: str | None) -> bool:
+    """:func:`verify_password` on the hashing threads (never on the event loop)."""
+    return await _in_hash_pool(verify_password, password, stored)
+
+
+async def hash_async(password: str) -> str:
+    return await _in_hash_pool(hash_password, password)
+
+
 def needs_rehash(stored: str) -> bool:
     return stored.startswith("$scrypt$") or _HASHER.check_needs_rehash(stored)
 
@@ -120,14 +129,16 @@ def check_new_password(password: str) -> None:
 
 
 async def set_password(pool: asyncpg.Pool, owner_id: int, password: str) -> bool:
-    """Set (or reset) an owner's password; ends the owner's sessions and lifts a lock.
-    False when there is no such owner; ValueError for a too short password."""
+    """Set (or reset) an owner's password (the CLI): its admin user of the owner's e-mail
+    gets it, made when missing; ends the owner's sessions and lifts a lock. False when
+    there is no such owner (or it has no e-mail); ValueError for a too short password."""
     check_new_password(password)
     hashed = await _in_hash_pool(hash_password, password)
     async with pool.acquire() as conn, conn.transaction():
-        email = await conn.fetchval(queries.SQL.set_password, owner_id, hashed)
-        if email is None:
+        row = await conn.fetchrow(queries.SQL.set_password, owner_id, hashed)
+        if row is None:
             return False
+        email = row["email"]
         await conn.execute(queries.SQL.delete_owner_sessions, owner_id)
         await conn.execute(queries.SQL.sign_in_succeeded, email_digest(email))
         await audit(conn, actor_token_id=None, actor_owner_id=None, actor_admin=True,
@@ -163,10 +174,13 @@ def same(a: str | None, b: str | None) -> bool:
 @dataclass(frozen=True)
 class Session:
     owner_id: int
-    name: str
-    email: str | None
+    name: str            # the owner's
+    email: str | None    # the user's
     csrf: str
     token_hash: bytes
+    user_id: int = 0
+    user_name: str = ""
+    role: str = "viewer"
 
 
 def _digest(token: str) -> bytes:
@@ -184,8 +198,9 @@ def mask_email(email: str) -> str:
 
 
 async def sign_in(pool: asyncpg.Pool, email: str, password: str) -> int | str:
-    """The owner id, or why not: ``"invalid"`` (wrong password or unknown e-mail, the same),
-    ``"locked"`` (the address is locked) or ``"locked_now"`` (this failure locked it)."""
+    """The user id (``web_user``), or why not: ``"invalid"`` (wrong password or unknown
+    e-mail, the same), ``"locked"`` (the address is locked) or ``"locked_now"`` (this
+    failure locked it)."""
     digest = email_digest(email)
     looked_up = email.strip()[:320]
     if "\x00" in looked_up:  # no stored address has one (PostgreSQL cannot even compare it)
@@ -207,12 +222,12 @@ async def sign_in(pool: asyncpg.Pool, email: str, password: str) -> int | str:
     return "locked_now" if locked else "invalid"
 
 
-async def new_session(pool: asyncpg.Pool, secret: bytes, owner_id: int) -> str:
-    """A new session for the owner; returns the signed cookie value."""
+async def new_session(pool: asyncpg.Pool, secret: bytes, user_id: int) -> str:
+    """A new session for the user; returns the signed cookie value."""
     token = secrets.token_urlsafe(32)
     await pool.execute(queries.SQL.delete_expired_sessions)
     await pool.execute(queries.SQL.forget_old_failures)
-    await pool.execute(queries.SQL.insert_session, _digest(token), owner_id,
+    await pool.execute(queries.SQL.insert_session, _digest(token), user_id,
                        secrets.token_urlsafe(32), timedelta(hours=SESSION_HOURS))
     return sign(secret, token, "session")
 
@@ -224,7 +239,8 @@ async def session_of(pool: asyncpg.Pool, secret: bytes, cookie: str | None) -> S
     row = await pool.fetchrow(queries.SQL.session, _digest(token))
     if row is None:
         return None
-    return Session(row["owner_id"], row["name"], row["email"], row["csrf"], _digest(token))
+    return Session(row["owner_id"], row["name"], row["email"], row["csrf"], _digest(token),
+                   row["user_id"], row["user_name"], row["role"])
 
 
 async def end_session(pool: asyncpg.Pool, session: Session) -> None:

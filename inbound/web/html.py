@@ -11,122 +11,10 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, urlencode
 
-LANGS = ("tr", "en")
+from inbound.web.catalogue import LANGS as LANGS
+from inbound.web.catalogue import WORDS, t
 
-T: dict[str, tuple[str, str]] = {
-    "title": ("İYS Gelen SMS", "İYS Inbound SMS"),
-    "skip": ("İçeriğe geç", "Skip to content"),
-    "signin": ("Giriş yap", "Sign in"),
-    "signout": ("Çıkış yap", "Sign out"),
-    "email": ("E-posta", "E-mail"),
-    "password": ("Parola", "Password"),
-    "bad_login": ("E-posta veya parola hatalı.", "Wrong e-mail or password."),
-    "locked": ("Çok fazla hatalı deneme: hesap geçici olarak kilitlendi. Lütfen daha sonra "
-               "deneyin.", "Too many failed attempts: the account is locked for a while. "
-               "Please try again later."),
-    "address_limited": ("Bu adresten çok fazla başarısız giriş denemesi: lütfen birkaç dakika "
-                        "sonra tekrar deneyin.", "Too many failed sign-ins from this address: "
-                        "please try again in a few minutes."),
-    "csrf": ("Form süresi doldu veya geçersiz; lütfen sayfayı yenileyip tekrar deneyin.",
-             "The form expired or is invalid; please reload the page and try again."),
-    "brands": ("Markalar", "Brands"),
-    "brand": ("Marka", "Brand"),
-    "numbers": ("Numaralar", "Numbers"),
-    "number": ("Numara", "Number"),
-    "shared": ("ortak", "shared"),
-    "dedicated": ("markaya özel", "dedicated"),
-    "name": ("Ad", "Name"),
-    "aliases": ("Diğer adlar", "Aliases"),
-    "one_per_line": ("her satıra bir tane", "one per line"),
-    "vocabulary": ("Kelime ayarları", "Vocabulary overrides"),
-    "extra_opt_out": ("Ek ret kelimeleri", "Extra opt-out words"),
-    "removed_opt_out": ("Kaldırılan ret kelimeleri", "Removed opt-out words"),
-    "extra_opt_in": ("Ek izin kelimeleri", "Extra opt-in words"),
-    "removed_opt_in": ("Kaldırılan izin kelimeleri", "Removed opt-in words"),
-    "replies": ("Yanıt şablonları", "Reply templates"),
-    "reply_hint": ("Boş: varsayılan yanıt; «yanıt yok» işaretliyse gönderilmez. {brand} "
-                   "marka adıdır.", "Empty: the default reply; with «no reply» ticked none is "
-                   "sent. {brand} is the brand name."),
-    "all_brands": ("tüm markalar", "every brand"),
-    "save": ("Kaydet", "Save"),
-    "saved": ("Kaydedildi.", "Saved."),
-    "not_saved": ("Kaydedilmedi; aşağıdaki hataları düzeltin.",
-                  "Not saved; please correct the errors below."),
-    "explain": ("Mesaj dene", "Try a message"),
-    "explain_hint": ("Bir numara seçip metni yazın: sonuç yazdıkça görünür.",
-                     "Pick a number and type the text: the outcome shows as you type."),
-    "text": ("Metin", "Text"),
-    "try": ("Dene", "Try"),
-    "outcome": ("Sonuç", "Outcome"),
-    "events": ("Olaylar", "Events"),
-    "reason": ("Neden", "Why"),
-    "normalized": ("Okunan", "Read as"),
-    "no_events": ("Olay yok.", "No events."),
-    "recipient": ("Alıcı", "Recipient"),
-    "status": ("İzin durumu", "Status"),
-    "state": ("İYS durumu", "İYS state"),
-    "type": ("Tür", "Type"),
-    "since": ("Başlangıç", "From"),
-    "until": ("Bitiş", "To"),
-    "any": ("hepsi", "any"),
-    "filter": ("Filtrele", "Filter"),
-    "received": ("Alındı", "Received"),
-    "deadline": ("Son gün", "Deadline"),
-    "time_left": ("kalan", "left"),
-    "overdue": ("süresi geçti", "overdue"),
-    "transaction": ("İYS işlem no", "İYS transaction id"),
-    "next_page": ("Sonraki sayfa", "Next page"),
-    "first_page": ("İlk sayfa", "First page"),
-    "csv": ("CSV indir (bu filtre)", "Download CSV (this filter)"),
-    "chart": ("Günlük olaylar", "Events per day"),
-    "evidence": ("Kanıt", "Evidence"),
-    "history": ("Alıcı geçmişi", "Recipient history"),
-    "print": ("Yazdır", "Print"),
-    "messages": ("Mesajlar", "Messages"),
-    "raw": ("Ham PDU (base64)", "Raw PDU (base64)"),
-    "decoded": ("Çözülmüş metin", "Decoded text"),
-    "attempts": ("İYS denemeleri", "İYS attempts"),
-    "request": ("İstek", "Request"),
-    "response": ("Yanıt", "Response"),
-    "iys_changes": ("İYS'den gelen değişiklikler", "Changes reported by İYS"),
-    "not_found": ("Bulunamadı.", "Not found."),
-    "server_error": ("Beklenmeyen bir hata oldu; kaydedildi. İstek numarası:",
-                     "An unexpected error occurred; it has been logged. Request id:"),
-    "error": ("Hata", "Error"),
-    "language": ("English", "Türkçe"),
-    "field_error": ("Hata", "Error"),
-    "days": ("g", "d"),
-    "hours": ("sa", "h"),
-    "minutes": ("dk", "min"),
-    "created": ("Oluşturuldu", "Created"),
-    "updated": ("Güncellendi", "Updated"),
-    "consent_date": ("İzin tarihi", "Consent date"),
-    "completed": ("Tamamlandı", "Completed"),
-    "iys_created": ("İYS kayıt tarihi", "İYS creation date"),
-    "last_error": ("Son hata", "Last error"),
-    "link": ("Bağlantı", "Link"),
-    "sender": ("Gönderen", "Sender"),
-    "to": ("Alıcı numara", "To"),
-    "reviews": ("İnceleme bekleyenler", "Waiting for review"),
-    "reviews_hint": ("Ret isteğine benzeyen ama komut olmayan mesajlar. Onaylarsanız alındığı "
-                     "andaki tarihle RET olarak İYS'ye gider; reddederseniz hiçbir şey "
-                     "gönderilmez. Süresinin %90'ında incelenmemiş bir mesaj kendiliğinden RET "
-                     "olur (marka ayarı review_auto_ret).",
-                     "Messages that look like an opt-out but are not a command. Confirmed, one "
-                     "goes to İYS as a RET dated when it was received; dismissed, nothing is "
-                     "sent. Unreviewed at 90 % of its window, one becomes a RET by itself "
-                     "(brand setting review_auto_ret)."),
-    "no_reviews": ("İnceleme bekleyen mesaj yok.", "No message waits for review."),
-    "review_confirm": ("RET olarak onayla", "Confirm as RET"),
-    "review_dismiss": ("Reddet", "Dismiss"),
-    "review_action": ("Karar", "Decision"),
-    "review_auto_at": ("Kendiliğinden RET", "Automatic RET at"),
-    "review_no_auto": ("kapalı: karar sizde", "off: yours to decide"),
-    "review_confirmed": ("onaylandı", "confirmed"),
-    "review_dismissed": ("reddedildi", "dismissed"),
-    "review_automatic": ("otomatik RET", "automatic RET"),
-    "reviewed": ("Kaydedildi.", "Saved."),
-}
+T = WORDS  # the catalogue (inbound/web/catalogue.py); kept under its old name
 
 
 class Html(str):
@@ -144,10 +32,8 @@ def join(parts: Iterable[Any]) -> Html:
 
 
 def tr(lang: str, key: str) -> str:
-    pair = T.get(key)
-    if pair is None:
-        return key
-    return pair[1] if lang == "en" else pair[0]
+    """``catalogue.t`` with the language first, as the pages call it."""
+    return t(key, lang)
 
 
 def url(path: str, **query: Any) -> str:
@@ -204,19 +90,79 @@ font-size:.85rem}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}
 dd{margin:0;word-break:break-word}
 svg text{font-size:11px;fill:#1b1b1b}
-@media (max-width:40rem){main{padding:.5rem}dl{grid-template-columns:1fr}}
-@media print{header,.noprint,form{display:none}main{max-width:none}}
+td{overflow-wrap:anywhere}td.n{text-align:right}
+.id{display:inline-block;max-width:9ch;overflow:hidden;text-overflow:ellipsis;
+white-space:nowrap;vertical-align:bottom}
+tr.urgent td{color:var(--err);font-weight:600}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:0 1rem}
+header nav a[aria-current]{font-weight:700;text-decoration-thickness:3px}
+.sticky-save{position:sticky;bottom:0;background:var(--bg);padding:.25rem 0 .75rem;
+border-top:1px solid var(--line);z-index:1}
+label.check{display:inline-block;font-weight:400;margin-right:1rem}
+.summary{font-weight:600}
+@media (max-width:40rem){main{padding:.5rem}dl{grid-template-columns:1fr}
+header{padding:.5rem}
+table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}
+table.cards thead{position:absolute;left:-9999px}
+table.cards tr{border-bottom:2px solid var(--line);padding:.25rem 0}
+table.cards td{border:0;padding:.1rem 0}
+table.cards td[data-label]::before{content:attr(data-label) ": ";font-weight:600}
+.id{max-width:100%}input,select,textarea{width:100%}}
+@media print{header,.noprint,form,.skip{display:none}main{max-width:none;padding:0}
+body{font-size:11pt}.box{break-inside:avoid;border-color:#888}a{color:inherit}
+.id{max-width:none;white-space:normal}}
 """
 
 
+def table(heads: Iterable[str], rows: Iterable[Iterable[Any]], caption: str, *,
+          classes: Iterable[str] = ()) -> Html:
+    """A table that fits: at 1280 px as it is, on a phone each row a card whose cells carry
+    their column's name (``data-label``), so nothing scrolls sideways. Cells are escaped
+    unless they are :class:`Html`."""
+    names = [str(h) for h in heads]
+    marks = list(classes)
+    body = "".join(
+        (f'<tr class="{esc(marks[i])}">' if i < len(marks) and marks[i] else "<tr>")
+        + "".join(f'<td data-label="{esc(n)}">{esc(c)}</td>'
+                  for n, c in zip(names, cells, strict=False)) + "</tr>"
+        for i, cells in enumerate(rows))
+    return Html(f'<div class="table"><table class="cards"><caption class="hint">{esc(caption)}'
+                "</caption><thead><tr>" + "".join(f'<th scope="col">{esc(n)}</th>'
+                                                 for n in names)
+                + f"</tr></thead><tbody>{body}</tbody></table></div>")
+
+
+
+# The main menu: (catalogue key, path, the least role that sees it). Another page section
+# adds its entry with one line: ``html.NAV.append(("mirror.title", "/ui/mirror", "viewer"))``.
+NAV: list[tuple[str, str, str]] = [
+    ("overview", "/ui/overview", "viewer"),
+    ("brands", "/ui/brands", "viewer"),
+    ("users", "/ui/users", "admin"),
+    ("tokens", "/ui/tokens", "admin"),
+    ("account", "/ui/account", "viewer"),
+]
+RANKS = {"viewer": 0, "agent": 1, "admin": 2}
+
+
+def nav_links(lang: str, path: str, role: str) -> Html:
+    links = []
+    for key, href, least in NAV:
+        if RANKS.get(role, 0) < RANKS.get(least, 2):
+            continue
+        here = ' aria-current="page"' if path.split("?")[0] == href else ""
+        links.append(f'<a href="{esc(href)}"{here}>{esc(tr(lang, key))}</a>')
+    return Html("".join(links))
+
+
 def layout(lang: str, title: str, body: Html, *, csrf: str | None = None,
-           owner: str | None = None, path: str = "/ui/") -> str:
+           owner: str | None = None, path: str = "/ui/", role: str = "viewer") -> str:
     other = "en" if lang == "tr" else "tr"
     nav = Html("")
     if owner is not None:
         nav = Html(
-            f'<nav aria-label="{esc(tr(lang, "title"))}"><a href="/ui/brands">'
-            f'{esc(tr(lang, "brands"))}</a></nav><span>{esc(owner)}</span>'
+            f'<nav aria-label="{esc(tr(lang, "menu"))}">{nav_links(lang, path, role)}</nav>'
+            f'<span class="who">{esc(owner)}</span>'
             f'<form method="post" action="/ui/logout"><input type="hidden" name="csrf" '
             f'value="{esc(csrf)}"><button type="submit">{esc(tr(lang, "signout"))}</button>'
             "</form>")

@@ -12,6 +12,7 @@ from inbound import proxies
 from inbound.api import inputs, resources, routes_config, routes_events
 from inbound.api.problems import Problem, invalid
 from inbound.web import bridge
+from inbound.web.catalogue import code, say
 from inbound.web.html import Html, esc, join, layout, seg, tr
 from inbound.web.state import LANG, SESSION
 from keywords import fold
@@ -26,7 +27,8 @@ REPLY_KEYS = resources.REPLY_KEYS
 def page(request: web.Request, title: str, body: str, *, status: int = 200) -> web.Response:
     session = request.get(SESSION)
     text = layout(request[LANG], title, Html(body), csrf=session.csrf if session else None,
-                  owner=session.name if session else None, path=request.path_qs)
+                  owner=f"{session.email} · {session.name}" if session else None,
+                  path=request.path_qs, role=session.role if session else "viewer")
     return web.Response(status=status, text=text, content_type="text/html")
 
 
@@ -83,11 +85,20 @@ def explain_box(request: web.Request, numbers: list[dict[str, Any]], *,
             f'<div id="explain-out" aria-live="polite">{out}</div></section>')
 
 
+def in_words(lang: str, result: dict[str, Any]) -> dict[str, Any]:
+    """The API's explain answer with its outcome and reason in the page's language (the code
+    stays in ``outcome``; ``outcome_label`` is the word)."""
+    return {**result, "outcome_label": code("outcome", result.get("outcome"), lang),
+            "reason": say(result.get("reason"), lang)}
+
+
 def explain_result(lang: str, result: dict[str, Any]) -> str:
+    result = in_words(lang, result)
     events = "".join(f"<li>{esc(e['status'])} · {esc(e['brand'])} · "
                      f"{esc(', '.join(e.get('types', [])))}</li>" for e in result["events"])
     events = f"<ul>{events}</ul>" if events else f"<p>{esc(tr(lang, 'no_events'))}</p>"
-    return (f'<dl><dt>{esc(tr(lang, "outcome"))}</dt><dd data-outcome>{esc(result["outcome"])}'
+    return (f'<dl><dt>{esc(tr(lang, "outcome"))}</dt><dd data-outcome="{esc(result["outcome"])}">'
+            f'{esc(result["outcome_label"])}'
             f'</dd><dt>{esc(tr(lang, "normalized"))}</dt><dd>{esc(result.get("normalized"))}</dd>'
             f'<dt>{esc(tr(lang, "reason"))}</dt><dd>{esc(result.get("reason"))}</dd>'
             f'<dt>{esc(tr(lang, "events"))}</dt><dd>{events}</dd></dl>')
@@ -149,8 +160,8 @@ def _body_from_form(form: Any, brand: dict[str, Any]) -> dict[str, Any]:
             "vocabulary": vocabulary, "replies": replies}
 
 
-def _field_errors(problem: Problem, values: dict[str, Any]) -> tuple[dict[str, list[str]],
-                                                                     list[str]]:
+def _field_errors(problem: Problem, values: dict[str, Any], lang: str
+                  ) -> tuple[dict[str, list[str]], list[str]]:
     """The API's errors placed next to the form field they concern (a keyword conflict next
     to the field holding the word); the rest go on top."""
     by_field: dict[str, list[str]] = {}
@@ -166,9 +177,9 @@ def _field_errors(problem: Problem, values: dict[str, Any]) -> tuple[dict[str, l
                            if any(fold(line) == word for line in _lines(str(values.get(k, ""))))),
                           "")
         if target in values:
-            by_field.setdefault(target, []).append(str(error.get("reason")))
+            by_field.setdefault(target, []).append(say(str(error.get("reason")), lang))
         else:
-            general.append(str(error.get("reason") or problem.detail))
+            general.append(say(str(error.get("reason") or problem.detail), lang))
     return by_field, general
 
 
@@ -197,15 +208,17 @@ def _brand_form(request: web.Request, brand: dict[str, Any], values: dict[str, A
     for key in REPLY_KEYS:
         field = f"reply_{key}"
         checked = " checked" if values.get(f"off_{key}") else ""
-        replies += (f'<label for="f-{field}">{esc(key)}</label>{problems(field)}'
+        label = tr(lang, f"reply.{key}")
+        replies += (f'<label for="f-{field}">{esc(label)}</label>{problems(field)}'
                     f'<input id="f-{field}" name="{field}" type="text" '
                     f'value="{esc(values.get(field, ""))}"{described(field)}>'
                     f'<label class="hint"><input type="checkbox" name="off_{key}" value="1"'
-                    f'{checked}> {esc(key)}: {esc("yanıt yok" if lang == "tr" else "no reply")}'
+                    f'{checked}> {esc(label)}: {esc(tr(lang, "no_reply"))}'
                     "</label>")
     return (f'<form method="post" action="/ui/brands/{esc(seg(brand["id"]))}" class="box">'
             f'<input type="hidden" name="csrf" value="{esc(request[SESSION].csrf)}">'
-            f'<p>İYS: {esc(brand["iys_code"])} / {esc(brand["brand_code"])}</p>'
+            f'<dl class="codes"><dt>{esc(tr(lang, "iys_code"))}</dt><dd>{esc(brand["iys_code"])}'
+            f'</dd><dt>{esc(tr(lang, "brand_code"))}</dt><dd>{esc(brand["brand_code"])}</dd></dl>'
             f'<label for="f-name">{esc(tr(lang, "name"))}</label>{problems("name")}'
             f'<input id="f-name" name="name" type="text" value="{esc(values.get("name", ""))}"'
             f' required{described("name")}>'
@@ -213,7 +226,8 @@ def _brand_form(request: web.Request, brand: dict[str, Any], values: dict[str, A
             + f'<fieldset><legend>{esc(tr(lang, "vocabulary"))}</legend>{vocab}</fieldset>'
             f'<fieldset><legend>{esc(tr(lang, "replies"))}</legend><p class="hint">'
             f'{esc(tr(lang, "reply_hint"))}</p>{replies}</fieldset>'
-            f'<button class="primary" type="submit">{esc(tr(lang, "save"))}</button></form>')
+            f'<div class="sticky-save"><button class="primary" type="submit">'
+            f'{esc(tr(lang, "save"))}</button></div></form>')
 
 
 async def _brand_page(request: web.Request, brand: dict[str, Any], values: dict[str, Any],
@@ -242,6 +256,21 @@ async def brand_page(request: web.Request) -> web.Response:
     return await _brand_page(request, brand, _form_values(brand), {}, [])
 
 
+def _posted_values(form: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {k: str(v) for k, v in form.items() if k != "csrf"}
+    for key in REPLY_KEYS:
+        values[f"off_{key}"] = bool(form.get(f"off_{key}"))
+    return values
+
+
+async def kept_form(request: web.Request) -> web.Response:
+    """The form as posted, with the session's token, when the posted token was stale."""
+    brand = await bridge.call(routes_config.get_brand, request)
+    values = _posted_values(await request.post())
+    return await _brand_page(request, brand, values, {}, [tr(request[LANG], "form_kept")],
+                             status=403)
+
+
 @routes.post("/brands/{brand_id}")
 async def brand_save(request: web.Request) -> web.StreamResponse:
     brand = await bridge.call(routes_config.get_brand, request)
@@ -252,10 +281,8 @@ async def brand_save(request: web.Request) -> web.StreamResponse:
     except Problem as problem:
         if problem.status not in (409, 422):
             raise
-        values = {k: str(v) for k, v in form.items() if k != "csrf"}
-        for key in REPLY_KEYS:
-            values[f"off_{key}"] = bool(form.get(f"off_{key}"))  # type: ignore[assignment]
-        errors, general = _field_errors(problem, values)
+        values = _posted_values(form)
+        errors, general = _field_errors(problem, values, request[LANG])
         return await _brand_page(request, brand, values, errors, general, status=problem.status)
     raise web.HTTPSeeOther(f"/ui/brands/{seg(brand['id'])}?saved=1")
 
@@ -274,7 +301,7 @@ async def explain(request: web.Request) -> web.StreamResponse:
             result = await bridge.call(routes_events.explain_text, request, body=raw)
         except Problem as problem:
             return problem.response()
-        return web.json_response(result)
+        return web.json_response(in_words(request[LANG], result))
     form = await request.post()
     body = {"number": str(form.get("number", "")), "text": str(form.get("text", ""))}
     numbers = (await bridge.call(routes_config.list_numbers, request))["items"]
@@ -285,7 +312,7 @@ async def explain(request: web.Request) -> web.StreamResponse:
                           result=result)
     except Problem as problem:
         box = explain_box(request, numbers, number=body["number"], text=body["text"],
-                          error=problem.detail)
+                          error=say(problem.detail, lang))
     return page(request, tr(lang, "explain"), box)
 
 
@@ -299,11 +326,11 @@ APP_JS = """
   function show(r) {
     out.textContent = '';
     var dl = document.createElement('dl');
-    var rows = [[form.dataset.lOutcome || 'Outcome', r.outcome],
+    var rows = [[form.dataset.lOutcome || 'Outcome', r.outcome_label || r.outcome],
                 [form.dataset.lRead || 'Read as', r.normalized || ''],
                 [form.dataset.lReason || 'Why', r.reason || r.detail || '']];
     rows.forEach(function (p) { dl.appendChild(el('dt', p[0])); dl.appendChild(el('dd', p[1])); });
-    dl.children[1].setAttribute('data-outcome', '');
+    dl.children[1].setAttribute('data-outcome', r.outcome);
     var ul = document.createElement('ul');
     (r.events || []).forEach(function (e) {
       ul.appendChild(el('li', e.status + ' · ' + e.brand + ' · ' + (e.types || []).join(', ')));
@@ -325,6 +352,13 @@ APP_JS = """
   form.text.addEventListener('input', later);
   form.number.addEventListener('change', later);
   form.addEventListener('submit', function (ev) { ev.preventDefault(); ask(); });
+})();
+(function () {
+  // the evidence page's Print button: shown and wired only where this script runs (CSP)
+  document.querySelectorAll('[data-print]').forEach(function (b) {
+    b.hidden = false;
+    b.addEventListener('click', function () { window.print(); });
+  });
 })();
 """
 

@@ -19,7 +19,8 @@ from inbound.api import routes_consents
 from inbound.api.problems import Problem
 from inbound.api.scope import visible_brand
 from inbound.consents import SOURCES
-from inbound.web import bridge
+from inbound.web import bridge, formats
+from inbound.web.catalogue import code, say
 from inbound.web.html import Html, esc, seg, tr
 from inbound.web.pages_brands import page
 from inbound.web.state import LANG, SESSION
@@ -30,39 +31,13 @@ routes = web.RouteTableDef()
 
 LOCAL_MINUTE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?")
 FORM_FIELDS = ("recipient", "status", "source", "consent_date", "note")
-T: dict[str, tuple[str, str]] = {
-    "record_consent": ("İzin kaydet", "Record a consent"),
-    "record_hint": ("Çağrı merkezinde, ıslak imzalı formda, web sitesinde ya da e-postayla "
-                    "alınan izin veya ret. Tarih, kişinin izni verdiği an (Türkiye saati); "
-                    "İYS'ye en geç üç iş günü içinde gider.",
-                    "An opt-in or opt-out taken at the call centre, on a signed form, on the "
-                    "web site or by e-mail. The date is the moment the person gave it "
-                    "(Turkish time); it goes to İYS within three business days."),
-    "channel": ("Kanal", "Channel"),
-    "source": ("Kaynak", "Source"),
-    "consent_given": ("İznin verildiği an", "When the person gave it"),
-    "note": ("Not", "Note"),
-    "save": ("Kaydet", "Save"),
-    "recorded": ("Kaydedildi; İYS'ye gönderilecek.", "Recorded; it will be sent to İYS."),
-    "consent_state": ("İzin durumu", "Consent state"),
-    "as_known": ("İYS'deki son hareket (burada bilinen)", "Last movement in İYS (as known "
-                                                          "here)"),
-    "pending_here": ("Bekleyen", "Pending here"),
-    "submissions": ("Diğer kanallardan kayıtlar", "Recorded from other channels"),
-    "entered": ("Girildi", "Entered"),
-    "as_written": ("Yazıldığı gibi", "As written"),
-    "none_known": ("bilinmiyor", "none known"),
-}
-
-
 def t(lang: str, key: str) -> str:
-    pair = T.get(key)
-    return (pair[1] if lang == "en" else pair[0]) if pair else tr(lang, key)
+    return tr(lang, key)  # the words are in the catalogue (inbound/web/catalogue_words.py)
 
 
-def _options(values: tuple[str, ...], current: str) -> str:
-    return "".join(f'<option{" selected" if v == current else ""}>{esc(v)}</option>'
-                   for v in values)
+def _options(values: tuple[str, ...], current: str, lang: str = "", kind: str = "") -> str:
+    return "".join(f'<option value="{esc(v)}"{" selected" if v == current else ""}>'
+                   f'{esc(code(kind, v, lang) if kind else v)}</option>' for v in values)
 
 
 def form(request: web.Request, brand_id: str, values: dict[str, Any],
@@ -72,7 +47,7 @@ def form(request: web.Request, brand_id: str, values: dict[str, Any],
     for e in errors:
         name = str(e.get("field", "")).split(".")[0].split("[")[0]
         code = f' ({e["code"]})' if e.get("code") else ""
-        by_field.setdefault(name, []).append(f'{e["reason"]}{code}')
+        by_field.setdefault(name, []).append(f'{say(str(e["reason"]), lang)}{code}')
 
     def err(name: str) -> str:
         found = by_field.get(name)
@@ -84,7 +59,7 @@ def form(request: web.Request, brand_id: str, values: dict[str, Any],
 
     chosen = values.get("type") or ["MESAJ"]
     channels = "".join(
-        f'<label><input type="checkbox" name="type" value="{ty}"'
+        f'<label class="check"><input type="checkbox" name="type" value="{ty}"'
         f'{" checked" if ty in chosen else ""}> {ty}</label> ' for ty in TYPES)
     return (
         f'<form method="post" action="/ui/brands/{esc(seg(brand_id))}/consents" class="box">'
@@ -101,16 +76,18 @@ def form(request: web.Request, brand_id: str, values: dict[str, Any],
         f'</select>{err("status")}</div>'
         f'<div><label for="c-source">{esc(t(lang, "source"))}</label>'
         f'<select id="c-source" name="source"{described("source")}>'
-        f'{_options(SOURCES, values.get("source", "HS_CAGRI_MERKEZI"))}</select>'
+        f'{_options(SOURCES, values.get("source", "HS_CAGRI_MERKEZI"), lang, "source")}</select>'
         f'{err("source")}</div>'
-        f'<div><label for="c-date">{esc(t(lang, "consent_given"))}</label>'
-        f'<input id="c-date" name="consent_date" type="datetime-local" step="1" required '
+        f'<div><label for="c-date">{esc(t(lang, "consent_given"))} <span class="hint">'
+        f'({esc(t(lang, "minute_hint"))})</span></label>'
+        f'<input id="c-date" name="consent_date" type="text" required '
+        f'pattern="{esc(formats.MINUTE_PATTERN)}" placeholder="GG.AA.YYYY SS:DD" '
         f'value="{esc(values.get("consent_date", ""))}"{described("consent_date")}>'
         f'{err("consent_date")}</div>'
         f'<div><label for="c-note">{esc(t(lang, "note"))}</label>'
         f'<textarea id="c-note" name="note" maxlength="500">{esc(values.get("note", ""))}'
         f'</textarea>{err("evidence")}</div>'
-        + (f'<p class="err" role="alert">{esc(errors[0]["reason"])}</p>'
+        + (f'<p class="err" role="alert">{esc(say(str(errors[0]["reason"]), lang))}</p>'
            if errors and not any(n in by_field for n in (*FORM_FIELDS, "type", "evidence"))
            else "")
         + f'<button class="primary" type="submit">{esc(t(lang, "save"))}</button></form>')
@@ -120,7 +97,7 @@ def form(request: web.Request, brand_id: str, values: dict[str, Any],
 async def new_consent(request: web.Request) -> web.Response:
     brand_id = request.match_info["brand_id"]
     await visible_brand(request)   # 404 for another owner's brand
-    now = datetime.now(TR).strftime("%Y-%m-%dT%H:%M:%S")
+    now = datetime.now(TR).strftime("%d.%m.%Y %H:%M:%S")
     return page(request, f'{t(request[LANG], "record_consent")}: {brand_id}',
                 form(request, brand_id, {"consent_date": now}, []))
 
@@ -128,12 +105,8 @@ async def new_consent(request: web.Request) -> web.Response:
 def _as_body(values: dict[str, Any], who: str) -> dict[str, Any]:
     """The form as the API's consent: the typed Turkish wall-clock time with its offset."""
     raw = str(values.get("consent_date", ""))
-    date = raw
-    if LOCAL_MINUTE.fullmatch(raw):
-        try:
-            date = datetime.fromisoformat(raw).replace(tzinfo=TR).isoformat()
-        except ValueError:
-            date = raw                # the API names the field and why
+    moment = formats.parse_local_minute(raw)
+    date = moment.isoformat() if moment else raw  # else the API names the field and why
     evidence: dict[str, Any] = {"entered_by": who}
     if values.get("note"):
         evidence["note"] = values["note"]
@@ -143,12 +116,26 @@ def _as_body(values: dict[str, Any], who: str) -> dict[str, Any]:
             "type": types if len(types) != 1 else types[0], "evidence": evidence}
 
 
+def _posted(data: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {k: str(data.get(k, "")) for k in FORM_FIELDS}
+    values["type"] = [str(v) for v in data.getall("type", [])]
+    return values
+
+
+async def kept_form(request: web.Request) -> web.Response:
+    """The form as posted, with the session's token, when the posted token was stale."""
+    brand_id = request.match_info.get("brand_id") or request.path.split("/")[3]
+    await visible_brand(request)
+    lang = request[LANG]
+    return page(request, f'{t(lang, "record_consent")}: {brand_id}',
+                form(request, brand_id, _posted(await request.post()),
+                     [{"field": "", "reason": t(lang, "form_kept")}]), status=403)
+
+
 @routes.post("/brands/{brand_id}/consents")
 async def record_consent(request: web.Request) -> web.Response:
     brand_id = request.match_info["brand_id"]
-    data = await request.post()
-    values: dict[str, Any] = {k: str(data.get(k, "")) for k in FORM_FIELDS}
-    values["type"] = [str(v) for v in data.getall("type", [])]
+    values = _posted(await request.post())
     try:
         answer = await bridge.call(routes_consents.record_consents, request,
                                    body=_as_body(values, request[SESSION].name))
@@ -170,10 +157,11 @@ async def state_section(request: web.Request, brand_id: str, recipient: str) -> 
                               query={"recipient": recipient})
     rows = []
     for s in state["states"]:
-        known = (f'{s["status"]} · {s["consent_date"]} · {s["source"] or ""} · '
-                 f'{s["transaction_id"] or ""}' if s["status"] else t(lang, "none_known"))
-        pending = ", ".join(f'#{p["id"]} {p["status"]} {p["source"]} {p["consent_date"]}'
-                            for p in s["pending"])
+        known = (f'{s["status"]} · {formats.show_time(s["consent_date"])} · '
+                 f'{code("source", s["source"], lang)} · {s["transaction_id"] or ""}'
+                 if s["status"] else t(lang, "none_known"))
+        pending = ", ".join(f'#{p["id"]} {p["status"]} {code("source", p["source"], lang)} '
+                            f'{formats.show_time(p["consent_date"])}' for p in s["pending"])
         rows.append(f'<tr><td>{esc(s["recipient_type"])}</td><td>{esc(s["type"])}</td>'
                     f'<td>{esc(known)}</td><td>{esc(pending)}</td></tr>')
     heads = (tr(lang, "recipient"), tr(lang, "type"), t(lang, "as_known"),
@@ -183,7 +171,8 @@ async def state_section(request: web.Request, brand_id: str, recipient: str) -> 
     link = (f'<p class="noprint"><a href="/ui/brands/{esc(seg(brand_id))}/consents/new">'
             f'{esc(t(lang, "record_consent"))}</a></p>')
     return (f'<h2>{esc(t(lang, "consent_state"))}</h2>{saved}'
-            f'<p class="hint">as_of {esc(state["as_of"])}</p>'
+            f'<p class="hint">{esc(t(lang, "as_of"))}: {esc(formats.show_time(state["as_of"]))}'
+            '</p>'
             '<div class="table"><table><thead><tr>'
             + "".join(f'<th scope="col">{esc(h)}</th>' for h in heads)
             + f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>{link}')
@@ -198,7 +187,7 @@ def submissions_section(lang: str, submissions: list[dict[str, Any]], local: Any
         evidence = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>"
                            for k, v in s["evidence"].items())
         parts.append(
-            f'<section class="box"><h3>#{esc(s["id"])} · {esc(s["via"])} · '
+            f'<section class="box"><h3>#{esc(s["id"])} · {esc(code("via", s["via"], lang))} · '
             f'{esc(s["actor"])}</h3><dl><dt>{esc(t(lang, "consent_given"))}</dt>'
             f'<dd>{esc(local(s["consent_date"]))}</dd><dt>{esc(t(lang, "entered"))}</dt>'
             f'<dd>{esc(local(s["created_at"]))}</dd><dt>{esc(t(lang, "as_written"))}</dt>'

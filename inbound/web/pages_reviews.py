@@ -11,7 +11,7 @@ from aiohttp import web
 
 from inbound.api import routes_reviews
 from inbound.web import bridge
-from inbound.web.html import esc, seg, tr
+from inbound.web.html import Html, esc, seg, table, tr
 from inbound.web.state import LANG, SESSION
 
 routes = web.RouteTableDef()
@@ -24,19 +24,23 @@ def decision_label(lang: str, decision: str | None) -> str:
     return tr(lang, f"review_{decision}") if decision else ""
 
 
-def _button(request: web.Request, base: str, item: dict[str, Any], action: str) -> str:
+def _button(request: web.Request, base: str, item: dict[str, Any], action: str,
+            back: str) -> str:
     lang = request[LANG]
     label = tr(lang, f"review_{action}")
     return (f'<form method="post" action="{esc(base)}/reviews/{esc(item["id"])}/{action}" '
             f'class="inline"><input type="hidden" name="csrf" '
-            f'value="{esc(request[SESSION].csrf)}"><button type="submit" '
+            f'value="{esc(request[SESSION].csrf)}"><input type="hidden" name="back" '
+            f'value="{esc(back)}"><button type="submit" '
             f'class="{"primary" if action == "confirm" else "secondary"}" '
             f'aria-label="{esc(label)} #{esc(item["id"])}">{esc(label)}</button></form>')
 
 
-async def section(request: web.Request, brand_id: str, local: Any, left: Any) -> str:
+async def section(request: web.Request, brand_id: str, local: Any, left: Any, *,
+                  back: str = "events") -> str:
     """The open items, nearest deadline first; ``local`` and ``left`` format times as the
-    events table does."""
+    events table does; ``back``: the brand's page a decision returns to (events,
+    overview)."""
     lang = request[LANG]
     listing = await bridge.call(routes_reviews.list_reviews, request, query={"limit": "200"})
     base = f"/ui/brands/{seg(brand_id)}"
@@ -48,22 +52,19 @@ async def section(request: web.Request, brand_id: str, local: Any, left: Any) ->
     now = datetime.now(UTC)
     rows = []
     for item in listing["items"]:
-        auto = (f'{esc(local(item["auto_ret_at"]))}' if item["auto_ret"]
-                else esc(tr(lang, "review_no_auto")))
-        rows.append(
-            f'<tr><td>{esc(item["id"])}</td><td>{esc(local(item["received_at"]))}</td>'
-            f'<td>{esc(item["recipient"])}</td><td lang="tr">{esc(item["text"])}</td>'
-            f'<td>{esc(local(item["deadline_at"]))} '
-            f'<strong>({esc(left(lang, item["deadline_at"], now))})</strong></td>'
-            f'<td>{auto}</td><td>{_button(request, base, item, "confirm")} '
-            f'{_button(request, base, item, "dismiss")}</td></tr>')
+        auto = (local(item["auto_ret_at"]) if item["auto_ret"] else tr(lang, "review_no_auto"))
+        rows.append((
+            item["id"], local(item["received_at"]), item["recipient"],
+            Html(f'<span lang="tr">{esc(item["text"])}</span>'),
+            Html(f'{esc(local(item["deadline_at"]))} '
+                 f'<strong>({esc(left(lang, item["deadline_at"], now))})</strong>'),
+            auto, Html(f'{_button(request, base, item, "confirm", back)} '
+                       f'{_button(request, base, item, "dismiss", back)}')))
     heads = ("ID", tr(lang, "received"), tr(lang, "recipient"), tr(lang, "text"),
              tr(lang, "deadline"), tr(lang, "review_auto_at"), tr(lang, "review_action"))
     return (f'<section class="box" aria-labelledby="reviews-h">{heading}'
             f'<p class="hint">{esc(tr(lang, "reviews_hint"))}</p>'
-            '<div class="table"><table><thead><tr>'
-            + "".join(f'<th scope="col">{esc(h)}</th>' for h in heads)
-            + f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div></section>')
+            + table(heads, rows, tr(lang, "reviews")) + "</section>")
 
 
 async def _decide(request: web.Request) -> web.StreamResponse:
@@ -72,8 +73,9 @@ async def _decide(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     handler = (routes_reviews.confirm_review if action == "confirm"
                else routes_reviews.dismiss_review)
+    back = (await request.post()).get("back")
     item = await bridge.call(handler, request)  # 404 / 409 become the error page
-    target = f"/ui/brands/{seg(item['brand_id'])}/events"
+    target = f"/ui/brands/{seg(item['brand_id'])}/{'overview' if back == 'overview' else 'events'}"
     raise web.HTTPSeeOther(f"{target}?reviewed={DECISIONS[action]}")
 
 

@@ -37,7 +37,7 @@ def _login_form(request: web.Request, pre: str, message: str | None = None) -> s
 @routes.get("/login")
 async def login_page(request: web.Request) -> web.StreamResponse:
     if request.get(SESSION) is not None:
-        raise web.HTTPSeeOther("/ui/brands")
+        raise web.HTTPSeeOther("/ui/overview")
     pre = request.cookies.get(auth.LOGIN_COOKIE) or secrets.token_urlsafe(24)
     response = page(request, tr(request[LANG], "signin"), _login_form(request, pre))
     response.set_cookie(auth.LOGIN_COOKIE, pre, max_age=3600, **cookie_args(request))
@@ -83,7 +83,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return page(request, title, _login_form(request, pre, message),
                     status=429 if locked else 401)
     cookie = await auth.new_session(request.app[POOL], request.app[SECRET], result)
-    response = web.HTTPSeeOther("/ui/brands")
+    response = web.HTTPSeeOther("/ui/overview")
     response.set_cookie(auth.SESSION_COOKIE, cookie, max_age=auth.SESSION_HOURS * 3600,
                         **cookie_args(request))
     response.del_cookie(auth.LOGIN_COOKIE, **cookie_args(request))

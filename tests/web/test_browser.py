@@ -66,7 +66,7 @@ async def sign_in(page: Any, email: str, password: str) -> None:
     await page.get_by_label("E-posta").fill(email)
     await page.get_by_label("Parola").fill(password)
     await page.get_by_role("button", name="Giriş yap").click()
-    await page.wait_for_url("**/ui/brands")
+    await page.wait_for_url("**/overview")  # the landing page (issue #33)
 
 
 async def check(page: Any, name: str) -> None:
@@ -88,6 +88,7 @@ async def test_owner_journey(browser: Any, server: TestClient) -> None:
     await page.goto("/ui/login")
     await check(page, "login")
     await sign_in(page, EMAIL_A, PASSWORD_A)
+    await page.goto("/ui/brands")
     await check(page, "brands")
 
     # add an alias and see the explain box use it, as one types
@@ -97,8 +98,7 @@ async def test_owner_journey(browser: Any, server: TestClient) -> None:
     await page.get_by_role("status").filter(has_text="Kaydedildi").wait_for()
     await page.get_by_label("Numara").select_option("4609")
     await page.get_by_label("Metin").press_sequentially("ret acmecim", delay=20)
-    outcome = page.locator("#explain-out [data-outcome]")
-    await outcome.filter(has_text="consent").wait_for()
+    await page.locator('#explain-out [data-outcome="consent"]').wait_for()
     assert "RET · acme" in await page.locator("#explain-out").inner_text()
     await check(page, "brand")
 
@@ -107,7 +107,7 @@ async def test_owner_journey(browser: Any, server: TestClient) -> None:
     await page.get_by_role("button", name="Kaydet").click()
     error = page.locator("#err-aliases")
     await error.wait_for()
-    assert "another brand" in await error.inner_text()
+    assert "başka bir markada kullanılıyor" in await error.inner_text()
     assert await page.get_by_label("Diğer adlar").get_attribute("aria-invalid") == "true"
     assert "Kuzey Kahve Ltd." not in await page.content()
     await check(page, "brand-conflict")
@@ -124,10 +124,12 @@ async def test_owner_journey(browser: Any, server: TestClient) -> None:
     await page.get_by_role("button", name="Filtrele").click()
     await page.wait_for_url("**state=pending**")
     async with page.expect_download() as info:
-        await page.get_by_role("link", name="CSV indir (bu filtre)").click()
+        await page.get_by_role("link", name="Excel için CSV indir (bu filtre)").click()
     download = await info.value
-    text = (await asyncio.to_thread(Path(await download.path()).read_bytes)).decode("utf-8")
-    assert [r["recipient"] for r in csv.DictReader(io.StringIO(text))] == ["+905551112233"]
+    raw = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    assert raw.startswith("\ufeff".encode())  # Excel reads it as UTF-8 (issue #33)
+    rows = csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";")
+    assert [r["recipient"] for r in rows] == ["+905551112233"]
 
     # the evidence page of a recipient
     await page.goto("/ui/brands/acme/events")
@@ -164,7 +166,7 @@ async def test_phone_width_and_no_javascript(browser: Any, server: TestClient) -
     await plain.get_by_label("Numara").select_option("908505320000")
     await plain.get_by_label("Metin").fill("ret")
     await plain.get_by_role("button", name="Dene").click()
-    await plain.locator("[data-outcome]").filter(has_text="consent").wait_for()
+    await plain.locator('[data-outcome="consent"]').wait_for()
 
 
 async def test_another_owner_cannot_reach_the_first_owners_pages(browser: Any,

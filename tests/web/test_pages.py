@@ -188,7 +188,7 @@ async def test_conflicting_alias_is_shown_next_to_the_field(client: TestClient,
         "csrf": csrf_of(html), "name": "ACME", "aliases": "ACME MARKET\nKUZEY"})
     html = await response.text()
     assert response.status == 409
-    assert 'id="err-aliases"' in html and "another brand" in html
+    assert 'id="err-aliases"' in html and "başka bir markada kullanılıyor" in html
     assert "Kuzey Kahve Ltd." not in html  # the other brand's owner is never named
     assert await site.pool.fetchval("SELECT aliases FROM brand WHERE id = 'acme'") == [
         "ACME MARKET"]
@@ -212,7 +212,7 @@ async def test_explain_without_javascript(client: TestClient) -> None:
     assert "another owner" in html and "Kuzey Kahve" not in html
     response = await client.post("/ui/explain", data={"csrf": csrf_of(html),
                                                       "number": "908505320000", "text": "ret"})
-    assert "data-outcome>consent" in await response.text()
+    assert 'data-outcome="consent">izin/ret kaydedildi' in await response.text()
 
 
 async def test_events_page_shows_the_pending_deadline_and_filters(client: TestClient) -> None:
@@ -244,8 +244,16 @@ async def test_csv_export_of_the_current_filter(client: TestClient) -> None:
     response = await client.get("/ui/brands/acme/events.csv?state=pending")
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(await response.text())))
+    # for Excel in Turkish (issue #33): BOM, ';', Turkey time with the zone in the header
+    raw = await response.read()
+    assert raw.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert [r["recipient"] for r in rows] == ["+905551112233"]
+    assert re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}",
+                        rows[0]["received_at (Europe/Istanbul)"])
+    await client.get("/ui/lang?to=en&next=/ui/brands")
+    english = await (await client.get("/ui/brands/acme/events.csv?state=pending")).read()
+    assert next(csv.reader(io.StringIO(english.decode("utf-8-sig"))))[0] == "id"
 
 
 async def test_evidence_page(client: TestClient) -> None:

@@ -14,6 +14,12 @@ from tests.web.conftest import EMAIL_B, PASSWORD_B, Site, csrf_of, sign_in
 NEAR_MISS_SENDER = "+905554443322"
 
 
+async def _user(site: Site) -> int:
+    """Owner A's admin user: decisions made on the page name the person (issue #33)."""
+    return int(await site.pool.fetchval("SELECT id FROM web_user WHERE owner_id = $1",
+                                        site.owner_a))
+
+
 async def _item(site: Site, brand: str = "acme") -> int:
     return await add_review(site.pool, brand=brand, sender=NEAR_MISS_SENDER,
                             received_at=datetime.now(UTC) - timedelta(hours=5))
@@ -35,18 +41,18 @@ async def test_the_owner_confirms_a_review_item_from_the_events_page(
     assert response.headers["Location"] == "/ui/brands/acme/events?reviewed=confirmed"
     row = await site.pool.fetchrow("SELECT * FROM consent_event WHERE id = $1", event_id)
     assert (row["state"], row["review_decision"], row["reviewed_by"]) == (
-        "pending", "confirmed", f"owner:{site.owner_a}")
+        "pending", "confirmed", f"user:{await _user(site)}")
     assert row["consent_date"] == row["received_at"]
     audit = await site.pool.fetchrow("SELECT * FROM config_audit WHERE resource = 'review'")
     assert (audit["action"], audit["actor_owner_id"], audit["resource_id"]) == (
         "confirm", site.owner_a, str(event_id))
     after = await (await client.get(response.headers["Location"])).text()
     assert 'role="status"' in after and "İnceleme bekleyen mesaj yok." in after
-    assert re.search(rf"<td>{event_id}</td>.*?pending · onaylandı", after, re.S)
+    assert re.search(rf"\"ID\">{event_id}</td>.*?gönderilecek · onaylandı", after, re.S)
     # the same form again (a double click, a second tab): refused with a clear message
     again = await client.post(action, data={"csrf": csrf_of(html)}, allow_redirects=False)
     assert again.status == 409
-    assert "already decided: confirmed" in await again.text()
+    assert "zaten karara bağlanmış: onaylandı" in await again.text()  # issue #33: in Turkish
 
 
 async def test_dismiss_needs_the_csrf_token_and_the_owner(client: TestClient,
@@ -84,7 +90,7 @@ async def test_an_automatic_ret_is_shown_as_such(client: TestClient, site: Site)
     await client.get("/ui/lang?to=en")
     await sign_in(client)
     html = await (await client.get("/ui/brands/acme/events")).text()
-    assert re.search(rf"<td>{event_id}</td>.*?pending · automatic RET", html, re.S)
+    assert re.search(rf"\"ID\">{event_id}</td>.*?pending · automatic RET", html, re.S)
 
 
 async def test_the_evidence_page_shows_who_decided_and_when(client: TestClient,
@@ -95,5 +101,5 @@ async def test_the_evidence_page_shows_who_decided_and_when(client: TestClient,
     await client.post(f"/ui/brands/acme/reviews/{event_id}/dismiss",
                       data={"csrf": csrf_of(html)})
     page = await (await client.get(f"/ui/brands/acme/recipients/{NEAR_MISS_SENDER}")).text()
-    assert f"reddedildi · owner:{site.owner_a} · " in page
-    assert "needs_review" in page  # the message's outcome
+    assert f"reddedildi · user:{await _user(site)} · " in page
+    assert "inceleme gerekiyor" in page  # the message's outcome (needs_review)

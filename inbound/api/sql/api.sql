@@ -6,11 +6,11 @@
 -- name: token_by_digest
 UPDATE api_token SET last_used_at = now()
  WHERE token_hash = $1 AND revoked_at IS NULL
-RETURNING id, owner_id, is_admin
+RETURNING id, owner_id, is_admin, role
 
 -- name: insert_token
-INSERT INTO api_token (owner_id, is_admin, name, token_hash) VALUES ($1, $2, $3, $4)
-RETURNING id, owner_id, is_admin, name, created_at, revoked_at, last_used_at
+INSERT INTO api_token (owner_id, is_admin, name, token_hash, role) VALUES ($1, $2, $3, $4, $5)
+RETURNING id, owner_id, is_admin, name, created_at, revoked_at, last_used_at, role
 
 -- name: revoke_token
 UPDATE api_token SET revoked_at = now()
@@ -18,11 +18,11 @@ UPDATE api_token SET revoked_at = now()
 RETURNING id
 
 -- name: token
-SELECT id, owner_id, is_admin, name, created_at, revoked_at, last_used_at
+SELECT id, owner_id, is_admin, name, created_at, revoked_at, last_used_at, role
   FROM api_token WHERE id = $1 AND ($2::bigint IS NULL OR owner_id = $2)
 
 -- name: list_tokens
-SELECT id, owner_id, is_admin, name, created_at, revoked_at, last_used_at
+SELECT id, owner_id, is_admin, name, created_at, revoked_at, last_used_at, role
   FROM api_token WHERE ($1::bigint IS NULL OR owner_id = $1) ORDER BY id
 
 -- name: insert_owner
@@ -85,8 +85,8 @@ INSERT INTO number_link (msisdn, link) SELECT $1, unnest($2::text[]) ON CONFLICT
 
 -- name: insert_audit
 INSERT INTO config_audit (actor_token_id, actor_owner_id, actor_admin, action, resource,
-                          resource_id, owner_ids, before, after, actor_via)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                          resource_id, owner_ids, before, after, actor_via, actor_user_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 RETURNING id
 
 -- name: list_audit

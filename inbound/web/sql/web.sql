@@ -3,12 +3,12 @@
 -- statements through its handlers. Loaded once by inbound.sqlfile.
 
 -- name: sign_in
--- One row whatever the address: the owner's id and hash (NULL when no owner has it) and
+-- One row whatever the address: the user's id and hash (NULL when no user has it) and
 -- whether the address is locked. $1: SHA-256 of the lower-cased address; $2: the address.
-SELECT o.id, o.password_hash, COALESCE(f.locked_until > now(), false) AS locked
+SELECT u.id, u.password_hash, COALESCE(f.locked_until > now(), false) AS locked
   FROM (SELECT 1) AS one
-  LEFT JOIN LATERAL (SELECT id, password_hash FROM owner
-                      WHERE lower(email) = lower($2) ORDER BY id LIMIT 1) o ON true
+  LEFT JOIN LATERAL (SELECT id, password_hash FROM web_user
+                      WHERE lower(email) = lower($2) ORDER BY id LIMIT 1) u ON true
   LEFT JOIN web_sign_in_failure f ON f.email_digest = $1
 
 -- name: sign_in_failed
@@ -34,20 +34,36 @@ DELETE FROM web_sign_in_failure
  WHERE updated_at < now() - interval '1 day' AND (locked_until IS NULL OR locked_until < now())
 
 -- name: set_password
-UPDATE owner SET password_hash = $2, failed_logins = 0, locked_until = NULL
- WHERE id = $1 RETURNING coalesce(email, '')
+-- The operator's reset (CLI): the owner's own password, kept on the owner and on its admin
+-- user of the same e-mail (made here when the owner has none yet). Returns the user's id
+-- and e-mail; no row when the owner does not exist or has no e-mail.
+WITH o AS (UPDATE owner SET password_hash = $2, failed_logins = 0, locked_until = NULL
+            WHERE id = $1 RETURNING id, name, email),
+     u AS (INSERT INTO web_user (owner_id, email, name, role, password_hash)
+           SELECT id, email, name, 'admin', $2 FROM o WHERE email IS NOT NULL
+           ON CONFLICT (lower(email)) DO UPDATE SET password_hash = EXCLUDED.password_hash
+            WHERE web_user.owner_id = EXCLUDED.owner_id
+           RETURNING id, email)
+SELECT u.id, u.email FROM u
+
+-- name: set_user_password
+UPDATE web_user SET password_hash = $2 WHERE id = $1 RETURNING email
 
 -- name: rehash_password
-UPDATE owner SET password_hash = $3 WHERE id = $1 AND password_hash = $2
+UPDATE web_user SET password_hash = $3 WHERE id = $1 AND password_hash = $2
 
 -- name: insert_session
-INSERT INTO web_session (token_hash, owner_id, csrf, expires_at)
-VALUES ($1, $2, $3, now() + $4::interval)
+INSERT INTO web_session (token_hash, owner_id, user_id, csrf, expires_at)
+SELECT $1, u.owner_id, u.id, $3, now() + $4::interval FROM web_user u WHERE u.id = $2
 
 -- name: session
-SELECT s.owner_id, s.csrf, o.name, o.email
-  FROM web_session s JOIN owner o ON o.id = s.owner_id
+SELECT s.owner_id, s.user_id, s.csrf, o.name, u.email, u.name AS user_name, u.role
+  FROM web_session s JOIN owner o ON o.id = s.owner_id JOIN web_user u ON u.id = s.user_id
  WHERE s.token_hash = $1 AND s.expires_at > now()
+
+-- name: delete_user_sessions
+-- every session of a user but the one given ($2; NULL: all)
+DELETE FROM web_session WHERE user_id = $1 AND ($2::bytea IS NULL OR token_hash <> $2)
 
 -- name: delete_session
 DELETE FROM web_session WHERE token_hash = $1

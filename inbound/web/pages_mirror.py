@@ -28,13 +28,13 @@ routes = web.RouteTableDef()
 WORDS: dict[str, tuple[str, str]] = {
     "mirror": ("İYS kopyası ve mutabakat", "İYS mirror and reconciliation"),
     "mirror_hint": ("Gönderim öncesi kontrol bu kopyadan yanıtlanır. Çekme İYS'nin son bir "
-                    "saatini göstermez; İYS push kaydı varsa değişiklikler anında gelir.",
+                    "saatini göstermez; İYS anlık bildirim kaydı varsa değişiklikler anında gelir.",
                     "Pre-send checks answer from this copy. Pulls never show İYS's latest "
                     "hour; with push registration changes arrive at once."),
     "brand": ("Marka", "Brand"),
     "pulled": ("Son çekme", "Last pull"),
-    "pushed": ("İYS'den son push", "Last push from İYS"),
-    "registered": ("Push kaydı", "Push registered"),
+    "pushed": ("İYS'den son anlık bildirim", "Last push from İYS"),
+    "registered": ("Anlık bildirim kaydı", "Push registered"),
     "reconciled": ("Son mutabık gün", "Newest reconciled day"),
     "last_report": ("Son rapor", "Latest report"),
     "auto_agree": ("Otomatik mutabakat onayı", "Automatic agreement"),

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from inbound.link_settings import ConsentLinkSettings
 from inbound.retention import RetentionSettings
 from iys_push.client import IysSettings
 from smpp_bind.settings import LinkSettings as LinkConfig
@@ -75,6 +76,7 @@ class Config:
     trusted_proxies: tuple[str, ...] = ()
     retention: RetentionSettings = RetentionSettings()
     retention_enabled: bool = True
+    consent_links: ConsentLinkSettings = ConsentLinkSettings()   # the [links] table
 
     @property
     def uses_simulator(self) -> bool:
@@ -274,6 +276,34 @@ def _retention(ret: _Reader) -> RetentionSettings:
     )
 
 
+def _consent_links(r: _Reader, links: tuple[LinkConfig, ...]) -> ConsentLinkSettings:
+    """[links]: consent and opt-out by link (defaults: ConsentLinkSettings)."""
+    d = ConsentLinkSettings()
+    base_url = r.get("base_url", str, d.base_url).rstrip("/")
+    if not base_url.startswith(("https://", "http://")):
+        raise ConfigError(f"links.base_url: must start with https:// (got {base_url!r})")
+    otp_link = r.get("otp_link", str, d.otp_link)
+    sending = {link.name for link in links if link.mode in ("transmitter", "transceiver")}
+    if otp_link and otp_link not in sending:
+        raise ConfigError(f"links.otp_link: {otp_link!r} is not a configured transmitter or "
+                          "transceiver [[link]]")
+    return ConsentLinkSettings(
+        base_url=base_url,
+        privacy_notice_url=r.get("privacy_notice_url", str, d.privacy_notice_url),
+        privacy_notice_text=r.get("privacy_notice_text", str, d.privacy_notice_text),
+        requests_per_minute=r.number("requests_per_minute", int, d.requests_per_minute,
+                                     1, 100_000),
+        invalid_codes_per_10_minutes=r.number("invalid_codes_per_10_minutes", int,
+                                              d.invalid_codes_per_10_minutes, 1, 100_000),
+        otp_link=otp_link,
+        otp_source=r.get("otp_source", str, d.otp_source),
+        otp_per_number_per_hour=r.number("otp_per_number_per_hour", int,
+                                         d.otp_per_number_per_hour, 1, 100),
+        otp_per_address_per_hour=r.number("otp_per_address_per_hour", int,
+                                          d.otp_per_address_per_hour, 1, 10_000),
+    )
+
+
 def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     top = _Reader(data, "")
     db = _Reader(_table(data, "database"), "database.")
@@ -284,6 +314,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     rules = _Reader(_table(data, "rules"), "rules.")
     api = _Reader(_table(data, "api"), "api.")
     ret = _Reader(_table(data, "retention"), "retention.")
+    consent_links = _Reader(_table(data, "links"), "links.")
     raw_links = data.get("link", [])
     if not isinstance(raw_links, list):
         raise ConfigError("link: expected an array of tables ([[link]])")
@@ -347,14 +378,15 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         trusted_proxies=_trusted_proxies(http),
         retention=_retention(ret),
         retention_enabled=ret.get("enabled", bool, True),
+        consent_links=_consent_links(consent_links, links),
     )
     if config.web_secret and len(config.web_secret.encode()) < 16:
         raise ConfigError("IYS_INBOUND_WEB_SECRET: needs at least 16 bytes (32 random bytes, "
                           "e.g. `openssl rand -hex 32`)")
-    for reader in (db, http, iys, sim, logr, rules, api, ret):
+    for reader in (db, http, iys, sim, logr, rules, api, ret, consent_links):
         reader.reject_unknown()
     top.used.update({"database", "http", "iys", "simulator", "log", "rules", "link", "api",
-                     "retention"})
+                     "retention", "links"})
     top.reject_unknown()
     return config
 

@@ -39,6 +39,8 @@ class ServiceState:
     extra_checks: list[Callable[[], tuple[str, bool]]] = field(default_factory=list)
     # İYS as the pusher reaches it (iys_push.client.IysSettings): the API's state refresh
     iys_settings: Any = None
+    # consent links' settings (inbound.link_settings.ConsentLinkSettings; None: defaults)
+    links: Any = None
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -114,4 +116,7 @@ def create_app(state: ServiceState, *, admin_token: str | None = None,
                     "and are not shared with other processes")
         web_secret = secrets.token_bytes(32)
     setup_web(app, state.pool, secret=web_secret)
+    from inbound.web.pages_links import setup_link_pages
+
+    setup_link_pages(app, state.pool, secret=web_secret, settings=state.links)
     return app

@@ -205,7 +205,7 @@ async def start(config: Config) -> Running:
         on_events=outbox_signal,
         intake=intake,
     )
-    state = ServiceState(pool=pool, iys_settings=iys_settings)
+    state = ServiceState(pool=pool, iys_settings=iys_settings, links=config.consent_links)
     app = create_app(state, admin_token=config.admin_token or None,
                      web_secret=config.web_secret.encode() or None,
                      trusted_proxies=config.trusted_proxies)

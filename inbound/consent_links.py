@@ -152,11 +152,40 @@ class CsvRefused(ValueError):
 MAX_CSV_ERRORS = 100
 
 
+_SQUEEZE = str.maketrans("", "", " \t()./-")
+_ALL_MOBILES = re.compile(r"^(?:\+?90|0)?(5[0-9]{9})$", re.MULTILINE)
+
+
+def _one_column_fast(text: str, max_rows: int) -> list[tuple[str, str]] | None:
+    """The common file (one column of mobile numbers in the usual forms) with a handful of
+    C-speed passes over the whole text; None when the file needs the careful path."""
+    if '"' in text or "," in text or "\r" in text:
+        return None
+    lines = text.split("\n")
+    first = lines[0].strip().lower()
+    if first == "recipient" or (first and not any(ch.isdigit() for ch in first)):
+        lines = lines[1:]
+    written = [line.strip() for line in lines]
+    written = [w for w in written if w]
+    if len(written) > max_rows:
+        return None
+    nationals = _ALL_MOBILES.findall("\n".join(written).translate(_SQUEEZE))
+    if len(nationals) != len(written):
+        return None
+    if not all(_mobile_prefix_ok(p) for p in {n[:6] for n in nationals}):
+        return None
+    return list(zip(written, ["+90" + n for n in nationals], strict=True))
+
+
 def parse_recipients(text: str, max_rows: int) -> list[tuple[str, str]]:
     """(as written, +905…) for each data row of a CSV of recipients: one column, or the
     column headed ``recipient``; a first row without that header and without a number is
     a header of another name. CsvRefused names every bad line (up to ``MAX_CSV_ERRORS``)."""
-    rows = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    text = text.removeprefix("\ufeff")
+    fast = _one_column_fast(text, max_rows)
+    if fast is not None:
+        return fast
+    rows = csv.reader(io.StringIO(text))
     out: list[tuple[str, str]] = []
     errors: list[tuple[int, str]] = []
     column = 0

@@ -183,3 +183,20 @@ async def test_bulk_minting_refuses_a_file_with_bad_lines(links: Links) -> None:
     problem = await response.json()
     assert [e["field"] for e in problem["errors"]] == ["line 2", "line 3"]
     assert await links.pool.fetchval("SELECT count(*) FROM consent_link") == 0
+
+
+async def test_the_recipients_evidence_shows_the_link_and_its_tap(links: Links) -> None:
+    made = await links.mint()
+    await links.tap(made["code"])
+    response = await links.client.get(f"{PREFIX}/brands/acme/recipients/{RECIPIENT}",
+                                      headers=links.auth)
+    history = await response.json()
+    [sub] = history["submissions"]
+    assert (sub["via"], sub["actor"]) == ("link", f"link:{made['id']}")
+    assert sub["evidence"]["link_id"] == made["id"] and sub["evidence"]["ip"] == "127.0.0.1"
+    [event] = [e for e in history["events"] if e["source"] == "HS_WEB"]
+    assert event["submission_id"] == sub["id"]
+    link = await (await links.client.get(f"{PREFIX}/brands/acme/links/{made['id']}",
+                                         headers=links.auth)).json()
+    assert link["submission_id"] == sub["id"] and link["confirmed_at"] is not None
+    assert "code" not in link

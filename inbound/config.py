@@ -283,10 +283,14 @@ def _consent_links(r: _Reader, links: tuple[LinkConfig, ...]) -> ConsentLinkSett
     if not base_url.startswith(("https://", "http://")):
         raise ConfigError(f"links.base_url: must start with https:// (got {base_url!r})")
     otp_link = r.get("otp_link", str, d.otp_link)
-    sending = {link.name for link in links if link.mode in ("transmitter", "transceiver")}
+    sending = {link.name: link for link in links if link.mode in ("transmitter", "transceiver")}
     if otp_link and otp_link not in sending:
         raise ConfigError(f"links.otp_link: {otp_link!r} is not a configured transmitter or "
                           "transceiver [[link]]")
+    otp_outbox = sending[otp_link].reply_outbox if otp_link else ""
+    if otp_link and not otp_outbox:
+        raise ConfigError(f"links.otp_link: [[link]] {otp_link!r} sends nothing (replies = "
+                          "false, or a transmitter without replies_for)")
     return ConsentLinkSettings(
         base_url=base_url,
         privacy_notice_url=r.get("privacy_notice_url", str, d.privacy_notice_url),
@@ -296,6 +300,7 @@ def _consent_links(r: _Reader, links: tuple[LinkConfig, ...]) -> ConsentLinkSett
         invalid_codes_per_10_minutes=r.number("invalid_codes_per_10_minutes", int,
                                               d.invalid_codes_per_10_minutes, 1, 100_000),
         otp_link=otp_link,
+        otp_outbox=otp_outbox or "",
         otp_source=r.get("otp_source", str, d.otp_source),
         otp_per_number_per_hour=r.number("otp_per_number_per_hour", int,
                                          d.otp_per_number_per_hour, 1, 100),

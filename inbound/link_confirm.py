@@ -143,23 +143,15 @@ async def confirm(pool: asyncpg.Pool, code: str, tap: Tap) -> tuple[dict[str, An
             raise NotUsable
         link = Link(row["id"], row["brand_id"], "", row["recipient"], row["action"],
                     tuple(row["types"]), True, None, None)
-        result, consents = await _write(conn, link, tap)
+        result, consents = await write_tap(conn, link, tap)
         await conn.execute(consent_links.SQL.confirmed, link.id,
                            datetime.fromisoformat(result["confirmed_at"]),
-                           result["submission_id"], json.dumps(result))
-    await _after(pool, link, consents, tap)
+                           result["submission_id"], result)
+    await after_tap(pool, link, consents, tap)
     return result, True
 
 
-async def record_for_number(pool: asyncpg.Pool, link: Link, tap: Tap) -> dict[str, Any]:
-    """Record a brand-wide link's tap for the number its code was sent to."""
-    async with pool.acquire() as conn, conn.transaction():
-        result, consents = await _write(conn, link, tap)
-    await _after(pool, link, consents, tap)
-    return result
-
-
-async def _write(conn: asyncpg.Connection, link: Link, tap: Tap
+async def write_tap(conn: asyncpg.Connection, link: Link, tap: Tap
                  ) -> tuple[dict[str, Any], list[Consent]]:
     confirmed = datetime.now(UTC)
     for type_ in link.types:
@@ -179,7 +171,7 @@ async def _write(conn: asyncpg.Connection, link: Link, tap: Tap
     return result_of(answer, link, tap, confirmed), consents
 
 
-async def _after(pool: asyncpg.Pool, link: Link, consents: list[Consent], tap: Tap) -> None:
+async def after_tap(pool: asyncpg.Pool, link: Link, consents: list[Consent], tap: Tap) -> None:
     consent_store.counted(link.brand_id, consents,
                           consent_store.Actor("link", f"link:{link.id}", ACTOR_SCOPE))
     LINK_CONFIRMED.labels(link.brand_id, link.action).inc()

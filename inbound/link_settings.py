@@ -26,6 +26,7 @@ class ConsentLinkSettings:
     # brand-wide links (no recipient) send a one-time code by SMS: through this configured
     # transmitter or transceiver [[link]], from this source address. Empty: refused
     otp_link: str = ""
+    otp_outbox: str = ""      # the sms_out key its sender reads (set from the [[link]])
     otp_source: str = "IYS"
     otp_per_number_per_hour: int = 3
     otp_per_address_per_hour: int = 10

@@ -35,7 +35,9 @@ CREATE TABLE consent_link_otp (
     created_at   timestamptz NOT NULL DEFAULT now(),
     expires_at   timestamptz NOT NULL,
     tries        integer NOT NULL DEFAULT 0,
-    used_at      timestamptz
+    used_at      timestamptz,
+    result       jsonb,                       -- what the page answered (a second tap)
+    sms_id       bigint                       -- the sms_out row that carries it
 );
 CREATE INDEX consent_link_otp_recipient_idx ON consent_link_otp (recipient, created_at);
 CREATE INDEX consent_link_otp_address_idx ON consent_link_otp (address, created_at);

@@ -86,6 +86,11 @@ async def mint_link(request: web.Request) -> web.Response:
         if recipient is None:
             raise invalid("recipient", "a Turkish mobile number (0532 123 45 67, "
                           "+905321234567 …); leave it out for a brand-wide link")
+    elif not link_settings.of(request).otp_outbox:
+        raise Problem(409, "a brand-wide link (no recipient) checks the number with a code "
+                      "sent by SMS, and no sending link is configured for it (links.otp_link "
+                      "names a transmitter or transceiver [[link]]); give a recipient",
+                      title="Brand-wide links are not available")
     link_id, code = await consent_links.mint_one(pool, spec, recipient)
     log.info("consent link minted", brand=brand_id, link_id=link_id, action=spec.action,
              personal=recipient is not None)

@@ -44,10 +44,42 @@ SELECT id, recipient, action, types, expires_at, created_by, created_at, revoked
        confirmed_at, submission_id
   FROM consent_link WHERE brand_id = $1 AND id = $2
 
--- name: wide_result
--- A brand-wide link's earlier recording for one number (a second tap after the code).
--- $1 link id, $2 recipient.
-SELECT s.evidence -> 'result' AS result
-  FROM consent_submission s
- WHERE s.via = 'link' AND s.actor = 'link:' || $1::text AND s.recipient_input = $2
- ORDER BY s.id LIMIT 1
+-- name: otp_recent
+-- Codes asked in the last hour for this number ($1) and from this address ($2).
+SELECT (SELECT count(*) FROM consent_link_otp
+         WHERE recipient = $1 AND created_at > now() - interval '1 hour') AS per_number,
+       (SELECT count(*) FROM consent_link_otp
+         WHERE address = $2 AND created_at > now() - interval '1 hour') AS per_address
+
+-- name: otp_send
+-- The code's SMS, on the sending link's outbox (no stored message answers it: message_id
+-- NULL; kind 'otp'). $1 outbox, $2 recipient, $3 source address, $4 text.
+INSERT INTO sms_out (message_id, link, recipient, source_addr, text, kind)
+VALUES (NULL, $1, $2, $3, $4, 'otp')
+RETURNING id
+
+-- name: otp_insert
+-- $1 link, $2 recipient, $3 digest, $4 address, $5 validity (seconds), $6 sms_out id.
+INSERT INTO consent_link_otp (link_id, recipient, code_digest, address, expires_at, sms_id)
+VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6)
+RETURNING id
+
+-- name: otp_lock
+-- $1 otp id, $2 link id.
+SELECT id, recipient, code_digest, tries, used_at, result,
+       expires_at > now() AS fresh
+  FROM consent_link_otp WHERE id = $1 AND link_id = $2
+   FOR UPDATE
+
+-- name: otp_wrong
+UPDATE consent_link_otp SET tries = tries + 1 WHERE id = $1 RETURNING tries
+
+-- name: otp_used
+-- $1 otp id, $2 result (jsonb).
+UPDATE consent_link_otp SET used_at = now(), result = $2 WHERE id = $1
+
+-- name: otp_blank_expired
+-- The code lives in clear in its SMS row only while it can be used.
+UPDATE sms_out SET text = '[one-time code]'
+ WHERE kind = 'otp' AND created_at < now() - interval '10 minutes'
+   AND text <> '[one-time code]'

@@ -200,3 +200,17 @@ async def test_the_recipients_evidence_shows_the_link_and_its_tap(links: Links) 
                                          headers=links.auth)).json()
     assert link["submission_id"] == sub["id"] and link["confirmed_at"] is not None
     assert "code" not in link
+
+
+async def test_a_brand_wide_link_is_refused_without_a_sending_link(links: Links) -> None:
+    response = await links.client.post(f"{PREFIX}/brands/acme/links", json={},
+                                       headers=links.auth)
+    assert response.status == 409
+    assert "links.otp_link" in (await response.json())["detail"]
+    # one made before the sending link was removed: the page says it cannot be used
+    from inbound import consent_links
+    from inbound.consent_links import LinkSpec
+
+    _, code = await consent_links.mint_one(links.pool, LinkSpec("acme"), None)
+    status, page = await links.open(code)
+    assert status == 503 and "kullanılamıyor" in page

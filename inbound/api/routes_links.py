@@ -117,6 +117,9 @@ async def mint_links_csv(request: web.Request) -> web.StreamResponse:
         raise Problem(422, f"{len(refused.errors)} lines are not Turkish mobile numbers; no "
                       "link was made", errors=[{"field": f"line {n}", "reason": reason}
                                                for n, reason in refused.errors]) from None
+    if not rows:
+        raise invalid("body", "no recipients: one Turkish mobile number a line, or a column "
+                      "headed recipient")
     base_url = link_settings.of(request).base_url.rstrip("/") + "/"
     response = web.StreamResponse(headers={
         "Content-Type": "text/csv; charset=utf-8",

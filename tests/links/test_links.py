@@ -214,3 +214,11 @@ async def test_a_brand_wide_link_is_refused_without_a_sending_link(links: Links)
     _, code = await consent_links.mint_one(links.pool, LinkSpec("acme"), None)
     status, page = await links.open(code)
     assert status == 503 and "kullanılamıyor" in page
+
+
+async def test_bulk_minting_refuses_a_file_without_recipients(links: Links) -> None:
+    for body in (b"", b"recipient\n", b"\n\n"):
+        response = await links.client.post(
+            f"{PREFIX}/brands/acme/links.csv", data=body,
+            headers={**links.auth, "Content-Type": "text/csv"})
+        assert response.status == 422, body

@@ -58,3 +58,28 @@ async def test_a_guessed_code_gets_the_no_longer_valid_page(browser: Any,
     assert response.status == 404
     await page.get_by_role("heading", name="Bu bağlantı artık geçerli değil").wait_for()
     await check(page, "link-invalid")
+
+
+async def test_a_brand_wide_link_asks_the_number_and_the_code(browser: Any, pool: Any,
+                                                              aiohttp_client: Any) -> None:
+    import re
+
+    from tests.links.conftest import make_links
+    from tests.links.test_link_otp import SETTINGS
+
+    links = await make_links(pool, aiohttp_client, SETTINGS)
+    made = await links.mint(recipient=None)
+    page = await phone(browser, links)
+    await page.goto(f"/r/{made['code']}")
+    await page.get_by_label("Cep telefonu numaranız").fill("0532 123 45 67")
+    await check(page, "link-number")
+    await page.get_by_role("button", name="Kodu gönder").click()
+    await page.get_by_label("Doğrulama kodu").wait_for()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    await check(page, "link-code")
+    text = await links.pool.fetchval("SELECT text FROM sms_out WHERE kind = 'otp'")
+    await page.get_by_label("Doğrulama kodu").fill(re.search(r"[0-9]{6}", text).group(0))
+    await page.get_by_role("button", name="İleti almak istemiyorum").click()
+    await page.get_by_role("heading", name="Tercihiniz kaydedildi").wait_for()
+    await check(page, "link-wide-done")
+    assert await links.pool.fetchval("SELECT recipient FROM consent_event") == "+905321234567"

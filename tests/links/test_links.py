@@ -222,3 +222,25 @@ async def test_bulk_minting_refuses_a_file_without_recipients(links: Links) -> N
             f"{PREFIX}/brands/acme/links.csv", data=body,
             headers={**links.auth, "Content-Type": "text/csv"})
         assert response.status == 422, body
+
+
+async def test_metrics_count_openings_confirmations_and_expired_links(links: Links) -> None:
+    from prometheus_client import REGISTRY
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    labels = {"brand": "acme", "action": "RET"}
+    before = {n: value(f"iys_inbound_link_{n}_total", **labels)
+              for n in ("opened", "confirmed", "expired")}
+    made = await links.mint()
+    await links.open(made["code"], "HEAD")          # a preview's probe is no opening
+    await links.tap(made["code"])                   # one GET, then the POST
+    expired = await links.mint(expires_at="2099-01-01T00:00:00Z")
+    await links.pool.execute("UPDATE consent_link SET expires_at = now() WHERE id = $1",
+                             expired["id"])
+    await links.open(expired["code"])
+    after = {n: value(f"iys_inbound_link_{n}_total", **labels)
+             for n in ("opened", "confirmed", "expired")}
+    assert {n: after[n] - before[n] for n in after} == {"opened": 1, "confirmed": 1,
+                                                        "expired": 1}

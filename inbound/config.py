@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from inbound import link_settings
 from inbound.link_settings import ConsentLinkSettings
 from inbound.retention import RetentionSettings
 from iys_push.client import IysSettings
@@ -276,39 +277,6 @@ def _retention(ret: _Reader) -> RetentionSettings:
     )
 
 
-def _consent_links(r: _Reader, links: tuple[LinkConfig, ...]) -> ConsentLinkSettings:
-    """[links]: consent and opt-out by link (defaults: ConsentLinkSettings)."""
-    d = ConsentLinkSettings()
-    base_url = r.get("base_url", str, d.base_url).rstrip("/")
-    if not base_url.startswith(("https://", "http://")):
-        raise ConfigError(f"links.base_url: must start with https:// (got {base_url!r})")
-    otp_link = r.get("otp_link", str, d.otp_link)
-    sending = {link.name: link for link in links if link.mode in ("transmitter", "transceiver")}
-    if otp_link and otp_link not in sending:
-        raise ConfigError(f"links.otp_link: {otp_link!r} is not a configured transmitter or "
-                          "transceiver [[link]]")
-    otp_outbox = sending[otp_link].reply_outbox if otp_link else ""
-    if otp_link and not otp_outbox:
-        raise ConfigError(f"links.otp_link: [[link]] {otp_link!r} sends nothing (replies = "
-                          "false, or a transmitter without replies_for)")
-    return ConsentLinkSettings(
-        base_url=base_url,
-        privacy_notice_url=r.get("privacy_notice_url", str, d.privacy_notice_url),
-        privacy_notice_text=r.get("privacy_notice_text", str, d.privacy_notice_text),
-        requests_per_minute=r.number("requests_per_minute", int, d.requests_per_minute,
-                                     1, 100_000),
-        invalid_codes_per_10_minutes=r.number("invalid_codes_per_10_minutes", int,
-                                              d.invalid_codes_per_10_minutes, 1, 100_000),
-        otp_link=otp_link,
-        otp_outbox=otp_outbox or "",
-        otp_source=r.get("otp_source", str, d.otp_source),
-        otp_per_number_per_hour=r.number("otp_per_number_per_hour", int,
-                                         d.otp_per_number_per_hour, 1, 100),
-        otp_per_address_per_hour=r.number("otp_per_address_per_hour", int,
-                                          d.otp_per_address_per_hour, 1, 10_000),
-    )
-
-
 def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     top = _Reader(data, "")
     db = _Reader(_table(data, "database"), "database.")
@@ -383,7 +351,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         trusted_proxies=_trusted_proxies(http),
         retention=_retention(ret),
         retention_enabled=ret.get("enabled", bool, True),
-        consent_links=_consent_links(consent_links, links),
+        consent_links=link_settings.read(consent_links, links, ConfigError),
     )
     if config.web_secret and len(config.web_secret.encode()) < 16:
         raise ConfigError("IYS_INBOUND_WEB_SECRET: needs at least 16 bytes (32 random bytes, "

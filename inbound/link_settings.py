@@ -6,6 +6,7 @@ One default source: the dataclass below; ``inbound.config`` reads the table into
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -40,3 +41,37 @@ LINK_SETTINGS: web.AppKey[ConsentLinkSettings] = web.AppKey("consent_link_settin
 def of(request: web.Request) -> ConsentLinkSettings:
     """The service's settings (the defaults when the app was built without them)."""
     return request.config_dict.get(LINK_SETTINGS) or ConsentLinkSettings()
+
+
+def read(r: Any, links: tuple[Any, ...], error: type[Exception]) -> ConsentLinkSettings:
+    """The [links] table through ``inbound.config``'s reader ``r`` (its typed, key-naming
+    getters); ``links`` the configured SMPP links; ``error``: ConfigError."""
+    d = ConsentLinkSettings()
+    base_url = r.get("base_url", str, d.base_url).rstrip("/")
+    if not base_url.startswith(("https://", "http://")):
+        raise error(f"links.base_url: must start with https:// (got {base_url!r})")
+    otp_link = r.get("otp_link", str, d.otp_link)
+    sending = {link.name: link for link in links if link.mode in ("transmitter", "transceiver")}
+    if otp_link and otp_link not in sending:
+        raise error(f"links.otp_link: {otp_link!r} is not a configured transmitter or "
+                          "transceiver [[link]]")
+    otp_outbox = sending[otp_link].reply_outbox if otp_link else ""
+    if otp_link and not otp_outbox:
+        raise error(f"links.otp_link: [[link]] {otp_link!r} sends nothing (replies = "
+                          "false, or a transmitter without replies_for)")
+    return ConsentLinkSettings(
+        base_url=base_url,
+        privacy_notice_url=r.get("privacy_notice_url", str, d.privacy_notice_url),
+        privacy_notice_text=r.get("privacy_notice_text", str, d.privacy_notice_text),
+        requests_per_minute=r.number("requests_per_minute", int, d.requests_per_minute,
+                                     1, 100_000),
+        invalid_codes_per_10_minutes=r.number("invalid_codes_per_10_minutes", int,
+                                              d.invalid_codes_per_10_minutes, 1, 100_000),
+        otp_link=otp_link,
+        otp_outbox=otp_outbox or "",
+        otp_source=r.get("otp_source", str, d.otp_source),
+        otp_per_number_per_hour=r.number("otp_per_number_per_hour", int,
+                                         d.otp_per_number_per_hour, 1, 100),
+        otp_per_address_per_hour=r.number("otp_per_address_per_hour", int,
+                                          d.otp_per_address_per_hour, 1, 10_000),
+    )

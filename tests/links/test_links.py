@@ -244,3 +244,23 @@ async def test_metrics_count_openings_confirmations_and_expired_links(links: Lin
              for n in ("opened", "confirmed", "expired")}
     assert {n: after[n] - before[n] for n in after} == {"opened": 1, "confirmed": 1,
                                                         "expired": 1}
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_address_is_the_evidence(
+        pool: Any, aiohttp_client: Any) -> None:
+    from inbound import link_settings
+    from inbound.proxies import TRUSTED_PROXIES, TrustedProxies, parse_networks
+    from tests.links import conftest
+
+    app = conftest.make_app(pool, link_settings.ConsentLinkSettings(base_url=BASE_URL))
+    app[TRUSTED_PROXIES] = TrustedProxies(parse_networks(["127.0.0.1"]))
+    links = await make_links(pool, aiohttp_client)
+    links.client = await aiohttp_client(app)
+    made = await links.mint()
+    _, page = await links.open(made["code"])
+    token = TOKEN.search(page).group(1)
+    response = await links.client.post(f"/r/{made['code']}", data={"token": token},
+                                       headers={"X-Forwarded-For": "203.0.113.9"})
+    assert response.status == 200
+    evidence = await links.pool.fetchval("SELECT evidence FROM consent_submission")
+    assert evidence["ip"] == "203.0.113.9"

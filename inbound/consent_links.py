@@ -15,15 +15,18 @@ are committed.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
+import itertools
 import re
 import secrets
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 import asyncpg
 
@@ -115,26 +118,36 @@ COLUMNS = ("brand_id", "code_hash", "recipient", "action", "types", "expires_at"
 async def mint_many(pool: asyncpg.Pool, spec: LinkSpec, recipients: Iterable[str],
                     chunk: int = CHUNK) -> AsyncIterator[list[str]]:
     """Codes for ``recipients`` (normalised already), in order, one committed chunk at a
-    time: each yielded list belongs to the same slice of ``recipients``."""
+    time: each yielded list belongs to the same slice of ``recipients``. While PostgreSQL
+    copies one chunk, the next one's codes and digests are made (the two overlap)."""
+    pending: asyncio.Task[None] | None = None
+    pending_codes: list[str] = []
     batch: list[str] = []
-    for recipient in recipients:
-        batch.append(recipient)
-        if len(batch) >= chunk:
-            yield await _copy(pool, spec, batch)
-            batch = []
-    if batch:
-        yield await _copy(pool, spec, batch)
+    source = iter(recipients)
+    while True:
+        batch = list(itertools.islice(source, chunk))
+        records, codes = _records(spec, batch) if batch else ([], [])
+        if pending is not None:
+            await pending
+            yield pending_codes
+            pending = None
+        if not batch:
+            return
+        pending, pending_codes = asyncio.create_task(_copy(pool, records)), codes
 
 
-async def _copy(pool: asyncpg.Pool, spec: LinkSpec, recipients: list[str]) -> list[str]:
+def _records(spec: LinkSpec, recipients: list[str]) -> tuple[list[tuple[Any, ...]], list[str]]:
     codes = new_codes(len(recipients))
     types = list(spec.types)
-    records = [(spec.brand_id, hashlib.sha256(code.encode()).digest(), recipient,
-                spec.action, types, spec.expires_at, spec.created_by)
-               for code, recipient in zip(codes, recipients, strict=True)]
+    sha256 = hashlib.sha256
+    return [(spec.brand_id, sha256(code.encode()).digest(), recipient, spec.action, types,
+             spec.expires_at, spec.created_by)
+            for code, recipient in zip(codes, recipients, strict=True)], codes
+
+
+async def _copy(pool: asyncpg.Pool, records: list[tuple[Any, ...]]) -> None:
     async with pool.acquire() as conn, conn.transaction():
         await conn.copy_records_to_table("consent_link", records=records, columns=COLUMNS)
-    return codes
 
 
 async def revoke(pool: asyncpg.Pool, brand_id: str, link_id: int) -> bool:

@@ -163,7 +163,14 @@ def result_page(request: web.Request, link: Link, result: dict[str, object], *,
 async def _form(request: web.Request) -> dict[str, str]:
     if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return {}
-    data = await request.post()
+    try:
+        data = await request.post()
+    except web.HTTPException:
+        raise       # too large: 413
+    except Exception:
+        # a body that is no form (broken multipart, bad encoding: aiohttp raises several
+        # kinds): as if the page's fields were missing
+        return {}
     return {k: v for k, v in data.items() if isinstance(v, str) and len(v) <= 1000}
 
 

@@ -264,3 +264,17 @@ async def test_behind_a_trusted_proxy_the_forwarded_address_is_the_evidence(
     assert response.status == 200
     evidence = await links.pool.fetchval("SELECT evidence FROM consent_submission")
     assert evidence["ip"] == "203.0.113.9"
+
+
+async def test_hostile_bodies_get_a_page_never_a_server_error(links: Links) -> None:
+    made = await links.mint()
+    for content_type, body in (
+            ("application/x-www-form-urlencoded", b"\xff\xfe\x00token=%ZZ&&=="),
+            ("multipart/form-data; boundary=x", b"--x\r\nbroken"),
+            ("multipart/form-data", b"no boundary"),
+            ("application/x-www-form-urlencoded", b"token=" + b"A" * 20_000),
+            ("text/plain", b"token=1.2")):
+        response = await links.client.post(f"/r/{made['code']}", data=body,
+                                           headers={"Content-Type": content_type})
+        assert response.status < 500, (content_type, response.status)
+    assert await links.pool.fetchval("SELECT count(*) FROM consent_event") == 0

@@ -56,6 +56,7 @@ import asyncpg
 from bench import big as big_bench
 from bench import flood as flood_bench
 from bench import iys as iys_bench
+from bench import links as links_bench
 from bench import presend as check_bench
 from bench import report
 from bench.harness import (
@@ -74,7 +75,7 @@ from inbound import db
 from tests.processes import stop_process
 
 WARMUP = 500
-SECTIONS = ("smpp", "iys", "flood", "big", "check")
+SECTIONS = ("smpp", "iys", "flood", "big", "check", "links")
 
 
 @dataclass
@@ -249,6 +250,9 @@ async def main(argv: list[str] | None = None) -> int:
                 results["iys"] = await iys_section(s, tmpdir, pg.uri, info, command)
             if "flood" in sections:
                 results["flood"] = await flood_section(s, tmpdir, pg.uri, info, command)
+            if "links" in sections:   # consent links minted in bulk (issue #30)
+                dsn, _ = await create_database(pg.uri, "bench_links")
+                results["links"] = await links_bench.run(dsn)
             if "big" in sections:  # a cluster of its own, kept under var/bench-big
                 print(f"10M: the service on an empty database and on "
                       f"{big_bench.bigdata.rows_wanted():,} stored messages", flush=True)

@@ -67,6 +67,8 @@ def write_markdown(results: dict[str, Any], path: Path) -> str:
         from bench.presend import check_lines
 
         lines += check_lines(results["check"])
+    if "links" in results:
+        lines += links_lines(results["links"])
     text = "\n".join(lines)
     path.write_text(text, encoding="utf-8")
     return text
@@ -370,3 +372,17 @@ def flood_lines(sec: dict[str, Any]) -> list[str]:
         "",
     ]
     return lines
+
+
+def links_lines(section: dict[str, Any]) -> list[str]:
+    """Consent links minted in bulk (issue #30; ``bench/links.py``)."""
+    runs = section.get("runs", [])
+    out = ["", "## Consent links minted in bulk", "",
+           f"CSV parsed and checked, codes made and hashed, COPY in committed chunks "
+           f"(target {section.get('target', 100000):,}/s); {section.get('date', '')}.", "",
+           "| run | links | seconds | links/s | load |", "|---|---|---|---|---|"]
+    for i, r in enumerate(runs, start=1):
+        out.append(f"| {i} | {r['links']:,} | {r['seconds']} | {r['per_second']:,} | "
+                   f"{r['loadavg']} |")
+    out += ["", f"Median: {section.get('median_per_second', 0):,.0f} links/s."]
+    return out

@@ -15,6 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from inbound import link_settings
+from inbound.link_settings import ConsentLinkSettings
 from inbound.presend import CheckSettings, parse_settings
 from inbound.retention import RetentionSettings
 from iys_push.client import IysSettings
@@ -79,6 +81,7 @@ class Config:
     retention_enabled: bool = True
     check: CheckSettings = CheckSettings()     # [check]: the pre-send check (inbound.presend)
     mirror: MirrorSettings = MirrorSettings()   # [mirror]: the İYS mirror's feeds (#29)
+    consent_links: ConsentLinkSettings = ConsentLinkSettings()   # the [links] table
 
     @property
     def uses_simulator(self) -> bool:
@@ -315,6 +318,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     ret = _Reader(_table(data, "retention"), "retention.")
     chk = _Reader(_table(data, "check"), "check.")
     mir = _Reader(_table(data, "mirror"), "mirror.")
+    consent_links = _Reader(_table(data, "links"), "links.")
     raw_links = data.get("link", [])
     if not isinstance(raw_links, list):
         raise ConfigError("link: expected an array of tables ([[link]])")
@@ -380,14 +384,15 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         retention_enabled=ret.get("enabled", bool, True),
         check=parse_settings(chk),
         mirror=_mirror(mir, env),
+        consent_links=link_settings.read(consent_links, links, ConfigError),
     )
     if config.web_secret and len(config.web_secret.encode()) < 16:
         raise ConfigError("IYS_INBOUND_WEB_SECRET: needs at least 16 bytes (32 random bytes, "
                           "e.g. `openssl rand -hex 32`)")
-    for reader in (db, http, iys, sim, logr, rules, api, ret, chk, mir):
+    for reader in (db, http, iys, sim, logr, rules, api, ret, chk, mir, consent_links):
         reader.reject_unknown()
     top.used.update({"database", "http", "iys", "simulator", "log", "rules", "link", "api",
-                     "retention", "check", "mirror"})
+                     "retention", "check", "mirror", "links"})
     top.reject_unknown()
     return config
 

@@ -150,25 +150,38 @@ async def record(pool: asyncpg.Pool, brand_id: str, consents: list[Consent], act
                 # a concurrent request with this key committed first: its answer stands
                 first = await replay(pool, actor.scope, idempotency_key, digest or b"")
                 return first or {}
-        submissions = await conn.fetch(
-            INSERT_SUBMISSIONS, brand_id, actor.via, actor.actor, idempotency_key,
-            [c.index for c in consents], [c.recipient_input for c in consents],
-            [c.consent_date for c in consents],
-            [json.dumps(c.evidence, ensure_ascii=False) for c in consents])
-        by_index = {r["item_index"]: r["id"] for r in submissions}
-        rows = [(by_index[c.index], c.recipient, c.recipient_type, t, c.status, c.source,
-                 c.consent_date, calendar.deadline_for(c.consent_date))
-                for c in consents for t in c.types]
-        events = await conn.fetch(INSERT_EVENTS, brand_id,
-                                  *[list(col) for col in zip(*rows, strict=True)])
-        answer = _answer(consents, by_index, events)
+        answer = await write(conn, brand_id, consents, actor, idempotency_key=idempotency_key)
         if idempotency_key is not None:
             await conn.execute(SAVE_IDEMPOTENT_ANSWER, actor.scope, idempotency_key,
                                json.dumps(answer, ensure_ascii=False))
-    for c in consents:
-        CONSENTS_RECORDED.labels(brand_id, c.source, c.status, actor.via).inc(len(c.types))
+    counted(brand_id, consents, actor)
     await pool.execute(NOTIFY_OUTBOX)   # wake the pushers of every process now
     return answer
+
+
+def counted(brand_id: str, consents: list[Consent], actor: Actor) -> None:
+    """Count recorded consents (after their transaction committed)."""
+    for c in consents:
+        CONSENTS_RECORDED.labels(brand_id, c.source, c.status, actor.via).inc(len(c.types))
+
+
+async def write(conn: asyncpg.Connection, brand_id: str, consents: list[Consent],
+                actor: Actor, *, idempotency_key: str | None = None) -> dict[str, Any]:
+    """The submissions and their events, inside the caller's transaction (a link's page
+    records its own state in the same one); the caller counts (``counted``) and notifies
+    (``NOTIFY_OUTBOX``) after the commit."""
+    submissions = await conn.fetch(
+        INSERT_SUBMISSIONS, brand_id, actor.via, actor.actor, idempotency_key,
+        [c.index for c in consents], [c.recipient_input for c in consents],
+        [c.consent_date for c in consents],
+        [json.dumps(c.evidence, ensure_ascii=False) for c in consents])
+    by_index = {r["item_index"]: r["id"] for r in submissions}
+    rows = [(by_index[c.index], c.recipient, c.recipient_type, t, c.status, c.source,
+             c.consent_date, calendar.deadline_for(c.consent_date))
+            for c in consents for t in c.types]
+    events = await conn.fetch(INSERT_EVENTS, brand_id,
+                              *[list(col) for col in zip(*rows, strict=True)])
+    return _answer(consents, by_index, events)
 
 
 def _answer(consents: list[Consent], by_index: dict[int, int],

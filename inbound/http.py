@@ -43,6 +43,8 @@ class ServiceState:
     check_settings: Any = None
     # the İYS mirror's settings (iys_push.mirror_settings.MirrorSettings): push credentials
     mirror_settings: Any = None
+    # consent links' settings (inbound.link_settings.ConsentLinkSettings; None: defaults)
+    links: Any = None
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -120,4 +122,7 @@ def create_app(state: ServiceState, *, admin_token: str | None = None,
         web_secret = secrets.token_bytes(32)
     setup_web(app, state.pool, secret=web_secret)
     setup_iys_inbox(app, state.pool, state.mirror_settings)
+    from inbound.web.pages_links import setup_link_pages
+
+    setup_link_pages(app, state.pool, secret=web_secret, settings=state.links)
     return app

@@ -207,7 +207,7 @@ async def start(config: Config) -> Running:
         intake=intake,
     )
     state = ServiceState(pool=pool, iys_settings=iys_settings, check_settings=config.check,
-                         mirror_settings=config.mirror)
+                         mirror_settings=config.mirror, links=config.consent_links)
     app = create_app(state, admin_token=config.admin_token or None,
                      web_secret=config.web_secret.encode() or None,
                      trusted_proxies=config.trusted_proxies)

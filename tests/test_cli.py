@@ -72,7 +72,7 @@ def test_unreachable_database_exits_non_zero_with_one_line() -> None:
 
 @pytest.mark.parametrize("command", ["run", "migrate", "send-sms", "events", "sandbox-iys",
                                      "simulate-smsc", "explain", "rules", "admin", "consents",
-                                     "requeue", "iys", "mirror", "reconcile"])
+                                     "requeue", "iys", "mirror", "reconcile", "links"])
 def test_every_command_has_help(command: str) -> None:
     result = run_cli(command, "--help")
     assert result.returncode == 0

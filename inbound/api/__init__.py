@@ -21,6 +21,7 @@ from inbound.api import (
     routes_config,
     routes_consents,
     routes_events,
+    routes_links,
     routes_mirror,
     routes_reviews,
     routes_rules,
@@ -83,6 +84,7 @@ def create_api(pool: asyncpg.Pool, *, admin_token: str | None = None,
     api.add_routes(routes_consents.routes)
     api.add_routes(routes_check.routes)
     api.add_routes(routes_mirror.routes)
+    api.add_routes(routes_links.routes)
     if iys_settings is not None:
         from iys_push.client import IysClient
 

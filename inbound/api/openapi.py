@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inbound.api import openapi_check, openapi_mirror
+from inbound.api import openapi_check, openapi_links, openapi_mirror
 from inbound.api.csv_excel import openapi_parameters
 from inbound.api.inputs import DATE_TIME_PATTERN, END
 from inbound.api.openapi_schemas import NO_NUL, SCHEMAS, anchored, ref, text
@@ -282,6 +282,8 @@ PATHS: dict[str, Any] = {
         "another owner's brand is not named (outcome `other_brand`)", _json("Explanation"),
         body="ExplainInput", tag="events")},
 }
+PATHS.update(openapi_links.PATHS)
+SCHEMAS.update(openapi_links.SCHEMAS)
 
 PATHS.update(openapi_check.PATHS)
 SCHEMAS.update(openapi_check.SCHEMAS)

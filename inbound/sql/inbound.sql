@@ -201,10 +201,11 @@ SELECT (SELECT count(*) FROM s) AS sms_in, (SELECT count(*) FROM m) AS messages,
        ARRAY(SELECT event_since FROM o ORDER BY digest) AS original_event_since
 
 -- name: recent_replies
--- the recent replies to a batch's recipients, on every number (inbound/replies_limit.py)
+-- the recent replies to a batch's recipients, on every number (inbound/replies_limit.py);
+-- a consent link's one-time code (kind 'otp', migration 0025) is no reply and counts not
 SELECT recipient, source_addr, kind, created_at
   FROM sms_out
- WHERE recipient = ANY($1::text[]) AND created_at > $2
+ WHERE recipient = ANY($1::text[]) AND created_at > $2 AND kind <> 'otp'
 
 -- name: insert_reply
 INSERT INTO sms_out (message_id, link, recipient, source_addr, text, kind)

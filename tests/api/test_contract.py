@@ -58,6 +58,11 @@ def within_the_clock_and_numbering_plan(case: Any) -> None:
     exists in the numbering plan or is an e-mail address İYS takes, and HS_KARAR only with RET
     (a first HS_KARAR of a key is a 409, which schemathesis allows). Everything else the
     generator chose stays, and every other refusal would still fail the check."""
+    if "/links" in case.operation.path:   # issue #30
+        from tests.links.contract import make_valid
+
+        make_valid(case)
+        return
     if case.operation.path != CONSENTS:
         return
     if case.method.upper() == "GET":

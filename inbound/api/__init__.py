@@ -22,6 +22,7 @@ from inbound.api import (
     routes_events,
     routes_reviews,
     routes_rules,
+    routes_webhooks,
 )
 from inbound.api.auth import auth_middleware
 from inbound.api.openapi import document
@@ -79,6 +80,7 @@ def create_api(pool: asyncpg.Pool, *, admin_token: str | None = None,
     api.add_routes(routes_events.routes)
     api.add_routes(routes_reviews.routes)
     api.add_routes(routes_consents.routes)
+    api.add_routes(routes_webhooks.routes)
     if iys_settings is not None:
         from iys_push.client import IysClient
 

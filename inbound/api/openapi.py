@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from inbound.api import openapi_webhooks
 from inbound.api.inputs import DATE_TIME_PATTERN, END
 from inbound.api.openapi_schemas import NO_NUL, SCHEMAS, anchored, ref, text
 
@@ -279,6 +280,7 @@ PATHS: dict[str, Any] = {
         "What would this text do on this number (as `iys-inbound explain`); for an owner, "
         "another owner's brand is not named (outcome `other_brand`)", _json("Explanation"),
         body="ExplainInput", tag="events")},
+    **openapi_webhooks.PATHS,
 }
 
 
@@ -291,7 +293,7 @@ def document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": PATHS,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_webhooks.SCHEMAS},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "an iysk_… API token"}},
         },

@@ -5,6 +5,7 @@ clock."""
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +20,7 @@ from inbound.api import admin
 from inbound.webhooks import new_secret
 from inbound.webhooks.delivery import Deliverer, WebhookSettings
 from inbound.webhooks.safety import AddressPolicy
-from tests.api.conftest import seed_rules
+from tests.api.conftest import seed_rules, world  # noqa: F401  (the API tests' fixture)
 
 LOOPBACK = AddressPolicy(allow_loopback=True)
 
@@ -114,5 +115,18 @@ async def add_endpoint(pool: asyncpg.Pool, owner: int, url: str, *,
     return endpoint, secret
 
 
+_OPEN: list[Deliverer] = []
+
+
 def deliverer(pool: asyncpg.Pool, clock: FakeClock, **settings: Any) -> Deliverer:
-    return Deliverer(pool, WebhookSettings(**settings), LOOPBACK, clock=clock)
+    made = Deliverer(pool, WebhookSettings(**settings), LOOPBACK, clock=clock,
+                     rng=random.Random(32))
+    _OPEN.append(made)
+    return made
+
+
+@pytest.fixture(autouse=True)
+async def _close_deliverers() -> Any:
+    yield
+    while _OPEN:
+        await _OPEN.pop().close()

@@ -125,7 +125,7 @@ async def test_a_day_of_failures_pauses_the_endpoint_and_resume_delivers_the_kep
     d = deliverer(pool, clock)
     await add_message(pool, sender="+905321234567", text="RET ACME", brand="acme",
                       state="pending")
-    for _ in range(26):
+    for _ in range(40):   # backoff reaches its 6 h cap: the failure after a day comes by 36 h
         await d.step()
         clock.advance(hours=1)
     paused = await pool.fetchval("SELECT paused_at FROM webhook_endpoint WHERE id = $1",

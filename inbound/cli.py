@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from inbound import cli_admin, cli_consents, logs
+from inbound import cli_admin, cli_consents, cli_webhooks, logs
 from inbound import config as config_module
 
 EXIT_CONFIG = 2
@@ -125,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Put failed consent events back in the outbox (after the cause was fixed)."))
 
     cli_consents.add_parser(sub, _Parser)
+    cli_webhooks.add_parser(sub)
     r = sub.add_parser("rules", help="import or export the keyword rules file")
     rsub = r.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
     ri = rsub.add_parser("import", help="validate FILE and load it (all or nothing)")
@@ -177,6 +178,7 @@ async def _dispatch(args: argparse.Namespace, cfg: config_module.Config) -> None
         "rules": _rules, "requeue": _requeue,
         "admin": lambda a, c: cli_admin.run(a, lambda: _pool(c)),
         "consents": lambda a, c: cli_consents.run(a, lambda: _pool(c)),
+        "webhooks": lambda a, c: cli_webhooks.run(a, c, lambda: _pool(c)),
     }[args.command]
     await handler(args, cfg)
 

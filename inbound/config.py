@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from inbound.retention import RetentionSettings
+from inbound.webhooks.delivery import WebhookSettings
 from iys_push.client import IysSettings
 from smpp_bind.settings import LinkSettings as LinkConfig
 
@@ -75,6 +76,7 @@ class Config:
     trusted_proxies: tuple[str, ...] = ()
     retention: RetentionSettings = RetentionSettings()
     retention_enabled: bool = True
+    webhooks: WebhookSettings = WebhookSettings()
 
     @property
     def uses_simulator(self) -> bool:
@@ -274,6 +276,25 @@ def _retention(ret: _Reader) -> RetentionSettings:
     )
 
 
+def _webhooks(wh: _Reader) -> WebhookSettings:
+    """[webhooks] (defaults: WebhookSettings). allow_loopback absent: loopback only in the
+    zero-config default (no links configured)."""
+    d = WebhookSettings()
+    settings = WebhookSettings(
+        enabled=wh.get("enabled", bool, d.enabled),
+        allow_private=wh.get("allow_private", bool, d.allow_private),
+        allow_loopback=wh.get("allow_loopback", bool, d.allow_loopback),
+        timeout=wh.number("timeout", float, d.timeout, 1, 60),
+        poll_interval=wh.number("poll_interval", float, d.poll_interval, 0.1, 60),
+        lease_seconds=wh.number("lease_seconds", float, d.lease_seconds, 1, 3600),
+    )
+    # a claim must outlive its attempt, or another process sends the same delivery meanwhile
+    if settings.lease_seconds <= settings.timeout:
+        raise ConfigError(f"webhooks.lease_seconds: must exceed webhooks.timeout "
+                          f"({settings.timeout:g} s)")
+    return settings
+
+
 def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     top = _Reader(data, "")
     db = _Reader(_table(data, "database"), "database.")
@@ -284,6 +305,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     rules = _Reader(_table(data, "rules"), "rules.")
     api = _Reader(_table(data, "api"), "api.")
     ret = _Reader(_table(data, "retention"), "retention.")
+    wh = _Reader(_table(data, "webhooks"), "webhooks.")
     raw_links = data.get("link", [])
     if not isinstance(raw_links, list):
         raise ConfigError("link: expected an array of tables ([[link]])")
@@ -347,14 +369,15 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         trusted_proxies=_trusted_proxies(http),
         retention=_retention(ret),
         retention_enabled=ret.get("enabled", bool, True),
+        webhooks=_webhooks(wh),
     )
     if config.web_secret and len(config.web_secret.encode()) < 16:
         raise ConfigError("IYS_INBOUND_WEB_SECRET: needs at least 16 bytes (32 random bytes, "
                           "e.g. `openssl rand -hex 32`)")
-    for reader in (db, http, iys, sim, logr, rules, api, ret):
+    for reader in (db, http, iys, sim, logr, rules, api, ret, wh):
         reader.reject_unknown()
     top.used.update({"database", "http", "iys", "simulator", "log", "rules", "link", "api",
-                     "retention"})
+                     "retention", "webhooks"})
     top.reject_unknown()
     return config
 

@@ -122,8 +122,9 @@ class Deliverer:
             await asyncio.gather(*(self.deliver(row) for row in claimed))
         return len(claimed)
 
-    async def post(self, row: Any, body: bytes) -> Outcome:
-        msg_id = message_id(row["event_id"])
+    async def post(self, row: Any, body: bytes, msg_id: str | None = None) -> Outcome:
+        """One signed POST (``msg_id``: the event's own unless given, as for a sample)."""
+        msg_id = msg_id or message_id(row["event_id"])
         ts = int(self.wall())
         in_use = [row["secret"]]
         overlap = row["previous_until"]

@@ -4,6 +4,7 @@ clock."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ class Receiver:
     bad_signatures: int = 0
     refused_while_down: int = 0
     server: TestServer | None = None
+    hold: asyncio.Event | None = None     # set: answer; unset: keep the request waiting
+    waiting: int = 0
 
     async def handle(self, request: web.Request) -> web.Response:
         raw = await request.read()
@@ -67,6 +70,9 @@ class Receiver:
         else:
             self.bad_signatures += 1
             return web.Response(status=400)
+        if self.hold is not None:
+            self.waiting += 1
+            await self.hold.wait()
         self.received.append(json.loads(raw))
         self.headers.append({k.lower(): v for k, v in headers.items()})
         return web.Response(status=self.status)

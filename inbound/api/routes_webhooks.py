@@ -81,7 +81,8 @@ async def create_webhook(request: web.Request) -> web.Response:
     given = EndpointInput(
         url=params.text_field(body, "url", max_length=URL_MAX) or "",
         events=params.string_list(body, "events", max_items=10, max_length=40) or [],
-        brands=params.string_list(body, "brands", max_items=1000, max_length=63),
+        brands=(None if body.get("brands") is None  # null or absent: every brand
+                else params.string_list(body, "brands", max_items=1000, max_length=63)),
         full_recipient=recipient == "full",
         description=params.text_field(body, "description", required=False,
                                       max_length=DESCRIPTION_MAX, allow_empty=True) or "")

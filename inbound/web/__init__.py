@@ -25,6 +25,7 @@ from inbound.web import (
     pages_events,
     pages_reviews,
     pages_sign_in,
+    pages_webhooks,
 )
 from inbound.web.auth import set_password
 from inbound.web.html import LANGS, Html, esc, layout, tr
@@ -145,6 +146,7 @@ def create_web(pool: asyncpg.Pool, *, secret: bytes,
     ui.add_routes(pages_events.routes)
     ui.add_routes(pages_reviews.routes)
     ui.add_routes(pages_consents.routes)
+    ui.add_routes(pages_webhooks.routes)
     return ui
 
 

@@ -209,6 +209,9 @@ svg text{font-size:11px;fill:#1b1b1b}
 """
 
 
+WEBHOOKS_LINK = ("Webhook'lar", "Webhooks")  # issue #32 (to fold into the catalogue)
+
+
 def layout(lang: str, title: str, body: Html, *, csrf: str | None = None,
            owner: str | None = None, path: str = "/ui/") -> str:
     other = "en" if lang == "tr" else "tr"
@@ -216,7 +219,8 @@ def layout(lang: str, title: str, body: Html, *, csrf: str | None = None,
     if owner is not None:
         nav = Html(
             f'<nav aria-label="{esc(tr(lang, "title"))}"><a href="/ui/brands">'
-            f'{esc(tr(lang, "brands"))}</a></nav><span>{esc(owner)}</span>'
+            f'{esc(tr(lang, "brands"))}</a><a href="/ui/webhooks">'
+            f'{esc(WEBHOOKS_LINK[lang == "en"])}</a></nav><span>{esc(owner)}</span>'
             f'<form method="post" action="/ui/logout"><input type="hidden" name="csrf" '
             f'value="{esc(csrf)}"><button type="submit">{esc(tr(lang, "signout"))}</button>'
             "</form>")

@@ -179,6 +179,7 @@ async def _dispatch(args: argparse.Namespace, cfg: config_module.Config) -> None
         "admin": lambda a, c: cli_admin.run(a, lambda: _pool(c)),
         "consents": lambda a, c: cli_consents.run(a, lambda: _pool(c)),
         "webhooks": lambda a, c: cli_webhooks.run(a, c, lambda: _pool(c)),
+        "notices": lambda a, c: cli_webhooks.run_notices(a, lambda: _pool(c)),
     }[args.command]
     await handler(args, cfg)
 

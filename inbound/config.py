@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from inbound.notices import SmtpSettings
 from inbound.retention import RetentionSettings
 from inbound.webhooks.delivery import WebhookSettings
 from iys_push.client import IysSettings
@@ -77,6 +78,7 @@ class Config:
     retention: RetentionSettings = RetentionSettings()
     retention_enabled: bool = True
     webhooks: WebhookSettings = WebhookSettings()
+    smtp: SmtpSettings = SmtpSettings()
 
     @property
     def uses_simulator(self) -> bool:
@@ -295,6 +297,23 @@ def _webhooks(wh: _Reader) -> WebhookSettings:
     return settings
 
 
+def _smtp(r: _Reader, env: Mapping[str, str]) -> SmtpSettings:
+    """[smtp] (defaults: SmtpSettings); the password from SMTP_PASSWORD or password_file."""
+    d = SmtpSettings()
+    return SmtpSettings(
+        host=r.get("host", str, d.host),
+        port=r.number("port", int, d.port, 1, 65535),
+        from_address=r.get("from_address", str, d.from_address),
+        username=_env_first(env, "SMTP_USERNAME", r.get("username", str, d.username)),
+        password=_secret(r, env, "SMTP_PASSWORD"),
+        starttls=r.get("starttls", bool, d.starttls),
+        use_tls=r.get("use_tls", bool, d.use_tls),
+        timeout=r.number("timeout", float, d.timeout, 1, 300),
+        digest_hour=r.number("digest_hour", int, d.digest_hour, 0, 23),
+        interval=r.number("interval", float, d.interval, 5, 3600),
+    )
+
+
 def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     top = _Reader(data, "")
     db = _Reader(_table(data, "database"), "database.")
@@ -306,6 +325,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     api = _Reader(_table(data, "api"), "api.")
     ret = _Reader(_table(data, "retention"), "retention.")
     wh = _Reader(_table(data, "webhooks"), "webhooks.")
+    smtp = _Reader(_table(data, "smtp"), "smtp.")
     raw_links = data.get("link", [])
     if not isinstance(raw_links, list):
         raise ConfigError("link: expected an array of tables ([[link]])")
@@ -370,14 +390,15 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         retention=_retention(ret),
         retention_enabled=ret.get("enabled", bool, True),
         webhooks=_webhooks(wh),
+        smtp=_smtp(smtp, env),
     )
     if config.web_secret and len(config.web_secret.encode()) < 16:
         raise ConfigError("IYS_INBOUND_WEB_SECRET: needs at least 16 bytes (32 random bytes, "
                           "e.g. `openssl rand -hex 32`)")
-    for reader in (db, http, iys, sim, logr, rules, api, ret, wh):
+    for reader in (db, http, iys, sim, logr, rules, api, ret, wh, smtp):
         reader.reject_unknown()
     top.used.update({"database", "http", "iys", "simulator", "log", "rules", "link", "api",
-                     "retention", "webhooks"})
+                     "retention", "webhooks", "smtp"})
     top.reject_unknown()
     return config
 

@@ -173,3 +173,25 @@ CREATE TRIGGER iys_key_state_webhook_updated
           AND (OLD.status, OLD.consent_date, OLD.transaction_id, OLD.source)
               IS DISTINCT FROM (NEW.status, NEW.consent_date, NEW.transaction_id, NEW.source))
     EXECUTE FUNCTION webhook_iys_changed();
+
+-- E-mail notices for people without a CRM (issue #32 item 6): an owner's users subscribe
+-- an address to the daily digest and/or immediate notices (ret_deadline: a RET within 24 h
+-- of its deadline; review: a near miss waiting; failed: an event İYS refused; drift: the
+-- reconciliation changed our mirror). notice_sent remembers what was sent, so each item is
+-- mailed once per subscription whatever process sends.
+CREATE TABLE notice_subscription (
+    id          bigserial PRIMARY KEY,
+    owner_id    bigint NOT NULL REFERENCES owner (id) ON DELETE CASCADE,
+    email       text NOT NULL,
+    digest      boolean NOT NULL DEFAULT true,
+    immediate   text[] NOT NULL DEFAULT '{ret_deadline,review,failed,drift}',
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (owner_id, email)
+);
+
+CREATE TABLE notice_sent (
+    subscription_id  bigint NOT NULL REFERENCES notice_subscription (id) ON DELETE CASCADE,
+    item             text NOT NULL,            -- 'failed:123', 'digest:2026-12-03', …
+    sent_at          timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (subscription_id, item)
+);

@@ -19,9 +19,16 @@ def attach(app: web.Application, config: Any) -> None:
 
 
 def tasks(pool: asyncpg.Pool, config: Any) -> list[asyncio.Task[Any]]:
-    """The deliverer (every process runs one: claims are SKIP LOCKED)."""
-    if not config.webhooks.enabled:
-        return []
-    deliverer = Deliverer(pool, config.webhooks,
-                          config.webhooks.policy(zero_config=config.uses_simulator))
-    return [asyncio.create_task(deliverer.run_forever(), name="webhooks")]
+    """The deliverer (every process runs one: claims are SKIP LOCKED) and, with an SMTP
+    host configured, the e-mail notices."""
+    out = []
+    if config.webhooks.enabled:
+        deliverer = Deliverer(pool, config.webhooks,
+                              config.webhooks.policy(zero_config=config.uses_simulator))
+        out.append(asyncio.create_task(deliverer.run_forever(), name="webhooks"))
+    if config.smtp.host:  # e-mail notices (issue #32 item 6)
+        from inbound.notices import Notifier
+
+        out.append(asyncio.create_task(Notifier(pool, config.smtp).run_forever(),
+                                       name="notices"))
+    return out

@@ -36,3 +36,22 @@ async def test_a_signed_sample_is_delivered_and_a_refusal_is_reported(
     refused = await asyncio.to_thread(run_cli, "--config", str(config), "webhooks", "test",
                                       "--endpoint", str(endpoint), env=env, cwd=tmp_path)
     assert refused.returncode == 1 and "refused" in refused.stdout and "loopback" in refused.stdout
+
+
+async def test_notices_subscribe_list_unsubscribe(owners: Owners, dsn: str,
+                                                  tmp_path: Path) -> None:
+    env = {"DATABASE_URL": dsn}
+    added = await asyncio.to_thread(
+        run_cli, "notices", "subscribe", "--owner", str(owners.a), "--email",
+        "uyum@acme.example", "--immediate", "failed", "--immediate", "review", env=env,
+        cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    row = await owners.pool.fetchrow("SELECT * FROM notice_subscription")
+    assert row["digest"] and sorted(row["immediate"]) == ["failed", "review"]
+    listed = await asyncio.to_thread(run_cli, "notices", "list", env=env, cwd=tmp_path)
+    assert "uyum@acme.example" in listed.stdout and "immediate=failed,review" in listed.stdout
+    gone = await asyncio.to_thread(run_cli, "notices", "unsubscribe", "--owner",
+                                   str(owners.a), "--email", "uyum@acme.example", env=env,
+                                   cwd=tmp_path)
+    assert gone.returncode == 0 and "unsubscribed" in gone.stdout
+    assert await owners.pool.fetchval("SELECT count(*) FROM notice_subscription") == 0

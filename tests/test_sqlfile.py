@@ -7,8 +7,10 @@ import pytest
 
 from inbound import sqlfile
 from inbound.api import queries as api_queries
+from inbound.notices import SQL as NOTICES_SQL
 from inbound.store import SQL as INBOUND_SQL
 from inbound.web import queries as web_queries
+from inbound.webhooks import SQL as WEBHOOKS_SQL
 from iys_push.store import SQL as PUSH_SQL
 
 
@@ -36,7 +38,8 @@ def test_an_ambiguous_file_is_refused(text: str, problem: str) -> None:
 
 
 def test_no_two_shipped_statements_share_a_name() -> None:
-    files = [INBOUND_SQL, PUSH_SQL, api_queries.SQL, web_queries.SQL]
+    files = [INBOUND_SQL, PUSH_SQL, api_queries.SQL, web_queries.SQL, WEBHOOKS_SQL,
+             NOTICES_SQL]
     names = [name for statements in files for name in statements]
     assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
     assert all(statements for statements in files)
@@ -49,7 +52,8 @@ async def test_every_shipped_statement_is_accepted_by_the_migrated_schema(
     # (a script of several commands, such as claim_plan, cannot be prepared and is run by
     # the tests of its caller)
     async with pool.acquire() as conn:
-        for statements in (INBOUND_SQL, PUSH_SQL, api_queries.SQL, web_queries.SQL):
+        for statements in (INBOUND_SQL, PUSH_SQL, api_queries.SQL, web_queries.SQL,
+                           WEBHOOKS_SQL, NOTICES_SQL):
             for name, sql in statements.items():
                 if ";" in sql:
                     continue

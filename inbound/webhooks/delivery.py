@@ -119,7 +119,16 @@ class Deliverer:
         lease_end = now + timedelta(seconds=self.settings.lease_seconds)
         claimed = await self.pool.fetch(SQL.claim_due, now, lease_end, self.settings.batch)
         if claimed:
-            await asyncio.gather(*(self.deliver(row) for row in claimed))
+            # one delivery's database error (its endpoint deleted meanwhile) must not abandon
+            # the others' results: each is recorded on its own, a failed record is retried
+            # when its lease ends
+            results = await asyncio.gather(*(self.deliver(row) for row in claimed),
+                                           return_exceptions=True)
+            for failed in (r for r in results if isinstance(r, BaseException)):
+                if not isinstance(failed, Exception):
+                    raise failed
+                log.warning("webhook delivery not recorded; retried after its lease",
+                            error=str(failed)[:200])
         return len(claimed)
 
     async def post(self, row: Any, body: bytes, msg_id: str | None = None) -> Outcome:

@@ -37,6 +37,10 @@ GAVE_UP = Counter("iys_inbound_webhook_gave_up_total",
                   "replayable)")
 PAUSED = Gauge("iys_inbound_webhook_paused_endpoints",
                "Endpoints paused because every delivery failed for a day")
+BACKLOG = Gauge("iys_inbound_webhook_backlog", "Webhook deliveries waiting (retries and "
+                "paused endpoints' included)")
+BACKLOG_AGE = Gauge("iys_inbound_webhook_backlog_age_seconds", "Age of the oldest event "
+                    "whose delivery still waits")
 PAUSES = Counter("iys_inbound_webhook_pauses_total", "Endpoints paused (every delivery failed "
                  "for a day)")
 LATENCY = Histogram("iys_inbound_webhook_latency_seconds", "Time of one delivery attempt",
@@ -188,6 +192,9 @@ class Deliverer:
 
     async def refresh_gauges(self) -> None:
         PAUSED.set(await self.pool.fetchval(SQL.paused_count))
+        row = await self.pool.fetchrow(SQL.pending_count, self.clock())
+        BACKLOG.set(row["pending"])
+        BACKLOG_AGE.set(float(row["oldest_seconds"]))
 
     async def run_forever(self) -> None:
         """Poll (the triggers do not NOTIFY: a NOTIFY serialises commits on the hot path)."""

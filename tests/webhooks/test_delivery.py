@@ -95,6 +95,11 @@ async def test_an_hour_of_outage_then_every_event_once_in_sequence_order(
         await d.step()
         clock.advance(minutes=1)
     assert receiver.received == [] and receiver.refused_while_down >= 12
+    from inbound.webhooks import delivery
+
+    await d.refresh_gauges()
+    assert delivery.BACKLOG._value.get() == 12
+    assert delivery.BACKLOG_AGE._value.get() >= 3600
     attempts_during = await pool.fetchval("SELECT max(attempts) FROM webhook_delivery")
     assert 3 <= attempts_during <= 12   # backed off, not hammered
     receiver.status = 200

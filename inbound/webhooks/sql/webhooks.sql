@@ -173,3 +173,10 @@ SELECT count(*) FROM webhook_endpoint WHERE paused_at IS NOT NULL
 SELECT w.*, (SELECT min(id) FROM brand b WHERE b.owner_id = w.owner_id
                 AND (w.brands IS NULL OR b.id = ANY (w.brands))) AS sample_brand
   FROM webhook_endpoint w WHERE w.id = $1
+
+-- name: pending_count
+-- Deliveries waiting (paused endpoints' included) and the age of the oldest event among them.
+SELECT count(*) AS pending,
+       coalesce(extract(epoch FROM $1 - min(e.created_at)), 0) AS oldest_seconds
+  FROM webhook_delivery d JOIN webhook_event e ON e.id = d.event_id
+ WHERE d.state = 'pending'

@@ -147,6 +147,7 @@ def create_web(pool: asyncpg.Pool, *, secret: bytes,
     ui.add_routes(pages_reviews.routes)
     ui.add_routes(pages_consents.routes)
     ui.add_routes(pages_webhooks.routes)
+    ui.add_routes(pages_webhooks.pages_notices.routes)
     return ui
 
 

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from inbound.api import routes_webhooks
 from inbound.api.problems import Problem
-from inbound.web import bridge
+from inbound.web import bridge, pages_notices
 from inbound.web.html import esc, tr
 from inbound.web.pages_brands import page
 from inbound.web.state import LANG, SESSION
@@ -126,6 +126,7 @@ async def _listing(request: web.Request, values: dict[str, Any], error: str | No
     else:
         parts.append(f'<p>{esc(t(lang, "none"))}</p>')
     parts.append(_form(request, values, error))
+    parts.append(await pages_notices.section(request, pages_notices.error_of(request)))
     return page(request, t(lang, "webhooks"), "".join(parts), status=status)
 
 

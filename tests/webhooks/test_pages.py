@@ -50,3 +50,29 @@ async def sign_in_as_b(client: TestClient) -> str:  # noqa: F811
     client.session.cookie_jar.clear()
     await sign_in(client, EMAIL_B, PASSWORD_B)
     return await (await client.get("/ui/webhooks")).text()
+
+
+async def test_the_owner_subscribes_an_address_to_e_mail_notices(
+        client: TestClient, site: Site) -> None:  # noqa: F811
+    await sign_in(client)
+    html = await (await client.get("/ui/webhooks")).text()
+    assert "E-posta bildirimleri" in html
+    bad = await client.post("/ui/notices", data={"csrf": csrf_of(html), "email": "yok"},
+                            allow_redirects=False)
+    assert bad.status == 303
+    assert "Geçerli bir e-posta" in await (await client.get(bad.headers["Location"])).text()
+    done = await client.post("/ui/notices", data={
+        "csrf": csrf_of(html), "email": "uyum@acme.example", "digest": "1",
+        "immediate": ["failed", "review"]}, allow_redirects=False)
+    assert done.status == 303
+    row = await site.pool.fetchrow("SELECT * FROM notice_subscription")
+    assert (row["owner_id"], row["email"], row["digest"], sorted(row["immediate"])) == (
+        site.owner_a, "uyum@acme.example", True, ["failed", "review"])
+    page = await (await client.get("/ui/webhooks")).text()
+    assert "uyum@acme.example" in page
+    other = await sign_in_as_b(client)
+    assert "uyum@acme.example" not in other
+    # B cannot remove A's address (scoped to the session's owner)
+    await client.post("/ui/notices/remove", data={"csrf": csrf_of(other),
+                                                  "email": "uyum@acme.example"})
+    assert await site.pool.fetchval("SELECT count(*) FROM notice_subscription") == 1

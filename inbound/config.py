@@ -278,14 +278,14 @@ def _retention(ret: _Reader) -> RetentionSettings:
     )
 
 
-def _webhooks(wh: _Reader) -> WebhookSettings:
-    """[webhooks] (defaults: WebhookSettings). allow_loopback absent: loopback only in the
-    zero-config default (no links configured)."""
+def _webhooks(wh: _Reader, zero_config: bool) -> WebhookSettings:
+    """[webhooks] (defaults: WebhookSettings). allow_loopback absent: allowed only in the
+    zero-config default (no configuration file), so `make run` can be tried locally."""
     d = WebhookSettings()
     settings = WebhookSettings(
         enabled=wh.get("enabled", bool, d.enabled),
         allow_private=wh.get("allow_private", bool, d.allow_private),
-        allow_loopback=wh.get("allow_loopback", bool, d.allow_loopback),
+        allow_loopback=wh.get("allow_loopback", bool, zero_config),
         timeout=wh.number("timeout", float, d.timeout, 1, 60),
         poll_interval=wh.number("poll_interval", float, d.poll_interval, 0.1, 60),
         lease_seconds=wh.number("lease_seconds", float, d.lease_seconds, 1, 3600),
@@ -389,7 +389,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         trusted_proxies=_trusted_proxies(http),
         retention=_retention(ret),
         retention_enabled=ret.get("enabled", bool, True),
-        webhooks=_webhooks(wh),
+        webhooks=_webhooks(wh, zero_config=not data),
         smtp=_smtp(smtp, env),
     )
     if config.web_secret and len(config.web_secret.encode()) < 16:

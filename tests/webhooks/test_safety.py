@@ -92,3 +92,13 @@ async def test_a_redirect_is_not_followed(owners: Owners, receiver: Receiver) ->
     assert receiver.received == []
     row = await owners.pool.fetchrow("SELECT state, last_status FROM webhook_delivery")
     assert (row["state"], row["last_status"]) == ("pending", 302)
+
+
+def test_loopback_only_in_the_zero_config_default() -> None:
+    from inbound.config import parse
+
+    assert parse({}, {}).webhooks.policy(zero_config=True).allow_loopback is True
+    with_file = parse({"http": {"port": 8080}}, {}).webhooks
+    assert with_file.policy(zero_config=True).allow_loopback is False
+    assert parse({"webhooks": {"allow_loopback": True}}, {}).webhooks.allow_loopback is True
+    assert parse({}, {}).webhooks.allow_private is False

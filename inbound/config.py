@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from inbound import config_notify
 from inbound.notices import SmtpSettings
 from inbound.retention import RetentionSettings
 from inbound.webhooks.delivery import WebhookSettings
@@ -278,42 +279,6 @@ def _retention(ret: _Reader) -> RetentionSettings:
     )
 
 
-def _webhooks(wh: _Reader, zero_config: bool) -> WebhookSettings:
-    """[webhooks] (defaults: WebhookSettings). allow_loopback absent: allowed only in the
-    zero-config default (no configuration file), so `make run` can be tried locally."""
-    d = WebhookSettings()
-    settings = WebhookSettings(
-        enabled=wh.get("enabled", bool, d.enabled),
-        allow_private=wh.get("allow_private", bool, d.allow_private),
-        allow_loopback=wh.get("allow_loopback", bool, zero_config),
-        timeout=wh.number("timeout", float, d.timeout, 1, 60),
-        poll_interval=wh.number("poll_interval", float, d.poll_interval, 0.1, 60),
-        lease_seconds=wh.number("lease_seconds", float, d.lease_seconds, 1, 3600),
-    )
-    # a claim must outlive its attempt, or another process sends the same delivery meanwhile
-    if settings.lease_seconds <= settings.timeout:
-        raise ConfigError(f"webhooks.lease_seconds: must exceed webhooks.timeout "
-                          f"({settings.timeout:g} s)")
-    return settings
-
-
-def _smtp(r: _Reader, env: Mapping[str, str]) -> SmtpSettings:
-    """[smtp] (defaults: SmtpSettings); the password from SMTP_PASSWORD or password_file."""
-    d = SmtpSettings()
-    return SmtpSettings(
-        host=r.get("host", str, d.host),
-        port=r.number("port", int, d.port, 1, 65535),
-        from_address=r.get("from_address", str, d.from_address),
-        username=_env_first(env, "SMTP_USERNAME", r.get("username", str, d.username)),
-        password=_secret(r, env, "SMTP_PASSWORD"),
-        starttls=r.get("starttls", bool, d.starttls),
-        use_tls=r.get("use_tls", bool, d.use_tls),
-        timeout=r.number("timeout", float, d.timeout, 1, 300),
-        digest_hour=r.number("digest_hour", int, d.digest_hour, 0, 23),
-        interval=r.number("interval", float, d.interval, 5, 3600),
-    )
-
-
 def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     top = _Reader(data, "")
     db = _Reader(_table(data, "database"), "database.")
@@ -389,9 +354,15 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         trusted_proxies=_trusted_proxies(http),
         retention=_retention(ret),
         retention_enabled=ret.get("enabled", bool, True),
-        webhooks=_webhooks(wh, zero_config=not data),
-        smtp=_smtp(smtp, env),
+        webhooks=config_notify.webhooks(wh, zero_config=not data),
+        smtp=config_notify.smtp(
+            smtp, username=_env_first(env, "SMTP_USERNAME", smtp.get("username", str, "")),
+            password=_secret(smtp, env, "SMTP_PASSWORD")),
     )
+    # a claim must outlive its attempt, or another process sends the same delivery meanwhile
+    if config.webhooks.lease_seconds <= config.webhooks.timeout:
+        raise ConfigError(f"webhooks.lease_seconds: must exceed webhooks.timeout "
+                          f"({config.webhooks.timeout:g} s)")
     if config.web_secret and len(config.web_secret.encode()) < 16:
         raise ConfigError("IYS_INBOUND_WEB_SECRET: needs at least 16 bytes (32 random bytes, "
                           "e.g. `openssl rand -hex 32`)")

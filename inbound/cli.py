@@ -15,7 +15,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from inbound import cli_admin, cli_check, cli_consents, cli_links, cli_mirror, logs
+from inbound import (
+    cli_admin,
+    cli_check,
+    cli_consents,
+    cli_links,
+    cli_mirror,
+    cli_webhooks,
+    logs,
+)
 from inbound import config as config_module
 
 EXIT_CONFIG = 2
@@ -128,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_check.add_parser(sub, _Parser)
     cli_mirror.add_parsers(sub, _Parser)
     cli_links.add_parser(sub, _Parser)
+    cli_webhooks.add_parser(sub)
     r = sub.add_parser("rules", help="import or export the keyword rules file")
     rsub = r.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
     ri = rsub.add_parser("import", help="validate FILE and load it (all or nothing)")
@@ -184,6 +193,8 @@ async def _dispatch(args: argparse.Namespace, cfg: config_module.Config) -> None
         **dict.fromkeys(("iys", "mirror", "reconcile"),
                         lambda a, c: cli_mirror.run(a, c, lambda: _pool(c))),
         "links": lambda a, c: cli_links.run(a, c.consent_links.base_url, lambda: _pool(c)),
+        "webhooks": lambda a, c: cli_webhooks.run(a, c, lambda: _pool(c)),
+        "notices": lambda a, c: cli_webhooks.run_notices(a, lambda: _pool(c)),
     }[args.command]
     await handler(args, cfg)
 

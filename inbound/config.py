@@ -15,10 +15,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from inbound import link_settings
+from inbound import config_notify, link_settings
 from inbound.link_settings import ConsentLinkSettings
+from inbound.notices import SmtpSettings
 from inbound.presend import CheckSettings, parse_settings
 from inbound.retention import RetentionSettings
+from inbound.webhooks.delivery import WebhookSettings
 from iys_push.client import IysSettings
 from iys_push.mirror_settings import MirrorSettings
 from smpp_bind.settings import LinkSettings as LinkConfig
@@ -82,6 +84,8 @@ class Config:
     check: CheckSettings = CheckSettings()     # [check]: the pre-send check (inbound.presend)
     mirror: MirrorSettings = MirrorSettings()   # [mirror]: the İYS mirror's feeds (#29)
     consent_links: ConsentLinkSettings = ConsentLinkSettings()   # the [links] table
+    webhooks: WebhookSettings = WebhookSettings()
+    smtp: SmtpSettings = SmtpSettings()
 
     @property
     def uses_simulator(self) -> bool:
@@ -319,6 +323,8 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
     chk = _Reader(_table(data, "check"), "check.")
     mir = _Reader(_table(data, "mirror"), "mirror.")
     consent_links = _Reader(_table(data, "links"), "links.")
+    wh = _Reader(_table(data, "webhooks"), "webhooks.")
+    smtp = _Reader(_table(data, "smtp"), "smtp.")
     raw_links = data.get("link", [])
     if not isinstance(raw_links, list):
         raise ConfigError("link: expected an array of tables ([[link]])")
@@ -385,14 +391,22 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         check=parse_settings(chk),
         mirror=_mirror(mir, env),
         consent_links=link_settings.read(consent_links, links, ConfigError),
+        webhooks=config_notify.webhooks(wh, zero_config=not data),
+        smtp=config_notify.smtp(
+            smtp, username=_env_first(env, "SMTP_USERNAME", smtp.get("username", str, "")),
+            password=_secret(smtp, env, "SMTP_PASSWORD")),
     )
+    # a claim must outlive its attempt, or another process sends the same delivery meanwhile
+    if config.webhooks.lease_seconds <= config.webhooks.timeout:
+        raise ConfigError(f"webhooks.lease_seconds: must exceed webhooks.timeout "
+                          f"({config.webhooks.timeout:g} s)")
     if config.web_secret and len(config.web_secret.encode()) < 16:
         raise ConfigError("IYS_INBOUND_WEB_SECRET: needs at least 16 bytes (32 random bytes, "
                           "e.g. `openssl rand -hex 32`)")
-    for reader in (db, http, iys, sim, logr, rules, api, ret, chk, mir, consent_links):
+    for reader in (db, http, iys, sim, logr, rules, api, ret, chk, mir, consent_links, wh, smtp):
         reader.reject_unknown()
     top.used.update({"database", "http", "iys", "simulator", "log", "rules", "link", "api",
-                     "retention", "check", "mirror", "links"})
+                     "retention", "check", "mirror", "links", "webhooks", "smtp"})
     top.reject_unknown()
     return config
 

@@ -27,6 +27,7 @@ from inbound.intake import RateMeter
 from inbound.links import own_link, process_name
 from inbound.pipeline import Pipeline
 from inbound.replies import PgReplyOutbox
+from inbound.webhooks import wiring as webhooks_wiring
 from inbound.writer import AsyncpgWriter, BatchNotStored
 from iys_push import mirror_jobs
 from iys_push.pusher import IysSettings, OutboxSignal, Puller, Pusher
@@ -211,6 +212,7 @@ async def start(config: Config) -> Running:
     app = create_app(state, admin_token=config.admin_token or None,
                      web_secret=config.web_secret.encode() or None,
                      trusted_proxies=config.trusted_proxies)
+    webhooks_wiring.attach(app, config)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, config.http_host, config.http_port)
@@ -231,6 +233,7 @@ async def start(config: Config) -> Running:
                             name="incomplete"),
         # the review queue's automatic RET and gauges (SKIP LOCKED: every process may run it)
         asyncio.create_task(reviews.run_forever(pool), name="reviews"),
+        *webhooks_wiring.tasks(pool, config),  # signed webhooks to the owners' CRMs
     ]
     if config.retention_enabled:  # months ahead, expired months and rows (one pass at a time)
         tasks.append(asyncio.create_task(retention.run_forever(pool, config.retention),

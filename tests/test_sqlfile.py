@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import asyncpg
 import pytest
 
 from inbound import sqlfile
-from inbound.api import queries as api_queries
-from inbound.store import SQL as INBOUND_SQL
-from inbound.web import queries as web_queries
-from iys_push.mirror import SQL as MIRROR_SQL
-from iys_push.store import SQL as PUSH_SQL
+
+ROOT = Path(__file__).resolve().parent.parent
+# every shipped .sql file of statements (migrations are scripts, not named blocks)
+SHIPPED = sorted(p for package in ("inbound", "iys_push", "smpp_bind", "keywords")
+                 for p in (ROOT / package).rglob("sql/*.sql"))
+
+
+def _shipped() -> list[sqlfile.Statements]:
+    return [sqlfile.load(".".join(p.relative_to(ROOT).parent.parent.parts), f"sql/{p.name}")
+            for p in SHIPPED]
 
 
 def test_a_block_is_its_statement_without_its_description_or_the_next_heading() -> None:
@@ -37,7 +44,8 @@ def test_an_ambiguous_file_is_refused(text: str, problem: str) -> None:
 
 
 def test_no_two_shipped_statements_share_a_name() -> None:
-    files = [INBOUND_SQL, PUSH_SQL, api_queries.SQL, web_queries.SQL, MIRROR_SQL]
+    files = _shipped()
+    assert len(files) >= 11, SHIPPED
     names = [name for statements in files for name in statements]
     assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
     assert all(statements for statements in files)
@@ -50,8 +58,7 @@ async def test_every_shipped_statement_is_accepted_by_the_migrated_schema(
     # (a script of several commands, such as claim_plan, cannot be prepared and is run by
     # the tests of its caller)
     async with pool.acquire() as conn:
-        for statements in (INBOUND_SQL, PUSH_SQL, api_queries.SQL, web_queries.SQL,
-                           MIRROR_SQL):
+        for statements in _shipped():
             for name, sql in statements.items():
                 if ";" in sql:
                     continue

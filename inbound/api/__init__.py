@@ -25,6 +25,7 @@ from inbound.api import (
     routes_mirror,
     routes_reviews,
     routes_rules,
+    routes_webhooks,
 )
 from inbound.api.auth import auth_middleware
 from inbound.api.openapi import document
@@ -85,6 +86,7 @@ def create_api(pool: asyncpg.Pool, *, admin_token: str | None = None,
     api.add_routes(routes_check.routes)
     api.add_routes(routes_mirror.routes)
     api.add_routes(routes_links.routes)
+    api.add_routes(routes_webhooks.routes)
     if iys_settings is not None:
         from iys_push.client import IysClient
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inbound.api import openapi_check, openapi_links, openapi_mirror
+from inbound.api import openapi_check, openapi_links, openapi_mirror, openapi_webhooks
 from inbound.api.csv_excel import openapi_parameters
 from inbound.api.inputs import DATE_TIME_PATTERN, END
 from inbound.api.openapi_schemas import NO_NUL, SCHEMAS, anchored, ref, text
@@ -282,11 +282,10 @@ PATHS: dict[str, Any] = {
         "another owner's brand is not named (outcome `other_brand`)", _json("Explanation"),
         body="ExplainInput", tag="events")},
 }
-PATHS.update(openapi_links.PATHS)
-SCHEMAS.update(openapi_links.SCHEMAS)
-
-PATHS.update(openapi_check.PATHS)
-SCHEMAS.update(openapi_check.SCHEMAS)
+# each feature's paths and schemas live in its own module
+for _feature in (openapi_links, openapi_check, openapi_mirror, openapi_webhooks):
+    PATHS.update(_feature.PATHS)
+    SCHEMAS.update(_feature.SCHEMAS)
 
 
 def document() -> dict[str, Any]:
@@ -296,9 +295,9 @@ def document() -> dict[str, Any]:
                  "description": DESCRIPTION},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": {**PATHS, **openapi_mirror.PATHS},
+        "paths": PATHS,
         "components": {
-            "schemas": {**SCHEMAS, **openapi_mirror.SCHEMAS},
+            "schemas": SCHEMAS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "an iysk_… API token"}},
         },

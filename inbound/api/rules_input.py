@@ -14,7 +14,7 @@ from inbound.api import inputs, params, resources
 from inbound.api.problems import Problem, invalid
 
 BRAND_KEYS = ("id", "name", "aliases", "iys_code", "brand_code", "owner", "replies",
-              *resources.VOCABULARY_KEYS)
+              "review_auto_ret", *resources.VOCABULARY_KEYS)
 NUMBER_KEYS = ("msisdn", "shared", "brand", "brands", "replies", *resources.VOCABULARY_KEYS)
 
 

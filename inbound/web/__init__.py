@@ -30,6 +30,7 @@ from inbound.web import (
     pages_overview,
     pages_reviews,
     pages_sign_in,
+    pages_webhooks,
 )
 from inbound.web.auth import set_password
 from inbound.web.catalogue import say
@@ -163,6 +164,8 @@ def create_web(pool: asyncpg.Pool, *, secret: bytes,
     ui.add_routes(pages_mirror.routes)
     ui.add_routes(pages_overview.routes)
     ui.add_routes(pages_accounts.routes)
+    ui.add_routes(pages_webhooks.routes)
+    ui.add_routes(pages_webhooks.pages_notices.routes)
     return ui
 
 

@@ -228,6 +228,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "account": ("Hesabım", "My account"),
     "users": ("Kullanıcılar", "Users"),
     "tokens": ("API anahtarları", "API tokens"),
+    "webhooks": ("Web kancaları", "Webhooks"),
     "menu": ("Ana menü", "Main menu"),
     "signed_in_as": ("Giriş yapan", "Signed in as"),
     "date_hint": ("GG.AA.YYYY", "DD.MM.YYYY"),

@@ -140,6 +140,7 @@ NAV: list[tuple[str, str, str]] = [
     ("brands", "/ui/brands", "viewer"),
     ("users", "/ui/users", "admin"),
     ("tokens", "/ui/tokens", "admin"),
+    ("webhooks", "/ui/webhooks", "admin"),
     ("account", "/ui/account", "viewer"),
 ]
 RANKS = {"viewer": 0, "agent": 1, "admin": 2}

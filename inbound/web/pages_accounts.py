@@ -247,7 +247,7 @@ def _path_id(request: web.Request, name: str) -> int:
 async def _tokens_page(request: web.Request, notice: str = "", status: int = 200
                        ) -> web.Response:
     lang, session = request[LANG], _admin(request)
-    rows = await request.app[POOL].fetch(SQL.list_tokens, session.owner_id)
+    rows = await request.app[POOL].fetch(SQL.list_owner_tokens, session.owner_id)
     body = [(r["id"], r["name"], code("role", r["role"], lang),
              formats.show_time(r["created_at"]), formats.show_time(r["last_used_at"]),
              f'{tr(lang, "acc.revoked")} {formats.show_time(r["revoked_at"])}'
@@ -283,7 +283,7 @@ async def create_token(request: web.Request) -> web.Response:
         raise Problem(422, tr(lang, "error"))
     token = api_auth.new_token()
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(SQL.insert_token, session.owner_id, name,
+        row = await conn.fetchrow(SQL.insert_owner_token, session.owner_id, name,
                                   api_auth.token_digest(token), role)
         await _audit(conn, session, "create", "token", row["id"], None,
                      {"name": name, "role": role})

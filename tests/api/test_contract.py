@@ -83,6 +83,19 @@ def within_the_clock_and_numbering_plan(case: Any) -> None:
             item["status"] = "RET"
 
 
+WEBHOOKS = "/webhooks"
+
+
+def within_the_webhook_rules(case: Any) -> None:
+    """A generated valid endpoint (issue #32): an https URL on a public name (the document
+    cannot say "not private"), no brand filter (it cannot say "the owner's brands") and owner
+    1 (owner A, whose token also runs; the operator must name an owner)."""
+    if case.operation.path != WEBHOOKS or case.method.upper() != "POST":
+        return
+    if isinstance(case.body, dict):
+        case.body.update(url="https://crm.example.com/iys-hooks", brands=None, owner_id=1)
+
+
 def _run_schemathesis(base_url: str, headers: dict[str, str], examples: int,
                       statuses: Counter[int]) -> int:
     """Drive every operation with generated requests, valid ones and (for robustness)
@@ -102,6 +115,7 @@ def _run_schemathesis(base_url: str, headers: dict[str, str], examples: int,
             # called within this iteration, so the loop's current mode is the one meant
             if mode is GenerationMode.POSITIVE:  # noqa: B023
                 within_the_clock_and_numbering_plan(case)
+                within_the_webhook_rules(case)
             response = case.call_and_validate(base_url=base_url, headers=headers,
                                               checks=CHECKS, timeout=10)
             statuses[response.status_code] += 1

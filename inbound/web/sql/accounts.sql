@@ -17,11 +17,11 @@ RETURNING id, email, name, role, created_at
 -- name: user_password
 SELECT password_hash FROM web_user WHERE id = $1
 
--- name: list_tokens
+-- name: list_owner_tokens
 SELECT id, name, role, created_at, revoked_at, last_used_at
   FROM api_token WHERE owner_id = $1 AND NOT is_admin ORDER BY id DESC
 
--- name: insert_token
+-- name: insert_owner_token
 INSERT INTO api_token (owner_id, is_admin, name, token_hash, role)
 VALUES ($1, false, $2, $3, $4)
 RETURNING id, name, role, created_at

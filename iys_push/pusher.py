@@ -27,7 +27,7 @@ import structlog
 
 from inbound import db
 from iys_push import metrics, store
-from iys_push.batch_path import BATCH_SIZE, BatchPath
+from iys_push.batch_path import BATCH_SIZE
 from iys_push.client import IysClient, IysSettings
 from iys_push.gauges import (
     GAUGE_INTERVAL,
@@ -38,6 +38,7 @@ from iys_push.gauges import (
     update_gauges,
     update_success_ratio,
 )
+from iys_push.import_lane import ImportLane
 from iys_push.puller import Puller
 from iys_push.retry import DEFAULT_POLICY, RetryPolicy
 
@@ -114,7 +115,7 @@ class OutboxSignal:
             await self._sleep(self.interval)
 
 
-class Pusher(BatchPath):
+class Pusher(ImportLane):
     def __init__(self, pool: asyncpg.Pool, dsn: str, settings: IysSettings, *,
                  worker_id: str, client: IysClient | None = None,
                  policy: RetryPolicy = DEFAULT_POLICY,
@@ -204,6 +205,7 @@ class Pusher(BatchPath):
         """Poll due batch results, then push what is due now; returns how many events were
         handled (sent, settled or rescheduled)."""
         handled = await self._poll_batches()
+        await self._promote_blockers()
         above = self.settings.batch_above
         if await store.due_count(self.pool, above + 1) > above:
             return handled + await self._submit_batch()
@@ -215,4 +217,8 @@ class Pusher(BatchPath):
         for result in results:
             if isinstance(result, Exception):  # its lease expires and it is taken again
                 log.error("pusher: could not settle an event", error=repr(result))
+        if not events:
+            # live traffic had nothing due: bulk imports take what it left (DESIGN.md's
+            # budget order), one list a round (iys_push.import_lane)
+            return handled + await self._import_round()
         return handled + len(events)

@@ -20,6 +20,7 @@ from inbound.api import (
     routes_config,
     routes_consents,
     routes_events,
+    routes_imports,
     routes_reviews,
     routes_rules,
 )
@@ -79,6 +80,7 @@ def create_api(pool: asyncpg.Pool, *, admin_token: str | None = None,
     api.add_routes(routes_events.routes)
     api.add_routes(routes_reviews.routes)
     api.add_routes(routes_consents.routes)
+    api.add_routes(routes_imports.routes)
     if iys_settings is not None:
         from iys_push.client import IysClient
 

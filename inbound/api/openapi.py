@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from inbound.api.inputs import DATE_TIME_PATTERN, END
+from inbound.api.openapi_imports import IMPORT_PATHS, IMPORT_SCHEMAS
 from inbound.api.openapi_schemas import NO_NUL, SCHEMAS, anchored, ref, text
 
 DESCRIPTION = """\
@@ -289,9 +290,9 @@ def document() -> dict[str, Any]:
                  "description": DESCRIPTION},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": PATHS,
+        "paths": PATHS | IMPORT_PATHS,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": SCHEMAS | IMPORT_SCHEMAS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "an iysk_… API token"}},
         },

@@ -116,10 +116,10 @@ SELECT * FROM consent_import WHERE brand_id = $1 ORDER BY id DESC LIMIT $2
 
 -- name: event_counts
 -- the import's events by state; 'parked' = pending and not sent yet
-SELECT CASE WHEN state = 'pending' AND batch_request_id = 'import:' || $1 THEN 'parked'
-            ELSE state END AS state,
+SELECT CASE WHEN state = 'pending' AND batch_request_id = 'import:' || $1::bigint
+            THEN 'parked' ELSE state END AS state,
        count(*) AS n
-  FROM consent_event WHERE import_id = $1
+  FROM consent_event WHERE import_id = $1::bigint
  GROUP BY 1
 
 -- name: cancel

@@ -28,8 +28,11 @@ from inbound.api.admin import AUDIT_VIA
 from inbound.api.auth import Caller
 from inbound.api.problems import Problem, invalid
 from inbound.api.scope import visible_brand
+
+# the module, not its names: inbound.imports.check imports the API package (through
+# inbound.consents), which imports this module while inbound.imports.store is half loaded
 from inbound.imports import read, results
-from inbound.imports.store import Uploader, create, store_file
+from inbound.imports import store as import_store
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
@@ -39,11 +42,10 @@ FILENAME_MAX = 200
 _TASKS: set[asyncio.Task[Any]] = set()   # storing in the background; kept referenced
 
 
-def uploader_of(caller: Caller, via: str) -> Uploader:
-    if caller.admin:
-        return Uploader(via, f"token:{caller.token_id}" if caller.token_id else "admin")
-    return Uploader(via, f"token:{caller.token_id}" if caller.token_id
-                    else f"owner:{caller.owner_id}")
+def uploader_of(caller: Caller, via: str) -> import_store.Uploader:
+    if caller.token_id:
+        return import_store.Uploader(via, f"token:{caller.token_id}")
+    return import_store.Uploader(via, "admin" if caller.admin else f"owner:{caller.owner_id}")
 
 
 def discard(path: Path) -> None:
@@ -83,8 +85,8 @@ def header_check(path: Path) -> str:
     return kind
 
 
-async def start_import(pool: asyncpg.Pool, brand_id: str, who: Uploader, path: Path,
-                       filename: str | None) -> int:
+async def start_import(pool: asyncpg.Pool, brand_id: str, who: import_store.Uploader,
+                       path: Path, filename: str | None) -> int:
     """Check the header, create the import and store its rows in the background (the spool
     file is removed afterwards); ``read.FileRefused`` when the file cannot be read."""
     try:
@@ -92,11 +94,11 @@ async def start_import(pool: asyncpg.Pool, brand_id: str, who: Uploader, path: P
     except BaseException:
         discard(path)
         raise
-    import_id = await create(pool, brand_id, who, filename, kind)
+    import_id = await import_store.create(pool, brand_id, who, filename, kind)
 
     async def run() -> None:
         try:
-            await store_file(pool, import_id, brand_id, who, path)
+            await import_store.store_file(pool, import_id, brand_id, who, path)
         except Exception as exc:  # the import row says it failed; nothing else to do
             log.warning("import not stored", import_id=import_id, error=str(exc)[:300])
         finally:

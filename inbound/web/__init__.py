@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 import structlog
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from inbound.api.admin import AUDIT_VIA
 from inbound.api.auth import CALLER, Caller
@@ -23,13 +23,14 @@ from inbound.web import (
     pages_brands,
     pages_consents,
     pages_events,
+    pages_imports,
     pages_reviews,
     pages_sign_in,
 )
 from inbound.web.auth import set_password
 from inbound.web.html import LANGS, Html, esc, layout, tr
 from inbound.web.limits import FailedSignIns
-from inbound.web.state import FAILED_SIGN_INS, LANG, SECRET, SESSION
+from inbound.web.state import FAILED_SIGN_INS, LANG, MULTIPART, SECRET, SESSION
 
 __all__ = ["PREFIX", "set_password", "setup_web"]
 
@@ -52,8 +53,15 @@ def _error_page(request: web.Request, status: int, message: str) -> web.Response
 
 async def _csrf_ok(request: web.Request, session: auth.Session) -> bool:
     token = request.headers.get("X-CSRF-Token")
-    if token is None and request.content_type in ("application/x-www-form-urlencoded",
-                                                  "multipart/form-data"):
+    if token is None and request.content_type == "multipart/form-data":
+        # a file upload (pages_imports): streamed, never read whole; its form puts the csrf
+        # field first, and the handler reads the rest from the same reader
+        reader = await request.multipart()
+        part = await reader.next()
+        if isinstance(part, BodyPartReader) and part.name == "csrf":
+            token = (await part.read_chunk(400)).decode("utf-8", "replace")
+            request[MULTIPART] = reader
+    elif token is None and request.content_type == "application/x-www-form-urlencoded":
         token = (await request.post()).get("csrf")  # type: ignore[assignment]
     return auth.same(token if isinstance(token, str) else None, session.csrf)
 
@@ -145,6 +153,7 @@ def create_web(pool: asyncpg.Pool, *, secret: bytes,
     ui.add_routes(pages_events.routes)
     ui.add_routes(pages_reviews.routes)
     ui.add_routes(pages_consents.routes)
+    ui.add_routes(pages_imports.routes)
     return ui
 
 

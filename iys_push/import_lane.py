@@ -33,6 +33,12 @@ STALE_SECONDS = 120.0
 class ImportLane(BatchPath):
     _last_owner: int | None = None
     _imports_active: bool = True     # checked again each idle round
+    import_round_last: bool = False  # the last round sent a list of the import lane
+
+    async def _import_round(self) -> int:
+        handled = await self._import_list()
+        self.import_round_last = handled > 0
+        return handled
 
     async def _promote_blockers(self) -> int:
         """Move the parked import events that a live event waits behind to the live queue."""
@@ -44,7 +50,7 @@ class ImportLane(BatchPath):
                      events=len(promoted))
         return len(promoted)
 
-    async def _import_round(self) -> int:
+    async def _import_list(self) -> int:
         """One list of import events (or none); returns how many events were handled."""
         await self.pool.execute(SQL.fail_stale, STALE_SECONDS)
         finished = await self.pool.fetch(SQL.finish_imports)

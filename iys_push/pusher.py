@@ -49,7 +49,8 @@ log = structlog.get_logger(__name__)
 
 
 
-def pause_after(handled: int, settings: IysSettings, *, intake: float = 0.0) -> float:
+def pause_after(handled: int, settings: IysSettings, *, intake: float = 0.0,
+                imports: bool = False) -> float:
     """How long a busy pusher waits after a round that handled ``handled`` events.
 
     At least ``coalesce`` after a partial round: the wake-ups of the MO commits of a moment
@@ -66,6 +67,10 @@ def pause_after(handled: int, settings: IysSettings, *, intake: float = 0.0) -> 
     backlog is drained at the full pace once the wave is over.
     """
     rate = settings.max_events_per_second
+    if imports:
+        # a round of the import lane sent one list: the request budget is its pace (a list
+        # a request), so that an import fills what live traffic leaves of it
+        rate = max(rate, settings.requests_per_second * BATCH_SIZE)
     if yields_to(intake, settings):
         rate = min(rate, settings.yield_events_per_second)
     pace = handled / rate
@@ -170,7 +175,8 @@ class Pusher(ImportLane):
         while True:
             intake = self.intake()
             metrics.PUSH_YIELDING.set(yields_to(intake, self.settings))
-            left = pause_after(done, self.settings, intake=intake) - (time.monotonic() - started)
+            left = pause_after(done, self.settings, intake=intake,
+                               imports=self.import_round_last) - (time.monotonic() - started)
             if left <= 0:
                 return
             await asyncio.sleep(min(left, self.settings.coalesce))
@@ -204,6 +210,7 @@ class Pusher(ImportLane):
     async def drain_once(self) -> int:
         """Poll due batch results, then push what is due now; returns how many events were
         handled (sent, settled or rescheduled)."""
+        self.import_round_last = False
         handled = await self._poll_batches()
         await self._promote_blockers()
         above = self.settings.batch_above

@@ -26,7 +26,9 @@ Sections: ``smpp`` (the rows above), ``iys`` (MO → İYS through the sandbox at
 requests/s: ``bench/iys.py``, its own ``BENCH_IYS_*`` settings) and ``flood`` (an SMSC that
 sends without waiting; bounded memory: ``bench/flood.py``, ``BENCH_FLOOD_*``) and ``big``
 (the service on an empty database and on one holding ``BENCH_BIG_ROWS`` messages, default
-10,000,000, built once and kept under ``var/bench-big/``: ``bench/big.py``). ``--only
+10,000,000, built once and kept under ``var/bench-big/``: ``bench/big.py``) and ``imports``
+(a 1,000,000-row consent file checked and stored, then pushed: ``bench/imports.py``,
+``BENCH_IMPORT_*``). ``--only
 SECTION`` runs one and keeps the others' figures from results.json, so BENCHMARKS.md always
 shows all.
 """
@@ -53,6 +55,7 @@ import asyncpg
 
 from bench import big as big_bench
 from bench import flood as flood_bench
+from bench import imports as imports_bench
 from bench import iys as iys_bench
 from bench import report
 from bench.harness import (
@@ -71,7 +74,7 @@ from inbound import db
 from tests.processes import stop_process
 
 WARMUP = 500
-SECTIONS = ("smpp", "iys", "flood", "big")
+SECTIONS = ("smpp", "iys", "flood", "big", "imports")
 
 
 @dataclass
@@ -246,6 +249,10 @@ async def main(argv: list[str] | None = None) -> int:
                 results["iys"] = await iys_section(s, tmpdir, pg.uri, info, command)
             if "flood" in sections:
                 results["flood"] = await flood_section(s, tmpdir, pg.uri, info, command)
+            if "imports" in sections:  # bulk upload (issue #31): bench/imports.py
+                dsn, _ = await create_database(pg.uri, "bench_imports")
+                results["imports"] = await imports_bench.run(dsn)
+                results["imports"].update({"machine": dict(info), "command": command})
             if "big" in sections:  # a cluster of its own, kept under var/bench-big
                 print(f"10M: the service on an empty database and on "
                       f"{big_bench.bigdata.rows_wanted():,} stored messages", flush=True)

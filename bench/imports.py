@@ -147,6 +147,24 @@ async def run(dsn: str) -> dict[str, Any]:
     return out
 
 
+def report_lines(sec: dict[str, Any]) -> list[str]:
+    """The bulk-upload section of BENCHMARKS.md: every run, none chosen."""
+    lines = ["## Bulk upload", "",
+             f"`bench/imports.py`, {sec.get('date', '')}: a CSV checked and stored "
+             "(target ≤ 60 s and ≤ 200 MiB RSS over idle for 1,000,000 rows), then pushed "
+             "through the sandbox's batch endpoint (target ≥ 90 % of 8 requests/s).", "",
+             "| run | rows | seconds | rows/s | RSS over idle | push requests/s | share of "
+             "budget | consents/s | load |", "| --- | --- | --- | --- | --- | --- | --- | --- "
+             "| --- |"]
+    for i, (st, pu) in enumerate(zip(sec.get("store", []), sec.get("push", []),
+                                     strict=False), start=1):
+        lines.append(f"| {i} | {st['rows']:,} | {st['seconds']} | {st['rows_per_second']:,} "
+                     f"| {st['rss_over_idle_mib']} MiB | {pu['requests_per_second']} | "
+                     f"{pu['share_of_budget']:.0%} | {pu['consents_per_second']:,} | "
+                     f"{st['loadavg']} |")
+    return lines + [""]
+
+
 async def main() -> None:
     from bench.__main__ import create_database
     with tempfile.TemporaryDirectory(prefix="iys-bench-") as tmp:

@@ -63,6 +63,9 @@ def write_markdown(results: dict[str, Any], path: Path) -> str:
         lines += flood_lines(results["flood"])
     if "big" in results:
         lines += bigreport.big_lines(results["big"])
+    if "imports" in results:
+        from bench import imports as imports_bench
+        lines += imports_bench.report_lines(results["imports"])
     text = "\n".join(lines)
     path.write_text(text, encoding="utf-8")
     return text

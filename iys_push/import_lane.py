@@ -32,7 +32,6 @@ STALE_SECONDS = 120.0
 
 class ImportLane(BatchPath):
     _last_owner: int | None = None
-    _imports_active: bool = True     # checked again each idle round
     import_round_last: bool = False  # the last round sent a list of the import lane
 
     async def _import_round(self) -> int:
@@ -41,8 +40,9 @@ class ImportLane(BatchPath):
         return handled
 
     async def _promote_blockers(self) -> int:
-        """Move the parked import events that a live event waits behind to the live queue."""
-        if not self._imports_active:
+        """Move the parked import events that a live event waits behind to the live queue
+        (only while an import is being pushed: one index probe a round otherwise)."""
+        if not await self.pool.fetchval(SQL.any_active_import):
             return 0
         promoted = await self.pool.fetch(SQL.promote_blockers, PROMOTE_SCAN)
         if promoted:
@@ -57,7 +57,6 @@ class ImportLane(BatchPath):
         for row in finished:
             log.info("import finished", import_id=row["id"])
         active = await self.pool.fetch(SQL.active_imports)
-        self._imports_active = bool(active)
         if not active:
             return 0
         owners: dict[int, list[int]] = {}

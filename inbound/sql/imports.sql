@@ -103,7 +103,7 @@ SELECT outcome, code, count(*) AS n FROM consent_import_row WHERE import_id = $1
 UPDATE consent_import
    SET state = CASE WHEN $3::int > 0 THEN 'pushing' ELSE 'finished' END,
        rows_read = $2, rows_valid = $3, rows_refused = $4, rows_duplicate = $5,
-       rows_unchanged = $6, refused_by = $7::jsonb, stored_at = now(), updated_at = now(),
+       rows_unchanged = $6, refused_by = $7::text::jsonb, stored_at = now(), updated_at = now(),
        finished_at = CASE WHEN $3::int > 0 THEN NULL ELSE now() END
  WHERE id = $1
 

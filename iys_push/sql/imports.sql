@@ -8,6 +8,9 @@ SELECT id, COALESCE(owner_id, 0) AS owner FROM consent_import
  WHERE state = 'pushing' AND finished_at IS NULL
  ORDER BY COALESCE(owner_id, 0), id
 
+-- name: any_active_import
+SELECT EXISTS (SELECT 1 FROM consent_import WHERE state = 'pushing' AND finished_at IS NULL)
+
 -- name: claim_import
 -- Up to $2 parked events of import $1 that are due and the head of their key (no older
 -- pending event of the key: a key's movements go in order, so one per key per list), leased

@@ -127,16 +127,16 @@ def _csv_rows(stream: IO[bytes]) -> Iterator[dict[str, str | None]]:
 
 
 def _xlsx_rows(stream: IO[bytes]) -> Iterator[dict[str, str | None]]:
-    import zipfile
-
     from openpyxl import load_workbook
     try:
         book = load_workbook(stream, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise FileRefused(f"not a readable XLSX workbook: {exc}") from None
+    except Exception as exc:  # a damaged zip or workbook fails in many ways: all are a 422
+        raise FileRefused(f"not a readable XLSX workbook: {type(exc).__name__}: "
+                          f"{str(exc)[:200]}") from None
     try:
-        sheet = book.worksheets[0]
-        it = sheet.iter_rows(values_only=True)
+        if not book.worksheets:
+            raise FileRefused("the workbook has no sheet")
+        it = book.worksheets[0].iter_rows(values_only=True)
         header = next(it, None)
         if header is None:
             raise FileRefused("the first sheet is empty: it needs a header row")
@@ -144,5 +144,10 @@ def _xlsx_rows(stream: IO[bytes]) -> Iterator[dict[str, str | None]]:
         for row in it:
             if any(cell is not None and str(cell).strip() for cell in row):
                 yield _record(list(row), columns)
+    except FileRefused:
+        raise
+    except Exception as exc:  # broken sheet XML (ParseError is a SyntaxError) and the like
+        raise FileRefused(f"the workbook's first sheet cannot be read: "
+                          f"{type(exc).__name__}: {str(exc)[:200]}") from None
     finally:
         book.close()

@@ -26,8 +26,8 @@ import asyncpg
 import structlog
 
 from inbound import sqlfile
+from inbound.imports import check as row_check  # a module: it imports the API, which imports us
 from inbound.imports import read
-from inbound.imports.check import check_row, now_utc
 
 log = structlog.get_logger(__name__)
 SQL = sqlfile.load("inbound", "sql/imports.sql")
@@ -60,7 +60,7 @@ def _row_record(import_id: int, row_no: int, row: dict[str, str | None],
     if row_no > MAX_ROWS:
         return (import_id, row_no, *raw, None, None, None, "refused", "TOO_MANY_ROWS",
                 f"a file may hold at most {MAX_ROWS:,} rows: split it")
-    checked = check_row(row, row_no, now)
+    checked = row_check.check_row(row, row_no, now)
     c = checked.consent
     if c is None:
         return (import_id, row_no, *raw, None, None, None, "refused", checked.code,
@@ -78,7 +78,7 @@ def _produce(path: Path, import_id: int, loop: asyncio.AbstractEventLoop,
     def put(item: list[tuple[Any, ...]] | BaseException | None) -> None:
         asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
 
-    now = now_utc()   # one moment for the whole file: the window is judged at upload
+    now = row_check.now_utc()   # one moment for the whole file: the window is judged at upload
     try:
         with path.open("rb") as stream:
             chunk: list[tuple[Any, ...]] = []

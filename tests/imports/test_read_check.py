@@ -46,6 +46,27 @@ def test_a_file_that_is_not_utf8_is_refused_as_a_whole() -> None:
         rows_of(data)
 
 
+@pytest.mark.parametrize("data", [b"PK\x03\x04" + b"\x00" * 200, b"PK\x03\x04garbage",
+                                  b"a,b\x00,c\n1,2,3\n"], ids=["zeros", "garbage", "nul"])
+def test_a_damaged_file_is_refused_as_a_whole(data: bytes) -> None:
+    with pytest.raises(read.FileRefused):
+        rows_of(data)
+
+
+def test_a_damaged_sheet_inside_a_real_workbook_is_refused() -> None:
+    import zipfile
+    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes([("x", "MESAJ", "ONAY")])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as broken:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                data = data[: len(data) // 2]
+            broken.writestr(item, data)
+    with pytest.raises(read.FileRefused):
+        rows_of(out.getvalue())
+
+
 def test_xlsx_with_turkish_headers_numbers_and_dates_as_cells() -> None:
     when = (NOW - timedelta(minutes=20)).astimezone(TR).replace(tzinfo=None, microsecond=0)
     data = xlsx_bytes([(5321234567, "MESAJ", "ONAY", "HS_ISLAK_IMZA", None, when),

@@ -51,7 +51,8 @@ CREATE TABLE consent_import_row (
                                                          'unchanged')),
     code                text,                 -- İYS's code or the field at fault
     reason              text,
-    event_id            bigint,
+    submission_id       bigint,               -- ids taken from the sequences first, so
+    event_id            bigint,               -- the rows are recorded without a join
     PRIMARY KEY (import_id, row_no)
 );
 

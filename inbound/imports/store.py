@@ -35,6 +35,7 @@ SQL = sqlfile.load("inbound", "sql/imports.sql")
 CHUNK = 5000                    # rows per hand-over from the reading thread
 QUEUE_CHUNKS = 4                # chunks in flight: the memory bound
 PROGRESS_EVERY = 50_000         # rows between progress heartbeats
+STORE_TIMEOUT = 3600.0          # seconds a file's COPY or marking statement may take
 MAX_ROWS = 2_000_000            # rows of one file (an XLSX sheet holds 1,048,575)
 ROW_COLUMNS = ("import_id", "row_no", "recipient_input", "type", "status", "source",
                "recipient_type", "consent_date_input", "recipient", "consent_date",
@@ -131,13 +132,19 @@ async def store_file(pool: asyncpg.Pool, import_id: int, brand_id: str, who: Upl
                         next_beat += PROGRESS_EVERY
                         await pool.execute(SQL.progress, import_id, read_count)
 
+            # the pool's command timeout (60 s) is for ordinary statements: a file of a
+            # million rows is read, checked and copied in one COPY
             await conn.copy_records_to_table("consent_import_row", records=records(),
-                                              columns=ROW_COLUMNS)
+                                              columns=ROW_COLUMNS, timeout=STORE_TIMEOUT)
             if failure:
                 raise failure[0]
-            await conn.execute(SQL.mark_duplicates, import_id)
-            await conn.execute(SQL.mark_known, import_id, brand_id)
-            await conn.execute(SQL.record_rows, import_id, brand_id, who.actor)
+            await conn.execute("ANALYZE consent_import_row", timeout=STORE_TIMEOUT)
+            for statement, args in ((SQL.mark_duplicates, (import_id,)),
+                                    (SQL.mark_known, (import_id, brand_id)),
+                                    (SQL.take_ids, (import_id,)),
+                                    (SQL.record_submissions, (import_id, brand_id, who.actor)),
+                                    (SQL.record_events, (import_id, brand_id))):
+                await conn.execute(statement, *args, timeout=STORE_TIMEOUT)
             counts = _counts(await conn.fetch(SQL.count_rows, import_id))
             await conn.execute(SQL.stored, import_id, read_count, counts["valid"],
                                counts["refused"], counts["duplicate"], counts["unchanged"],

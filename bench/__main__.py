@@ -28,7 +28,9 @@ sends without waiting; bounded memory: ``bench/flood.py``, ``BENCH_FLOOD_*``) an
 (the service on an empty database and on one holding ``BENCH_BIG_ROWS`` messages, default
 10,000,000, built once and kept under ``var/bench-big/``: ``bench/big.py``) and ``check`` (the
 pre-send check: 1,000,000 numbers through the CLI against 10,000,000 mirror keys, kept under
-``var/bench-check/``: ``bench/presend.py``). ``--only
+``var/bench-check/``: ``bench/presend.py``), ``links`` (100,000 consent links minted:
+``bench/links.py``) and ``imports`` (a 1,000,000-row consent file checked and stored, then
+pushed: ``bench/imports.py``, ``BENCH_IMPORT_*``). ``--only
 SECTION`` runs one and keeps the others' figures from results.json, so BENCHMARKS.md always
 shows all.
 """
@@ -55,6 +57,7 @@ import asyncpg
 
 from bench import big as big_bench
 from bench import flood as flood_bench
+from bench import imports as imports_bench
 from bench import iys as iys_bench
 from bench import links as links_bench
 from bench import presend as check_bench
@@ -75,7 +78,7 @@ from inbound import db
 from tests.processes import stop_process
 
 WARMUP = 500
-SECTIONS = ("smpp", "iys", "flood", "big", "check", "links")
+SECTIONS = ("smpp", "iys", "flood", "big", "check", "links", "imports")
 
 
 @dataclass
@@ -253,6 +256,10 @@ async def main(argv: list[str] | None = None) -> int:
             if "links" in sections:   # consent links minted in bulk (issue #30)
                 dsn, _ = await create_database(pg.uri, "bench_links")
                 results["links"] = await links_bench.run(dsn)
+            if "imports" in sections:  # bulk upload (issue #31): bench/imports.py
+                dsn, _ = await create_database(pg.uri, "bench_imports")
+                results["imports"] = await imports_bench.run(dsn)
+                results["imports"].update({"machine": dict(info), "command": command})
             if "big" in sections:  # a cluster of its own, kept under var/bench-big
                 print(f"10M: the service on an empty database and on "
                       f"{big_bench.bigdata.rows_wanted():,} stored messages", flush=True)

@@ -69,6 +69,9 @@ def write_markdown(results: dict[str, Any], path: Path) -> str:
         lines += check_lines(results["check"])
     if "links" in results:
         lines += links_lines(results["links"])
+    if "imports" in results:
+        from bench import imports as imports_bench
+        lines += imports_bench.report_lines(results["imports"])
     text = "\n".join(lines)
     path.write_text(text, encoding="utf-8")
     return text

@@ -41,6 +41,10 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     a.add_argument("--evidence", action="append", default=[], metavar="NAME=VALUE",
                    help="repeatable: form id, call id, notes … (kept, never sent to İYS)")
     a.add_argument("--idempotency-key", help="a retry with the same key records nothing new")
+    from inbound import cli_imports
+    cli_imports.add_arguments(csub.add_parser(
+        "import", help="a file of consents (CSV or XLSX), checked row by row, pushed by the "
+        "service through İYS's batch endpoint"))
     s = csub.add_parser("show", help="a recipient's consent state for a brand")
     s.add_argument("--brand", required=True)
     s.add_argument("--recipient", required=True)
@@ -75,6 +79,10 @@ async def run(args: argparse.Namespace, pool_of: Callable[[], Awaitable[Any]]) -
     try:
         if await pool.fetchval("SELECT 1 FROM brand WHERE id = $1", args.brand) is None:
             raise SystemExit(f"iys-inbound: brand {args.brand!r} not found")
+        if args.consents_command == "import":
+            from inbound import cli_imports
+            await cli_imports.run(args, pool)
+            return
         if args.consents_command == "show":
             raw = args.recipient
             recipient = consent_rules.normalise_recipient(raw, "EPOSTA" if "@" in raw

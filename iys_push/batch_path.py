@@ -48,6 +48,11 @@ class BatchPath(PushCore):
     async def _submit_batch(self) -> int:
         events = await store.claim(self.pool, BATCH_SIZE, self.worker_id,
                                    self.settings.lease_seconds)
+        return await self._send_claimed(events)
+
+    async def _send_claimed(self, events: list[Event]) -> int:
+        """Check claimed events, send the ones due through the batch endpoint (one list per
+        brand), settle the others; the live batch path and the import lane share it."""
         now = datetime.now(UTC)
         settled: list[tuple[Event, Verdict, datetime | None]] = []
         ready: list[Event] = []

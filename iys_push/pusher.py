@@ -27,7 +27,7 @@ import structlog
 
 from inbound import db
 from iys_push import metrics, store
-from iys_push.batch_path import BATCH_SIZE, BatchPath
+from iys_push.batch_path import BATCH_SIZE
 from iys_push.client import IysClient, IysSettings
 from iys_push.gauges import (
     GAUGE_INTERVAL,
@@ -38,6 +38,7 @@ from iys_push.gauges import (
     update_gauges,
     update_success_ratio,
 )
+from iys_push.import_lane import ImportLane
 from iys_push.puller import Puller
 from iys_push.retry import DEFAULT_POLICY, RetryPolicy
 
@@ -48,7 +49,8 @@ log = structlog.get_logger(__name__)
 
 
 
-def pause_after(handled: int, settings: IysSettings, *, intake: float = 0.0) -> float:
+def pause_after(handled: int, settings: IysSettings, *, intake: float = 0.0,
+                imports: bool = False) -> float:
     """How long a busy pusher waits after a round that handled ``handled`` events.
 
     At least ``coalesce`` after a partial round: the wake-ups of the MO commits of a moment
@@ -65,6 +67,10 @@ def pause_after(handled: int, settings: IysSettings, *, intake: float = 0.0) -> 
     backlog is drained at the full pace once the wave is over.
     """
     rate = settings.max_events_per_second
+    if imports:
+        # a round of the import lane sent one list: the request budget is its pace (a list
+        # a request), so that an import fills what live traffic leaves of it
+        rate = max(rate, settings.requests_per_second * BATCH_SIZE)
     if yields_to(intake, settings):
         rate = min(rate, settings.yield_events_per_second)
     pace = handled / rate
@@ -114,7 +120,7 @@ class OutboxSignal:
             await self._sleep(self.interval)
 
 
-class Pusher(BatchPath):
+class Pusher(ImportLane):
     def __init__(self, pool: asyncpg.Pool, dsn: str, settings: IysSettings, *,
                  worker_id: str, client: IysClient | None = None,
                  policy: RetryPolicy = DEFAULT_POLICY,
@@ -169,7 +175,8 @@ class Pusher(BatchPath):
         while True:
             intake = self.intake()
             metrics.PUSH_YIELDING.set(yields_to(intake, self.settings))
-            left = pause_after(done, self.settings, intake=intake) - (time.monotonic() - started)
+            left = pause_after(done, self.settings, intake=intake,
+                               imports=self.import_round_last) - (time.monotonic() - started)
             if left <= 0:
                 return
             await asyncio.sleep(min(left, self.settings.coalesce))
@@ -203,7 +210,9 @@ class Pusher(BatchPath):
     async def drain_once(self) -> int:
         """Poll due batch results, then push what is due now; returns how many events were
         handled (sent, settled or rescheduled)."""
+        self.import_round_last = False
         handled = await self._poll_batches()
+        await self._promote_blockers()
         above = self.settings.batch_above
         if await store.due_count(self.pool, above + 1) > above:
             return handled + await self._submit_batch()
@@ -215,4 +224,8 @@ class Pusher(BatchPath):
         for result in results:
             if isinstance(result, Exception):  # its lease expires and it is taken again
                 log.error("pusher: could not settle an event", error=repr(result))
+        if not events:
+            # live traffic had nothing due: bulk imports take what it left (DESIGN.md's
+            # budget order), one list a round (iys_push.import_lane)
+            return handled + await self._import_round()
         return handled + len(events)

@@ -21,6 +21,7 @@ from inbound.api import (
     routes_config,
     routes_consents,
     routes_events,
+    routes_imports,
     routes_links,
     routes_mirror,
     routes_reviews,
@@ -87,6 +88,7 @@ def create_api(pool: asyncpg.Pool, *, admin_token: str | None = None,
     api.add_routes(routes_mirror.routes)
     api.add_routes(routes_links.routes)
     api.add_routes(routes_webhooks.routes)
+    api.add_routes(routes_imports.routes)
     if iys_settings is not None:
         from iys_push.client import IysClient
 

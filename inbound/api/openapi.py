@@ -11,6 +11,7 @@ from typing import Any
 from inbound.api import openapi_check, openapi_links, openapi_mirror, openapi_webhooks
 from inbound.api.csv_excel import openapi_parameters
 from inbound.api.inputs import DATE_TIME_PATTERN, END
+from inbound.api.openapi_imports import IMPORT_PATHS, IMPORT_SCHEMAS
 from inbound.api.openapi_schemas import NO_NUL, SCHEMAS, anchored, ref, text
 
 DESCRIPTION = """\
@@ -295,9 +296,9 @@ def document() -> dict[str, Any]:
                  "description": DESCRIPTION},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": PATHS,
+        "paths": PATHS | IMPORT_PATHS,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": SCHEMAS | IMPORT_SCHEMAS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "an iysk_… API token"}},
         },

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 import structlog
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from inbound import roles
 from inbound.api.admin import AUDIT_USER, AUDIT_VIA
@@ -26,6 +26,7 @@ from inbound.web import (
     pages_brands,
     pages_consents,
     pages_events,
+    pages_imports,
     pages_mirror,
     pages_overview,
     pages_reviews,
@@ -36,7 +37,7 @@ from inbound.web.auth import set_password
 from inbound.web.catalogue import say
 from inbound.web.html import LANGS, Html, esc, layout, tr
 from inbound.web.limits import FailedSignIns
-from inbound.web.state import FAILED_SIGN_INS, LANG, SECRET, SESSION
+from inbound.web.state import FAILED_SIGN_INS, LANG, MULTIPART, SECRET, SESSION
 
 __all__ = ["PREFIX", "set_password", "setup_web"]
 
@@ -60,8 +61,15 @@ def _error_page(request: web.Request, status: int, message: str) -> web.Response
 
 async def _csrf_ok(request: web.Request, session: auth.Session) -> bool:
     token = request.headers.get("X-CSRF-Token")
-    if token is None and request.content_type in ("application/x-www-form-urlencoded",
-                                                  "multipart/form-data"):
+    if token is None and request.content_type == "multipart/form-data":
+        # a file upload (pages_imports): streamed, never read whole; its form puts the csrf
+        # field first, and the handler reads the rest from the same reader
+        reader = await request.multipart()
+        part = await reader.next()
+        if isinstance(part, BodyPartReader) and part.name == "csrf":
+            token = (await part.read_chunk(400)).decode("utf-8", "replace")
+            request[MULTIPART] = reader
+    elif token is None and request.content_type == "application/x-www-form-urlencoded":
         token = (await request.post()).get("csrf")  # type: ignore[assignment]
     return auth.same(token if isinstance(token, str) else None, session.csrf)
 
@@ -166,6 +174,7 @@ def create_web(pool: asyncpg.Pool, *, secret: bytes,
     ui.add_routes(pages_accounts.routes)
     ui.add_routes(pages_webhooks.routes)
     ui.add_routes(pages_webhooks.pages_notices.routes)
+    ui.add_routes(pages_imports.routes)
     return ui
 
 

@@ -180,11 +180,14 @@ UPDATE consent_event e
  WHERE e.id = u.id AND e.state = 'pending'
 
 -- name: retry
--- back to the queue (also out of a batch); the consent date may have been moved forward
+-- back to the queue (also out of a batch); the consent date may have been moved forward.
+-- An import's event goes back to its import's lane (parked, migrations/0026), not to the
+-- live queue.
 UPDATE consent_event e
    SET next_attempt_at = u.next_attempt_at, last_error_code = u.code, last_error = u.message,
        consent_date = COALESCE(u.consent_date, e.consent_date), lease_owner = NULL,
-       lease_until = NULL, batch_request_id = NULL, batch_index = NULL, updated_at = now()
+       lease_until = NULL, batch_request_id = 'import:' || e.import_id, batch_index = NULL,
+       updated_at = now()
   FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::timestamptz[])
        AS u(id, next_attempt_at, code, message, consent_date)
  WHERE e.id = u.id AND e.state = 'pending'
@@ -264,7 +267,7 @@ UPDATE iys_batch SET done_at = now(), lease_owner = NULL, lease_until = NULL
 -- name: release_batch_events
 -- a batch whose results never come: its events go back to the single path
 UPDATE consent_event
-   SET batch_request_id = NULL, batch_index = NULL, next_attempt_at = now(),
+   SET batch_request_id = 'import:' || import_id, batch_index = NULL, next_attempt_at = now(),
        last_error = 'batch result did not come; sent again', updated_at = now()
  WHERE batch_request_id = $1 AND state = 'pending'
 

@@ -1,0 +1,181 @@
+"""Bulk upload (issue #31) in ``make bench``: a 1,000,000-row CSV checked and stored, and an
+import pushed through the sandbox's batch endpoint.
+
+* **store**: the file (distinct Turkish mobiles, ONAY, HS_WEB, a date within the window) is
+  read, checked and stored by ``inbound.imports.store.store_file`` in this process; the time
+  and this process's RSS (sampled every 0.1 s) over its size before, the target being ≤ 60 s
+  and ≤ 200 MiB.
+* **push**: the stored import pushed by a ``Pusher`` at ``requests_per_second`` 8 against the
+  sandbox (batch results at once) for ``BENCH_IMPORT_PUSH_SECONDS``; requests sent a second
+  over the budget, the target being ≥ 90 %.
+
+``BENCH_IMPORT_ROWS`` (default 1,000,000), ``BENCH_IMPORT_PUSH_SECONDS`` (default 30),
+``BENCH_IMPORT_RUNS`` (default 1). Run alone: ``flock /tmp/iys-bench.lock .venv/bin/python
+-m bench.imports`` (prints every run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from inbound import db
+from inbound.imports.store import Uploader, create, store_file
+from iys_push.client import IysSettings
+from iys_push.pusher import Pusher
+from iys_push.sandbox import SandboxConfig
+from iys_push.sandbox.testing import SandboxServer
+from iys_push.timefmt import TR
+
+MiB = 1024 * 1024
+
+
+def rss() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def write_csv(path: Path, rows: int) -> None:
+    when = (datetime.now(UTC) - timedelta(minutes=30)).astimezone(TR).strftime(
+        "%d.%m.%Y %H:%M")
+    with path.open("w", encoding="utf-8") as out:
+        out.write("alıcı;tür;durum;kaynak;alıcı tipi;izin tarihi\n")
+        for i in range(rows):
+            # distinct valid mobiles: 0555 and 0532 … 0554 blocks of ten million
+            out.write(f"05{32 + i // 10_000_000} {i // 10000 % 1000:03d} "
+                      f"{i // 100 % 100:02d} {i % 100:02d};MESAJ;ONAY;HS_WEB;;{when}\n")
+
+
+async def store_run(dsn: str, path: Path, rows: int) -> dict[str, Any]:
+    pool = await db.connect_pool(dsn, min_size=1, max_size=4)
+    try:
+        await pool.execute("DELETE FROM consent_event; DELETE FROM consent_submission; "
+                           "DELETE FROM consent_import_row; DELETE FROM consent_import")
+        idle = rss()
+        peak = idle
+        stop = asyncio.Event()
+
+        async def sample() -> None:
+            nonlocal peak
+            while not stop.is_set():
+                peak = max(peak, rss())
+                await asyncio.sleep(0.1)
+
+        sampler = asyncio.create_task(sample())
+        who = Uploader("cli", "bench")
+        started = time.monotonic()
+        import_id = await create(pool, "acme", who, path.name, "csv")
+        counts = await store_file(pool, import_id, "acme", who, path)
+        seconds = time.monotonic() - started
+        stop.set()
+        await sampler
+        run = {"rows": rows, "valid": counts["valid"], "seconds": round(seconds, 1),
+               "rows_per_second": round(rows / seconds), "rss_idle_mib": round(idle / MiB),
+               "rss_over_idle_mib": round((peak - idle) / MiB),
+               "loadavg": [round(x, 2) for x in os.getloadavg()], "import_id": import_id}
+        print(f"  store: {rows:,} rows in {run['seconds']} s ({run['rows_per_second']:,}/s), "
+              f"RSS +{run['rss_over_idle_mib']} MiB over {run['rss_idle_mib']} MiB; "
+              f"load {run['loadavg']}", flush=True)
+        return run
+    finally:
+        await pool.close()
+
+
+async def push_run(dsn: str, seconds: float) -> dict[str, Any]:
+    pool = await db.connect_pool(dsn, min_size=1, max_size=6)
+    config = SandboxConfig(batch_result_delay=0, requests_per_second=10)
+    try:
+        async with SandboxServer(config) as sandbox:
+            settings = IysSettings(base_url=sandbox.url, username="sandbox",
+                                   password="sandbox", timeout=5.0, requests_per_second=8.0,
+                                   batch_threshold=10_000, batch_poll_delay=1.0,
+                                   lease_seconds=60.0)
+            pusher = Pusher(pool, dsn, settings, worker_id="bench-import")
+            task = asyncio.create_task(pusher.run())
+            await asyncio.sleep(3)          # token, first list: the steady state after
+            before = sum(sandbox.state.requests.values())
+            accepted_before = len(sandbox.state.movements)
+            await asyncio.sleep(seconds)
+            sent = sum(sandbox.state.requests.values()) - before
+            accepted = len(sandbox.state.movements) - accepted_before
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        rate = sent / seconds
+        run = {"seconds": seconds, "requests": sent, "requests_per_second": round(rate, 2),
+               "budget": 8.0, "share_of_budget": round(rate / 8.0, 3),
+               "consents_per_second": round(accepted / seconds),
+               "max_per_second": sandbox.state.max_per_second,
+               "loadavg": [round(x, 2) for x in os.getloadavg()]}
+        print(f"  push: {rate:.2f} requests/s of 8 ({run['share_of_budget']:.0%}), "
+              f"{run['consents_per_second']:,} consents/s accepted, max "
+              f"{run['max_per_second']}/s; load {run['loadavg']}", flush=True)
+        return run
+    finally:
+        await pool.close()
+
+
+async def run(dsn: str) -> dict[str, Any]:
+    rows = int(os.environ.get("BENCH_IMPORT_ROWS", "1000000"))
+    push_seconds = float(os.environ.get("BENCH_IMPORT_PUSH_SECONDS", "30"))
+    runs = int(os.environ.get("BENCH_IMPORT_RUNS", "1"))
+    conn = await db.connect(dsn)
+    try:
+        await db.migrate(conn)
+        await conn.execute("INSERT INTO brand (id, name, iys_code, brand_code) VALUES "
+                           "('acme', 'ACME', 700001, 700001) ON CONFLICT DO NOTHING")
+    finally:
+        await conn.close()
+    out: dict[str, Any] = {"store": [], "push": []}
+    with tempfile.TemporaryDirectory(prefix="iys-bench-import-") as tmp:
+        path = Path(tmp) / "consents.csv"
+        await asyncio.to_thread(write_csv, path, rows)
+        print(f"imports: {rows:,}-row CSV ({path.stat().st_size / MiB:.0f} MiB), "
+              f"{runs} run(s)", flush=True)
+        for _ in range(runs):
+            out["store"].append(await store_run(dsn, path, rows))
+            out["push"].append(await push_run(dsn, push_seconds))
+    out["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return out
+
+
+def report_lines(sec: dict[str, Any]) -> list[str]:
+    """The bulk-upload section of BENCHMARKS.md: every run, none chosen."""
+    lines = ["## Bulk upload", "",
+             f"`bench/imports.py`, {sec.get('date', '')}: a CSV checked and stored "
+             "(target ≤ 60 s and ≤ 200 MiB RSS over idle for 1,000,000 rows), then pushed "
+             "through the sandbox's batch endpoint (target ≥ 90 % of 8 requests/s).", "",
+             "| run | rows | seconds | rows/s | RSS over idle | push requests/s | share of "
+             "budget | consents/s | load |", "| --- | --- | --- | --- | --- | --- | --- | --- "
+             "| --- |"]
+    for i, (st, pu) in enumerate(zip(sec.get("store", []), sec.get("push", []),
+                                     strict=False), start=1):
+        lines.append(f"| {i} | {st['rows']:,} | {st['seconds']} | {st['rows_per_second']:,} "
+                     f"| {st['rss_over_idle_mib']} MiB | {pu['requests_per_second']} | "
+                     f"{pu['share_of_budget']:.0%} | {pu['consents_per_second']:,} | "
+                     f"{st['loadavg']} |")
+    return lines + [""]
+
+
+async def main() -> None:
+    from bench.__main__ import create_database
+    with tempfile.TemporaryDirectory(prefix="iys-bench-") as tmp:
+        pg = await asyncio.to_thread(db.start_embedded, Path(tmp) / "pgdata")
+        try:
+            dsn, _ = await create_database(pg.uri, "bench_imports")
+            await run(dsn)
+        finally:
+            await asyncio.to_thread(pg.stop)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+    sys.exit(0)

@@ -1,0 +1,101 @@
+"""``iys-inbound consents import --brand acme FILE`` (issue #31): a file of consents (CSV or
+XLSX) checked row by row and stored for the pusher, with a progress bar on a terminal.
+
+Prints the import's counts as JSON when stored (the pusher of the running service sends the
+rows); ``--wait`` follows it until every valid row is settled in İYS. ``--rows FILE`` writes
+the per-row results (the file back with a result column) at the end. Exit 1 when the file
+cannot be read at all (nothing stored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+EXIT_REFUSED = 1
+BAR = 30
+
+
+def add_arguments(i: argparse.ArgumentParser) -> None:
+    i.add_argument("--brand", required=True)
+    i.add_argument("file", type=Path, help="CSV (UTF-8, ; or ,) or XLSX, headers Turkish or "
+                   "English: alıcı/recipient, tür/type, durum/status, kaynak/source, "
+                   "alıcı tipi/recipient_type, izin tarihi/consent_date")
+    i.add_argument("--wait", action="store_true",
+                   help="follow the import until every valid row is settled in İYS")
+    i.add_argument("--rows", type=Path, metavar="OUT.csv",
+                   help="write each row's result here at the end")
+
+
+class Progress:
+    """A bar on a terminal (rows read of the file's size, estimated from bytes); plain lines
+    every 100,000 rows otherwise."""
+
+    def __init__(self, path: Path, out: TextIO = sys.stderr) -> None:
+        self.out = out
+        self.size = max(1, path.stat().st_size)
+        self.tty = out.isatty()
+        self.last = 0.0
+        self.printed = 0
+
+    def rows(self, count: int, share: float | None = None) -> None:
+        now = time.monotonic()
+        if self.tty and (now - self.last > 0.1 or share == 1.0):
+            self.last = now
+            done = int(BAR * (share or 0.0))
+            label = f"{share:.0%}" if share is not None else ""
+            self.out.write(f"\r[{'#' * done}{'.' * (BAR - done)}] {count:,} rows {label} ")
+            self.out.flush()
+        elif not self.tty and count - self.printed >= 100_000:
+            self.printed = count
+            print(f"{count:,} rows read", file=self.out)
+
+    def done(self) -> None:
+        if self.tty:
+            self.out.write("\n")
+
+
+def _kind(path: Path) -> str:
+    from inbound.imports import read
+    try:
+        with path.open("rb") as stream:
+            return read.kind_of(stream.read(4))
+    except OSError as exc:
+        raise SystemExit(f"iys-inbound: {path}: {exc.strerror}") from None
+
+
+async def run(args: argparse.Namespace, pool: Any) -> None:
+    from inbound.imports import read, results
+    from inbound.imports.store import Uploader, create, store_file
+
+    path: Path = args.file
+    kind = _kind(path)
+    who = Uploader("cli", "cli")
+    bar = Progress(path)
+    import_id = await create(pool, args.brand, who, path.name, kind)
+    try:
+        await store_file(pool, import_id, args.brand, who, path, progress=bar.rows)
+    except read.FileRefused as exc:
+        bar.done()
+        print(f"refused: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_REFUSED) from None
+    bar.done()
+    summary = await results.summary(pool, import_id, args.brand)
+    while args.wait and summary is not None and summary["state"] == "pushing":
+        bar.rows(summary["counts"]["valid"], summary["progress"])
+        await asyncio.sleep(1.0)
+        summary = await results.summary(pool, import_id, args.brand)
+    if args.wait:
+        bar.done()
+    if args.rows is not None:
+        with args.rows.open("w", newline="", encoding="utf-8-sig") as out:
+            writer = csv.writer(out)
+            async for line in results.rows_csv(pool, import_id):
+                writer.writerow(line)
+    print(json.dumps(summary, ensure_ascii=False, indent=1))

@@ -1,0 +1,108 @@
+"""Checking one row of a consent file with the API's own rules (issue #31).
+
+A row becomes the API's consent object and goes through ``inbound.consents.parse_item``, the
+function every channel's consents pass (formats, sources, the three-business-day window,
+dates in the future, HS_2015 …), so a file refuses exactly what the API refuses, with the
+same reasons and İYS codes. What a file adds: values as people write them (``onay``,
+``bireysel``, ``E-POSTA``), dates as people write them (``03.12.2026 14:05``, ISO; Turkey
+time when no zone is given), and the TACIR rule that every movement after the first needs
+a source and a date (H462/H463; we always send both).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+# inbound.api first: inbound.consents and the API's routes import each other
+from inbound import api, consents  # noqa: F401
+from iys_push import calendar
+from iys_push.timefmt import TR
+
+_DOTTED = re.compile(r"(\d{1,2})[./](\d{1,2})[./](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?"
+                  r"(Z|[+-]\d{2}:?\d{2})?", re.IGNORECASE)
+_VALUE_ALIASES = {"E-POSTA": "EPOSTA", "E POSTA": "EPOSTA", "SMS": "MESAJ", "RED": "RET"}
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A row's verdict: valid (the normalised consent) or refused (code and reason)."""
+
+    consent: consents.Consent | None
+    code: str | None = None
+    reason: str | None = None
+    deadline_at: datetime | None = None
+
+
+def parse_date(raw: str) -> datetime | None:
+    """``03.12.2026 14:05``, ``03/12/2026``, ``2026-12-03 14:05:00``, ISO 8601 with or
+    without a zone; Turkey time when no zone is written. None when it is none of these or
+    not a real moment."""
+    text = raw.strip()
+    try:
+        found = _DOTTED.fullmatch(text)
+        if found:
+            d, mo, y, h, mi, s = found.groups()
+            return datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0),
+                            tzinfo=TR)
+        found = _ISO.fullmatch(text)
+        if found:
+            y, mo, d, h, mi, s, zone = found.groups()
+            moment = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0),
+                              int(s or 0), tzinfo=TR)
+            if zone:
+                moment = datetime.fromisoformat(text.replace(" ", "T").replace("z", "Z"))
+            return moment
+    except ValueError:
+        return None
+    return None
+
+
+def _value(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    upper = raw.strip().replace("i", "I").replace("ı", "I").upper().replace("İ", "I")
+    return _VALUE_ALIASES.get(upper, upper)
+
+
+def _first(errors: list[dict[str, object]]) -> tuple[str, str]:
+    code = next((str(e["code"]) for e in errors if e.get("code")), None)
+    field = str(errors[0]["field"]) if errors else "row"
+    reason = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+    return code or field, reason
+
+
+def check_row(row: dict[str, str | None], index: int, now: datetime) -> Checked:
+    """One row, checked as the API checks a consent."""
+    recipient_type = _value(row.get("recipient_type")) or "BIREYSEL"
+    raw_date = row.get("consent_date")
+    item: dict[str, object] = {"recipient_type": recipient_type}
+    for name in ("recipient",):
+        if row.get(name) is not None:
+            item[name] = row[name]
+    for name in ("type", "status", "source"):
+        value = _value(row.get(name))
+        if value is not None:
+            item[name] = value
+    if recipient_type == "TACIR" and (row.get("source") is None or raw_date is None):
+        missing = "source (H463)" if row.get("source") is None else "consent_date (H462)"
+        return Checked(None, "H463" if row.get("source") is None else "H462",
+                       f"TACIR: {missing} is required: İYS needs both on every movement "
+                       "after the first, and we always send both")
+    if raw_date is not None:
+        moment = parse_date(raw_date)
+        if moment is None:
+            return Checked(None, "H158", "consent_date: not a date: write 03.12.2026 14:05 "
+                           "or 2026-12-03T14:05:00 (Turkey time unless a zone is given)")
+        item["consent_date"] = moment.isoformat()
+    consent, errors = consents.parse_item(item, index, "", now)
+    if consent is None:
+        code, reason = _first(errors)
+        return Checked(None, code, reason)
+    return Checked(consent, deadline_at=calendar.deadline_for(consent.consent_date))
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,180 @@
+"""Storing a consent file (issue #31): read, check, copy in, mark, record — one transaction.
+
+A thread reads the file and checks each row (``read``, ``check``; CPU work that must not
+hold the event loop), handing chunks of rows through a small bounded queue to COPY, so the
+memory used is a few chunks whatever the file's size. Once every row is in
+``consent_import_row``, PostgreSQL itself marks the duplicates within the file and the rows
+that change nothing (one statement each, on the server, not a dict of a million keys in
+Python), then records the valid rows as ``consent_submission`` (via 'import', the evidence)
+and ``consent_event`` rows parked for the pusher's import lane. All of it commits at once:
+a crash while storing leaves nothing but the import row, which then says it failed
+(``fail_stale``); a crash after the commit loses nothing, the pusher carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+
+from inbound import sqlfile
+from inbound.imports import check as row_check  # a module: it imports the API, which imports us
+from inbound.imports import read
+
+log = structlog.get_logger(__name__)
+SQL = sqlfile.load("inbound", "sql/imports.sql")
+
+CHUNK = 5000                    # rows per hand-over from the reading thread
+QUEUE_CHUNKS = 4                # chunks in flight: the memory bound
+PROGRESS_EVERY = 50_000         # rows between progress heartbeats
+STORE_TIMEOUT = 3600.0          # seconds a file's COPY or marking statement may take
+MAX_ROWS = 2_000_000            # rows of one file (an XLSX sheet holds 1,048,575)
+ROW_COLUMNS = ("import_id", "row_no", "recipient_input", "type", "status", "source",
+               "recipient_type", "consent_date_input", "recipient", "consent_date",
+               "deadline_at", "outcome", "code", "reason")
+
+
+@dataclass(frozen=True)
+class Uploader:
+    via: str                    # api | web | cli
+    actor: str                  # 'owner:ID', 'token:ID', 'admin', 'cli'
+
+
+async def create(pool: asyncpg.Pool, brand_id: str, who: Uploader, filename: str | None,
+                 fmt: str) -> int:
+    return int(await pool.fetchval(SQL.create_import, brand_id, who.via, who.actor,
+                                   (filename or "")[:200] or None, fmt))
+
+
+def _row_record(import_id: int, row_no: int, row: dict[str, str | None],
+                now: datetime) -> tuple[Any, ...]:
+    raw = (row.get("recipient"), row.get("type"), row.get("status"), row.get("source"),
+           row.get("recipient_type"), row.get("consent_date"))
+    if row_no > MAX_ROWS:
+        return (import_id, row_no, *raw, None, None, None, "refused", "TOO_MANY_ROWS",
+                f"a file may hold at most {MAX_ROWS:,} rows: split it")
+    checked = row_check.check_row(row, row_no, now)
+    c = checked.consent
+    if c is None:
+        return (import_id, row_no, *raw, None, None, None, "refused", checked.code,
+                checked.reason)
+    return (import_id, row_no, c.recipient_input, c.types[0], c.status, c.source,
+            c.recipient_type, raw[5], c.recipient, c.consent_date, checked.deadline_at,
+            "valid", None, None)
+
+
+def _produce(path: Path, import_id: int, loop: asyncio.AbstractEventLoop,
+             queue: asyncio.Queue[list[tuple[Any, ...]] | BaseException | None],
+             stop: threading.Event) -> None:
+    """In a thread: read and check the file, put chunks on the queue, then None (or the
+    exception that ended it)."""
+    def put(item: list[tuple[Any, ...]] | BaseException | None) -> None:
+        asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
+
+    now = row_check.now_utc()   # one moment for the whole file: the window is judged at upload
+    try:
+        with path.open("rb") as stream:
+            chunk: list[tuple[Any, ...]] = []
+            for row_no, row in enumerate(read.rows(stream), start=1):
+                chunk.append(_row_record(import_id, row_no, row, now))
+                if len(chunk) >= CHUNK:
+                    if stop.is_set():
+                        return
+                    put(chunk)
+                    chunk = []
+            if chunk:
+                put(chunk)
+        put(None)
+    except BaseException as exc:  # handed to the storing side, which fails the import
+        put(exc)
+
+
+async def store_file(pool: asyncpg.Pool, import_id: int, brand_id: str, who: Uploader,
+                     path: Path, progress: Callable[[int], None] | None = None
+                     ) -> dict[str, Any]:
+    """Read, check and store the file of an import created with ``create``; returns the
+    counts. A file that cannot be read fails the import (its ``error`` says why) and raises
+    ``read.FileRefused``."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[list[tuple[Any, ...]] | BaseException | None] = asyncio.Queue(
+        QUEUE_CHUNKS)
+    stop = threading.Event()
+    producer = loop.run_in_executor(None, _produce, path, import_id, loop, queue, stop)
+    read_count = 0
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            failure: list[BaseException] = []
+
+            async def records() -> Any:
+                nonlocal read_count
+                next_beat = PROGRESS_EVERY
+                while True:
+                    item = await queue.get()
+                    if item is None:
+                        return
+                    if isinstance(item, BaseException):
+                        failure.append(item)
+                        return
+                    for record in item:
+                        yield record
+                    read_count += len(item)
+                    if progress is not None:
+                        progress(read_count)
+                    if read_count >= next_beat:
+                        next_beat += PROGRESS_EVERY
+                        await pool.execute(SQL.progress, import_id, read_count)
+
+            # the pool's command timeout (60 s) is for ordinary statements: a file of a
+            # million rows is read, checked and copied in one COPY
+            await conn.copy_records_to_table("consent_import_row", records=records(),
+                                              columns=ROW_COLUMNS, timeout=STORE_TIMEOUT)
+            if failure:
+                raise failure[0]
+            await conn.execute("ANALYZE consent_import_row", timeout=STORE_TIMEOUT)
+            for statement, args in ((SQL.mark_duplicates, (import_id,)),
+                                    (SQL.mark_known, (import_id, brand_id)),
+                                    (SQL.take_ids, (import_id,)),
+                                    (SQL.record_submissions, (import_id, brand_id, who.actor)),
+                                    (SQL.record_events, (import_id, brand_id))):
+                await conn.execute(statement, *args, timeout=STORE_TIMEOUT)
+            counts = _counts(await conn.fetch(SQL.count_rows, import_id))
+            await conn.execute(SQL.stored, import_id, read_count, counts["valid"],
+                               counts["refused"], counts["duplicate"], counts["unchanged"],
+                               json.dumps(counts["refused_by"]))
+            await conn.execute("SELECT pg_notify('iys_outbox', '')")
+    except read.FileRefused as exc:
+        await pool.execute(SQL.fail_import, import_id, str(exc))
+        raise
+    except BaseException as exc:
+        stop.set()
+        while not queue.empty():   # free the reading thread if it waits on a full queue
+            queue.get_nowait()
+        await asyncio.shield(pool.execute(
+            SQL.fail_import, import_id, f"not stored: {type(exc).__name__}: {str(exc)[:300]}"))
+        raise
+    finally:
+        stop.set()
+        while not queue.empty():
+            queue.get_nowait()
+        await asyncio.gather(producer, return_exceptions=True)
+    log.info("consent file stored", import_id=import_id, brand=brand_id, rows=read_count,
+             valid=counts["valid"], refused=counts["refused"])
+    return {"read": read_count, **counts}
+
+
+def _counts(rows: list[asyncpg.Record]) -> dict[str, Any]:
+    out: dict[str, Any] = {"valid": 0, "refused": 0, "duplicate": 0, "unchanged": 0,
+                           "refused_by": {}}
+    for r in rows:
+        out[r["outcome"]] += r["n"]
+        if r["outcome"] == "refused":
+            out["refused_by"][r["code"] or "other"] = r["n"]
+    return out

@@ -1,0 +1,99 @@
+-- The pusher's import lane (issue #31): bulk-import events, parked with
+-- batch_request_id = 'import:<id>' (migrations/0026), sent through the batch endpoint with
+-- what live traffic leaves of the request budget, round-robin between owners.
+
+-- name: active_imports
+-- the imports with events to send, oldest first per owner (NULL owner: the operator's)
+SELECT id, COALESCE(owner_id, 0) AS owner FROM consent_import
+ WHERE state = 'pushing' AND finished_at IS NULL
+ ORDER BY COALESCE(owner_id, 0), id
+
+-- name: any_active_import
+SELECT EXISTS (SELECT 1 FROM consent_import WHERE state = 'pushing' AND finished_at IS NULL)
+
+-- name: claim_import
+-- Up to $2 parked events of import $1 that are due and the head of their key (no older
+-- pending event of the key: a key's movements go in order, so one per key per list), leased
+-- to $3 for $4 seconds, with the same columns as the live claim (iys_push.sql: claim).
+WITH due AS MATERIALIZED (
+    SELECT e.id, k.status AS view_status, k.consent_date AS view_date, k.origin AS view_origin
+      FROM consent_event e
+      LEFT JOIN iys_key_state k
+             ON (k.brand_code, k.recipient, k.recipient_type, k.type)
+              = (e.brand_code, e.recipient, e.recipient_type, e.type)
+     WHERE e.batch_request_id = 'import:' || $1 AND e.state = 'pending'
+       AND e.next_attempt_at <= now()
+       AND (e.lease_until IS NULL OR e.lease_until < now())
+       AND NOT EXISTS (SELECT 1 FROM consent_event o
+                        WHERE (o.recipient, o.brand_code, o.recipient_type, o.type)
+                            = (e.recipient, e.brand_code, e.recipient_type, e.type)
+                          AND o.state = 'pending'
+                          AND (o.received_at, o.id) < (e.received_at, e.id))
+     LIMIT $2
+       FOR UPDATE OF e SKIP LOCKED
+)
+UPDATE consent_event e
+   SET lease_owner = $3, lease_until = now() + make_interval(secs => $4),
+       attempts = e.attempts + 1, updated_at = now()
+  FROM due
+ WHERE e.id = due.id AND e.id = ANY(ARRAY(SELECT id FROM due))
+RETURNING e.id, e.brand_id, e.iys_code, e.brand_code, e.recipient, e.recipient_type, e.type,
+          e.status, e.source, e.received_at, e.consent_date, e.deadline_at, e.attempts,
+          due.view_status, due.view_date, due.view_origin,
+          EXISTS (SELECT 1 FROM consent_event l
+                   WHERE (l.brand_code, l.recipient, l.recipient_type, l.type)
+                       = (e.brand_code, e.recipient, e.recipient_type, e.type)
+                     AND l.state = 'accepted' AND (l.received_at, l.id) > (e.received_at, e.id))
+              AS superseded,
+          (SELECT max(ARRAY[EXTRACT(EPOCH FROM p.received_at), p.id]) FROM consent_event p
+            WHERE (p.brand_code, p.recipient, p.recipient_type, p.type)
+                = (e.brand_code, e.recipient, e.recipient_type, e.type)
+              AND p.state IN ('pending', 'accepted') AND p.status = e.status
+              AND (p.received_at, p.id) < (e.received_at, e.id)) AS same_before,
+          (SELECT max(ARRAY[EXTRACT(EPOCH FROM p.received_at), p.id]) FROM consent_event p
+            WHERE (p.brand_code, p.recipient, p.recipient_type, p.type)
+                = (e.brand_code, e.recipient, e.recipient_type, e.type)
+              AND p.state IN ('pending', 'accepted') AND p.status <> e.status
+              AND (p.received_at, p.id) < (e.received_at, e.id)) AS other_before
+
+-- name: promote_blockers
+-- A live event (an SMS RET, an API consent) waiting behind a parked import event of its
+-- key: the import event leaves the import lane for the live queue, so the live one follows
+-- it within seconds instead of waiting for the import's turn. Walks the live events not
+-- yet sent (a handful, unless a RET wave is on; then at most $1 of them).
+UPDATE consent_event i
+   SET batch_request_id = NULL, updated_at = now()
+ WHERE i.id IN (
+    SELECT imp.id
+      FROM (SELECT l.recipient, l.brand_code, l.recipient_type, l.type, l.received_at, l.id
+              FROM consent_event l
+             WHERE l.state = 'pending' AND l.batch_request_id IS NULL
+               AND l.import_id IS NULL
+             LIMIT $1) l
+      JOIN consent_event imp
+        ON (imp.recipient, imp.brand_code, imp.recipient_type, imp.type)
+         = (l.recipient, l.brand_code, l.recipient_type, l.type)
+       AND imp.state = 'pending' AND imp.import_id IS NOT NULL
+       AND imp.batch_request_id = 'import:' || imp.import_id
+       AND (imp.received_at, imp.id) < (l.received_at, l.id))
+   AND (i.lease_until IS NULL OR i.lease_until < now())
+RETURNING i.id
+
+-- name: finish_imports
+-- an import (pushing or cancelled) whose events are all settled is finished
+UPDATE consent_import c
+   SET state = CASE WHEN c.state = 'cancelled' THEN 'cancelled' ELSE 'finished' END,
+       finished_at = now(), updated_at = now()
+ WHERE c.state IN ('pushing', 'cancelled') AND c.finished_at IS NULL
+   AND NOT EXISTS (SELECT 1 FROM consent_event e
+                    WHERE e.import_id = c.id AND e.state = 'pending')
+RETURNING c.id
+
+-- name: fail_stale
+-- an import whose storing stopped (the process died): its transaction rolled back, so
+-- nothing of it is stored; it says so
+UPDATE consent_import
+   SET state = 'failed', finished_at = now(), updated_at = now(),
+       error = 'interrupted while it was being stored (the process stopped): nothing of it '
+               || 'was stored; upload the file again'
+ WHERE state = 'storing' AND updated_at < now() - make_interval(secs => $1)

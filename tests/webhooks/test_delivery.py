@@ -205,3 +205,25 @@ async def test_no_endpoint_no_outbox_rows(owners: Owners) -> None:
                       state="pending")
     await pool.execute("UPDATE consent_event SET state = 'accepted'")
     assert await pool.fetchval("SELECT count(*) FROM webhook_event") == 0
+
+
+async def test_an_import_that_ends_sends_import_finished_once_with_its_counts(
+        owners: Owners, receiver: Receiver) -> None:
+    pool = owners.pool
+    _, secret = await add_endpoint(pool, owners.a, receiver.url, events=("import.finished",))
+    receiver.secrets = [secret]
+    import_id = await pool.fetchval(
+        "INSERT INTO consent_import (brand_id, owner_id, via, actor, filename, format, state,"
+        " rows_read, rows_valid, rows_refused) VALUES ('acme', $1, 'api', 'test', 'a.csv',"
+        " 'csv', 'pushing', 10, 8, 2) RETURNING id", owners.a)
+    await pool.execute("UPDATE consent_import SET updated_at = now() WHERE id = $1", import_id)
+    assert await pool.fetchval("SELECT count(*) FROM webhook_event") == 0  # not ended yet
+    await pool.execute("UPDATE consent_import SET state = 'finished', finished_at = now()"
+                       " WHERE id = $1", import_id)
+    await pool.execute("UPDATE consent_import SET finished_at = now() WHERE id = $1", import_id)
+    await drain(deliverer(pool, FakeClock()))
+    assert [b["type"] for b in receiver.received] == ["import.finished"]
+    data = receiver.received[0]["data"]
+    assert data["import_id"] == import_id and data["state"] == "finished"
+    assert (data["rows_read"], data["rows_valid"], data["rows_refused"]) == (10, 8, 2)
+    assert receiver.bad_signatures == 0

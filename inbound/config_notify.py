@@ -21,6 +21,7 @@ def webhooks(wh: Any, zero_config: bool) -> WebhookSettings:
         timeout=wh.number("timeout", float, d.timeout, 1, 60),
         poll_interval=wh.number("poll_interval", float, d.poll_interval, 0.1, 60),
         lease_seconds=wh.number("lease_seconds", float, d.lease_seconds, 1, 3600),
+        first_retry=wh.number("first_retry", float, d.first_retry, 0.1, 3600),
     )
 
 

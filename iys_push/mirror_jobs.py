@@ -29,7 +29,8 @@ DAYS_BACK = 7
 GAUGE_INTERVAL = 30.0
 NEVER = 8   # days behind when no day ever matched (beyond İYS's seven-day window)
 
-DAYS_BEHIND = Gauge("iys_inbound_reconciliation_days_behind",
+# days behind; the name carries no unit because Prometheus' only time unit is seconds
+DAYS_BEHIND = Gauge("iys_inbound_reconciliation_behind",
                     "Days between yesterday (Turkey time) and the newest reconciled day "
                     f"({NEVER}: none within İYS's window)", ["brand"])
 DRIFT_ROWS = Gauge("iys_inbound_reconciliation_drift_rows",

@@ -17,7 +17,7 @@ from aiohttp import web
 from inbound.api import routes_mirror
 from inbound.api.state import POOL
 from inbound.web import bridge
-from inbound.web.html import esc, seg
+from inbound.web.html import Html, esc, seg, table
 from inbound.web.pages_brands import page
 from inbound.web.state import LANG, SESSION
 from iys_push import mirror
@@ -88,19 +88,17 @@ async def overview(request: web.Request) -> str:
             if r["last_drift"]:
                 report += f' ({r["last_drift"]})'
         day = r["reconciled_day"]
-        cells.append(
-            f'<tr><td><a href="/ui/brands/{esc(seg(r["id"]))}/mirror">{esc(r["name"])}</a>'
-            f'</td><td>{esc(_age(lang, r["pulled_at"], now))}</td>'
-            f'<td>{esc(_age(lang, r["pushed_at"], now))}</td>'
-            f'<td>{esc(word(lang, "yes" if r["push_registered"] else "no"))}</td>'
-            f'<td>{esc(day.isoformat() if day else word(lang, "never"))}</td>'
-            f'<td>{esc(report)}</td></tr>')
-    heads = ("brand", "pulled", "pushed", "registered", "reconciled", "last_report")
+        # the link names its target, so it is not a second "ACME" beside the brand's own
+        link = Html(f'<a href="/ui/brands/{esc(seg(r["id"]))}/mirror">{esc(r["name"])}: '
+                    f'{esc(word(lang, "reports"))}</a>')
+        cells.append((link, _age(lang, r["pulled_at"], now), _age(lang, r["pushed_at"], now),
+                      word(lang, "yes" if r["push_registered"] else "no"),
+                      day.isoformat() if day else word(lang, "never"), report))
+    heads = [word(lang, h) for h in
+             ("brand", "pulled", "pushed", "registered", "reconciled", "last_report")]
     return (f'<section class="box" aria-labelledby="mirror-h"><h2 id="mirror-h">'
             f'{esc(word(lang, "mirror"))}</h2><p class="hint">{esc(word(lang, "mirror_hint"))}'
-            '</p><div class="table"><table><thead><tr>'
-            + "".join(f'<th scope="col">{esc(word(lang, h))}</th>' for h in heads)
-            + f'</tr></thead><tbody>{"".join(cells)}</tbody></table></div></section>')
+            f'</p>{table(heads, cells, word(lang, "mirror"))}</section>')
 
 
 def _report_row(lang: str, r: dict[str, Any]) -> str:

@@ -101,13 +101,31 @@ async def _b_world(world: World) -> dict[str, Any]:
                                          world.owner_b)
     review_id = await add_review(world.pool, brand="kuzey", sender=B_RECIPIENT,
                                  received_at=datetime.now(UTC))
+    # B's consent link, webhook endpoint and import (issues #30-#32), with ids no other
+    # text of an answer contains
+    for sequence, start in (("consent_link_id_seq", 424200), ("webhook_endpoint_id_seq", 525200),
+                            ("consent_import_id_seq", 626200)):
+        await world.pool.execute("SELECT setval($1::regclass, $2)", sequence, start)
+    b_auth = world.auth("b")
+    link = await world.client.post("/api/v1/brands/kuzey/links", headers=b_auth,
+                                   json={"recipient": B_RECIPIENT, "action": "RET"})
+    hook = await world.client.post("/api/v1/webhooks", headers=b_auth, json={
+        "url": "https://crm.kuzey.example/hooks", "events": ["consent.received"]})
+    upload = await world.client.post(
+        "/api/v1/brands/kuzey/imports", headers={**b_auth, "Content-Type": "text/csv"},
+        data="recipient;type;status;source;consent_date\n")
+    assert (link.status, hook.status, upload.status) == (201, 201, 202), (
+        await link.text(), await hook.text(), await upload.text())
     return {"brand_id": "kuzey", "msisdn": "908505329999", "token_id": str(token_id),
             "owner_id": str(world.owner_b), "recipient": B_RECIPIENT,
-            "event_id": str(review_id)}
+            "event_id": str(review_id), "link_id": str((await link.json())["id"]),
+            "webhook_id": str((await hook.json())["id"]),
+            "import_id": str((await upload.json())["id"])}
 
 
 GHOST = {"brand_id": "ghost", "msisdn": "908505320001", "token_id": "999999",
-         "owner_id": "999999", "recipient": "+905550000000", "event_id": "999999"}
+         "owner_id": "999999", "recipient": "+905550000000", "event_id": "999999",
+         "link_id": "999991", "webhook_id": "999992", "import_id": "999993"}
 
 
 async def test_owner_a_can_neither_read_nor_change_nor_learn_of_owner_b(world: World) -> None:
@@ -126,13 +144,23 @@ async def test_owner_a_can_neither_read_nor_change_nor_learn_of_owner_b(world: W
             if method not in item:
                 continue
             answers = []
+            # required query parameters get a valid value, so the request reaches the brand
+            query = {p["name"]: str(p["schema"].get("enum", ["1"])[0])
+                     for p in item[method].get("parameters", [])
+                     if p["in"] == "query" and p.get("required")}
+            content = (item[method].get("requestBody") or {}).get("content", {})
+            raw = None if not content or "application/json" in content else next(iter(content))
+            sent: dict[str, Any] = ({"data": "05321234567\n"} if raw else
+                                    {"json": bodies.get(method)})
             for ids in (b, GHOST):
                 response = await world.client.request(
-                    method.upper(), "/api/v1" + path.format(**ids), headers=world.auth("a"),
-                    json=bodies.get(method))
+                    method.upper(), "/api/v1" + path.format(**ids),
+                    headers={**world.auth("a"), **({"Content-Type": raw} if raw else {})},
+                    params=query, **sent)
                 text = await response.text()
                 for key, value in ids.items():
-                    text = text.replace(value, "{" + key + "}")
+                    if len(value) > 3:  # a short id would match digits of "status": 404
+                        text = text.replace(value, "{" + key + "}")
                 answers.append((response.status, text))
             tried += 1
             assert answers[0] == answers[1], (method, path)

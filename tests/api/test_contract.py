@@ -96,6 +96,23 @@ def within_the_webhook_rules(case: Any) -> None:
         case.body.update(url="https://crm.example.com/iys-hooks", brands=None, owner_id=1)
 
 
+RECONCILIATIONS = "/brands/{brand_id}/reconciliations"
+
+
+def within_the_reconciliation_window(case: Any) -> None:
+    """A generated valid day (issue #29): one that exists and lies in İYS's seven-day window,
+    which moves with the clock (the document can say only its shape)."""
+    if case.operation.path != RECONCILIATIONS:
+        return
+    from iys_push.timefmt import TR
+
+    today = datetime.now(UTC).astimezone(TR).date().isoformat()
+    if case.method.upper() == "GET" and case.query and "date" in case.query:
+        case.query = {**case.query, "date": today}
+    if case.method.upper() == "POST" and isinstance(case.body, dict) and "date" in case.body:
+        case.body["date"] = today
+
+
 def _run_schemathesis(base_url: str, headers: dict[str, str], examples: int,
                       statuses: Counter[int]) -> int:
     """Drive every operation with generated requests, valid ones and (for robustness)
@@ -116,6 +133,7 @@ def _run_schemathesis(base_url: str, headers: dict[str, str], examples: int,
             if mode is GenerationMode.POSITIVE:  # noqa: B023
                 within_the_clock_and_numbering_plan(case)
                 within_the_webhook_rules(case)
+                within_the_reconciliation_window(case)
             response = case.call_and_validate(base_url=base_url, headers=headers,
                                               checks=CHECKS, timeout=10)
             statuses[response.status_code] += 1

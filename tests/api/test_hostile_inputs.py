@@ -77,13 +77,21 @@ BASE_BODIES: dict[str, dict[str, Any]] = {
     "ConsentRequest": {"recipient": "0532 123 45 67", "type": "MESAJ", "status": "ONAY",
                        "source": "HS_WEB",
                        "consent_date": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()},
+    # issues #29-#32
+    "LinkInput": {"recipient": "0532 123 45 67", "action": "RET"},
+    "CheckRequest": {"type": "MESAJ", "recipients": ["05321234567"]},
+    "ReconcileInput": {},
+    "WebhookInput": {"url": "https://crm.example.com/hooks", "events": ["consent.received"],
+                     "owner_id": 1},
+    "WebhookRotate": {},
+    "WebhookReplay": {"since": "2026-12-01T00:00:00+03:00"},
 }
 
 
 def _body_schema(op: dict[str, Any]) -> str | None:
     body = op.get("requestBody")
-    if body is None:
-        return None
+    if body is None or "application/json" not in body["content"]:
+        return None  # a raw body (CSV, XLSX): only its parameters are fuzzed here
     return str(body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1])
 
 
@@ -130,6 +138,13 @@ def _check(base_url: str, headers: dict[str, str], path_values: dict[str, str], 
            method: str, examples: int, statuses: Counter[int]) -> None:
     places = _places(path, method)
     body_name = _body_schema(DOC["paths"][path][method])
+    # a required query parameter gets a valid value unless it is the place under attack
+    content = (DOC["paths"][path][method].get("requestBody") or {}).get("content", {})
+    # a raw body (CSV, XLSX) goes as its own type, one ordinary line
+    raw_type = None if not content or "application/json" in content else next(iter(content))
+    required_query = {p["name"]: str(p["schema"].get("enum", ["1"])[0])
+                      for p in _parameters(path, method)
+                      if p["in"] == "query" and p.get("required")}
 
     @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
@@ -150,7 +165,7 @@ def _check(base_url: str, headers: dict[str, str], path_values: dict[str, str], 
             return
         value = data.draw(st.sampled_from(bad), label="value")
         values = dict(path_values)
-        query: dict[str, str] = {}
+        query: dict[str, str] = dict(required_query)
         extra_headers: dict[str, str] = {}
         body = BASE_BODIES.get(str(body_name)) if body_name else None
         if where == "path":
@@ -164,8 +179,11 @@ def _check(base_url: str, headers: dict[str, str], path_values: dict[str, str], 
         url = base_url + path.format(**{k: requests.utils.quote(v, safe="") for k, v in
                                         values.items()})
         sent = None if body is None else json.dumps(body, allow_nan=True)
+        if raw_type is not None:
+            sent = "05321234567\n"
         response = requests.request(method.upper(), url, params=query, data=sent,
-                                    headers={**headers, "Content-Type": "application/json",
+                                    headers={**headers,
+                                             "Content-Type": raw_type or "application/json",
                                              **extra_headers},
                                     timeout=30)
         statuses[response.status_code] += 1
@@ -194,7 +212,8 @@ async def test_hostile_values_are_refused_with_the_field_named(world: World, pat
         "consent_event) RETURNING id")
     path_values = {"brand_id": "acme", "msisdn": "4609", "owner_id": str(world.owner_b),
                    "token_id": str(token_id), "recipient": "+905321234567",
-                   "event_id": str(event_id)}
+                   "event_id": str(event_id), "link_id": "1", "webhook_id": "1",
+                   "import_id": "1"}
     statuses: Counter[int] = Counter()
     await asyncio.to_thread(_check, str(world.client.make_url(PREFIX)), world.auth("admin"),
                             path_values, path, method, 20, statuses)

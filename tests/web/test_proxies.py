@@ -27,7 +27,10 @@ async def _client(pool: asyncpg.Pool, aiohttp_client: Any, trusted: list[str],
     await seed(pool)
     app = create_app(ServiceState(pool=pool), web_secret=SECRET, trusted_proxies=trusted)
     if limiter is not None:
-        app._subapps[-1][FAILED_SIGN_INS] = limiter  # the /ui/ sub-application
+        # the /ui/ sub-application: the one holding the sign-in limiter (the link pages at
+        # /r are another sub-application)
+        (ui,) = [sub for sub in app._subapps if FAILED_SIGN_INS in sub]
+        ui[FAILED_SIGN_INS] = limiter
     return await aiohttp_client(app)
 
 

@@ -21,7 +21,8 @@ from inbound.api import params, routes_imports
 from inbound.api.problems import Problem
 from inbound.api.scope import visible_brand
 from inbound.imports import read, results
-from inbound.web.html import esc, seg, tr
+from inbound.web import catalogue
+from inbound.web.html import esc, seg
 from inbound.web.pages_brands import page
 from inbound.web.state import LANG, MULTIPART, SESSION
 
@@ -64,9 +65,7 @@ COUNT_KEYS = (("read", "read"), ("valid", "valid"), ("refused", "refused"),
               ("cancelled", "cancelled_rows"))
 
 
-def t(lang: str, key: str) -> str:
-    pair = T.get(key)
-    return (pair[1] if lang == "en" else pair[0]) if pair else tr(lang, key)
+t = catalogue.section("imports", T)  # folded into the one catalogue
 
 
 def _base(brand_id: str) -> str:

@@ -4,7 +4,8 @@ registered, the newest reconciled day and the latest report), and a page per bra
 reconciliation reports (``/ui/brands/{brand_id}/mirror``). Read-only: a day is run or agreed
 through the API or the CLI (the agreement is the brand's legal statement).
 
-Words in ``WORDS`` (Turkish first, English second) for the message catalogue of issue #33.
+Words in ``WORDS`` (Turkish first, English second), folded into the message catalogue
+(``inbound/web/catalogue.py``) under ``mirror.``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from aiohttp import web
 
 from inbound.api import routes_mirror
 from inbound.api.state import POOL
-from inbound.web import bridge
+from inbound.web import bridge, catalogue
 from inbound.web.html import esc, seg
 from inbound.web.pages_brands import page
 from inbound.web.state import LANG, SESSION
@@ -57,9 +58,7 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-def word(lang: str, key: str) -> str:
-    pair = WORDS.get(key, (key, key))
-    return pair[1] if lang == "en" else pair[0]
+word = catalogue.section("mirror", WORDS)
 
 
 def _age(lang: str, moment: datetime | None, now: datetime) -> str:

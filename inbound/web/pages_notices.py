@@ -8,6 +8,7 @@ from aiohttp import web
 
 from inbound.api.state import POOL
 from inbound.notices import KINDS, SQL
+from inbound.web import catalogue
 from inbound.web.html import esc
 from inbound.web.state import LANG, SESSION
 
@@ -29,9 +30,7 @@ T: dict[str, tuple[str, str]] = {
 }
 
 
-def t(lang: str, key: str) -> str:
-    pair = T[key]
-    return pair[1] if lang == "en" else pair[0]
+t = catalogue.section("notices", T)  # folded into the one catalogue
 
 
 def _csrf(request: web.Request) -> str:

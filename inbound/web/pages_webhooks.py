@@ -12,7 +12,8 @@ from aiohttp import web
 
 from inbound.api import routes_webhooks
 from inbound.api.problems import Problem
-from inbound.web import bridge, pages_notices
+from inbound.web import bridge, catalogue, pages_notices
+from inbound.web.catalogue import field_word, say
 from inbound.web.html import esc, tr
 from inbound.web.pages_brands import page
 from inbound.web.state import LANG, SESSION
@@ -51,16 +52,25 @@ T: dict[str, tuple[str, str]] = {
     "no_attempts": ("Henüz gönderim yok.", "No deliveries yet."),
     "at": ("Zaman", "At"), "outcome": ("Sonuç", "Outcome"), "latency": ("Süre (ms)", "ms"),
     "error": ("Hata", "Error"), "state": ("Durum", "State"),
+    # the event kinds: the code stays beside the word (a CRM's developer looks for it)
+    "k.consent.received": ("Gelen izin ya da ret", "Consent received"),
+    "k.consent.settled": ("İYS'nin sonucu", "Consent settled by İYS"),
+    "k.iys.changed": ("İYS tarafındaki değişiklik", "Change on İYS's side"),
+    "k.review.needed": ("İnceleme bekleyen mesaj", "Message waiting for review"),
+    "k.import.finished": ("Toplu yükleme bitti", "Bulk upload finished"),
 }
 
 
-def t(lang: str, key: str) -> str:
-    pair = T.get(key)
-    return (pair[1] if lang == "en" else pair[0]) if pair else tr(lang, key)
+t = catalogue.section("webhooks", T)  # folded into the one catalogue
 
 
 def _csrf(request: web.Request) -> str:
     return f'<input type="hidden" name="csrf" value="{esc(request[SESSION].csrf)}">'
+
+
+def _kind(lang: str, kind: str) -> str:
+    """An event kind as a word, with its code (escaped markup)."""
+    return f'{esc(t(lang, "k." + kind))} <code>{esc(kind)}</code>'
 
 
 def _button(request: web.Request, wid: int, action: str, label: str) -> str:
@@ -73,7 +83,8 @@ def _form(request: web.Request, values: dict[str, Any], error: str | None) -> st
     lang = request[LANG]
     chosen = values.get("events") or list(KINDS[:3])
     kinds = "".join(f'<label><input type="checkbox" name="events" value="{k}"'
-                    f'{" checked" if k in chosen else ""}> {k}</label> ' for k in KINDS)
+                    f'{" checked" if k in chosen else ""}> {_kind(lang, k)}</label> '
+                    for k in KINDS)
     full = values.get("recipient") == "full"
     return (
         f'<form method="post" action="/ui/webhooks" class="box"><h2>{esc(t(lang, "add"))}</h2>'
@@ -112,7 +123,7 @@ async def _listing(request: web.Request, values: dict[str, Any], error: str | No
         actions.append(_button(request, w["id"], "delete", t(lang, "delete")))
         rows.append(
             f'<tr><td><a href="/ui/webhooks/{esc(w["id"])}">#{esc(w["id"])}</a></td>'
-            f'<td>{esc(w["url"])}</td><td>{esc(", ".join(w["events"]))}</td>'
+            f'<td>{esc(w["url"])}</td><td>{", ".join(_kind(lang, k) for k in w["events"])}</td>'
             f'<td>{esc(", ".join(w["brands"] or []) or "*")}</td>'
             f'<td>{esc(t(lang, w["recipient"]))}</td><td>{esc(state)}</td>'
             f'<td>{"".join(actions)}</td></tr>')
@@ -150,8 +161,11 @@ async def add_webhook(request: web.Request) -> web.Response:
     except Problem as problem:
         if problem.status not in (404, 422):
             raise
-        reasons = "; ".join(f'{e["field"]}: {e["reason"]}' for e in problem.errors or [])
-        return await _listing(request, values, reasons or problem.detail, status=422)
+        lang = request[LANG]
+        reasons = "; ".join(f'{field_word(e["field"], lang)}: {say(e["reason"], lang)}'
+                            for e in problem.errors or [])
+        return await _listing(request, values, reasons or say(problem.detail, lang),
+                              status=422)
     return await _listing(request, {}, secret=created, status=201)
 
 

@@ -151,6 +151,15 @@ TEMPLATES: list[tuple[str, str]] = [
     # -- the mirror's reconciliation (inbound/api/routes_mirror.py) ----------------------
     ("İYS is not configured in this process: nothing was run",
      "Bu süreçte İYS bağlantısı tanımlı değil: hiçbir şey çalıştırılmadı"),
+    ("the agreement hash does not match the file as served",
+     "mutabakat özeti İYS'nin verdiği dosyayla uyuşmuyor"),
+    ("İYS gave no agreement hash", "İYS mutabakat özeti vermedi"),
+    ("İYS counts {a} movements, the file has {b}",
+     "İYS {a} hareket sayıyor, dosyada {b} var"),
+    ("{n} accepted event(s) of ours missing from İYS's file: sent again",
+     "kabul edilmiş {n} kaydımız İYS'nin dosyasında yok: yeniden gönderildi"),
+    ("the agreement was not recorded: HTTP {status}",
+     "mutabakat kaydedilmedi: HTTP {status}"),
     ("İYS keeps daily files {n} days (Turkey time)",
      "İYS günlük dosyaları {n} gün saklar (Türkiye saati)"),
     # -- roles (inbound/web/roles.py, inbound/api/roles.py) ------------------------------

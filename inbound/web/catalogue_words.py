@@ -44,6 +44,8 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "all_brands": ("tüm markalar", "every brand"),
     "save": ("Kaydet", "Save"),
+    "can.read_only": ("Rolünüz burayı yalnızca görüntülemeye izin veriyor.",
+                      "Your role lets you view this only."),
     "saved": ("Kaydedildi.", "Saved."),
     "not_saved": (
         "Kaydedilmedi; aşağıdaki hataları düzeltin.",

@@ -11,7 +11,7 @@ from aiohttp import web
 from inbound import proxies
 from inbound.api import inputs, resources, routes_config, routes_events
 from inbound.api.problems import Problem, invalid
-from inbound.web import bridge
+from inbound.web import bridge, can
 from inbound.web.catalogue import code, say
 from inbound.web.html import Html, esc, join, layout, seg, tr
 from inbound.web.state import LANG, SESSION
@@ -215,8 +215,11 @@ def _brand_form(request: web.Request, brand: dict[str, Any], values: dict[str, A
                     f'<label class="hint"><input type="checkbox" name="off_{key}" value="1"'
                     f'{checked}> {esc(label)}: {esc(tr(lang, "no_reply"))}'
                     "</label>")
+    # a role that may not save sees the settings, not a form it cannot send
+    writable = can.may(request, f'/brands/{brand["id"]}')
     return (f'<form method="post" action="/ui/brands/{esc(seg(brand["id"]))}" class="box">'
             f'<input type="hidden" name="csrf" value="{esc(request[SESSION].csrf)}">'
+            + ("" if writable else '<fieldset disabled class="plain">') +
             f'<dl class="codes"><dt>{esc(tr(lang, "iys_code"))}</dt><dd>{esc(brand["iys_code"])}'
             f'</dd><dt>{esc(tr(lang, "brand_code"))}</dt><dd>{esc(brand["brand_code"])}</dd></dl>'
             f'<label for="f-name">{esc(tr(lang, "name"))}</label>{problems("name")}'
@@ -226,8 +229,10 @@ def _brand_form(request: web.Request, brand: dict[str, Any], values: dict[str, A
             + f'<fieldset><legend>{esc(tr(lang, "vocabulary"))}</legend>{vocab}</fieldset>'
             f'<fieldset><legend>{esc(tr(lang, "replies"))}</legend><p class="hint">'
             f'{esc(tr(lang, "reply_hint"))}</p>{replies}</fieldset>'
-            f'<div class="sticky-save"><button class="primary" type="submit">'
-            f'{esc(tr(lang, "save"))}</button></div></form>')
+            + can.submit_or_note(request, f'/brands/{brand["id"]}',
+                                 f'<div class="sticky-save"><button class="primary" '
+                                 f'type="submit">{esc(tr(lang, "save"))}</button></div>')
+            + ("" if writable else "</fieldset>") + '</form>')
 
 
 async def _brand_page(request: web.Request, brand: dict[str, Any], values: dict[str, Any],

@@ -21,7 +21,7 @@ from inbound.api import params, routes_imports
 from inbound.api.problems import Problem
 from inbound.api.scope import visible_brand
 from inbound.imports import read, results
-from inbound.web import catalogue
+from inbound.web import can, catalogue
 from inbound.web.html import esc, seg
 from inbound.web.pages_brands import page
 from inbound.web.state import LANG, MULTIPART, SESSION
@@ -74,6 +74,8 @@ def _base(brand_id: str) -> str:
 
 def upload_form(request: web.Request, brand_id: str, error: str | None = None) -> str:
     lang = request[LANG]
+    if not can.may(request, _base(brand_id).removeprefix("/ui")):
+        return ""
     err = f'<p class="err" id="e-file" role="alert">{esc(error)}</p>' if error else ""
     invalid = ' aria-invalid="true" aria-describedby="e-file"' if error else ""
     return (f'<form method="post" action="{esc(_base(brand_id))}" class="box" '
@@ -172,7 +174,7 @@ async def import_page(request: web.Request) -> web.Response:
             f'{percent} %</p><dl class="box">{items}</dl>'
             + (f"<ul>{reasons}</ul>" if reasons else "")
             + f'<p><a href="{esc(link)}/rows.csv">{esc(t(lang, "rows_csv"))}</a></p>')
-    if s["state"] == "pushing":
+    if s["state"] == "pushing" and can.may(request, f"{link.removeprefix('/ui')}/cancel"):
         body += (f'<form method="post" action="{esc(link)}/cancel">'
                  f'<input type="hidden" name="csrf" value="{esc(request[SESSION].csrf)}">'
                  f'<button type="submit">{esc(t(lang, "cancel"))}</button></form>')

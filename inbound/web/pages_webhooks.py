@@ -12,7 +12,7 @@ from aiohttp import web
 
 from inbound.api import routes_webhooks
 from inbound.api.problems import Problem
-from inbound.web import bridge, catalogue, pages_notices
+from inbound.web import bridge, can, catalogue, pages_notices
 from inbound.web.catalogue import field_word, say
 from inbound.web.html import esc, tr
 from inbound.web.pages_brands import page
@@ -74,6 +74,8 @@ def _kind(lang: str, kind: str) -> str:
 
 
 def _button(request: web.Request, wid: int, action: str, label: str) -> str:
+    if not can.may(request, f"/webhooks/{wid}/{action}"):
+        return ""
     return (f'<form method="post" action="/ui/webhooks/{wid}/{action}" class="inline">'
             f'{_csrf(request)}<button type="submit" class="secondary">{esc(label)}</button>'
             '</form>')
@@ -136,7 +138,8 @@ async def _listing(request: web.Request, values: dict[str, Any], error: str | No
                      f'<p class="hint">{esc(t(lang, "rotate_hint"))}</p>')
     else:
         parts.append(f'<p>{esc(t(lang, "none"))}</p>')
-    parts.append(_form(request, values, error))
+    if can.may(request, "/webhooks"):
+        parts.append(_form(request, values, error))
     parts.append(await pages_notices.section(request, pages_notices.error_of(request)))
     return page(request, t(lang, "webhooks"), "".join(parts), status=status)
 

@@ -167,7 +167,8 @@ async def test_the_feature_pages_have_no_english_word_left(client: TestClient,
     await sign_in(client)
     created, refused, bad_mail, *paths = await _seed_features(client, site)
     paths += ["/ui/brands/acme/mirror", "/ui/brands/acme/imports", "/ui/webhooks",
-              "/ui/brands", "/ui/brands/acme/overview", "/ui/brands/kuzey/mirror"]
+              "/ui/brands", "/ui/brands/acme/overview", "/ui/brands/kuzey/mirror",
+              "/ui/imports", "/ui/mirror"]
     found = {}
     for path in paths:
         response = await client.get(path)

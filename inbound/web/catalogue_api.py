@@ -148,6 +148,9 @@ TEMPLATES: list[tuple[str, str]] = [
     ("one of {kinds}", "şunlardan biri olmalı: {kinds}"),
     ("each kind once", "her tür bir kez"),
     ("not one of the owner's brands", "hesabın markalarından biri değil"),
+    # -- the brand's privacy notice (inbound/api/resources.py) ---------------------------
+    ("exactly one of url or text", "ya adres ya metin: yalnızca biri"),
+    ("must match {pattern}", "biçimi uygun değil ({pattern})"),
     # -- the mirror's reconciliation (inbound/api/routes_mirror.py) ----------------------
     ("İYS is not configured in this process: nothing was run",
      "Bu süreçte İYS bağlantısı tanımlı değil: hiçbir şey çalıştırılmadı"),

@@ -9,7 +9,9 @@ import re
 
 from aiohttp.test_utils import TestClient
 
+from inbound import store
 from inbound.api import routes_imports
+from keywords import RuleSet
 from tests.imports.files import TR_HEADERS, csv_bytes, recent
 from tests.web.conftest import Site, csrf_of, sign_in
 from tests.web.test_accounts import _invite
@@ -77,3 +79,34 @@ async def test_a_viewer_meets_no_button_it_cannot_use(client: TestClient, site: 
                                         html, flags=re.S):
             if 'type="submit"' in inner:
                 assert action in ("/ui/logout", "/ui/explain"), action
+
+
+async def test_the_brand_form_sets_the_link_pages_privacy_notice(client: TestClient,
+                                                                 site: Site) -> None:
+    await sign_in(client)
+    html = await (await client.get("/ui/brands/acme")).text()
+    assert "KVKK aydınlatma metni" in html
+    form = {"csrf": csrf_of(html), "name": "ACME", "aliases": "ACME MARKET",
+            "privacy_url": "https://acme.example/kvkk"}
+    saved = await client.post("/ui/brands/acme", data=form, allow_redirects=False)
+    assert saved.status == 303, await saved.text()
+    stored = await site.pool.fetchval("SELECT settings -> 'privacy_notice' FROM brand "
+                                      "WHERE id = 'acme'")
+    assert stored == {"url": "https://acme.example/kvkk"}
+    page = await (await client.get("/ui/brands/acme")).text()
+    assert 'value="https://acme.example/kvkk"' in page
+    # a text instead (its lines one paragraph); a bad address refused next to its field
+    form.update(privacy_url="", privacy_text="Verileriniz KVKK'ya göre işlenir.\r\nAyrıntı: "
+                "info@acme.example")
+    assert (await client.post("/ui/brands/acme", data=form)).status == 200
+    assert "Verileriniz KVKK&#x27;ya göre işlenir. Ayrıntı" in await (
+        await client.get("/ui/brands/acme")).text()
+    form.update(privacy_url="ftp://acme.example/kvkk")
+    refused = await client.post("/ui/brands/acme", data=form)
+    text = await refused.text()
+    assert refused.status == 422 and 'id="err-privacy_url"' in text and "biçimi uygun" in text
+    # the service's rules still load with the notice stored (it is a known brand key)
+    rules = RuleSet.from_dict(await store.load_rules_dict(site.pool))
+    acme = next(b for b in rules.brands if b.id == "acme")
+    assert dict(acme.privacy_notice) == {"text": "Verileriniz KVKK'ya göre işlenir. Ayrıntı: "
+                                                 "info@acme.example"}

@@ -51,7 +51,7 @@ WORDS: dict[str, tuple[str, str]] = {
                      "A link to your brand's own notice or a short text; with both empty the "
                      "service's default is shown. A link, when given, is used."),
     "privacy.url": ("Aydınlatma metninin adresi (https://)", "The notice's address (https://)"),
-    "privacy.text": ("ya da kısa metin", "or a short text"),
+    "privacy.text": ("ya da kısa bir yazı", "or a short text"),
     "can.read_only": ("Rolünüz burayı yalnızca görüntülemeye izin veriyor.",
                       "Your role lets you view this only."),
     "saved": ("Kaydedildi.", "Saved."),

@@ -22,7 +22,8 @@ from inbound.api.problems import Problem
 from inbound.api.scope import visible_brand
 from inbound.imports import read, results
 from inbound.web import can, catalogue
-from inbound.web.html import esc, seg
+from inbound.web.html import Html, esc, seg
+from inbound.web.html import table as html_table
 from inbound.web.pages_brands import page
 from inbound.web.state import LANG, MULTIPART, SESSION
 
@@ -97,16 +98,13 @@ async def imports_page(request: web.Request) -> web.Response:
     rows = []
     for row in await pool.fetch(results.SQL.list_imports, brand_id, 50):
         link = f'{_base(brand_id)}/{row["id"]}'
-        rows.append(f'<tr><td><a href="{esc(link)}">#{esc(row["id"])}</a></td>'
-                    f'<td>{esc(row["filename"] or "")}</td><td>{esc(t(lang, row["state"]))}'
-                    f'</td><td>{esc(row["rows_read"])}</td><td>{esc(row["rows_valid"])}</td>'
-                    f'<td>{esc(row["rows_refused"])}</td></tr>')
+        rows.append((Html(f'<a href="{esc(link)}">#{esc(row["id"])}</a>'),
+                     row["filename"] or "", t(lang, row["state"]), row["rows_read"],
+                     row["rows_valid"], row["rows_refused"]))
     heads = (t(lang, "import"), t(lang, "file"), t(lang, "state"), t(lang, "read"),
              t(lang, "valid"), t(lang, "refused"))
-    table = ('<div class="table"><table><thead><tr>'
-             + "".join(f'<th scope="col">{esc(h)}</th>' for h in heads)
-             + f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
-             if rows else f'<p class="hint">{esc(t(lang, "none"))}</p>')
+    table = (html_table(heads, rows, t(lang, "imports")) if rows
+             else f'<p class="hint">{esc(t(lang, "none"))}</p>')
     return page(request, f'{t(lang, "imports")}: {brand_id}',
                 upload_form(request, brand_id) + table)
 

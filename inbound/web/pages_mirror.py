@@ -23,7 +23,8 @@ from inbound.api.problems import Problem
 from inbound.api.state import POOL
 from inbound.web import bridge, catalogue
 from inbound.web.catalogue import say
-from inbound.web.html import esc, seg
+from inbound.web.html import Html, esc, seg
+from inbound.web.html import table as html_table
 from inbound.web.pages_brands import page
 from inbound.web.state import LANG, SESSION
 from iys_push import mirror
@@ -107,19 +108,16 @@ async def overview(request: web.Request) -> str:
             if r["last_drift"]:
                 report += f' ({r["last_drift"]})'
         day = r["reconciled_day"]
-        cells.append(
-            f'<tr><td><a href="/ui/brands/{esc(seg(r["id"]))}/mirror">{esc(r["name"])}</a>'
-            f'</td><td>{esc(_age(lang, r["pulled_at"], now))}</td>'
-            f'<td>{esc(_age(lang, r["pushed_at"], now))}</td>'
-            f'<td>{esc(word(lang, "yes" if r["push_registered"] else "no"))}</td>'
-            f'<td>{esc(day.isoformat() if day else word(lang, "never"))}</td>'
-            f'<td>{esc(report)}</td></tr>')
+        cells.append((
+            Html(f'<a href="/ui/brands/{esc(seg(r["id"]))}/mirror">{esc(r["name"])}</a>'),
+            _age(lang, r["pulled_at"], now), _age(lang, r["pushed_at"], now),
+            word(lang, "yes" if r["push_registered"] else "no"),
+            day.isoformat() if day else word(lang, "never"), report))
     heads = ("brand", "pulled", "pushed", "registered", "reconciled", "last_report")
     return (f'<section class="box" aria-labelledby="mirror-h"><h2 id="mirror-h">'
             f'{esc(word(lang, "mirror"))}</h2><p class="hint">{esc(word(lang, "mirror_hint"))}'
-            '</p><div class="table"><table><thead><tr>'
-            + "".join(f'<th scope="col">{esc(word(lang, h))}</th>' for h in heads)
-            + f'</tr></thead><tbody>{"".join(cells)}</tbody></table></div></section>')
+            '</p>' + html_table([word(lang, h) for h in heads], cells, word(lang, "mirror"))
+            + "</section>")
 
 
 def _csrf(request: web.Request) -> str:
@@ -137,16 +135,13 @@ def _agree_button(request: web.Request, brand_id: str, r: dict[str, Any]) -> str
             f'{esc(word(request[LANG], "agree"))}</button></form>')
 
 
-def _report_row(request: web.Request, brand_id: str, r: dict[str, Any]) -> str:
+def _report_row(request: web.Request, brand_id: str, r: dict[str, Any]) -> tuple[Any, ...]:
     lang = request[LANG]
     drift = ", ".join(f'#{d["event_id"]} {d["recipient"]} {d["status"]}' for d in r["drift"])
-    outcome = word(lang, "o_" + r["outcome"])
-    return (f'<tr><td>{esc(r["day"])}</td><td data-outcome>{esc(outcome)}</td>'
-            f'<td>{esc(r["file_rows"])}</td><td>{esc(r["applied"])}</td>'
-            f'<td>{esc(r["drift_rows"])}{(" (" + esc(drift) + ")") if drift else ""}</td>'
-            f'<td>{esc(word(lang, "yes" if r["hash_ok"] else "no"))}</td>'
-            f'<td>{esc(r["agreed_at"] or "")}</td><td>{esc(say(r["detail"], lang))}</td>'
-            f'<td>{_agree_button(request, brand_id, r)}</td></tr>')
+    return (r["day"], word(lang, "o_" + r["outcome"]), r["file_rows"], r["applied"],
+            f'{r["drift_rows"]}{f" ({drift})" if drift else ""}',
+            word(lang, "yes" if r["hash_ok"] else "no"), r["agreed_at"] or "",
+            say(r["detail"], lang), Html(_agree_button(request, brand_id, r)))
 
 
 def _auto_agree_form(request: web.Request, brand_id: str, on: bool) -> str:
@@ -187,11 +182,9 @@ async def mirror_page(request: web.Request, *, error: str | None = None,
     if answer["items"]:
         heads = ("day", "outcome", "rows", "applied", "drift", "hash", "agreed", "detail",
                  "action")
-        table = ('<div class="table"><table><thead><tr>'
-                 + "".join(f'<th scope="col">{esc(word(lang, h))}</th>' for h in heads)
-                 + "</tr></thead><tbody>"
-                 + "".join(_report_row(request, brand_id, r) for r in answer["items"])
-                 + "</tbody></table></div>")
+        table = html_table([word(lang, h) for h in heads],
+                           [_report_row(request, brand_id, r) for r in answer["items"]],
+                           word(lang, "reports"))
     else:
         table = f'<p>{esc(word(lang, "no_reports"))}</p>'
     admin = roles.allows(request[SESSION].role, "admin")

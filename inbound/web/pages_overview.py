@@ -203,8 +203,8 @@ async def overview_page(request: web.Request) -> web.Response:
              + (f' · <a href="{esc(base)}/consents/new">{esc(tr(lang, "record_consent"))}</a>'
                 if can.may(request, f"/brands/{brand_id}/consents") else "") + "</p>")
     body = (links + saved + '<div class="grid">'
-            + totals_section(lang, totals) + health_section(lang, health)
-            + await pages_status.box(request, brand_id) + "</div>"
+            + totals_section(lang, totals) + health_section(lang, health) + "</div>"
+            + await pages_status.box(request, brand_id)
             + pending_section(lang, base, pending, now)
             + await pages_reviews.section(request, brand_id, formats.show_time,
                                           pages_events.time_left, back="overview")

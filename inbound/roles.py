@@ -23,6 +23,8 @@ _WRITES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"/account/password"), "viewer"),   # one's own password
     ("POST", re.compile(r"/brands/[^/]+/consents"), "agent"),
     ("POST", re.compile(r"/brands/[^/]+/reviews/[^/]+/(confirm|dismiss)"), "agent"),
+    # a bulk upload records consents as the form does (and its cancel stops only its own)
+    ("POST", re.compile(r"/brands/[^/]+/imports(/[^/]+/cancel)?"), "agent"),
 )
 
 

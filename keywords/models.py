@@ -37,6 +37,9 @@ class Brand:
     vocabulary: Vocabulary = Vocabulary()
     replies: tuple[tuple[str, str], ...] = ()  # (outcome or status, template)
     review_auto_ret: bool = True  # the review queue's automatic RET (inbound/reviews.py)
+    # the KVKK notice the consent-link page shows (inbound/web/pages_links.py): ("url", …)
+    # or ("text", …); empty: the service's default
+    privacy_notice: tuple[tuple[str, str], ...] = ()
 
     @property
     def phrases(self) -> tuple[str, ...]:

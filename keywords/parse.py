@@ -29,13 +29,18 @@ def parse_brand(raw: Any, index: int, problems: list[Conflict]) -> Brand | None:
             problems.append(_problem(f"{where}.{key}", "must be a positive integer"))
             ok = False
     known = {"id", "name", "aliases", "iys_code", "brand_code", "replies", "owner",
-             "review_auto_ret", *VOCABULARY_KEYS}
+             "review_auto_ret", "privacy_notice", *VOCABULARY_KEYS}
     for key in sorted(set(raw) - known):
         problems.append(_problem(f"{where}.{key}", "unknown key"))
         ok = False
     # read by the service's review queue (inbound/reviews.py), not by the matcher
     if not isinstance(raw.get("review_auto_ret", True), bool):
         problems.append(_problem(f"{where}.review_auto_ret", "must be true or false"))
+        ok = False
+    notice = raw.get("privacy_notice")
+    if notice is not None and not privacy_notice_ok(notice):
+        problems.append(_problem(f"{where}.privacy_notice",
+                                 'must be {url = "https://…"} or {text = "…"}'))
         ok = False
     if not isinstance(raw["id"], str) or not BRAND_ID.fullmatch(raw["id"]):
         problems.append(_problem(f"{where}.id", "must be a short slug: a-z, 0-9, '-', '_'"))
@@ -48,7 +53,18 @@ def parse_brand(raw: Any, index: int, problems: list[Conflict]) -> Brand | None:
     return Brand(str(raw["id"]), str(raw["name"]), raw["iys_code"], raw["brand_code"],
                  tuple(str(a) for a in raw.get("aliases", [])), Vocabulary.from_dict(raw),
                  tuple((str(k), str(v)) for k, v in (raw.get("replies") or {}).items()),
-                 raw.get("review_auto_ret", True))
+                 raw.get("review_auto_ret", True),
+                 tuple((str(k), str(v)) for k, v in (raw.get("privacy_notice") or {}).items()))
+
+
+def privacy_notice_ok(notice: Any) -> bool:
+    """The link page's KVKK notice: one key, ``url`` (http(s)://) or ``text``, a string."""
+    if not isinstance(notice, dict) or len(notice) != 1:
+        return False
+    (key, value), = notice.items()
+    if key == "url":
+        return isinstance(value, str) and value.startswith(("https://", "http://"))
+    return key == "text" and isinstance(value, str) and bool(value.strip())
 
 
 def parse_number(raw: Any, index: int, problems: list[Conflict]) -> Number | None:

@@ -88,6 +88,8 @@ class RuleSet:
                 item["replies"] = dict(b.replies)
             if not b.review_auto_ret:
                 item["review_auto_ret"] = False
+            if b.privacy_notice:
+                item["privacy_notice"] = dict(b.privacy_notice)
             brands.append(item)
         numbers = []
         for n in self.numbers:

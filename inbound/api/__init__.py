@@ -105,5 +105,7 @@ def create_api(pool: asyncpg.Pool, *, admin_token: str | None = None,
 def setup_api(app: web.Application, pool: asyncpg.Pool, *,
               admin_token: str | None = None, iys_settings: Any = None) -> None:
     """Add every ``/api/v1`` route to ``app`` (call before the app starts)."""
-    app.add_subapp(PREFIX, create_api(pool, admin_token=admin_token,
-                                      iys_settings=iys_settings))
+    api = create_api(pool, admin_token=admin_token, iys_settings=iys_settings)
+    if IYS_CLIENT in api:  # the web page's agree button runs the same reconciliation
+        app[IYS_CLIENT] = api[IYS_CLIENT]
+    app.add_subapp(PREFIX, api)

@@ -87,6 +87,10 @@ REPLIES["description"] = ("Reply templates by outcome; {brand} and {number} are 
 
 BRAND_NAME = text(200) | {"description": "shown on the page; it must give a keyword (letters "
                                          "or digits), else the rules refuse it (409)"}
+PRIVACY_NOTICE: dict[str, Any] = {"oneOf": [
+    obj({"url": {"type": "string", "maxLength": 500,
+                 "pattern": anchored(f"https?://[^\\s{UNSAFE_CHARS}]+")}}),
+    obj({"text": text(2000)})]}
 _BRAND_FIELDS: dict[str, Any] = {
     "name": BRAND_NAME,
     "aliases": words(100),
@@ -99,6 +103,10 @@ _BRAND_FIELDS: dict[str, Any] = {
     "review_auto_ret": {**BOOL, "description": "a review item (near miss) still unreviewed at "
                                                "90 % of its window becomes a RET by itself "
                                                "(default true); false leaves it to a person"},
+    "privacy_notice": {"oneOf": [PRIVACY_NOTICE, {"type": "null"}],
+                       "description": "the KVKK notice on the consent-link page: a link to "
+                                      "the brand's own or a short text (null: the service's "
+                                      "default, [consent_links] privacy_notice_*)"},
 }
 
 _NUMBER_FIELDS: dict[str, Any] = {
@@ -185,7 +193,8 @@ BRAND_RULE = obj({"id": BRAND_ID, "name": BRAND_NAME, "aliases": words(100),
                   "iys_code": CODE, "brand_code": CODE,
                   "owner": ID | {"description": "operator only: the brand's owner"},
                   "replies": REPLIES, **_VOCABULARY_FIELDS,
-                  "review_auto_ret": _BRAND_FIELDS["review_auto_ret"]},
+                  "review_auto_ret": _BRAND_FIELDS["review_auto_ret"],
+                  "privacy_notice": PRIVACY_NOTICE},
                  ["id", "name", "iys_code", "brand_code"])
 NUMBER_RULE = obj({"msisdn": MSISDN, "shared": BOOL, "brand": BRAND_ID,
                    "brands": _NUMBER_FIELDS["brands"], "replies": REPLIES,
@@ -284,7 +293,8 @@ SCHEMAS: dict[str, Any] = {
     "Brand": obj({"id": STR, "name": STR, "aliases": {"type": "array", "items": STR},
                   "iys_code": INT, "brand_code": INT, "owner_id": NINT,
                   "vocabulary": ref("Vocabulary"), "replies": ref("Replies"),
-                  "review_auto_ret": BOOL}),
+                  "review_auto_ret": BOOL,
+                  "privacy_notice": {"oneOf": [PRIVACY_NOTICE, {"type": "null"}]}}),
     "BrandInput": obj({"id": BRAND_ID, **_BRAND_FIELDS},
                       ["id", "name", "iys_code", "brand_code"]),
     "BrandPatch": obj(dict(_BRAND_FIELDS), []),

@@ -9,6 +9,7 @@ learn which brand ids others use, except that creating a brand whose id is taken
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from inbound.api import inputs, params
@@ -43,7 +44,8 @@ def brand_view(config: Config, brand: dict[str, Any]) -> dict[str, Any]:
             "iys_code": brand["iys_code"], "brand_code": brand["brand_code"],
             "owner_id": config.owners.get(brand["id"]),
             "vocabulary": vocabulary_of(brand), "replies": dict(brand.get("replies", {})),
-            "review_auto_ret": brand.get("review_auto_ret", True)}
+            "review_auto_ret": brand.get("review_auto_ret", True),
+            "privacy_notice": brand.get("privacy_notice")}
 
 
 def number_visible(caller: Caller, config: Config, number: dict[str, Any]) -> bool:
@@ -119,6 +121,22 @@ def check_replies(value: Any, field: str = "replies") -> dict[str, str]:
     return dict(value)
 
 
+PRIVACY_URL = re.compile(f"https?://[^\\s{inputs.UNSAFE_CHARS}]+")
+
+
+def check_privacy_notice(value: Any, field: str = "privacy_notice") -> dict[str, str]:
+    """The consent-link page's KVKK notice: ``{"url": "https://…"}`` or ``{"text": "…"}``."""
+    if not isinstance(value, dict):
+        raise invalid(field, "expected an object")
+    params.check_fields(value, {"url", "text"}, f"{field}.")
+    if len(value) != 1:
+        raise invalid(field, "exactly one of url or text")
+    if "url" in value:
+        return {"url": inputs.text(value["url"], f"{field}.url", max_length=500,
+                                   pattern=PRIVACY_URL)}
+    return {"text": inputs.text(value["text"], f"{field}.text", max_length=2000)}
+
+
 def set_settings(item: dict[str, Any], vocabulary: dict[str, Any] | None,
                  replies: dict[str, str] | None) -> None:
     """Replace an item's vocabulary and/or replies (None: leave as is)."""
@@ -150,7 +168,7 @@ def brand_input(caller: Caller, config: Config, body: dict[str, Any], *,
     """A new or updated brand dict from a request body (``brand`` None: creation)."""
     creating = brand is None
     allowed = {"name", "aliases", "iys_code", "brand_code", "owner_id", "vocabulary", "replies",
-               "review_auto_ret"}
+               "review_auto_ret", "privacy_notice"}
     params.check_fields(body, allowed | ({"id"} if creating else set()))
     item = dict(brand) if brand is not None else {
         "id": params.text_field(body, "id", pattern=params.BRAND_ID, max_length=63)}
@@ -171,6 +189,10 @@ def brand_input(caller: Caller, config: Config, body: dict[str, Any], *,
         item.pop("review_auto_ret", None)
         if not auto_ret:
             item["review_auto_ret"] = False
+    if "privacy_notice" in body:   # null: the service's default notice
+        item.pop("privacy_notice", None)
+        if body["privacy_notice"] is not None:
+            item["privacy_notice"] = check_privacy_notice(body["privacy_notice"])
     if "owner_id" in body and not caller.admin:
         raise Problem(403, "only the operator assigns brands to owners",
                       errors=[{"field": "owner_id", "reason": "admin only"}])

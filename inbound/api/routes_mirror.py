@@ -107,7 +107,8 @@ async def run_reconciliation(request: web.Request) -> web.Response:
             raise params.invalid("date", "required (or auto_agree alone)")
         return web.json_response(await _answer(pool, brand_id, []))
     day = _day(body["date"], "date")
-    client = request.app.get(IYS_CLIENT)
+    # config_dict: the API's own client, or the one setup_api lends the web page's app
+    client = request.config_dict.get(IYS_CLIENT)
     if client is None:
         raise Problem(409, "İYS is not configured in this process: nothing was run",
                       title="İYS not reachable from here")

@@ -31,6 +31,7 @@ from inbound.web import (
     pages_overview,
     pages_reviews,
     pages_sign_in,
+    pages_status,
     pages_webhooks,
 )
 from inbound.web.auth import set_password
@@ -175,6 +176,7 @@ def create_web(pool: asyncpg.Pool, *, secret: bytes,
     ui.add_routes(pages_webhooks.routes)
     ui.add_routes(pages_webhooks.pages_notices.routes)
     ui.add_routes(pages_imports.routes)
+    ui.add_routes(pages_status.routes)
     return ui
 
 

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from inbound.web.catalogue_api import FRAGMENTS, TEMPLATES
@@ -23,7 +24,7 @@ from inbound.web.catalogue_words import WORDS
 
 LANGS = ("tr", "en")
 
-__all__ = ["LANGS", "WORDS", "add", "code", "say", "t"]
+__all__ = ["LANGS", "WORDS", "add", "code", "say", "field_word", "section", "t"]
 
 
 def add(words: dict[str, tuple[str, str]]) -> None:
@@ -32,12 +33,31 @@ def add(words: dict[str, tuple[str, str]]) -> None:
         WORDS.setdefault(key, pair)
 
 
+def section(prefix: str, words: dict[str, tuple[str, str]]) -> Callable[[str, str], str]:
+    """Fold a page section's own words in under ``prefix.`` and give the section its lookup
+    ``word(lang, key)``: the section's word, else the catalogue's ``key``, else the key.
+    (A pair with an empty side, such as an SMS text that exists in Turkish only, is kept
+    by its section and not folded in.)"""
+    add({f"{prefix}.{k}": pair for k, pair in words.items() if pair[0] and pair[1]})
+
+    def word(lang: str, key: str) -> str:
+        full = f"{prefix}.{key}"
+        return t(full if full in WORDS else key, lang)
+    return word
+
+
 def t(key: str, lang: str) -> str:
     """The word for ``key`` in ``lang`` (the key itself when the catalogue has none)."""
     pair = WORDS.get(key)
     if pair is None:
         return key
     return pair[1] if lang == "en" else pair[0]
+
+
+def field_word(field: str, lang: str) -> str:
+    """An API field's name as the page says it (``events[2]`` as the word for ``events``)."""
+    key = "field." + field.split("[")[0]
+    return t(key, lang) + field[len(field.split("[")[0]):] if key in WORDS else field
 
 
 def code(kind: str, value: str | None, lang: str) -> str:

@@ -135,6 +135,36 @@ TEMPLATES: list[tuple[str, str]] = [
     ("review item {id} not found for brand {brand}",
      "{brand} markasında {id} numaralı inceleme yok"),
     ("{what} not found", "bulunamadı: {what}"),
+    # -- webhooks (inbound/webhooks/safety.py, endpoints.py) -----------------------------
+    ("{host} resolves to a {kind} address ({ip}); refused (webhooks.allow_private)",
+     "{host} bir {kind} adrese çıkıyor ({ip}): reddedildi (ayar: webhooks.allow_private)"),
+    ("must be an https:// URL with a host", "https:// ile başlayan, sunucusu olan bir adres "
+     "olmalı"),
+    ("must not carry a user name or password", "kullanıcı adı ya da parola içermemeli"),
+    ("must be https:// (http:// only where private targets are allowed, or to loopback where "
+     "loopback is)", "https:// olmalı (http:// yalnızca özel ağ adreslerine izin verildiğinde"
+     " ya da yerel makineye)"),
+    ("at least one of {kinds}", "en az biri seçilmeli: {kinds}"),
+    ("one of {kinds}", "şunlardan biri olmalı: {kinds}"),
+    ("each kind once", "her tür bir kez"),
+    ("not one of the owner's brands", "hesabın markalarından biri değil"),
+    # -- the brand's privacy notice (inbound/api/resources.py) ---------------------------
+    ("exactly one of url or text", "ya adres ya metin: yalnızca biri"),
+    ("must match {pattern}", "biçimi uygun değil ({pattern})"),
+    # -- the mirror's reconciliation (inbound/api/routes_mirror.py) ----------------------
+    ("İYS is not configured in this process: nothing was run",
+     "Bu süreçte İYS bağlantısı tanımlı değil: hiçbir şey çalıştırılmadı"),
+    ("the agreement hash does not match the file as served",
+     "mutabakat özeti İYS'nin verdiği dosyayla uyuşmuyor"),
+    ("İYS gave no agreement hash", "İYS mutabakat özeti vermedi"),
+    ("İYS counts {a} movements, the file has {b}",
+     "İYS {a} hareket sayıyor, dosyada {b} var"),
+    ("{n} accepted event(s) of ours missing from İYS's file: sent again",
+     "kabul edilmiş {n} kaydımız İYS'nin dosyasında yok: yeniden gönderildi"),
+    ("the agreement was not recorded: HTTP {status}",
+     "mutabakat kaydedilmedi: HTTP {status}"),
+    ("İYS keeps daily files {n} days (Turkey time)",
+     "İYS günlük dosyaları {n} gün saklar (Türkiye saati)"),
     # -- roles (inbound/web/roles.py, inbound/api/roles.py) ------------------------------
     ("this action needs the role {role}", "bu işlem için {role} rolü gerekir"),
 ]
@@ -174,4 +204,11 @@ FRAGMENTS: list[tuple[str, str]] = [
     ("admin", "yönetici"),
     ("user", "kullanıcı"),
     ("token", "API anahtarı"),
+    ("private", "özel ağ"),
+    ("loopback", "yerel makine"),
+    ("link-local", "yerel bağlantı"),
+    ("multicast", "çoklu yayın"),
+    ("reserved", "ayrılmış"),
+    ("unspecified", "belirsiz"),
+    ("not public", "genel olmayan"),
 ]

@@ -44,6 +44,16 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "all_brands": ("tüm markalar", "every brand"),
     "save": ("Kaydet", "Save"),
+    "privacy.title": ("Bağlantı sayfasındaki KVKK aydınlatma metni",
+                      "The KVKK privacy notice on the link page"),
+    "privacy.hint": ("Markanızın aydınlatma metnine bir bağlantı ya da kısa bir metin; ikisi de "
+                     "boşsa hizmetin varsayılan metni gösterilir. Bağlantı varsa o kullanılır.",
+                     "A link to your brand's own notice or a short text; with both empty the "
+                     "service's default is shown. A link, when given, is used."),
+    "privacy.url": ("Aydınlatma metninin adresi (https://)", "The notice's address (https://)"),
+    "privacy.text": ("ya da kısa bir yazı", "or a short text"),
+    "can.read_only": ("Rolünüz burayı yalnızca görüntülemeye izin veriyor.",
+                      "Your role lets you view this only."),
     "saved": ("Kaydedildi.", "Saved."),
     "not_saved": (
         "Kaydedilmedi; aşağıdaki hataları düzeltin.",
@@ -209,6 +219,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "source.HS_2015": ("2015 öncesi", "before 2015"),
     "rtype.BIREYSEL": ("bireysel", "individual"),
     "rtype.TACIR": ("tacir", "merchant"),
+    "field.url": ("Adres", "url"),
+    "field.events": ("Olaylar", "events"),
+    "field.date": ("Gün", "date"),
     "field.recipient": ("Alıcı", "recipient"),
     "field.since": ("Başlangıç", "since"),
     "field.until": ("Bitiş", "until"),

@@ -71,6 +71,7 @@ max-width:100%}
 input[type=text],input[type=email],input[type=password],textarea{width:100%}
 textarea{min-height:4.5rem}
 form.inline{display:inline;margin:0}
+fieldset.plain{border:0;padding:0;margin:0;min-width:0}
 .box>h2:first-child{margin-top:0}
 button.secondary{background:#fff;color:var(--accent);border:1px solid var(--accent);
 border-radius:4px;padding:.5rem 1rem;font:inherit;margin-top:1rem;cursor:pointer}
@@ -138,6 +139,8 @@ def table(heads: Iterable[str], rows: Iterable[Iterable[Any]], caption: str, *,
 NAV: list[tuple[str, str, str]] = [
     ("overview", "/ui/overview", "viewer"),
     ("brands", "/ui/brands", "viewer"),
+    ("nav.imports", "/ui/imports", "agent"),     # uploads consents: an agent's work
+    ("nav.mirror", "/ui/mirror", "viewer"),
     ("users", "/ui/users", "admin"),
     ("tokens", "/ui/tokens", "admin"),
     ("webhooks", "/ui/webhooks", "admin"),

@@ -1,7 +1,10 @@
-"""The words of the consent-link page (issue #30), Turkish first, English second. Kept here
-for issue #33's message catalogue to fold in."""
+"""The words of the consent-link page (issue #30), Turkish first, English second; folded
+into the message catalogue (``inbound/web/catalogue.py``) under ``link.`` (the SMS text,
+Turkish only, stays here)."""
 
 from __future__ import annotations
+
+from inbound.web import catalogue
 
 WORDS: dict[str, tuple[str, str]] = {
     "title": ("İleti tercihiniz", "Your message preference"),
@@ -87,6 +90,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "otp_sms": ("{brand} ileti tercihi dogrulama kodunuz: {code} (5 dakika gecerli). Kimseyle "
                 "paylasmayin.", ""),
 }
+
+
+catalogue.add({f"link.{k}": pair for k, pair in WORDS.items() if pair[0] and pair[1]})
 
 
 def word(lang: str, key: str, **values: str) -> str:

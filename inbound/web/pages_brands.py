@@ -11,7 +11,7 @@ from aiohttp import web
 from inbound import proxies
 from inbound.api import inputs, resources, routes_config, routes_events
 from inbound.api.problems import Problem, invalid
-from inbound.web import bridge
+from inbound.web import bridge, can
 from inbound.web.catalogue import code, say
 from inbound.web.html import Html, esc, join, layout, seg, tr
 from inbound.web.state import LANG, SESSION
@@ -141,7 +141,18 @@ def _form_values(brand: dict[str, Any]) -> dict[str, Any]:
         template = brand["replies"].get(key)
         values[f"reply_{key}"] = template or ""
         values[f"off_{key}"] = template == ""
+    notice = brand.get("privacy_notice") or {}
+    values["privacy_url"] = notice.get("url", "")
+    values["privacy_text"] = notice.get("text", "")
     return values
+
+
+def _privacy_notice(form: Any) -> dict[str, str] | None:
+    """The link page's KVKK notice from the form: the link wins; both empty: the default.
+    The text is one paragraph on the link page, so the textarea's line breaks are spaces."""
+    url = str(form.get("privacy_url", "")).strip()
+    text = " ".join(str(form.get("privacy_text", "")).split())
+    return {"url": url} if url else ({"text": text} if text else None)
 
 
 def _body_from_form(form: Any, brand: dict[str, Any]) -> dict[str, Any]:
@@ -157,7 +168,8 @@ def _body_from_form(form: Any, brand: dict[str, Any]) -> dict[str, Any]:
         elif str(form.get(f"reply_{key}", "")).strip():
             replies[key] = str(form.get(f"reply_{key}"))
     return {"name": str(form.get("name", "")), "aliases": _lines(str(form.get("aliases", ""))),
-            "vocabulary": vocabulary, "replies": replies}
+            "vocabulary": vocabulary, "replies": replies,
+            "privacy_notice": _privacy_notice(form)}
 
 
 def _field_errors(problem: Problem, values: dict[str, Any], lang: str
@@ -171,6 +183,8 @@ def _field_errors(problem: Problem, values: dict[str, Any], lang: str
         target = field.split("[")[0].split(".")[-1]
         if field.startswith("replies."):
             target = "reply_" + field.split(".", 1)[1]
+        if field.startswith("privacy_notice"):
+            target = "privacy_text" if field.endswith(".text") else "privacy_url"
         if field == "rules" and error.get("word"):
             word = str(error["word"])
             target = next((k for k in ("name", "aliases", *VOCABULARY_LISTS)
@@ -191,8 +205,9 @@ def _brand_form(request: web.Request, brand: dict[str, Any], values: dict[str, A
         return "".join(f'<p class="err" id="err-{key}">{esc(tr(lang, "field_error"))}: '
                        f"{esc(m)}</p>" for m in errors.get(key, []))
 
-    def described(key: str, hint: str | None = None) -> str:
-        ids = ([f"err-{key}"] if key in errors else []) + ([f"hint-{key}"] if hint else [])
+    def described(key: str, hint: str | None = None, hint_id: str | None = None) -> str:
+        ids = ([f"err-{key}"] if key in errors else []) + (
+            [hint_id or f"hint-{key}"] if hint or hint_id else [])
         invalid = ' aria-invalid="true"' if key in errors else ""
         return (f' aria-describedby="{" ".join(ids)}"' if ids else "") + invalid
 
@@ -215,8 +230,11 @@ def _brand_form(request: web.Request, brand: dict[str, Any], values: dict[str, A
                     f'<label class="hint"><input type="checkbox" name="off_{key}" value="1"'
                     f'{checked}> {esc(label)}: {esc(tr(lang, "no_reply"))}'
                     "</label>")
+    # a role that may not save sees the settings, not a form it cannot send
+    writable = can.may(request, f'/brands/{brand["id"]}')
     return (f'<form method="post" action="/ui/brands/{esc(seg(brand["id"]))}" class="box">'
             f'<input type="hidden" name="csrf" value="{esc(request[SESSION].csrf)}">'
+            + ("" if writable else '<fieldset disabled class="plain">') +
             f'<dl class="codes"><dt>{esc(tr(lang, "iys_code"))}</dt><dd>{esc(brand["iys_code"])}'
             f'</dd><dt>{esc(tr(lang, "brand_code"))}</dt><dd>{esc(brand["brand_code"])}</dd></dl>'
             f'<label for="f-name">{esc(tr(lang, "name"))}</label>{problems("name")}'
@@ -226,8 +244,20 @@ def _brand_form(request: web.Request, brand: dict[str, Any], values: dict[str, A
             + f'<fieldset><legend>{esc(tr(lang, "vocabulary"))}</legend>{vocab}</fieldset>'
             f'<fieldset><legend>{esc(tr(lang, "replies"))}</legend><p class="hint">'
             f'{esc(tr(lang, "reply_hint"))}</p>{replies}</fieldset>'
-            f'<div class="sticky-save"><button class="primary" type="submit">'
-            f'{esc(tr(lang, "save"))}</button></div></form>')
+            f'<fieldset><legend>{esc(tr(lang, "privacy.title"))}</legend><p class="hint" '
+            f'id="hint-privacy">{esc(tr(lang, "privacy.hint"))}</p>'
+            f'<label for="f-privacy_url">{esc(tr(lang, "privacy.url"))}</label>'
+            f'{problems("privacy_url")}<input id="f-privacy_url" name="privacy_url" '
+            f'type="url" maxlength="500" value="{esc(values.get("privacy_url", ""))}"'
+            f'{described("privacy_url", hint_id="hint-privacy")}>'
+            f'<label for="f-privacy_text">{esc(tr(lang, "privacy.text"))}</label>'
+            f'{problems("privacy_text")}<textarea id="f-privacy_text" name="privacy_text" '
+            f'maxlength="2000"{described("privacy_text", hint_id="hint-privacy")}>'
+            f'{esc(values.get("privacy_text", ""))}</textarea></fieldset>'
+            + can.submit_or_note(request, f'/brands/{brand["id"]}',
+                                 f'<div class="sticky-save"><button class="primary" '
+                                 f'type="submit">{esc(tr(lang, "save"))}</button></div>')
+            + ("" if writable else "</fieldset>") + '</form>')
 
 
 async def _brand_page(request: web.Request, brand: dict[str, Any], values: dict[str, Any],

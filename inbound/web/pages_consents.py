@@ -19,7 +19,7 @@ from inbound.api import routes_consents
 from inbound.api.problems import Problem
 from inbound.api.scope import visible_brand
 from inbound.consents import SOURCES
-from inbound.web import bridge, formats
+from inbound.web import bridge, can, formats
 from inbound.web.catalogue import code, say
 from inbound.web.html import Html, esc, seg, tr
 from inbound.web.pages_brands import page
@@ -90,7 +90,9 @@ def form(request: web.Request, brand_id: str, values: dict[str, Any],
         + (f'<p class="err" role="alert">{esc(say(str(errors[0]["reason"]), lang))}</p>'
            if errors and not any(n in by_field for n in (*FORM_FIELDS, "type", "evidence"))
            else "")
-        + f'<button class="primary" type="submit">{esc(t(lang, "save"))}</button></form>')
+        + can.submit_or_note(request, f"/brands/{brand_id}/consents",
+                             f'<button class="primary" type="submit">{esc(t(lang, "save"))}'
+                             '</button>') + '</form>')
 
 
 @routes.get("/brands/{brand_id}/consents/new")

@@ -276,8 +276,10 @@ async def recipient_page(request: web.Request) -> web.Response:
                           (tr(lang, "outcome"), code("outcome", m["outcome"], lang)),
                           (tr(lang, "reason"), say(m["reason"], lang))]))
         for p in m["pdus"]:
-            head = (f'{p["command"]} #{p["sequence"]} · {_local(p["received_at"])} · '
-                    f'{p["encoding"]} (data_coding {p["data_coding"]})')
+            # data_coding is SMPP's field name: a code, the same in both languages
+            head = Html(esc(f'{p["command"]} #{p["sequence"]} · {_local(p["received_at"])} · '
+                            f'{p["encoding"]} ') + f'(<code>data_coding</code> '
+                        f'{esc(p["data_coding"])})')
             parts.append(_dl([("PDU", head),
                               (tr(lang, "raw"), _pre(p["pdu_base64"])),
                               (tr(lang, "decoded"), p["text"])]))

@@ -21,7 +21,9 @@ from inbound.api import params, routes_imports
 from inbound.api.problems import Problem
 from inbound.api.scope import visible_brand
 from inbound.imports import read, results
-from inbound.web.html import esc, seg, tr
+from inbound.web import can, catalogue
+from inbound.web.html import Html, esc, seg
+from inbound.web.html import table as html_table
 from inbound.web.pages_brands import page
 from inbound.web.state import LANG, MULTIPART, SESSION
 
@@ -64,9 +66,7 @@ COUNT_KEYS = (("read", "read"), ("valid", "valid"), ("refused", "refused"),
               ("cancelled", "cancelled_rows"))
 
 
-def t(lang: str, key: str) -> str:
-    pair = T.get(key)
-    return (pair[1] if lang == "en" else pair[0]) if pair else tr(lang, key)
+t = catalogue.section("imports", T)  # folded into the one catalogue
 
 
 def _base(brand_id: str) -> str:
@@ -75,6 +75,8 @@ def _base(brand_id: str) -> str:
 
 def upload_form(request: web.Request, brand_id: str, error: str | None = None) -> str:
     lang = request[LANG]
+    if not can.may(request, _base(brand_id).removeprefix("/ui")):
+        return ""
     err = f'<p class="err" id="e-file" role="alert">{esc(error)}</p>' if error else ""
     invalid = ' aria-invalid="true" aria-describedby="e-file"' if error else ""
     return (f'<form method="post" action="{esc(_base(brand_id))}" class="box" '
@@ -96,16 +98,13 @@ async def imports_page(request: web.Request) -> web.Response:
     rows = []
     for row in await pool.fetch(results.SQL.list_imports, brand_id, 50):
         link = f'{_base(brand_id)}/{row["id"]}'
-        rows.append(f'<tr><td><a href="{esc(link)}">#{esc(row["id"])}</a></td>'
-                    f'<td>{esc(row["filename"] or "")}</td><td>{esc(t(lang, row["state"]))}'
-                    f'</td><td>{esc(row["rows_read"])}</td><td>{esc(row["rows_valid"])}</td>'
-                    f'<td>{esc(row["rows_refused"])}</td></tr>')
+        rows.append((Html(f'<a href="{esc(link)}">#{esc(row["id"])}</a>'),
+                     row["filename"] or "", t(lang, row["state"]), row["rows_read"],
+                     row["rows_valid"], row["rows_refused"]))
     heads = (t(lang, "import"), t(lang, "file"), t(lang, "state"), t(lang, "read"),
              t(lang, "valid"), t(lang, "refused"))
-    table = ('<div class="table"><table><thead><tr>'
-             + "".join(f'<th scope="col">{esc(h)}</th>' for h in heads)
-             + f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
-             if rows else f'<p class="hint">{esc(t(lang, "none"))}</p>')
+    table = (html_table(heads, rows, t(lang, "imports")) if rows
+             else f'<p class="hint">{esc(t(lang, "none"))}</p>')
     return page(request, f'{t(lang, "imports")}: {brand_id}',
                 upload_form(request, brand_id) + table)
 
@@ -173,7 +172,7 @@ async def import_page(request: web.Request) -> web.Response:
             f'{percent} %</p><dl class="box">{items}</dl>'
             + (f"<ul>{reasons}</ul>" if reasons else "")
             + f'<p><a href="{esc(link)}/rows.csv">{esc(t(lang, "rows_csv"))}</a></p>')
-    if s["state"] == "pushing":
+    if s["state"] == "pushing" and can.may(request, f"{link.removeprefix('/ui')}/cancel"):
         body += (f'<form method="post" action="{esc(link)}/cancel">'
                  f'<input type="hidden" name="csrf" value="{esc(request[SESSION].csrf)}">'
                  f'<button type="submit">{esc(t(lang, "cancel"))}</button></form>')

@@ -1,10 +1,13 @@
 """The İYS mirror on the web page (issue #29): a section of the brands overview (how fresh
 each brand's mirror is: the last pull, the last movement İYS pushed, whether push is
 registered, the newest reconciled day and the latest report), and a page per brand with its
-reconciliation reports (``/ui/brands/{brand_id}/mirror``). Read-only: a day is run or agreed
-through the API or the CLI (the agreement is the brand's legal statement).
+reconciliation reports (``/ui/brands/{brand_id}/mirror``). An admin agrees a matched day there
+(the agreement is the brand's legal statement: the API's own ``run_reconciliation`` runs the
+day again and records the agreement only if it still matches, audited with the user) and
+switches the brand's automatic agreement.
 
-Words in ``WORDS`` (Turkish first, English second) for the message catalogue of issue #33.
+Words in ``WORDS`` (Turkish first, English second), folded into the message catalogue
+(``inbound/web/catalogue.py``) under ``mirror.``.
 """
 
 from __future__ import annotations
@@ -14,10 +17,14 @@ from typing import Any
 
 from aiohttp import web
 
+from inbound import roles
 from inbound.api import routes_mirror
+from inbound.api.problems import Problem
 from inbound.api.state import POOL
-from inbound.web import bridge
-from inbound.web.html import Html, esc, seg, table
+from inbound.web import bridge, catalogue
+from inbound.web.catalogue import say
+from inbound.web.html import Html, esc, seg
+from inbound.web.html import table as html_table
 from inbound.web.pages_brands import page
 from inbound.web.state import LANG, SESSION
 from iys_push import mirror
@@ -54,12 +61,25 @@ WORDS: dict[str, tuple[str, str]] = {
                   "Recording the agreement in İYS is the brand's statement: through the API "
                   "(POST …/reconciliations {\"date\", \"agree\": true}) or `iys-inbound "
                   "reconcile --agree`."),
+    "agree": ("Mutabakatı onayla", "Agree"),
+    "agree_hint": ("Onay, markanın İYS'ye beyanıdır: gün İYS'den yeniden alınır ve yalnızca "
+                   "her şey uyumluysa kaydedilir.",
+                   "Agreeing is the brand's statement to İYS: the day is fetched again and "
+                   "the agreement recorded only if everything still matches."),
+    "agreed_day": ("{day} için mutabakat İYS'ye kaydedildi.",
+                   "The agreement for {day} is recorded in İYS."),
+    "not_agreed": ("{day} için mutabakat kaydedilmedi: {why}",
+                   "The agreement for {day} was not recorded: {why}"),
+    "auto_on": ("Otomatik onayı aç", "Switch automatic agreement on"),
+    "auto_off": ("Otomatik onayı kapat", "Switch automatic agreement off"),
+    "auto_hint": ("Açıkken her gece uyumlu çıkan gün kendiliğinden onaylanır.",
+                  "When on, each night's matched day is agreed by itself."),
+    "setting_saved": ("Ayar kaydedildi.", "Setting saved."),
+    "action": ("İşlem", "Action"),
 }
 
 
-def word(lang: str, key: str) -> str:
-    pair = WORDS.get(key, (key, key))
-    return pair[1] if lang == "en" else pair[0]
+word = catalogue.section("mirror", WORDS)
 
 
 def _age(lang: str, moment: datetime | None, now: datetime) -> str:
@@ -88,31 +108,66 @@ async def overview(request: web.Request) -> str:
             if r["last_drift"]:
                 report += f' ({r["last_drift"]})'
         day = r["reconciled_day"]
-        # the link names its target, so it is not a second "ACME" beside the brand's own
-        link = Html(f'<a href="/ui/brands/{esc(seg(r["id"]))}/mirror">{esc(r["name"])}: '
-                    f'{esc(word(lang, "reports"))}</a>')
-        cells.append((link, _age(lang, r["pulled_at"], now), _age(lang, r["pushed_at"], now),
-                      word(lang, "yes" if r["push_registered"] else "no"),
-                      day.isoformat() if day else word(lang, "never"), report))
-    heads = [word(lang, h) for h in
-             ("brand", "pulled", "pushed", "registered", "reconciled", "last_report")]
+        cells.append((
+            Html(f'<a href="/ui/brands/{esc(seg(r["id"]))}/mirror">{esc(r["name"])}</a>'),
+            _age(lang, r["pulled_at"], now), _age(lang, r["pushed_at"], now),
+            word(lang, "yes" if r["push_registered"] else "no"),
+            day.isoformat() if day else word(lang, "never"), report))
+    heads = ("brand", "pulled", "pushed", "registered", "reconciled", "last_report")
     return (f'<section class="box" aria-labelledby="mirror-h"><h2 id="mirror-h">'
             f'{esc(word(lang, "mirror"))}</h2><p class="hint">{esc(word(lang, "mirror_hint"))}'
-            f'</p>{table(heads, cells, word(lang, "mirror"))}</section>')
+            '</p>' + html_table([word(lang, h) for h in heads], cells, word(lang, "mirror"))
+            + "</section>")
 
 
-def _report_row(lang: str, r: dict[str, Any]) -> str:
+def _csrf(request: web.Request) -> str:
+    return f'<input type="hidden" name="csrf" value="{esc(request[SESSION].csrf)}">'
+
+
+def _agree_button(request: web.Request, brand_id: str, r: dict[str, Any]) -> str:
+    """A matched day not agreed yet: the admin's button (others see nothing to press)."""
+    if (r["outcome"] != "matched" or r["agreed_at"]
+            or not roles.allows(request[SESSION].role, "admin")):
+        return ""
+    return (f'<form method="post" action="/ui/brands/{esc(seg(brand_id))}/mirror/agree" '
+            f'class="inline">{_csrf(request)}<input type="hidden" name="date" '
+            f'value="{esc(r["day"])}"><button type="submit" class="secondary">'
+            f'{esc(word(request[LANG], "agree"))}</button></form>')
+
+
+def _report_row(request: web.Request, brand_id: str, r: dict[str, Any]) -> tuple[Any, ...]:
+    lang = request[LANG]
     drift = ", ".join(f'#{d["event_id"]} {d["recipient"]} {d["status"]}' for d in r["drift"])
-    outcome = word(lang, "o_" + r["outcome"])
-    return (f'<tr><td>{esc(r["day"])}</td><td data-outcome>{esc(outcome)}</td>'
-            f'<td>{esc(r["file_rows"])}</td><td>{esc(r["applied"])}</td>'
-            f'<td>{esc(r["drift_rows"])}{(" (" + esc(drift) + ")") if drift else ""}</td>'
-            f'<td>{esc(word(lang, "yes" if r["hash_ok"] else "no"))}</td>'
-            f'<td>{esc(r["agreed_at"] or "")}</td><td>{esc(r["detail"] or "")}</td></tr>')
+    return (r["day"], word(lang, "o_" + r["outcome"]), r["file_rows"], r["applied"],
+            f'{r["drift_rows"]}{f" ({drift})" if drift else ""}',
+            word(lang, "yes" if r["hash_ok"] else "no"), r["agreed_at"] or "",
+            say(r["detail"], lang), Html(_agree_button(request, brand_id, r)))
+
+
+def _auto_agree_form(request: web.Request, brand_id: str, on: bool) -> str:
+    if not roles.allows(request[SESSION].role, "admin"):
+        return ""
+    lang = request[LANG]
+    return (f'<form method="post" action="/ui/brands/{esc(seg(brand_id))}/mirror/auto-agree">'
+            f'{_csrf(request)}<input type="hidden" name="on" value="{"" if on else "1"}">'
+            f'<button type="submit" class="secondary">'
+            f'{esc(word(lang, "auto_off" if on else "auto_on"))}</button> '
+            f'<span class="hint">{esc(word(lang, "auto_hint"))}</span></form>')
+
+
+def _notice(request: web.Request) -> str:
+    lang = request[LANG]
+    if day := request.query.get("agreed"):
+        return (f'<p class="ok" role="status">'
+                f'{esc(word(lang, "agreed_day").format(day=day))}</p>')
+    if request.query.get("saved"):
+        return f'<p class="ok" role="status">{esc(word(lang, "setting_saved"))}</p>'
+    return ""
 
 
 @routes.get("/brands/{brand_id}/mirror")
-async def mirror_page(request: web.Request) -> web.Response:
+async def mirror_page(request: web.Request, *, error: str | None = None,
+                      status: int = 200) -> web.Response:
     lang = request[LANG]
     answer = await bridge.call(routes_mirror.list_reconciliations, request)  # 404: not yours
     m = answer["mirror"]
@@ -123,15 +178,53 @@ async def mirror_page(request: web.Request) -> web.Response:
             ("registered", word(lang, "yes" if m["push_registered"] else "no")),
             ("reconciled", m["reconciled_day"] or never),
             ("auto_agree", word(lang, "yes" if answer["auto_agree"] else "no")))) + "</dl>"
+    brand_id = answer["brand_id"]
     if answer["items"]:
-        heads = ("day", "outcome", "rows", "applied", "drift", "hash", "agreed", "detail")
-        table = ('<div class="table"><table><thead><tr>'
-                 + "".join(f'<th scope="col">{esc(word(lang, h))}</th>' for h in heads)
-                 + "</tr></thead><tbody>"
-                 + "".join(_report_row(lang, r) for r in answer["items"])
-                 + "</tbody></table></div>")
+        heads = ("day", "outcome", "rows", "applied", "drift", "hash", "agreed", "detail",
+                 "action")
+        table = html_table([word(lang, h) for h in heads],
+                           [_report_row(request, brand_id, r) for r in answer["items"]],
+                           word(lang, "reports"))
     else:
         table = f'<p>{esc(word(lang, "no_reports"))}</p>'
-    body = (f'{facts}<h2>{esc(word(lang, "reports"))}</h2>{table}'
-            f'<p class="hint">{esc(word(lang, "agree_how"))}</p>')
-    return page(request, f'{word(lang, "mirror")}: {answer["brand_id"]}', body)
+    admin = roles.allows(request[SESSION].role, "admin")
+    body = (f'{_notice(request)}{error or ""}{facts}'
+            f'{_auto_agree_form(request, brand_id, answer["auto_agree"])}'
+            f'<h2>{esc(word(lang, "reports"))}</h2>{table}'
+            f'<p class="hint">{esc(word(lang, "agree_hint" if admin else "agree_how"))}</p>')
+    return page(request, f'{word(lang, "mirror")}: {brand_id}', body, status=status)
+
+
+@routes.post("/brands/{brand_id}/mirror/agree")
+async def agree(request: web.Request) -> web.Response:
+    """The API's own run with ``agree: true`` (admin: roles.py; audited there)."""
+    form = await request.post()
+    day = str(form.get("date", ""))
+    try:
+        report = (await bridge.call(routes_mirror.run_reconciliation, request,
+                                    body={"date": day, "agree": True}))["items"][0]
+    except Problem as problem:
+        if problem.status not in (409, 422):
+            raise
+        why = "; ".join(say(f'{e["reason"]}', request[LANG]) for e in problem.errors or []) \
+            or say(problem.detail, request[LANG])
+        return await _refused(request, day, why, problem.status)
+    if not report["agreed_at"]:
+        return await _refused(request, day, say(report["detail"] or word(
+            request[LANG], "o_" + report["outcome"]), request[LANG]), 409)
+    raise web.HTTPSeeOther(f"/ui/brands/{seg(request.match_info['brand_id'])}/mirror"
+                           f"?agreed={seg(day)}")
+
+
+async def _refused(request: web.Request, day: str, why: str, status: int) -> web.Response:
+    text = word(request[LANG], "not_agreed").format(day=day, why=why)
+    return await mirror_page(request, error=f'<p class="err" role="alert">{esc(text)}</p>',
+                             status=status)
+
+
+@routes.post("/brands/{brand_id}/mirror/auto-agree")
+async def auto_agree(request: web.Request) -> web.Response:
+    form = await request.post()
+    await bridge.call(routes_mirror.run_reconciliation, request,
+                      body={"auto_agree": bool(form.get("on"))})
+    raise web.HTTPSeeOther(f"/ui/brands/{seg(request.match_info['brand_id'])}/mirror?saved=1")

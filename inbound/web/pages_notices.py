@@ -8,6 +8,7 @@ from aiohttp import web
 
 from inbound.api.state import POOL
 from inbound.notices import KINDS, SQL
+from inbound.web import can, catalogue
 from inbound.web.html import esc
 from inbound.web.state import LANG, SESSION
 
@@ -29,9 +30,7 @@ T: dict[str, tuple[str, str]] = {
 }
 
 
-def t(lang: str, key: str) -> str:
-    pair = T[key]
-    return pair[1] if lang == "en" else pair[0]
+t = catalogue.section("notices", T)  # folded into the one catalogue
 
 
 def _csrf(request: web.Request) -> str:
@@ -46,17 +45,21 @@ async def section(request: web.Request, error: str | None = None) -> str:
     rows = "".join(
         f'<tr><td>{esc(s["email"])}</td><td>{esc("✓" if s["digest"] else "–")}</td>'
         f'<td>{esc(", ".join(t(lang, k) for k in s["immediate"] if k in KINDS))}</td>'
-        f'<td><form method="post" action="/ui/notices/remove" class="inline">{_csrf(request)}'
-        f'<input type="hidden" name="email" value="{esc(s["email"])}"><button type="submit" '
-        f'class="secondary">{esc(t(lang, "remove"))}</button></form></td></tr>' for s in subs)
+        + (f'<td><form method="post" action="/ui/notices/remove" class="inline">'
+           f'{_csrf(request)}<input type="hidden" name="email" value="{esc(s["email"])}">'
+           f'<button type="submit" class="secondary">{esc(t(lang, "remove"))}</button>'
+           '</form></td>' if can.may(request, "/notices/remove") else "")
+        + '</tr>' for s in subs)
     table = ('<div class="table"><table><tbody>' + rows + '</tbody></table></div>'
              if rows else "")
     kinds = "".join(f'<label><input type="checkbox" name="immediate" value="{k}" checked> '
                     f'{esc(t(lang, k))}</label> ' for k in KINDS)
+    head = (f'<section class="box" aria-labelledby="notices-h"><h2 id="notices-h">'
+            f'{esc(t(lang, "notices"))}</h2><p class="hint">{esc(t(lang, "hint"))}</p>{table}')
+    if not can.may(request, "/notices"):
+        return head + "</section>"
     return (
-        f'<section class="box" aria-labelledby="notices-h"><h2 id="notices-h">'
-        f'{esc(t(lang, "notices"))}</h2><p class="hint">{esc(t(lang, "hint"))}</p>{table}'
-        f'<form method="post" action="/ui/notices">{_csrf(request)}'
+        head + f'<form method="post" action="/ui/notices">{_csrf(request)}'
         f'<div><label for="n-email">{esc(t(lang, "email"))}</label>'
         f'<input id="n-email" name="email" type="email" required maxlength="254"></div>'
         f'<fieldset><legend>{esc(t(lang, "notices"))}</legend><label><input type="checkbox" '

@@ -18,7 +18,7 @@ from inbound import sqlfile
 from inbound.api import routes_config
 from inbound.api.scope import visible_brand
 from inbound.api.state import POOL
-from inbound.web import bridge, formats, pages_events, pages_reviews, queries
+from inbound.web import bridge, can, formats, pages_events, pages_reviews, pages_status, queries
 from inbound.web.catalogue import add, code, say
 from inbound.web.html import Html, esc, seg, table, tr
 from inbound.web.pages_brands import page
@@ -199,10 +199,12 @@ async def overview_page(request: web.Request) -> web.Response:
     saved = (f'<p class="ok" role="status">{esc(tr(lang, "reviewed"))}</p>'
              if request.query.get("reviewed") else "")
     links = (f'<p class="noprint"><a href="{esc(base)}/events">{esc(tr(lang, "events"))}</a> · '
-             f'<a href="{esc(base)}">{esc(tr(lang, "ov.settings"))}</a> · '
-             f'<a href="{esc(base)}/consents/new">{esc(tr(lang, "record_consent"))}</a></p>')
+             f'<a href="{esc(base)}">{esc(tr(lang, "ov.settings"))}</a>'
+             + (f' · <a href="{esc(base)}/consents/new">{esc(tr(lang, "record_consent"))}</a>'
+                if can.may(request, f"/brands/{brand_id}/consents") else "") + "</p>")
     body = (links + saved + '<div class="grid">'
             + totals_section(lang, totals) + health_section(lang, health) + "</div>"
+            + await pages_status.box(request, brand_id)
             + pending_section(lang, base, pending, now)
             + await pages_reviews.section(request, brand_id, formats.show_time,
                                           pages_events.time_left, back="overview")

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from inbound.api import routes_reviews
-from inbound.web import bridge
+from inbound.web import bridge, can
 from inbound.web.html import Html, esc, seg, table, tr
 from inbound.web.state import LANG, SESSION
 
@@ -27,6 +27,8 @@ def decision_label(lang: str, decision: str | None) -> str:
 def _button(request: web.Request, base: str, item: dict[str, Any], action: str,
             back: str) -> str:
     lang = request[LANG]
+    if not can.may(request, f'{base.removeprefix("/ui")}/reviews/{item["id"]}/{action}'):
+        return ""
     label = tr(lang, f"review_{action}")
     return (f'<form method="post" action="{esc(base)}/reviews/{esc(item["id"])}/{action}" '
             f'class="inline"><input type="hidden" name="csrf" '

@@ -12,8 +12,10 @@ from aiohttp import web
 
 from inbound.api import routes_webhooks
 from inbound.api.problems import Problem
-from inbound.web import bridge, pages_notices
-from inbound.web.html import esc, tr
+from inbound.web import bridge, can, catalogue, pages_notices
+from inbound.web.catalogue import field_word, say
+from inbound.web.html import Html, esc, tr
+from inbound.web.html import table as html_table
 from inbound.web.pages_brands import page
 from inbound.web.state import LANG, SESSION
 from inbound.webhooks import KINDS
@@ -50,20 +52,31 @@ T: dict[str, tuple[str, str]] = {
     "log": ("Gönderim kaydı", "Delivery log"),
     "no_attempts": ("Henüz gönderim yok.", "No deliveries yet."),
     "at": ("Zaman", "At"), "outcome": ("Sonuç", "Outcome"), "latency": ("Süre (ms)", "ms"),
-    "error": ("Hata", "Error"), "state": ("Durum", "State"),
+    "error": ("Hata", "Error"), "state": ("Durum", "State"), "actions": ("İşlem", "Actions"),
+    # the event kinds: the code stays beside the word (a CRM's developer looks for it)
+    "k.consent.received": ("Gelen izin ya da ret", "Consent received"),
+    "k.consent.settled": ("İYS'nin sonucu", "Consent settled by İYS"),
+    "k.iys.changed": ("İYS tarafındaki değişiklik", "Change on İYS's side"),
+    "k.review.needed": ("İnceleme bekleyen mesaj", "Message waiting for review"),
+    "k.import.finished": ("Toplu yükleme bitti", "Bulk upload finished"),
 }
 
 
-def t(lang: str, key: str) -> str:
-    pair = T.get(key)
-    return (pair[1] if lang == "en" else pair[0]) if pair else tr(lang, key)
+t = catalogue.section("webhooks", T)  # folded into the one catalogue
 
 
 def _csrf(request: web.Request) -> str:
     return f'<input type="hidden" name="csrf" value="{esc(request[SESSION].csrf)}">'
 
 
+def _kind(lang: str, kind: str) -> str:
+    """An event kind as a word, with its code (escaped markup)."""
+    return f'{esc(t(lang, "k." + kind))} <code>{esc(kind)}</code>'
+
+
 def _button(request: web.Request, wid: int, action: str, label: str) -> str:
+    if not can.may(request, f"/webhooks/{wid}/{action}"):
+        return ""
     return (f'<form method="post" action="/ui/webhooks/{wid}/{action}" class="inline">'
             f'{_csrf(request)}<button type="submit" class="secondary">{esc(label)}</button>'
             '</form>')
@@ -73,7 +86,8 @@ def _form(request: web.Request, values: dict[str, Any], error: str | None) -> st
     lang = request[LANG]
     chosen = values.get("events") or list(KINDS[:3])
     kinds = "".join(f'<label><input type="checkbox" name="events" value="{k}"'
-                    f'{" checked" if k in chosen else ""}> {k}</label> ' for k in KINDS)
+                    f'{" checked" if k in chosen else ""}> {_kind(lang, k)}</label> '
+                    for k in KINDS)
     full = values.get("recipient") == "full"
     return (
         f'<form method="post" action="/ui/webhooks" class="box"><h2>{esc(t(lang, "add"))}</h2>'
@@ -110,22 +124,20 @@ async def _listing(request: web.Request, values: dict[str, Any], error: str | No
         if w["paused_at"]:
             actions.insert(0, _button(request, w["id"], "resume", t(lang, "resume")))
         actions.append(_button(request, w["id"], "delete", t(lang, "delete")))
-        rows.append(
-            f'<tr><td><a href="/ui/webhooks/{esc(w["id"])}">#{esc(w["id"])}</a></td>'
-            f'<td>{esc(w["url"])}</td><td>{esc(", ".join(w["events"]))}</td>'
-            f'<td>{esc(", ".join(w["brands"] or []) or "*")}</td>'
-            f'<td>{esc(t(lang, w["recipient"]))}</td><td>{esc(state)}</td>'
-            f'<td>{"".join(actions)}</td></tr>')
+        rows.append((
+            Html(f'<a href="/ui/webhooks/{esc(w["id"])}">#{esc(w["id"])}</a>'), w["url"],
+            Html(", ".join(_kind(lang, k) for k in w["events"])),
+            ", ".join(w["brands"] or []) or "*", t(lang, w["recipient"]), state,
+            Html("".join(actions))))
     if rows:
         heads = ("ID", t(lang, "url"), t(lang, "events"), tr(lang, "brands"),
-                 t(lang, "recipient_shown"), t(lang, "state"), "")
-        parts.append('<div class="table"><table><thead><tr>'
-                     + "".join(f'<th scope="col">{esc(h)}</th>' for h in heads)
-                     + f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
-                     f'<p class="hint">{esc(t(lang, "rotate_hint"))}</p>')
+                 t(lang, "recipient_shown"), t(lang, "state"), t(lang, "actions"))
+        parts.append(html_table(heads, rows, t(lang, "webhooks"))
+                     + f'<p class="hint">{esc(t(lang, "rotate_hint"))}</p>')
     else:
         parts.append(f'<p>{esc(t(lang, "none"))}</p>')
-    parts.append(_form(request, values, error))
+    if can.may(request, "/webhooks"):
+        parts.append(_form(request, values, error))
     parts.append(await pages_notices.section(request, pages_notices.error_of(request)))
     return page(request, t(lang, "webhooks"), "".join(parts), status=status)
 
@@ -150,8 +162,11 @@ async def add_webhook(request: web.Request) -> web.Response:
     except Problem as problem:
         if problem.status not in (404, 422):
             raise
-        reasons = "; ".join(f'{e["field"]}: {e["reason"]}' for e in problem.errors or [])
-        return await _listing(request, values, reasons or problem.detail, status=422)
+        lang = request[LANG]
+        reasons = "; ".join(f'{field_word(e["field"], lang)}: {say(e["reason"], lang)}'
+                            for e in problem.errors or [])
+        return await _listing(request, values, reasons or say(problem.detail, lang),
+                              status=422)
     return await _listing(request, {}, secret=created, status=201)
 
 
@@ -174,17 +189,12 @@ async def delivery_log(request: web.Request) -> web.Response:
     lang = request[LANG]
     endpoint = await bridge.call(routes_webhooks.get_webhook, request)
     log = await bridge.call(routes_webhooks.deliveries, request, query={"limit": "200"})
-    rows = "".join(
-        f'<tr><td>{esc(a["at"])}</td><td>{esc(a["type"] or "")}</td>'
-        f'<td>{esc(a["brand"] or "")} #{esc(a["sequence"] or "")}</td>'
-        f'<td>{esc(a["outcome"])}</td><td>{esc(a["http_status"] or "")}</td>'
-        f'<td>{esc(a["latency_ms"])}</td><td>{esc(a["error"] or "")}</td></tr>'
-        for a in log["items"])
+    rows = [(a["at"], a["type"] or "", f'{a["brand"] or ""} #{a["sequence"] or ""}',
+             a["outcome"], a["http_status"] or "", a["latency_ms"], a["error"] or "")
+            for a in log["items"]]
     heads = (t(lang, "at"), t(lang, "events"), tr(lang, "brands"), t(lang, "outcome"),
              "HTTP", t(lang, "latency"), t(lang, "error"))
-    table = ('<div class="table"><table><thead><tr>'
-             + "".join(f'<th scope="col">{esc(h)}</th>' for h in heads)
-             + f'</tr></thead><tbody>{rows}</tbody></table></div>' if rows
+    table = (html_table(heads, rows, t(lang, "log")) if rows
              else f'<p>{esc(t(lang, "no_attempts"))}</p>')
     return page(request, f'{t(lang, "log")}: #{endpoint["id"]} {endpoint["url"]}',
                 f'<p><a href="/ui/webhooks">{esc(t(lang, "webhooks"))}</a></p>{table}')

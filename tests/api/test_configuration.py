@@ -187,3 +187,26 @@ async def test_rules_import_with_conflicts_changes_nothing_and_lists_them_all(
     assert any("'ret'" in r for r in reasons)
     assert await world.pool.fetchval("SELECT aliases FROM brand WHERE id = 'acme'") \
         == ["ACME MARKET"]
+
+
+async def test_the_link_pages_privacy_notice_is_a_brand_setting(world: World) -> None:
+    c, a = world.client, world.auth("a")
+    url = "/api/v1/brands/acme"
+    assert (await (await c.get(url, headers=a)).json())["privacy_notice"] is None
+    for bad in ({"url": "ftp://acme.example"}, {"url": "https://a", "text": "b"}, {},
+                {"text": ""}, "https://acme.example", {"link": "https://acme.example"}):
+        refused = await c.patch(url, headers=a, json={"privacy_notice": bad})
+        assert refused.status == 422, bad
+    notice = {"url": "https://acme.example/kvkk"}
+    patched = await c.patch(url, headers=a, json={"privacy_notice": notice})
+    assert patched.status == 200 and (await patched.json())["privacy_notice"] == notice
+    # the link page reads it; the pipeline's rules load with it
+    assert await world.pool.fetchval("SELECT settings -> 'privacy_notice' ->> 'url' FROM brand"
+                                     " WHERE id = 'acme'") == notice["url"]
+    from inbound import store
+    rules = RuleSet.from_dict(await store.load_rules_dict(world.pool))
+    assert dict(rules.brand("acme").privacy_notice) == notice
+    assert RuleSet.from_dict(rules.to_dict()).brand("acme").privacy_notice == (
+        ("url", notice["url"]),)
+    cleared = await c.patch(url, headers=a, json={"privacy_notice": None})
+    assert (await cleared.json())["privacy_notice"] is None

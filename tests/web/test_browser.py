@@ -92,7 +92,8 @@ async def test_owner_journey(browser: Any, server: TestClient) -> None:
     await check(page, "brands")
 
     # add an alias and see the explain box use it, as one types
-    await page.get_by_role("link", name="ACME", exact=True).click()
+    # (the brands list, not the mirror section below it, which links ACME too)
+    await page.get_by_role("listitem").get_by_role("link", name="ACME", exact=True).click()
     await page.get_by_label("Diğer adlar").fill("ACME MARKET\nACMECIM")
     await page.get_by_role("button", name="Kaydet").click()
     await page.get_by_role("status").filter(has_text="Kaydedildi").wait_for()

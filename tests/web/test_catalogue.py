@@ -8,13 +8,19 @@ from __future__ import annotations
 import html as htmlmod
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import asyncpg
 from aiohttp.test_utils import TestClient
 
+from inbound.api import routes_imports
 from inbound.web.catalogue import WORDS, say
 from tests.api.conftest import add_message
+from tests.imports.files import TR_HEADERS, csv_bytes, recent
+from tests.links.conftest import make_links
 from tests.near_miss import add_review
 from tests.web.conftest import RECIPIENT, Site, csrf_of, sign_in
+from tests.web.test_imports import form as upload_form
 
 STATES = ("pending", "accepted", "not_needed", "superseded", "duplicate", "failed",
           "dismissed")
@@ -117,3 +123,84 @@ def test_the_english_side_is_the_api_and_the_page_shows_turkish() -> None:
 def test_every_word_has_both_languages() -> None:
     for key, (turkish, english) in WORDS.items():
         assert turkish.strip() and english.strip(), key
+
+
+async def _seed_features(client: TestClient, site: Site) -> list[str]:
+    """A reconciliation report of each outcome, an upload, a webhook with a delivery, an
+    e-mail subscription: the feature pages with something to show. Answers the pages
+    (and the one-off answers: the new webhook's secret)."""
+    await site.pool.execute(
+        "INSERT INTO iys_mirror_status (brand_code, pulled_at, push_registered, reconciled_day)"
+        " VALUES (700001, now() - interval '5 minutes', true, current_date - 2)")
+    for i, outcome in enumerate(("matched", "mismatch", "unavailable", "drift")):
+        await site.pool.execute(
+            "INSERT INTO iys_reconciliation (brand_code, day, outcome, file_rows, drift_rows,"
+            " drift, hash_ok) VALUES (700001, current_date - $1::int, $2, 4, 0, '[]', true)",
+            i + 1, outcome)
+    html = await (await client.get("/ui/brands/acme/imports")).text()
+    rows = [("0532 123 45 67", "MESAJ", "ONAY", "HS_ISLAK_IMZA", "", recent()),
+            ("0532 123", "MESAJ", "ONAY", "HS_ISLAK_IMZA", "", recent())]
+    uploaded = await client.post("/ui/brands/acme/imports", allow_redirects=False, data=upload_form(
+        csrf_of(html), csv_bytes(rows, header=TR_HEADERS, sep=";", bom=True)))
+    assert uploaded.status == 303
+    await routes_imports.wait_for_storing()
+    status_page = uploaded.headers["Location"]
+    html = await (await client.get("/ui/webhooks")).text()
+    created = await client.post("/ui/webhooks", data={
+        "csrf": csrf_of(html), "url": "https://crm.acme.example/hook",
+        "events": ["consent.received"], "brands": "acme", "recipient": "full"})
+    assert created.status == 201
+    refused = await client.post("/ui/webhooks", data={
+        "csrf": csrf_of(html), "url": "https://10.0.0.5/hook", "events": "consent.received"})
+    assert refused.status == 422
+    await client.post("/ui/notices", data={"csrf": csrf_of(html), "email": "uyum@acme.example",
+                                           "digest": "1", "immediate": ["drift"]})
+    bad_mail = await client.post("/ui/notices", data={"csrf": csrf_of(html), "email": "yok"})
+    wid = await site.pool.fetchval("SELECT id FROM webhook_endpoint")
+    await site.pool.execute("UPDATE webhook_endpoint SET paused_at = now()")
+    return [await created.text(), await refused.text(), await bad_mail.text(),
+            status_page, status_page + "?lang=tr", f"/ui/webhooks/{wid}"]
+
+
+async def test_the_feature_pages_have_no_english_word_left(client: TestClient,
+                                                           site: Site) -> None:
+    await sign_in(client)
+    created, refused, bad_mail, *paths = await _seed_features(client, site)
+    paths += ["/ui/brands/acme/mirror", "/ui/brands/acme/imports", "/ui/webhooks",
+              "/ui/brands", "/ui/brands/acme/overview", "/ui/brands/kuzey/mirror",
+              "/ui/imports", "/ui/mirror"]
+    found = {}
+    for path in paths:
+        response = await client.get(path)
+        assert response.status < 500, path
+        left = leftovers(await response.text(), ALLOWED)
+        if left:
+            found[path] = left
+    for name, answer in (("webhook created", created), ("webhook refused", refused),
+                         ("bad e-mail", bad_mail)):
+        left = leftovers(answer, ALLOWED | {"crm", "whsec"})
+        if left:
+            found[name] = left
+    assert not found, "\n".join(f"{k}: {sorted(v)}" for k, v in found.items())
+
+
+async def test_the_link_page_has_no_english_word_left(pool: asyncpg.Pool,
+                                                      aiohttp_client: Any) -> None:
+    links = await make_links(pool, aiohttp_client)
+    await pool.execute("UPDATE brand SET settings = settings || $1::jsonb WHERE id = 'acme'",
+                       {"privacy_notice": {"url": "https://acme.example/kvkk"}})
+    found = {}
+    for action in ("RET", "ONAY", "choice"):
+        made = await links.mint(action=action)
+        status, page = await links.open(made["code"])
+        assert status == 200, page
+        _, done = await links.tap(made["code"], status="RET" if action == "choice" else None)
+        for name, text in ((f"{action} page", page), (f"{action} done", done)):
+            left = leftovers(text, ALLOWED)
+            if left:
+                found[name] = left
+    status, missing = await links.open("nosuchcode12")
+    assert status == 404
+    if left := leftovers(missing, ALLOWED):
+        found["unknown code"] = left
+    assert not found, "\n".join(f"{k}: {sorted(v)}" for k, v in found.items())

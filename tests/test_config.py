@@ -139,3 +139,28 @@ def test_retention_periods_default_to_three_years_and_one_year_and_name_their_ke
         parse({"retention": {"keep_without_consent_days": 0}}, {})
     with pytest.raises(ConfigError, match="retention.keep_forever"):
         parse({"retention": {"keep_forever": True}}, {})
+
+
+def test_a_links_defaults_are_link_settings_defaults() -> None:
+    # one source for each default: a key left out of [[link]] gets LinkSettings' value
+    from dataclasses import fields
+
+    from smpp_bind.settings import LinkSettings
+
+    (link,) = parse({"link": [{"name": "a", "host": "h", "system_id": "s"}]}, {}).links
+    reference = LinkSettings(name="a", host="h", port=2775, system_id="s")
+    for f in fields(LinkSettings):
+        assert getattr(link, f.name) == getattr(reference, f.name), f.name
+
+
+def test_the_iys_tables_defaults_are_the_push_sides() -> None:
+    from dataclasses import fields
+
+    from inbound.config import IysConfig
+    from iys_push.client import IysSettings
+
+    parsed, push = parse({}, {}).iys, IysSettings(base_url="", username="", password="")
+    shared = {f.name for f in fields(IysConfig)} & {f.name for f in fields(IysSettings)}
+    assert len(shared) >= 10
+    for name in shared:
+        assert getattr(parsed, name) == getattr(push, name), name

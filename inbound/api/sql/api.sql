@@ -141,10 +141,18 @@ SELECT
    AND ($5::text IS NULL OR e.state = $5)
    AND ($6::text IS NULL OR e.type = $6)
    AND e.received_at >= coalesce($7::timestamptz, '-infinity')
-   AND e.received_at < coalesce($8::timestamptz, 'infinity')
-   AND (e.received_at, e.id) < (coalesce((SELECT c.received_at FROM consent_event c
-                                           WHERE c.id = $2::bigint), 'infinity'),
-                                coalesce($2::bigint, 9223372036854775807))
+   -- one upper bound, the lower of "before $8" = ($8, min id) and the cursor (its receipt
+   -- time, its id): the scan starts there. Two bounds on the column (a scalar and a row) are
+   -- not comparable for the index, which then started at the newest and walked back.
+   AND (e.received_at, e.id) < (
+         (SELECT least(coalesce($8::timestamptz, 'infinity'),
+                       coalesce((SELECT c.received_at FROM consent_event c
+                                  WHERE c.id = $2::bigint), 'infinity'))),
+         (SELECT CASE WHEN coalesce($8::timestamptz, 'infinity')
+                           <= coalesce((SELECT c.received_at FROM consent_event c
+                                         WHERE c.id = $2::bigint), 'infinity')
+                      THEN -9223372036854775808
+                      ELSE coalesce($2::bigint, 9223372036854775807) END))
  ORDER BY e.received_at DESC, e.id DESC
  LIMIT $9
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import asyncpg
+
 from bench import mixed
+from bench.harness import MO_FIELDS, PEER_PASSWORD, BenchSmsc
 from bench.ratios import MIXED, spread_lines
 from keywords import RuleSet, match, render_reply
 
@@ -50,3 +53,27 @@ def test_the_ratio_spread_lists_every_run_and_the_mixed_verdict() -> None:
     assert "0.500 · 0.400 · 0.600" in lines[0] and "range 0.400–0.600×" in lines[0]
     assert "0.500 · 0.700 · 0.580" in lines[1] and "median 0.580×" in lines[1]
     assert lines[1].endswith("**not met**")
+
+
+async def test_two_cycles_of_the_mix_through_the_service_store_what_the_mix_says(
+    dsn: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    # the bench row's machinery end to end (no timing): peer.js's mix command, the
+    # transceiver link, the rules with the shared number's replies off
+    async with BenchSmsc(password=PEER_PASSWORD) as smsc:
+        done: dict[str, object] = {}
+
+        async def measure() -> None:
+            await smsc.wait_bound(timeout=60)
+            done.update(await smsc.load(48, 10, timeout=120, **MO_FIELDS))
+
+        await mixed.run_row(smsc, dsn, tmp_path, "info", measure)
+    assert done["answered"] == 48 and done["errors"] == 0
+    counts = await pool.fetchrow(
+        """SELECT (SELECT count(*) FROM mo_message) AS messages,
+                  (SELECT count(*) FROM mo_message WHERE outcome = 'consent') AS consents,
+                  (SELECT count(*) FROM sms_in) AS pdus,
+                  (SELECT count(*) FROM sms_in WHERE data_coding = 8) AS ucs2,
+                  (SELECT count(*) FROM sms_out) AS replies""")
+    assert dict(counts) == {"messages": 40, "consents": 40, "pdus": 48, "ucs2": 10,
+                            "replies": 2}

@@ -13,9 +13,12 @@ import os
 import statistics
 import sys
 import tempfile
+import logging
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+import structlog
 
 from inbound import db, store
 from inbound.pipeline import Pipeline
@@ -43,6 +46,8 @@ def _batch(start: int) -> list[Received]:
 
 
 async def main(rounds: int, batches: int) -> None:
+    # the pipeline logs every message at debug by default: measure the statements, not that
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     with tempfile.TemporaryDirectory(prefix="iys-tally-") as tmp:
         pg = await asyncio.to_thread(db.start_embedded, Path(tmp) / "pgdata")
         try:

@@ -9,11 +9,11 @@ round (median and p90 ms per batch) and the load average; nothing is written to 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import statistics
 import sys
 import tempfile
-import logging
 import time
 from datetime import UTC, datetime
 from pathlib import Path

@@ -18,7 +18,7 @@ Window 50 runs ``BENCH_W50_RUNS`` times in every row (default 3); the targets us
 Environment: ``BENCH_N`` messages per (row, window) (default 20000), ``BENCH_WINDOWS``
 (default ``1,10,50``), ``BENCH_PACED_RATE`` / ``BENCH_PACED_SECONDS`` (default 1000 MO/s for
 10 s, the ack-latency target), ``BENCH_ROWS`` (comma-separated subset of ``npm,smpplib,naive,
-iys``; default all), ``BENCH_IYS_LOG_LEVEL`` (the service's log level, default ``info`` as in
+iys,mixed``; default all), ``BENCH_IYS_LOG_LEVEL`` (the service's log level, default ``info`` as in
 production), ``BENCH_OUT`` (directory for results.json and BENCHMARKS.md,
 default: the repository). Writes ``bench/results.json`` and ``BENCHMARKS.md``.
 
@@ -60,8 +60,8 @@ from bench import flood as flood_bench
 from bench import imports as imports_bench
 from bench import iys as iys_bench
 from bench import links as links_bench
+from bench import mixed, report
 from bench import presend as check_bench
-from bench import report
 from bench.harness import (
     ACKONLY_SCRIPT,
     IYS_INBOUND,
@@ -74,6 +74,7 @@ from bench.harness import (
     service_process,
     wait_listening,
 )
+from bench.ratios import MIXED
 from inbound import db
 from tests.processes import stop_process
 
@@ -101,7 +102,7 @@ class Settings:
             paced_rate=int(env.get("BENCH_PACED_RATE", "1000")),
             paced_seconds=int(env.get("BENCH_PACED_SECONDS", "10")),
             out=Path(env.get("BENCH_OUT", str(ROOT))),
-            rows=set(env.get("BENCH_ROWS", "npm,smpplib,naive,iys").split(",")),
+            rows=set(env.get("BENCH_ROWS", "npm,smpplib,naive,iys,mixed").split(",")),
             log_level=env.get("BENCH_IYS_LOG_LEVEL", "info"),
             repeats=max(1, int(env.get("BENCH_W50_RUNS", "3"))),
         )
@@ -345,6 +346,10 @@ async def smpp_section(s: Settings, tmpdir: Path, pg_uri: str, info: dict[str, A
                                         iys_url=f"http://127.0.0.1:{sandbox_port}")
                 async with service_process(config, iys_dsn, tmpdir / "service.log"):
                     await measure(smsc, "iys-inbound", s, rows, paced_after=iys_dsn)
+        if "mixed" in s.rows and 50 in s.windows:
+            mixed_dsn, _ = await create_database(pg_uri, "bench_mixed")
+            await mixed.run_row(smsc, mixed_dsn, tmpdir, s.log_level,
+                                lambda: measure(smsc, MIXED, s, rows, windows=[50]))
         if "smpplib" in s.rows and "iys" in s.rows and 50 in s.windows:
             # the reference again, right after: this machine's speed drifts by ±20-45 %
             # within minutes, so the 0.5x target is judged against both runs around ours

@@ -73,7 +73,7 @@ async def _sizes(dsn: str) -> dict[str, Any]:
                       sum(pg_relation_size(c.oid)) OVER (PARTITION BY i.indexrelid) AS bytes
                  FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
                  JOIN pg_class c ON c.oid = i.indexrelid
-                WHERE t.relname IN ('mo_message', 'consent_event')""")
+                WHERE t.relname IN ('mo_message', 'consent_event', 'consent_event_tally')""")
         parts = await conn.fetch(
             """SELECT p.relname AS parent, pi.relname AS name,
                       sum(pg_relation_size(ci.oid)) AS bytes
@@ -85,7 +85,7 @@ async def _sizes(dsn: str) -> dict[str, Any]:
                 GROUP BY 1, 2""")
         tables = await conn.fetch(
             """SELECT relname AS name, pg_total_relation_size(oid) AS bytes FROM pg_class
-                WHERE relname IN ('mo_message', 'consent_event')""")
+                WHERE relname IN ('mo_message', 'consent_event', 'consent_event_tally')""")
         sms_in = await conn.fetchval(
             """SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits
                 WHERE inhparent = 'sms_in'::regclass""")

@@ -128,7 +128,7 @@ async def read_figures(conn: asyncpg.Connection) -> dict[str, Any]:
     last = await conn.prepare(web_queries.SQL.last_event_at)
 
     async def page_chart() -> None:
-        await chart.fetch(BRAND, month_ago, now)
+        await chart.fetch(BRAND, (now - timedelta(days=29)).date(), now.date() + timedelta(days=1))
         await last.fetchval(BRAND)
     out["web_chart_30_days"] = _summary(await _timed(page_chart))
     return out

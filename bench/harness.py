@@ -45,6 +45,10 @@ class BenchSmsc(NodeSmsc):
         return await self._command("paced", "paced_done", timeout, n=n, rate=rate,
                                    fields=encode_fields(fields))
 
+    async def mix(self, cycle: list[dict[str, Any]] | None) -> int:
+        """Every later deliver_sm of a load takes the next entry of ``cycle`` (None: off)."""
+        return int((await self._command("mix", "mix", cycle=cycle))["size"])
+
     async def counter(self, set_to: int | None = None) -> int:
         """The sender counter (``#`` runs in source_addr): read it, or set it first."""
         args = {} if set_to is None else {"set": set_to}
@@ -56,7 +60,7 @@ def service_config(path: Path, smsc_port: int, *, window: int = 50,
                    iys_url: str = "", batch_poll_delay: float | None = None,
                    lease_seconds: float | None = None, http_port: int = 0,
                    requests_per_second: float | None = None,
-                   iys_timeout: float | None = None) -> Path:
+                   iys_timeout: float | None = None, mode: str = "receiver") -> Path:
     """``iys_url`` empty: the bundled İYS sandbox inside the service process; else that URL
     (credentials ``sandbox``/``sandbox`` through IYS_USERNAME / IYS_PASSWORD).
     ``batch_poll_delay``: the service's ``[iys] batch_poll_delay`` (default: İYS's 300 s)."""
@@ -74,7 +78,7 @@ def service_config(path: Path, smsc_port: int, *, window: int = 50,
         f'[log]\nformat = "json"\nlevel = "{log_level}"\n\n'
         f'[[link]]\nname = "peer"\nhost = "127.0.0.1"\nport = {smsc_port}\n'
         f'system_id = "iys"\npassword_env = "BENCH_SMPP_PW"\nwindow = {window}\n'
-        'reconnect_min = 0.05\nreconnect_max = 0.5\nresponse_timeout = 5\n',
+        f'mode = "{mode}"\nreconnect_min = 0.05\nreconnect_max = 0.5\nresponse_timeout = 5\n',
         encoding="utf-8")
     return path
 

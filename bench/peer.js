@@ -24,10 +24,34 @@ const peerDir = path.join(__dirname, '..', 'tests', 'peer');
 // the very module instance smsc.js gets from require('smpp')
 const smpp = require(require.resolve('smpp', {paths: [peerDir]}));
 
-// --- 1. unique source_addr -------------------------------------------------------------
+// --- 1. unique source_addr (and the mixed load's cycle) -------------------------------
 let counter = 0;
+// 4. A `mix` command, {cycle: [{destination_addr, data_coding, text_hex, concat?}] | null}
+//    -> mix {size}: while set, every deliver_sm the load writes takes the next entry of the
+//    cycle instead of its own text, number and coding (bench/mixed.py builds it). An entry
+//    with concat [total, seq] gets an 8-bit concatenation UDH (esm_class 0x40) whose
+//    reference is the message's sender counter; parts 2..total keep part 1's sender.
+let mixCycle = null;
+let mixAt = 0;
+function mixed(options) {
+  const entry = mixCycle[mixAt % mixCycle.length];
+  mixAt += 1;
+  const startsMessage = !entry.concat || entry.concat[1] === 1;
+  if (startsMessage) counter += 1;
+  const source = options.source_addr.replace(/#+/, (run) => String(counter).padStart(run.length, '0'));
+  let body = Buffer.from(entry.text_hex, 'hex');
+  let esm = options.esm_class || 0;
+  if (entry.concat) {
+    body = Buffer.concat([Buffer.from([5, 0, 3, counter & 0xff, entry.concat[0], entry.concat[1]]), body]);
+    esm |= 0x40;
+  }
+  return Object.assign({}, options, {source_addr: source, destination_addr: entry.destination_addr,
+    data_coding: entry.data_coding, esm_class: esm, short_message: body});
+}
 const OriginalPDU = smpp.PDU;
 function expand(options) {
+  if (mixCycle && options && typeof options.source_addr === 'string' &&
+      options.source_addr.includes('#')) return mixed(options);
   const source = options && options.source_addr;
   if (typeof source !== 'string' || !source.includes('#')) return options;
   counter += 1;
@@ -139,6 +163,11 @@ readline.createInterface = function createInterface(...args) {
     if (cmd && cmd.cmd === 'counter') {
       if (Number.isInteger(cmd.set)) counter = cmd.set;
       return out({event: 'counter', id: cmd.id, value: counter});
+    }
+    if (cmd && cmd.cmd === 'mix') {
+      mixCycle = Array.isArray(cmd.cycle) && cmd.cycle.length ? cmd.cycle : null;
+      mixAt = 0;
+      return out({event: 'mix', id: cmd.id, size: mixCycle ? mixCycle.length : 0});
     }
     if (!cmd || cmd.cmd !== 'paced') return handler(line);
     try {

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import bigreport
+from bench.ratios import MIXED, spread_lines
 
 AGAIN = "smpplib ack-only, again"   # the reference once more, right after iys-inbound
-CLIENTS = ("npm-smpp ack-only", "smpplib ack-only", "naive", "iys-inbound", AGAIN)
+CLIENTS = ("npm-smpp ack-only", "smpplib ack-only", "naive", "iys-inbound", MIXED, AGAIN)
 TARGET_RATE, TARGET_VS_ACKONLY, TARGET_VS_NAIVE, TARGET_P99_MS = 5000, 0.5, 3.0, 50.0
 TARGET_IYS_P99_S = 2.0
 
@@ -136,6 +137,7 @@ def smpp_lines(results: dict[str, Any]) -> list[str]:
             # three decimals: 0.4962 must not read "0.50×" beside a target of 0.5×
             lines.append(f"| {w} | {_vs_ackonly(iys['rate'], refs):.3f}× | "
                          f"{iys['rate'] / naive['rate']:.1f}× |")
+    lines += ["", *spread_lines(rows, _ackonly_refs(rows, 50))]
     paced = [r for r in rows if r["mode"] == "paced"]
     if paced:
         lines += ["", "### Ack latency at a fixed offered rate (open loop, no window)", "",
@@ -201,6 +203,10 @@ def smpp_lines(results: dict[str, Any]) -> list[str]:
               "sender: decoded, matched, stored raw (`sms_in`), as `mo_message` and as one "
               "`consent_event`, committed before the ack (three batches in flight on one "
               "pipelined PostgreSQL connection).",
+              f"- **{MIXED}**: the same service on a database of its own, a transceiver "
+              "link, and `bench/mixed.py`'s mix: per 20 messages 12 GSM-7, 5 UCS-2 Turkish, "
+              "2 three-part concatenated and 1 to a number that replies (the reply stored "
+              "with the message); texts rotate among accepted spellings; MO/s counts PDUs.",
               "- **paced**: the peer sends at a fixed rate without waiting for answers "
               "(`paced` command in `bench/peer.js`), after a `CHECKPOINT` on iys-inbound's "
               "database: a fresh cluster has no WAL segment to recycle before its first "

@@ -95,6 +95,9 @@ class Config:
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _DEFAULT = Config()       # parse() falls back to these: each default is written once
 _IYS = IysConfig()
+# a link's defaults are LinkSettings' (name, host and system_id are required; port 2775 is
+# the SMPP port IANA assigns)
+_LINK = LinkConfig(name="", host="", port=2775, system_id="")
 
 
 class _Reader:
@@ -195,29 +198,32 @@ def _link(raw: Any, index: int, env: Mapping[str, str]) -> LinkConfig:
     link = LinkConfig(
         name=name,
         host=host,
-        port=r.number("port", int, 2775, 1, 65535),
+        port=r.number("port", int, _LINK.port, 1, 65535),
         system_id=r.get("system_id", str, ""),
         password=_secret(r, env, env_default),
-        mode=r.choice("mode", ("receiver", "transceiver", "transmitter"), "receiver"),
-        system_type=r.get("system_type", str, ""),
-        address_range=r.get("address_range", str, ""),
-        window=r.number("window", int, 50, 1, 1000),
+        mode=r.choice("mode", ("receiver", "transceiver", "transmitter"), _LINK.mode),
+        system_type=r.get("system_type", str, _LINK.system_type),
+        address_range=r.get("address_range", str, _LINK.address_range),
+        window=r.number("window", int, _LINK.window, 1, 1000),
         # absent: LinkSettings.uncommitted_limit (4 windows)
         max_uncommitted=(r.number("max_uncommitted", int, 1, 1, 1_000_000)
                          if "max_uncommitted" in raw else None),
-        enquire_link_interval=r.number("enquire_link_interval", float, 30.0, 1, 3600),
-        response_timeout=r.number("response_timeout", float, 10.0, 0.1, 600),
-        reconnect_min=r.number("reconnect_min", float, 1.0, 0.01, 3600),
-        reconnect_max=r.number("reconnect_max", float, 60.0, 0.01, 86400),
-        tls=r.get("tls", bool, False),
-        tls_verify=r.get("tls_verify", bool, True),
-        gsm_as_latin1=r.get("gsm_as_latin1", bool, False),
+        enquire_link_interval=r.number("enquire_link_interval", float,
+                                       _LINK.enquire_link_interval, 1, 3600),
+        response_timeout=r.number("response_timeout", float, _LINK.response_timeout, 0.1, 600),
+        reconnect_min=r.number("reconnect_min", float, _LINK.reconnect_min, 0.01, 3600),
+        reconnect_max=r.number("reconnect_max", float, _LINK.reconnect_max, 0.01, 86400),
+        tls=r.get("tls", bool, _LINK.tls),
+        tls_verify=r.get("tls_verify", bool, _LINK.tls_verify),
+        gsm_as_latin1=r.get("gsm_as_latin1", bool, _LINK.gsm_as_latin1),
         numbers=tuple(numbers),
-        redelivery_window=r.number("redelivery_window", float, 900.0, 0, 7 * 86400),
-        smsc_response_window=r.number("smsc_response_window", float, 30.0, 1, 3600),
-        send_rate=r.number("send_rate", float, 10.0, 0.1, 10000),
-        replies=r.get("replies", bool, True),
-        replies_for=r.get("replies_for", str, ""),
+        redelivery_window=r.number("redelivery_window", float, _LINK.redelivery_window,
+                                   0, 7 * 86400),
+        smsc_response_window=r.number("smsc_response_window", float,
+                                      _LINK.smsc_response_window, 1, 3600),
+        send_rate=r.number("send_rate", float, _LINK.send_rate, 0.1, 10000),
+        replies=r.get("replies", bool, _LINK.replies),
+        replies_for=r.get("replies_for", str, _LINK.replies_for),
     )
     if not link.system_id:
         raise ConfigError(f"link[{name}].system_id: required")

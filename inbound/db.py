@@ -11,7 +11,7 @@ import asyncio
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,31 +119,31 @@ async def connect(dsn: str) -> asyncpg.Connection:
     return conn
 
 
-async def listen_forever(dsn: str, channel: str, on_notify: Callable[[], None], *,
-                         on_connected: Callable[[], None] | None = None,
-                         on_lost: Callable[[], None] | None = None,
-                         ping_every: float = 5.0, ping_timeout: float = 5.0,
-                         retry_after: float = 1.0) -> None:
-    """Keep a dedicated connection LISTENing on ``channel`` until cancelled.
+async def hold_connection(dsn: str, on_connected: Callable[[asyncpg.Connection], Awaitable[bool]],
+                          *, what: str, on_lost: Callable[[], None] | None = None,
+                          ping_every: float = 5.0, ping_timeout: float = 5.0,
+                          retry_after: float = 1.0) -> None:
+    """The one reconnect loop for dedicated connections (LISTEN, the link-ownership lock).
 
-    The one reconnect loop for dedicated connections: a LISTEN connection can die silently,
-    so it is pinged every ``ping_every`` seconds (an answer later than ``ping_timeout`` counts
-    as a failure); when it fails it is dropped at once, ``on_lost`` is
-    called, and after ``retry_after`` seconds a new one is made. ``on_connected`` runs after
-    every (re)connect: whatever was notified while nobody listened is caught up there."""
+    Connects, runs ``on_connected`` (which sets up the connection's session state: a
+    listener, an advisory lock), then pings every ``ping_every`` seconds: such a connection
+    can die silently, and an answer later than ``ping_timeout`` counts as a failure. On
+    failure the connection is dropped at once, ``on_lost`` is called, and after
+    ``retry_after`` seconds a new one is made and ``on_connected`` runs again. Returns when
+    ``on_connected`` answers False (the caller no longer wants the connection); the
+    connection is terminated then, and when cancelled."""
     while True:
         conn = None
         try:
             conn = await connect(dsn)
-            await conn.add_listener(channel, lambda *_: on_notify())
-            if on_connected is not None:
-                on_connected()
+            if not await on_connected(conn):
+                return
             while not conn.is_closed():
                 await asyncio.sleep(ping_every)
                 async with asyncio.timeout(ping_timeout):
                     await conn.fetchval(store.SQL.ping)  # proves the connection still answers
         except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("LISTEN connection lost; reconnecting", channel=channel,
+            log.warning("dedicated connection lost; reconnecting", what=what,
                         error=str(exc) or type(exc).__name__)
         finally:
             if on_lost is not None:
@@ -151,6 +151,26 @@ async def listen_forever(dsn: str, channel: str, on_notify: Callable[[], None], 
             if conn is not None:
                 conn.terminate()  # not close(): it would wait on a connection that failed
         await asyncio.sleep(retry_after)
+
+
+async def listen_forever(dsn: str, channel: str, on_notify: Callable[[], None], *,
+                         on_connected: Callable[[], None] | None = None,
+                         on_lost: Callable[[], None] | None = None,
+                         ping_every: float = 5.0, ping_timeout: float = 5.0,
+                         retry_after: float = 1.0) -> None:
+    """Keep a dedicated connection LISTENing on ``channel`` until cancelled
+    (:func:`hold_connection`). ``on_connected`` runs after every (re)connect: whatever was
+    notified while nobody listened is caught up there."""
+
+    async def listen(conn: asyncpg.Connection) -> bool:
+        await conn.add_listener(channel, lambda *_: on_notify())
+        if on_connected is not None:
+            on_connected()
+        return True
+
+    await hold_connection(dsn, listen, what=f"LISTEN {channel}", on_lost=on_lost,
+                          ping_every=ping_every, ping_timeout=ping_timeout,
+                          retry_after=retry_after)
 
 
 def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[str, Path]]:

@@ -3,9 +3,10 @@
 Ownership is a PostgreSQL session-level advisory lock held on a connection of its own. The
 lock lives exactly as long as that connection: if the owning process dies (or is cut off
 from the database) the server releases it and a standby process takes the link over at its
-next try, a few seconds later. While the lock connection is healthy the owner keeps the SMPP
-session running; when it breaks, the session is stopped at once, because another process
-may already be binding the same link.
+next try, a few seconds later. The lock's connection is kept by the one reconnect loop for
+dedicated connections (``db.hold_connection``); when it breaks, the session keeps running
+and the lock is taken again when the database returns; only if another process took it
+meanwhile does the session stop.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import contextlib
 import hashlib
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -122,73 +123,52 @@ async def own_link(dsn: str, pool: asyncpg.Pool, settings: LinkSettings, sink: S
                    metrics.INCOMPLETE, metrics.THROTTLED, metrics.UNCOMMITTED_PEAK):
         family.labels(settings.name)  # a zero series from the start, not "no data"
     while True:
-        lock = _LinkLock(dsn, key)
+        # the lock's connection, kept by the one reconnect loop (db.hold_connection); it ends
+        # when the lock is not ours: at first (someone else owns the link: stay standby), or
+        # when re-taking it after a database interruption (someone took it meanwhile)
+        owned = asyncio.Event()
+        lock = asyncio.create_task(db.hold_connection(
+            dsn, _lock_taker(key, owned, link_log), what=f"link lock {settings.name}",
+            ping_every=TAKEOVER_POLL_SECONDS, retry_after=TAKEOVER_POLL_SECONDS))
+        won = asyncio.create_task(owned.wait())
+        session: asyncio.Task[None] | None = None
         try:
-            if not await lock.acquire():
+            await asyncio.wait({lock, won}, return_when=asyncio.FIRST_COMPLETED)
+            if not owned.is_set():
                 states[settings.name] = "standby"
                 await asyncio.sleep(TAKEOVER_POLL_SECONDS)
                 continue
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            link_log.warning("cannot take link ownership", error=f"{type(exc).__name__}: {exc}")
-            await lock.release()
-            await asyncio.sleep(TAKEOVER_POLL_SECONDS)
-            continue
-        link_log.info("link owned by this process", owner=me)
-        session = asyncio.create_task(
-            run_link(settings, sink, metrics=PrometheusSessionMetrics(), on_state=record,
-                     outbox=outbox))
-        keeper = asyncio.create_task(lock.keep(link_log))
-        try:
-            await asyncio.wait({session, keeper}, return_when=asyncio.FIRST_COMPLETED)
+            link_log.info("link owned by this process", owner=me)
+            # If the lock's connection breaks, the session keeps running: with the database
+            # unreachable nobody else can take the link, and the session answers
+            # ESME_RX_T_APPN until the database returns. The lock is then taken again; only
+            # if another process holds it by then does the session stop. Between those two
+            # moments both processes may be bound; every PDU is still stored once
+            # (redeliveries are recognised by content).
+            session = asyncio.create_task(
+                run_link(settings, sink, metrics=PrometheusSessionMetrics(), on_state=record,
+                         outbox=outbox))
+            await asyncio.wait({session, lock}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            session.cancel()
-            keeper.cancel()
-            await asyncio.gather(session, keeper, return_exceptions=True)
-            await lock.release()
+            for task in (won, lock, session):
+                if task is not None:
+                    task.cancel()
+            await asyncio.gather(*(t for t in (won, lock, session) if t is not None),
+                                 return_exceptions=True)
         link_log.warning("another process owns the link now; session stopped")
         await record(settings.name, "standby")
 
 
-class _LinkLock:
-    """The advisory lock on a connection of its own, kept (or re-taken) while we run.
+def _lock_taker(key: int, owned: asyncio.Event, link_log: Any
+                ) -> Callable[[asyncpg.Connection], Awaitable[bool]]:
+    """Take the link's lock on a (re)made connection; ``owned`` is set once it is ours."""
 
-    If the lock connection breaks, the session keeps running: with the database unreachable
-    nobody else can take the link, and the session answers ESME_RX_T_APPN until the database
-    returns. We then take the lock again; only if another process holds it by then do we
-    stop (``keep`` returns). Between those two moments both processes may be bound; every
-    PDU is still stored once (redeliveries are recognised by content).
-    """
+    async def take(conn: asyncpg.Connection) -> bool:
+        if not await conn.fetchval(store.SQL.try_link_lock, LOCK_NAMESPACE, key):
+            return False
+        if owned.is_set():
+            link_log.info("link ownership re-taken after a database interruption")
+        owned.set()
+        return True
 
-    def __init__(self, dsn: str, key: int) -> None:
-        self.dsn = dsn
-        self.key = key
-        self.conn: asyncpg.Connection | None = None
-
-    async def acquire(self) -> bool:
-        await self.release()
-        self.conn = await db.connect(self.dsn)
-        got = await self.conn.fetchval(store.SQL.try_link_lock, LOCK_NAMESPACE, self.key)
-        if not got:
-            await self.release()
-        return bool(got)
-
-    async def keep(self, link_log: structlog.typing.FilteringBoundLogger) -> None:
-        """Return only when another process is known to own the link."""
-        while True:
-            await asyncio.sleep(TAKEOVER_POLL_SECONDS)
-            try:
-                if self.conn is not None and not self.conn.is_closed():
-                    async with asyncio.timeout(5):
-                        await self.conn.fetchval(store.SQL.ping)
-                    continue
-                if not await self.acquire():
-                    return
-                link_log.info("link ownership re-taken after a database interruption")
-            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                await self.release()  # database unreachable: keep the session, try again
-
-    async def release(self) -> None:
-        if self.conn is not None:
-            with contextlib.suppress(Exception):
-                await self.conn.close()
-        self.conn = None
+    return take

@@ -40,7 +40,9 @@ def ratio_pause(took: float) -> float:
 
 async def update_gauges(pool: asyncpg.Pool) -> None:
     """The outbox and compliance gauges (pending events only: events in review, dismissed
-    or settled are not the pusher's work)."""
+    or settled are not the pusher's work). Folds the event tally's deltas first (its
+    readers, the failed gauge and the web page's chart, sum them: fewer to sum)."""
+    await pool.fetchval(store.SQL.compact_tally)
     row = await pool.fetchrow(store.SQL.compliance)
     metrics.BACKLOG.set(row["backlog"])
     metrics.BACKLOG_AGE.set(row["oldest_age"] or 0)

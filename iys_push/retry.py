@@ -28,6 +28,7 @@ from iys_push import consent_rules
 from iys_push.events import ClaimedEvent
 from iys_push.timefmt import format_iys
 from iys_push.token import TokenHalted
+from smpp_bind.backoff import Backoff
 
 if TYPE_CHECKING:
     from iys_push.client import Answer
@@ -55,19 +56,12 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential back-off with jitter and a cap; never past a share of the time left."""
+class RetryPolicy(Backoff):
+    """The one backoff (``smpp_bind.backoff``), capped at 5 minutes; never past a share of
+    the time left before the event's deadline."""
 
-    first: float = 1.0
-    factor: float = 2.0
     cap: float = 300.0
     share_of_time_left: float = 0.25
-
-    def delay(self, attempts: int, rng: random.Random | None = None) -> float:
-        """Seconds before attempt ``attempts + 1``: between half and all of the exponential
-        step (jitter spreads a storm's retries), capped."""
-        step = min(self.cap, self.first * self.factor ** max(0, attempts - 1))
-        return (rng or random).uniform(step / 2, step)
 
     def next_attempt(self, attempts: int, now: datetime, deadline: datetime,
                      rng: random.Random | None = None) -> datetime:

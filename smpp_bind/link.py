@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 
 import structlog
 
 from smpp_bind import pdu
+from smpp_bind.backoff import Attempts, Backoff
 from smpp_bind.commit import ThrottleLog
 from smpp_bind.sender import ReplyOutbox
 from smpp_bind.session import (
@@ -27,33 +27,12 @@ log = structlog.get_logger(__name__)
 _PERMANENT_BIND_ERRORS = {pdu.ESME_RINVPASWD, pdu.ESME_RINVSYSID, pdu.ESME_RBINDFAIL}
 
 
-class Backoff:
-    """Exponential backoff with full jitter, reset after a session that stayed up."""
-
-    def __init__(self, low: float, high: float, rng: random.Random | None = None) -> None:
-        self.low, self.high = low, high
-        self.attempt = 0
-        self.rng = rng or random.Random()
-
-    def next_delay(self) -> float:
-        ceiling = min(self.high, self.low * 2**self.attempt)
-        self.attempt += 1
-        return self.rng.uniform(self.low, max(self.low, ceiling))
-
-    def longest(self) -> float:
-        self.attempt += 1
-        return self.high
-
-    def reset(self) -> None:
-        self.attempt = 0
-
-
 async def run_link(settings: LinkSettings, sink: Sink, *, metrics: SessionMetrics | None = None,
                    on_state: StateCallback | None = None,
                    outbox: ReplyOutbox | None = None) -> None:
     """Keep one link bound until cancelled: reconnect with backoff and jitter after any end."""
     metrics = metrics or SessionMetrics()
-    backoff = Backoff(settings.reconnect_min, settings.reconnect_max)
+    backoff = Attempts(Backoff(first=settings.reconnect_min, cap=settings.reconnect_max))
     link_log = log.bind(link=settings.name)
     throttle_log = ThrottleLog()  # once a second for the link, whichever session throttles
     first = True

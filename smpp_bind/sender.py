@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 import structlog
 
 from smpp_bind import pdu
+from smpp_bind.backoff import Attempts, Backoff
 from smpp_bind.segment import segment_text
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-THROTTLE_BACKOFF_MAX = 30.0
+THROTTLE_BACKOFF = Backoff(first=1.0, cap=30.0)  # submit_sm answered ESME_RTHROTTLED
 # temporary statuses worth retrying later (the SMSC is busy or its queue is full)
 _RETRYABLE = {pdu.ESME_RTHROTTLED, 0x00000014, pdu.ESME_RSYSERR, pdu.ESME_RX_T_APPN}
 
@@ -79,7 +80,7 @@ async def send_replies(session: Session, outbox: ReplyOutbox, link: str, rate: f
 async def _send_one(session: Session, outbox: ReplyOutbox, sms: OutgoingSms,
                     limiter: RateLimiter) -> None:
     message_ids: list[str] = []
-    backoff = 1.0
+    throttled = Attempts(THROTTLE_BACKOFF)
     for segment in segment_text(sms.text, reference=random.randrange(256)):
         while True:
             await limiter.wait()
@@ -91,9 +92,9 @@ async def _send_one(session: Session, outbox: ReplyOutbox, sms: OutgoingSms,
                 break
             if status == pdu.ESME_RTHROTTLED:
                 # the SMSC asks us to slow down: wait, then send the same part again
-                log.warning("submit_sm throttled", retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(THROTTLE_BACKOFF_MAX, backoff * 2)
+                delay = throttled.next_delay()
+                log.warning("submit_sm throttled", retry_in=round(delay, 2))
+                await asyncio.sleep(delay)
                 continue
             retry_in = 60.0 if status in _RETRYABLE else None
             await outbox.failed(sms.id, pdu.status_name(status), retry_in)

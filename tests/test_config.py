@@ -159,3 +159,26 @@ def test_the_mirror_section_has_defaults_and_reads_the_push_password_from_the_en
         parse({"mirror": {"pull_interval": 1}}, {})
     with pytest.raises(ConfigError, match="mirror.push_pasword"):
         parse({"mirror": {"push_pasword": "x"}}, {})
+def test_a_links_defaults_are_link_settings_defaults() -> None:
+    # one source for each default: a key left out of [[link]] gets LinkSettings' value
+    from dataclasses import fields
+
+    from smpp_bind.settings import LinkSettings
+
+    (link,) = parse({"link": [{"name": "a", "host": "h", "system_id": "s"}]}, {}).links
+    reference = LinkSettings(name="a", host="h", port=2775, system_id="s")
+    for f in fields(LinkSettings):
+        assert getattr(link, f.name) == getattr(reference, f.name), f.name
+
+
+def test_the_iys_tables_defaults_are_the_push_sides() -> None:
+    from dataclasses import fields
+
+    from inbound.config import IysConfig
+    from iys_push.client import IysSettings
+
+    parsed, push = parse({}, {}).iys, IysSettings(base_url="", username="", password="")
+    shared = {f.name for f in fields(IysConfig)} & {f.name for f in fields(IysSettings)}
+    assert len(shared) >= 10
+    for name in shared:
+        assert getattr(parsed, name) == getattr(push, name), name

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import pytest
 
-from inbound import db, store
-from inbound.links import own_link
+from inbound import db, links, store
+from inbound.links import LOCK_NAMESPACE, link_lock_key, own_link
 from inbound.pipeline import Pipeline
 from inbound.service import DEMO_RULES
 from inbound.writer import AsyncpgWriter, BatchWriter
 from keywords import RuleSet
 from tests.smsc_peer import NodeSmsc
 from tests.stack import link_settings
+from tests.waiting import wait_until
 
 RULES = RuleSet.from_toml(DEMO_RULES.read_text(encoding="utf-8"))
 
@@ -55,3 +57,72 @@ async def test_standby_process_takes_the_link_over_when_the_owner_dies(
             owner.cancel()
             await asyncio.gather(owner, standby, return_exceptions=True)
             await pool_b.close()
+
+
+_LOCK_HOLDER = ("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND classid = $1 AND objid = $2 AND objsubid = 2")
+
+
+async def _lock_holder(pool: asyncpg.Pool, name: str) -> int | None:
+    return await pool.fetchval(_LOCK_HOLDER, LOCK_NAMESPACE, link_lock_key(name) & 0xFFFFFFFF)
+
+
+async def test_a_killed_lock_connection_is_replaced_and_the_session_kept(
+    dsn: str, pool: asyncpg.Pool, writer: BatchWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(links, "TAKEOVER_POLL_SECONDS", 0.2)
+    async with NodeSmsc(password="secret") as smsc:
+        settings = link_settings(smsc.port)
+        states: dict[str, str] = {}
+        owner = asyncio.create_task(own_link(dsn, pool, settings, Pipeline(writer, RULES),
+                                             states))
+        try:
+            await smsc.wait_bound()
+            first = await wait_until(lambda: _lock_holder(pool, "peer"), what="the lock")
+            mark = smsc.mark()
+            await pool.execute("SELECT pg_terminate_backend($1)", first)
+            # db.hold_connection notices the dead connection and takes the lock again
+            second = await wait_until(lambda: _new_holder(pool, first), what="the lock again")
+            assert second != first
+            assert states["peer"] == "bound" and smsc.find("bind", start=mark) is None
+        finally:
+            owner.cancel()
+            await asyncio.gather(owner, return_exceptions=True)
+
+
+async def test_the_session_stops_when_another_process_took_the_lock_meanwhile(
+    dsn: str, pool: asyncpg.Pool, writer: BatchWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(links, "TAKEOVER_POLL_SECONDS", 1.0)
+    async with NodeSmsc(password="secret") as smsc:
+        settings = link_settings(smsc.port)
+        states: dict[str, str] = {}
+        owner = asyncio.create_task(own_link(dsn, pool, settings, Pipeline(writer, RULES),
+                                             states))
+        other = await db.connect(dsn)
+        try:
+            await smsc.wait_bound()
+            first = await wait_until(lambda: _lock_holder(pool, "peer"), what="the lock")
+            await pool.execute("SELECT pg_terminate_backend($1)", first)
+
+            async def take() -> bool:  # "another process", between the loss and the retry
+                return bool(await other.fetchval(store.SQL.try_link_lock, LOCK_NAMESPACE,
+                                                 link_lock_key("peer")))
+
+            await wait_until(take, what="the other process's lock")
+            await wait_until(lambda: _is(states.get("peer") == "standby"),
+                             what="the session to stop")
+            assert not owner.done()  # still waiting to own the link again
+        finally:
+            owner.cancel()
+            await asyncio.gather(owner, return_exceptions=True)
+            await other.close()
+
+
+async def _new_holder(pool: asyncpg.Pool, old: int) -> int | None:
+    pid = await _lock_holder(pool, "peer")
+    return pid if pid not in (None, old) else None
+
+
+async def _is(value: bool) -> bool:
+    return value

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -143,19 +144,55 @@ EVENTS_LIST = (queries.SQL.list_events, "acme", None, None, None, None, None, No
 EXPORT = (queries.SQL.export_events, "acme", None, None, None, None, None, None, None, 1000)
 
 
-async def test_the_events_list_and_the_csv_export_walk_the_brands_id_index(
+async def test_the_events_list_and_the_csv_export_walk_a_brand_index_in_order(
     filled: asyncpg.Pool
 ) -> None:
-    for query in (EVENTS_LIST, EXPORT):
-        found = await plan(filled, *query)
-        assert "consent_event_brand_id_idx" in found or "consent_event_pkey" in found, found
-        assert "Seq Scan" not in found and "Sort" not in found, found
+    found = await plan(filled, *EVENTS_LIST)
+    assert "Index Scan Backward using consent_event_brand_time_idx" in found, found
+    assert "Seq Scan" not in found and "Sort" not in found, found
+    found = await plan(filled, *EXPORT)
+    assert "consent_event_brand_id_idx" in found or "consent_event_pkey" in found, found
+    assert "Seq Scan" not in found and "Sort" not in found, found
     # the list by recipient: the recipient's own few events
     by_recipient = (queries.SQL.list_events, "acme", None, "+905320000007", None, None, None,
                     None, None, 50)
     async with filled.acquire() as conn:
         rows = await conn.fetch("EXPLAIN " + by_recipient[0], *by_recipient[1:])
     assert "consent_event_key_idx" in "\n".join(r[0] for r in rows)
+
+
+async def test_the_events_list_of_a_past_day_is_one_index_range_not_a_walk_back(
+    filled: asyncpg.Pool
+) -> None:
+    # a day a month back (the 10M benchmark's slow read: 165-231 ms walking ids back to it)
+    month_ago = await filled.fetchval("SELECT now() - interval '30 days'")
+    day = (queries.SQL.list_events, "acme", None, None, None, None, None, month_ago,
+           month_ago + timedelta(days=1), 50)
+    found = await plan(filled, *day)
+    assert "Index Scan Backward using consent_event_brand_time_idx" in found, found
+    assert "received_at >=" in found.split("Index Cond:", 1)[1].split("\n")[0], found
+    # what it reads: the day's first page, not the index from the newest event back to the
+    # day (300 days back: ~16,000 index entries, ~90 pages, if the scan started at the end)
+    long_ago = await filled.fetchval("SELECT now() - interval '300 days'")
+    async with generic(filled) as conn:
+        analysed = "\n".join(r[0] for r in await conn.fetch(
+            "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + day[0], "acme", None, None, None, None,
+            None, long_ago, long_ago + timedelta(days=1), 50))
+    scan = analysed.split("consent_event_brand_time_idx", 1)[1]
+    assert "rows=50 " in scan.split("\n")[0], analysed
+    pages = int(scan.split("Buffers: shared hit=", 1)[1].split()[0].split("\n")[0])
+    assert pages < 20, analysed
+    assert "consent_event_brand_time_idx" not in await without(
+        filled, "consent_event_brand_time_idx", *day)
+    # and a cursor page continues exactly where the first page ended
+    first = await filled.fetch(day[0], *day[1:])
+    after = await filled.fetch(day[0], "acme", first[-1]["id"], *day[3:])
+    both = [r["id"] for r in first] + [r["id"] for r in after]
+    expected = await filled.fetch(
+        "SELECT id FROM consent_event WHERE brand_id = 'acme' AND received_at >= $1 "
+        "AND received_at < $2 ORDER BY received_at DESC, id DESC",
+        month_ago, month_ago + timedelta(days=1))
+    assert both == [r["id"] for r in expected][:len(both)] and len(set(both)) == len(both)
 
 
 async def test_the_recipient_history_reads_the_recipients_rows_only(

@@ -169,9 +169,8 @@ async def _chart(request: web.Request, brand_id: str) -> str:
                  else datetime.now(TR_TIME).date())
     if since is None or since > until or (until - since).days > 366:
         since = until - timedelta(days=CHART_DAYS - 1)
-    start = datetime.combine(since, datetime.min.time(), TR_TIME)
-    end = datetime.combine(until + timedelta(days=1), datetime.min.time(), TR_TIME)
-    rows = await pool.fetch(queries.SQL.events_per_day, brand_id, start, end)
+    rows = await pool.fetch(queries.SQL.events_per_day, brand_id, since,
+                            until + timedelta(days=1))
     return chart(request[LANG], rows, since, until)
 
 

@@ -350,7 +350,12 @@ SELECT count(*) AS backlog,
          WHERE batch_request_id IS NOT NULL AND state = 'pending') AS pending
 
 -- name: failed_count
-SELECT count(*) FROM consent_event WHERE state = 'failed'
+-- from the tally (migration 0029), not the events: one index range of a few rows a day
+SELECT coalesce(sum(n), 0)::bigint FROM consent_event_tally WHERE state = 'failed'
+
+-- name: compact_tally
+-- fold the tally's deltas (migration 0029); returns how many rows were folded
+SELECT iys_tally_compact()
 
 -- name: success_ratio_24h
 -- İYS's success ratio of one egress label over 24 hours, from every process's attempts: an

@@ -123,6 +123,10 @@ SELECT m.id, m.link, m.received_at, m.completed_at, m.sender, m.destination_addr
  LIMIT $7
 
 -- name: list_events
+-- newest first by receipt time, then id; the cursor $2 is the last id of the page before
+-- (its receipt time looked up). The bounds are written so that they are one range of
+-- consent_event_brand_time_idx (brand_id, received_at, id) whatever is NULL, also in a
+-- generic plan: a day a month back is reached by descending the index (migration 0029)
 SELECT
        e.id, e.message_id, e.submission_id, e.brand_id, e.recipient, e.recipient_type,
        e.type, e.status,
@@ -136,10 +140,20 @@ SELECT
    AND ($4::text IS NULL OR e.status = $4)
    AND ($5::text IS NULL OR e.state = $5)
    AND ($6::text IS NULL OR e.type = $6)
-   AND ($7::timestamptz IS NULL OR e.received_at >= $7)
-   AND ($8::timestamptz IS NULL OR e.received_at < $8)
-   AND ($2::bigint IS NULL OR e.id < $2)
- ORDER BY e.id DESC
+   AND e.received_at >= coalesce($7::timestamptz, '-infinity')
+   -- one upper bound, the lower of "before $8" = ($8, min id) and the cursor (its receipt
+   -- time, its id): the scan starts there. Two bounds on the column (a scalar and a row) are
+   -- not comparable for the index, which then started at the newest and walked back.
+   AND (e.received_at, e.id) < (
+         (SELECT least(coalesce($8::timestamptz, 'infinity'),
+                       coalesce((SELECT c.received_at FROM consent_event c
+                                  WHERE c.id = $2::bigint), 'infinity'))),
+         (SELECT CASE WHEN coalesce($8::timestamptz, 'infinity')
+                           <= coalesce((SELECT c.received_at FROM consent_event c
+                                         WHERE c.id = $2::bigint), 'infinity')
+                      THEN -9223372036854775808
+                      ELSE coalesce($2::bigint, 9223372036854775807) END))
+ ORDER BY e.received_at DESC, e.id DESC
  LIMIT $9
 
 -- name: export_events

@@ -75,11 +75,12 @@ DELETE FROM web_session WHERE owner_id = $1
 DELETE FROM web_session WHERE expires_at <= now()
 
 -- name: events_per_day
--- events per day (Turkish time) and status over [$2, $3); the brand is checked by the caller
-SELECT (e.received_at AT TIME ZONE 'Europe/Istanbul')::date AS day, e.status, count(*) AS n
-  FROM consent_event e
- WHERE e.brand_id = $1 AND e.received_at >= $2 AND e.received_at < $3
- GROUP BY 1, 2 ORDER BY 1, 2
+-- events per day (Turkish time) and status over the days [$2, $3), from the tally (migration
+-- 0029: signed deltas, summed here); the brand is checked by the caller
+SELECT day, status, sum(n)::bigint AS n
+  FROM consent_event_tally
+ WHERE brand_id = $1 AND day >= $2::date AND day < $3::date
+ GROUP BY 1, 2 HAVING sum(n) <> 0 ORDER BY 1, 2
 
 -- name: last_event_at
 SELECT max(received_at) FROM consent_event WHERE brand_id = $1

@@ -478,15 +478,16 @@ async def test_the_brand_check_runs_in_the_statement_and_calls_no_function(
         row = await conn.fetchrow(store.SQL.insert_new_mo_batch, rows.link, rows.sms_in,
                                   rows.messages, rows.events, since)
         assert row["brands_exist"] is True and row["sms_in"] == 0
-        # only the webhook outbox's statement-level trigger (migration 0027, issue #32): once
-        # per statement, not per row, and no brand check
-        assert [tuple(r) for r in await conn.fetch(
-            "SELECT funcname, calls FROM pg_stat_xact_user_functions")] == [
-            ("webhook_consent_inserted", 1)]
+        # only the statement-level triggers of the events table, once per statement, not per
+        # row: the webhook outbox (migration 0027, issue #32) and the daily tally (0029, #27);
+        # no brand check
+        assert sorted(tuple(r) for r in await conn.fetch(
+            "SELECT funcname, calls FROM pg_stat_xact_user_functions")) == [
+            ("iys_tally_insert", 1), ("webhook_consent_inserted", 1)]
         await conn.execute("SELECT iys_require_brands($1::text[])", ["acme"])  # the counter works
         assert sorted(r["funcname"] for r in await conn.fetch(
             "SELECT funcname FROM pg_stat_xact_user_functions")) == [
-            "iys_require_brands", "webhook_consent_inserted"]
+            "iys_require_brands", "iys_tally_insert", "webhook_consent_inserted"]
 
 
 async def test_committed_pdus_are_counted_for_the_push_sides_intake_meter(

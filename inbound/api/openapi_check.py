@@ -68,8 +68,10 @@ PATHS: dict[str, Any] = {
                 {"name": "strict", "in": "query", "required": False,
                  "schema": {"enum": ["true", "false"]},
                  "description": "true: a stale mirror answers 409"}],
+            # binary: any bytes are a CSV body to read line by line (a "string" body would
+            # make a number sent as text a schema violation the server cannot see)
             "requestBody": {"required": True, "content": {"text/csv": {
-                "schema": {"type": "string"}}}},
+                "schema": {"type": "string", "format": "binary"}}}},
             "responses": {"200": {
                 "description": "CSV: recipient (E.164, or the input as written when "
                                "invalid), verdict (allowed, blocked, invalid), reason",

@@ -65,8 +65,8 @@ PATHS: dict[str, Any] = {
                  "recipient,url. Every line is checked first: 422 naming the bad lines, "
                  "and no link made",
                  "tags": ["links"], "parameters": _BULK_QUERY,
-                 "requestBody": {"required": True, "content": {
-                     "text/csv": {"schema": {"type": "string"}}}},
+                 "requestBody": {"required": True, "content": {  # any bytes: read as CSV
+                     "text/csv": {"schema": {"type": "string", "format": "binary"}}}},
                  "responses": {"200": {"description": "CSV with a header row", "content": {
                      "text/csv": {"schema": {"type": "string"}}}},
                      "default": _PROBLEM}}},

@@ -41,6 +41,9 @@ SCHEMAS: dict[str, Any] = {
         "auto_agree": {**BOOL, "description": "the brand's setting: agree to matching days "
                        "automatically (default off)"}}, []),
 }
+# a day to run, or the setting alone
+SCHEMAS["ReconcileInput"]["anyOf"] = [
+    {"required": ["date"]}, {"required": ["auto_agree"], "not": {"required": ["agree"]}}]
 
 PATHS: dict[str, Any] = {
     "/brands/{brand_id}/reconciliations": {

@@ -80,7 +80,7 @@ BASE_BODIES: dict[str, dict[str, Any]] = {
     # issues #29-#32
     "LinkInput": {"recipient": "0532 123 45 67", "action": "RET"},
     "CheckRequest": {"type": "MESAJ", "recipients": ["05321234567"]},
-    "ReconcileInput": {},
+    "ReconcileInput": {"auto_agree": False},
     "WebhookInput": {"url": "https://crm.example.com/hooks", "events": ["consent.received"],
                      "owner_id": 1},
     "WebhookRotate": {},

@@ -159,3 +159,16 @@ def test_the_mirror_section_has_defaults_and_reads_the_push_password_from_the_en
         parse({"mirror": {"pull_interval": 1}}, {})
     with pytest.raises(ConfigError, match="mirror.push_pasword"):
         parse({"mirror": {"push_pasword": "x"}}, {})
+
+
+def test_the_feature_tables_retention_periods_have_defaults_and_keys() -> None:
+    default = parse({}, {}).retention
+    assert (default.keep_webhooks.days, default.keep_notices_sent.days,
+            default.keep_iys_push_requests.days, default.keep_link_codes.days,
+            default.keep_unused_links.days, default.keep_import_rows.days) == (
+        30, 90, 30, 1, 365, 365)
+    custom = parse({"retention": {"keep_webhooks_days": 7, "keep_import_rows_days": 30}}, {})
+    assert custom.retention.keep_webhooks.days == 7
+    assert custom.retention.keep_import_rows.days == 30
+    with pytest.raises(ConfigError, match="retention.keep_link_codes_days"):
+        parse({"retention": {"keep_link_codes_days": 0}}, {})

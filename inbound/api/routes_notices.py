@@ -36,7 +36,7 @@ def view(row: Any) -> dict[str, Any]:
 
 @routes.get("/notices")
 async def list_notices(request: web.Request) -> web.Response:
-    rows = await request.app[POOL].fetch(SQL.list, _scope(caller_of(request)))
+    rows = await request.app[POOL].fetch(SQL.api_list_notices, _scope(caller_of(request)))
     return web.json_response({"items": [view(r) for r in rows]})
 
 
@@ -67,14 +67,14 @@ async def subscribe(request: web.Request) -> web.Response:
             raise invalid(f"immediate[{i}]", f"one of {', '.join(KINDS)}")
     if len(set(kinds)) != len(kinds):
         raise invalid("immediate", "each kind once")
-    row = await pool.fetchrow(SQL.subscribe, owner_id, email, digest, kinds)
+    row = await pool.fetchrow(SQL.api_subscribe_notice, owner_id, email, digest, kinds)
     return web.json_response(view(row), status=201 if row["created"] else 200)
 
 
 @routes.get("/notices/{subscription_id}")
 async def get_notice(request: web.Request) -> web.Response:
     subscription_id = params.path_id(request, "subscription_id")
-    row = await request.app[POOL].fetchrow(SQL.one, _scope(caller_of(request)),
+    row = await request.app[POOL].fetchrow(SQL.api_one_notice, _scope(caller_of(request)),
                                            subscription_id)
     if row is None:
         raise Problem(404, f"subscription {subscription_id} not found")
@@ -84,7 +84,7 @@ async def get_notice(request: web.Request) -> web.Response:
 @routes.delete("/notices/{subscription_id}")
 async def unsubscribe(request: web.Request) -> web.Response:
     subscription_id = params.path_id(request, "subscription_id")
-    if await request.app[POOL].fetchval(SQL.unsubscribe, _scope(caller_of(request)),
+    if await request.app[POOL].fetchval(SQL.api_unsubscribe_notice, _scope(caller_of(request)),
                                         subscription_id) is None:
         raise Problem(404, f"subscription {subscription_id} not found")
     return web.Response(status=204)

@@ -345,6 +345,8 @@ async def smpp_section(s: Settings, tmpdir: Path, pg_uri: str, info: dict[str, A
                                         log_level=s.log_level,
                                         iys_url=f"http://127.0.0.1:{sandbox_port}")
                 async with service_process(config, iys_dsn, tmpdir / "service.log"):
+                    if os.environ.get("BENCH_WEBHOOK_TRIGGERS") == "off":
+                        await disable_webhook_triggers(iys_dsn)
                     await measure(smsc, "iys-inbound", s, rows, paced_after=iys_dsn)
         if "mixed" in s.rows and 50 in s.windows:
             mixed_dsn, _ = await create_database(pg_uri, "bench_mixed")
@@ -364,6 +366,26 @@ async def smpp_section(s: Settings, tmpdir: Path, pg_uri: str, info: dict[str, A
         "rows": rows, "stored": checks, "iys_log_level": s.log_level,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
+
+
+async def disable_webhook_triggers(dsn: str) -> None:
+    """BENCH_WEBHOOK_TRIGGERS=off: the MO path without the webhook outbox's triggers on
+    consent_event (migration 0027), to measure what they cost (docs/DESIGN-NOTES.md,
+    Webhooks)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        deadline = time.monotonic() + 60
+        while not await conn.fetchval(  # the service's migrations have run
+                "SELECT count(*) = 2 FROM pg_trigger WHERE tgname IN "
+                "('consent_event_webhook_received', 'consent_event_webhook_settled')"):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the service did not create the webhook triggers")
+            await asyncio.sleep(0.2)
+        for trigger in ("consent_event_webhook_received", "consent_event_webhook_settled"):
+            await conn.execute(f"ALTER TABLE consent_event DISABLE TRIGGER {trigger}")
+        print("  webhook triggers on consent_event disabled", flush=True)
+    finally:
+        await conn.close()
 
 
 async def pg_settings(dsn: str) -> dict[str, str]:

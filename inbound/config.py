@@ -302,6 +302,10 @@ def _mirror(m: _Reader, env: Mapping[str, str]) -> MirrorSettings:
     return settings
 
 
+RETENTION_TABLE_PERIODS = ("keep_webhooks", "keep_notices_sent", "keep_iys_push_requests",
+                           "keep_link_codes", "keep_unused_links", "keep_import_rows")
+
+
 def _retention(ret: _Reader) -> RetentionSettings:
     """[retention]: periods in days (defaults: RetentionSettings)."""
     d = RetentionSettings()
@@ -313,6 +317,9 @@ def _retention(ret: _Reader) -> RetentionSettings:
         batch_size=ret.number("batch_size", int, d.batch_size, 1, 100_000),
         interval=ret.number("interval", float, d.interval, 60, 30 * 86400),
         months_ahead=ret.number("months_ahead", int, d.months_ahead, 1, 24),
+        **{name: timedelta(days=ret.number(f"{name}_days", int, getattr(d, name).days, 1,
+                                           100 * 365))
+           for name in RETENTION_TABLE_PERIODS},
     )
 
 

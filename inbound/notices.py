@@ -11,6 +11,7 @@ recording may send one mail twice, never none.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,16 @@ from smpp_bind.addresses import mask_msisdn
 log = structlog.get_logger(__name__)
 SQL = sqlfile.load("inbound", "sql/notices.sql")
 KINDS = ("ret_deadline", "review", "failed", "drift")
+
+
+# name@domain.tld: no space, control character or second @ (the API's schema says the same)
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$"
+_EMAIL = re.compile(EMAIL_PATTERN)
+
+
+def valid_email(email: str) -> bool:
+    """An address worth mailing (the page and the API check the same way)."""
+    return len(email) <= 254 and _EMAIL.fullmatch(email) is not None
 LOCK = 0x6E6F7469  # 'noti': one sender at a time
 
 SENT = Counter("iys_inbound_notices_sent_total", "E-mail notices sent, by kind (digest or "

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 import asyncpg
 import structlog
 
+from inbound import retention_tables
 from inbound.store import SQL
 
 log = structlog.get_logger(__name__)
@@ -44,6 +45,13 @@ class RetentionSettings:
     batch_size: int = 1000
     interval: float = 86400.0           # seconds between two passes
     months_ahead: int = 2               # partitions created ahead of the current month
+    # the tables of #29-#32 (inbound/retention_tables.py)
+    keep_webhooks: timedelta = timedelta(days=30)          # events/deliveries/attempts, done
+    keep_notices_sent: timedelta = timedelta(days=90)
+    keep_iys_push_requests: timedelta = timedelta(days=30)  # raw bodies; movements stay
+    keep_link_codes: timedelta = timedelta(days=1)          # after use or expiry
+    keep_unused_links: timedelta = timedelta(days=365)      # after expiry, nothing recorded
+    keep_import_rows: timedelta = timedelta(days=365)       # after the import finished
 
 
 async def ensure_partitions(pool: asyncpg.Pool, months_ahead: int) -> None:
@@ -150,10 +158,11 @@ async def run_once(pool: asyncpg.Pool, settings: RetentionSettings) -> dict[str,
         if n < settings.batch_size:
             break
         await asyncio.sleep(0)
-    if dropped or events or messages:
+    others = await retention_tables.run_once(pool, settings)
+    if dropped or events or messages or any(others.values()):
         log.info("retention pass", months_dropped=len(dropped), events_deleted=events,
-                 messages_without_consent_deleted=messages)
-    return {"months_dropped": len(dropped), "events": events, "messages": messages}
+                 messages_without_consent_deleted=messages, **others)
+    return {"months_dropped": len(dropped), "events": events, "messages": messages, **others}
 
 
 async def run_forever(pool: asyncpg.Pool, settings: RetentionSettings) -> None:

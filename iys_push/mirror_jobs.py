@@ -41,6 +41,9 @@ OVERDUE = Gauge("iys_inbound_reconciliation_overdue",
 PULL_AGE = Gauge("iys_inbound_mirror_pull_age_seconds",
                  "Seconds since the brand's last pull round that ended without error "
                  "(-1: never)", ["brand"])
+# the pull alert's yardstick (deploy/prometheus/alerts.yml: three intervals without a pull)
+PULL_INTERVAL = Gauge("iys_inbound_mirror_pull_interval_seconds",
+                      "Seconds between two pull rounds ([mirror] pull_interval)")
 
 
 
@@ -98,6 +101,7 @@ async def reconcile_pass(pool: asyncpg.Pool, client: IysClient,
 async def run_forever(pool: asyncpg.Pool, iys_settings: IysSettings,
                       settings: MirrorSettings) -> None:
     client = IysClient(pool, iys_settings)
+    PULL_INTERVAL.set(settings.pull_interval)
     last_pass = -float("inf")
     try:
         while True:

@@ -182,3 +182,16 @@ def test_the_iys_tables_defaults_are_the_push_sides() -> None:
     assert len(shared) >= 10
     for name in shared:
         assert getattr(parsed, name) == getattr(push, name), name
+
+
+def test_the_feature_tables_retention_periods_have_defaults_and_keys() -> None:
+    default = parse({}, {}).retention
+    assert (default.keep_webhooks.days, default.keep_notices_sent.days,
+            default.keep_iys_push_requests.days, default.keep_link_codes.days,
+            default.keep_unused_links.days, default.keep_import_rows.days) == (
+        30, 90, 30, 1, 365, 365)
+    custom = parse({"retention": {"keep_webhooks_days": 7, "keep_import_rows_days": 30}}, {})
+    assert custom.retention.keep_webhooks.days == 7
+    assert custom.retention.keep_import_rows.days == 30
+    with pytest.raises(ConfigError, match="retention.keep_link_codes_days"):
+        parse({"retention": {"keep_link_codes_days": 0}}, {})

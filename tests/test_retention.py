@@ -141,5 +141,6 @@ async def test_a_pass_removes_ended_consents_and_old_messages_without_consent_on
                                current[1]) + await pool.fetchval(
         "SELECT count(*) FROM iys_attempt_kept WHERE event_id = $1", current[1]) == 1
     # a second pass finds nothing more
-    assert await retention.run_once(pool, SETTINGS) == {"months_dropped": 0, "events": 0,
-                                                         "messages": 0}
+    second = await retention.run_once(pool, SETTINGS)
+    assert {"months_dropped", "events", "messages"} <= set(second)
+    assert not any(second.values())

@@ -24,6 +24,7 @@ from inbound.api import (
     routes_imports,
     routes_links,
     routes_mirror,
+    routes_notices,
     routes_reviews,
     routes_rules,
     routes_webhooks,
@@ -88,6 +89,7 @@ def create_api(pool: asyncpg.Pool, *, admin_token: str | None = None,
     api.add_routes(routes_mirror.routes)
     api.add_routes(routes_links.routes)
     api.add_routes(routes_webhooks.routes)
+    api.add_routes(routes_notices.routes)
     api.add_routes(routes_imports.routes)
     if iys_settings is not None:
         from iys_push.client import IysClient

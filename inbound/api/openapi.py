@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from inbound.api import openapi_check, openapi_links, openapi_mirror, openapi_webhooks
+from inbound.api import (
+    openapi_check,
+    openapi_links,
+    openapi_mirror,
+    openapi_notices,
+    openapi_webhooks,
+)
 from inbound.api.csv_excel import openapi_parameters
 from inbound.api.inputs import DATE_TIME_PATTERN, END
 from inbound.api.openapi_imports import IMPORT_PATHS, IMPORT_SCHEMAS
@@ -284,7 +290,8 @@ PATHS: dict[str, Any] = {
         body="ExplainInput", tag="events")},
 }
 # each feature's paths and schemas live in its own module
-for _feature in (openapi_links, openapi_check, openapi_mirror, openapi_webhooks):
+for _feature in (openapi_links, openapi_check, openapi_mirror, openapi_webhooks,
+                 openapi_notices):
     PATHS.update(_feature.PATHS)
     SCHEMAS.update(_feature.SCHEMAS)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from inbound.api.state import POOL
-from inbound.notices import KINDS, SQL
+from inbound.notices import KINDS, SQL, valid_email
 from inbound.web import can, catalogue
 from inbound.web.html import esc
 from inbound.web.state import LANG, SESSION
@@ -69,17 +69,11 @@ async def section(request: web.Request, error: str | None = None) -> str:
         '</form></section>')
 
 
-def _valid(email: str) -> bool:
-    local, at, domain = email.partition("@")
-    return bool(at and local and "." in domain and len(email) <= 254
-                and not any(c.isspace() or ord(c) < 32 for c in email))
-
-
 @routes.post("/notices")
 async def subscribe(request: web.Request) -> web.StreamResponse:
     data = await request.post()
     email = str(data.get("email", "")).strip()
-    if not _valid(email):
+    if not valid_email(email):
         raise web.HTTPSeeOther("/ui/webhooks?notice_error=1")
     kinds = [k for k in (str(v) for v in data.getall("immediate", [])) if k in KINDS]
     await request.app[POOL].fetchrow(SQL.subscribe, request[SESSION].owner_id, email,

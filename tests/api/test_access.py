@@ -114,18 +114,23 @@ async def _b_world(world: World) -> dict[str, Any]:
     upload = await world.client.post(
         "/api/v1/brands/kuzey/imports", headers={**b_auth, "Content-Type": "text/csv"},
         data="recipient;type;status;source;consent_date\n")
-    assert (link.status, hook.status, upload.status) == (201, 201, 202), (
-        await link.text(), await hook.text(), await upload.text())
+    await world.pool.execute("SELECT setval('notice_subscription_id_seq', 727200)")
+    notice = await world.client.post("/api/v1/notices", headers=b_auth,
+                                     json={"email": "uyum@kuzey.example", "digest": True})
+    assert (link.status, hook.status, upload.status, notice.status) == (201, 201, 202, 201), (
+        await link.text(), await hook.text(), await upload.text(), await notice.text())
     return {"brand_id": "kuzey", "msisdn": "908505329999", "token_id": str(token_id),
             "owner_id": str(world.owner_b), "recipient": B_RECIPIENT,
             "event_id": str(review_id), "link_id": str((await link.json())["id"]),
             "webhook_id": str((await hook.json())["id"]),
-            "import_id": str((await upload.json())["id"])}
+            "import_id": str((await upload.json())["id"]),
+            "subscription_id": str((await notice.json())["id"])}
 
 
 GHOST = {"brand_id": "ghost", "msisdn": "908505320001", "token_id": "999999",
          "owner_id": "999999", "recipient": "+905550000000", "event_id": "999999",
-         "link_id": "999991", "webhook_id": "999992", "import_id": "999993"}
+         "link_id": "999991", "webhook_id": "999992", "import_id": "999993",
+         "subscription_id": "999994"}
 
 
 async def test_owner_a_can_neither_read_nor_change_nor_learn_of_owner_b(world: World) -> None:

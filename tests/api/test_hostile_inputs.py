@@ -85,6 +85,7 @@ BASE_BODIES: dict[str, dict[str, Any]] = {
                      "owner_id": 1},
     "WebhookRotate": {},
     "WebhookReplay": {"since": "2026-12-01T00:00:00+03:00"},
+    "NoticeInput": {"email": "uyum@acme.example", "digest": True, "owner_id": 1},
 }
 
 
@@ -213,7 +214,7 @@ async def test_hostile_values_are_refused_with_the_field_named(world: World, pat
     path_values = {"brand_id": "acme", "msisdn": "4609", "owner_id": str(world.owner_b),
                    "token_id": str(token_id), "recipient": "+905321234567",
                    "event_id": str(event_id), "link_id": "1", "webhook_id": "1",
-                   "import_id": "1"}
+                   "import_id": "1", "subscription_id": "1"}
     statuses: Counter[int] = Counter()
     await asyncio.to_thread(_check, str(world.client.make_url(PREFIX)), world.auth("admin"),
                             path_values, path, method, 20, statuses)

@@ -11,6 +11,7 @@ a source and a date (H462/H463; we always send both).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -72,7 +73,19 @@ def parse_date(raw: str) -> datetime | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _date_text(raw: str) -> str | None:
+    """``parse_date`` as ISO 8601 text (a file's rows share their dates: cached)."""
+    moment = parse_date(raw)
+    return moment.isoformat() if moment is not None else None
+
+
+_deadline_for = functools.lru_cache(maxsize=4096)(calendar.deadline_for)
+
+
+@functools.lru_cache(maxsize=256)
 def _value(raw: str | None) -> str | None:
+    """A value as people write it (a file repeats a handful: cached)."""
     if raw is None:
         return None
     upper = raw.strip().replace("i", "I").replace("ı", "I").upper().replace("İ", "I")
@@ -106,17 +119,17 @@ def check_row(row: dict[str, str | None], index: int, now: datetime, *,
                        f"TACIR: {missing} is required: İYS needs both on every movement "
                        "after the first, and we always send both")
     if raw_date is not None:
-        moment = parse_date(raw_date)
+        moment = _date_text(raw_date)
         if moment is None:
             return Checked(None, "H158", "consent_date: not a date: write 03.12.2026 14:05 "
                            "or 2026-12-03T14:05:00 (Turkey time unless a zone is given)")
-        item["consent_date"] = moment.isoformat()
+        item["consent_date"] = moment
     consent, errors = consents.parse_item(item, index, "", now, normalise=_normalise,
                                           window=not state_only)
     if consent is None:
         code, reason = _first(errors)
         return Checked(None, code, reason)
-    return Checked(consent, deadline_at=calendar.deadline_for(consent.consent_date))
+    return Checked(consent, deadline_at=_deadline_for(consent.consent_date))
 
 
 def now_utc() -> datetime:

@@ -45,7 +45,7 @@ STORE_TIMEOUT = 3600.0          # seconds a file's COPY or marking statement may
 MAX_ROWS = 2_000_000            # rows of one file (an XLSX sheet holds 1,048,575)
 ROW_COLUMNS = ("import_id", "row_no", "recipient_input", "type", "status", "source",
                "recipient_type", "consent_date_input", "recipient", "consent_date",
-               "deadline_at", "outcome", "code", "reason")
+               "deadline_at", "outcome", "code", "reason", "submission_id", "event_id")
 
 
 @dataclass(frozen=True)
@@ -134,8 +134,13 @@ async def store_file(pool: asyncpg.Pool, import_id: int, brand_id: str, who: Upl
                     if isinstance(item, BaseException):
                         failure.append(item)
                         return
+                    valid = [i for i, r in enumerate(item) if r[11] == "valid"]
+                    ids = (await pool.fetch(SQL.take_ids, len(valid))
+                           if valid and not state_only else [])
+                    for i, (sub_id, event_id) in zip(valid, ids, strict=False):
+                        item[i] = (*item[i], sub_id, event_id)
                     for record in item:
-                        yield record
+                        yield record if len(record) > 14 else (*record, None, None)
                     read_count += len(item)
                     if progress is not None:
                         progress(read_count)
@@ -152,8 +157,7 @@ async def store_file(pool: asyncpg.Pool, import_id: int, brand_id: str, who: Upl
             await conn.execute("ANALYZE consent_import_row", timeout=STORE_TIMEOUT)
             steps = [(SQL.mark_duplicates, (import_id,)), (SQL.mark_known, (import_id, brand_id))]
             if not state_only:
-                steps += [(SQL.take_ids, (import_id,)),
-                          (SQL.record_submissions, (import_id, brand_id, who.actor)),
+                steps += [(SQL.record_submissions, (import_id, brand_id, who.actor)),
                           (SQL.record_events, (import_id, brand_id))]
             for statement, args in steps:
                 await conn.execute(statement, *args, timeout=STORE_TIMEOUT)

@@ -46,9 +46,6 @@ MAX_ROWS = 2_000_000            # rows of one file (an XLSX sheet holds 1,048,57
 ROW_COLUMNS = ("import_id", "row_no", "recipient_input", "type", "status", "source",
                "recipient_type", "consent_date_input", "recipient", "consent_date",
                "deadline_at", "outcome", "code", "reason", "submission_id", "event_id")
-EVENT_COLUMNS = ("id", "submission_id", "import_id", "batch_request_id", "brand_id", "iys_code",
-                 "brand_code", "recipient", "recipient_type", "type", "status", "source",
-                 "received_at", "consent_date", "deadline_at")
 
 
 @dataclass(frozen=True)
@@ -125,39 +122,44 @@ async def store_file(pool: asyncpg.Pool, import_id: int, brand_id: str, who: Upl
     read_count = 0
     try:
         async with pool.acquire() as conn, conn.transaction():
-            brand = await conn.fetchrow(SQL.brand_of, brand_id)
-            hooks_before = await conn.fetchval(SQL.webhook_mark)
-            next_beat = PROGRESS_EVERY
-            while True:
-                item = await queue.get()
-                if item is None:
-                    break
-                if isinstance(item, BaseException):
-                    raise item
-                # each chunk copied in as rows, evidence and parked events at once, while
-                # the reading thread checks the next chunks: PostgreSQL's work overlaps the
-                # checking (the duplicates and unchanged rows found at the end are removed)
-                rows, subs, events = await _chunk(pool, item, brand, who.actor, state_only)
-                # the pool's command timeout (60 s) is for ordinary statements
-                await conn.copy_records_to_table("consent_import_row", records=rows,
-                                                  columns=ROW_COLUMNS, timeout=STORE_TIMEOUT)
-                if subs:
-                    # (an INSERT of arrays: binary COPY has no encoder for jsonb here)
-                    await conn.execute(SQL.insert_submissions, *zip(*subs, strict=True),
-                                       timeout=STORE_TIMEOUT)
-                    await conn.copy_records_to_table(
-                        "consent_event", records=events, columns=EVENT_COLUMNS,
-                        timeout=STORE_TIMEOUT)
-                read_count += len(item)
-                if progress is not None:
-                    progress(read_count)
-                if read_count >= next_beat:
-                    next_beat += PROGRESS_EVERY
-                    await pool.execute(SQL.progress, import_id, read_count)
+            failure: list[BaseException] = []
+
+            async def records() -> Any:
+                nonlocal read_count
+                next_beat = PROGRESS_EVERY
+                while True:
+                    item = await queue.get()
+                    if item is None:
+                        return
+                    if isinstance(item, BaseException):
+                        failure.append(item)
+                        return
+                    valid = [i for i, r in enumerate(item) if r[11] == "valid"]
+                    ids = (await pool.fetch(SQL.take_ids, len(valid))
+                           if valid and not state_only else [])
+                    for i, (sub_id, event_id) in zip(valid, ids, strict=False):
+                        item[i] = (*item[i], sub_id, event_id)
+                    for record in item:
+                        yield record if len(record) > 14 else (*record, None, None)
+                    read_count += len(item)
+                    if progress is not None:
+                        progress(read_count)
+                    if read_count >= next_beat:
+                        next_beat += PROGRESS_EVERY
+                        await pool.execute(SQL.progress, import_id, read_count)
+
+            # the pool's command timeout (60 s) is for ordinary statements: a file of a
+            # million rows is read, checked and copied in one COPY
+            await conn.copy_records_to_table("consent_import_row", records=records(),
+                                              columns=ROW_COLUMNS, timeout=STORE_TIMEOUT)
+            if failure:
+                raise failure[0]
             await conn.execute("ANALYZE consent_import_row", timeout=STORE_TIMEOUT)
-            for statement, args in ((SQL.mark_duplicates, (import_id,)),
-                                    (SQL.mark_known, (import_id, brand_id)),
-                                    (SQL.unrecord_not_valid, (import_id, hooks_before))):
+            steps = [(SQL.mark_duplicates, (import_id,)), (SQL.mark_known, (import_id, brand_id))]
+            if not state_only:
+                steps += [(SQL.record_submissions, (import_id, brand_id, who.actor)),
+                          (SQL.record_events, (import_id, brand_id))]
+            for statement, args in steps:
                 await conn.execute(statement, *args, timeout=STORE_TIMEOUT)
             if state_only:
                 await _seed_rows(conn, import_id, brand_id)
@@ -187,30 +189,6 @@ async def store_file(pool: asyncpg.Pool, import_id: int, brand_id: str, who: Upl
     log.info("consent file stored", import_id=import_id, brand=brand_id, rows=read_count,
              valid=counts["valid"], refused=counts["refused"])
     return {"read": read_count, **counts}
-
-
-async def _chunk(pool: asyncpg.Pool, item: list[tuple[Any, ...]], brand: asyncpg.Record,
-                 actor: str, state_only: bool
-                 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """A checked chunk's rows, and for its valid ones (unless state only) their evidence
-    (``consent_submission``, via 'import') and parked events, with ids from the sequences."""
-    valid = [i for i, r in enumerate(item) if r[11] == "valid"]
-    if not valid or state_only:
-        return [(*r, None, None) for r in item], [], []
-    ids = await pool.fetch(SQL.take_ids, len(valid))
-    rows = [(*r, None, None) for r in item]
-    subs, events = [], []
-    for i, (sub_id, event_id) in zip(valid, ids, strict=True):
-        (import_id, row_no, recipient_input, type_, status, source, recipient_type, _,
-         recipient, consent_date, deadline_at) = item[i][:11]
-        rows[i] = (*item[i], sub_id, event_id)
-        subs.append((sub_id, brand["id"], "import", actor, row_no, recipient_input,
-                     consent_date, import_id))
-        # received_at is the consent date, as for every channel (inbound/consent_store.py)
-        events.append((event_id, sub_id, import_id, f"import:{import_id}", brand["id"],
-                       brand["iys_code"], brand["brand_code"], recipient, recipient_type,
-                       type_, status, source, consent_date, consent_date, deadline_at))
-    return rows, subs, events
 
 
 async def _seed_rows(conn: asyncpg.Connection, import_id: int, brand_id: str) -> int:

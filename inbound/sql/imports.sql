@@ -42,7 +42,6 @@ WITH known AS (
                       WHERE (e.recipient, e.brand_code, e.recipient_type, e.type)
                           = (r.recipient, b.brand_code, r.recipient_type, r.type)
                         AND e.state IN ('pending', 'accepted')
-                        AND e.import_id IS DISTINCT FROM $1
                       ORDER BY e.received_at DESC, e.id DESC LIMIT 1),
                     k.status) AS known_status
       FROM consent_import_row r
@@ -77,46 +76,27 @@ SELECT nextval(pg_get_serial_sequence('consent_submission', 'id')) AS submission
        nextval(pg_get_serial_sequence('consent_event', 'id')) AS event_id
   FROM generate_series(1, $1)
 
--- name: insert_submissions
--- a chunk's valid rows as evidence (consent_submission, via 'import')
+-- name: record_submissions
+-- the valid rows as evidence (consent_submission, via 'import')
 INSERT INTO consent_submission (id, brand_id, via, actor, item_index, recipient_input,
                                 consent_date, evidence)
-SELECT u.id, u.brand_id, u.via, u.actor, u.item_index, u.recipient_input, u.consent_date,
-       jsonb_build_object('import', u.import_id, 'row', u.item_index)
-  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],
-              $7::timestamptz[], $8::bigint[])
-       AS u(id, brand_id, via, actor, item_index, recipient_input, consent_date, import_id)
+SELECT r.submission_id, $2, 'import', $3, r.row_no, r.recipient_input, r.consent_date,
+       jsonb_build_object('import', $1::bigint, 'row', r.row_no)
+  FROM consent_import_row r
+ WHERE r.import_id = $1 AND r.outcome = 'valid'
 
--- name: brand_of
-SELECT id, iys_code, brand_code FROM brand WHERE id = $1
-
--- name: webhook_mark
-SELECT COALESCE(max(id), 0) FROM webhook_event
-
--- name: unrecord_not_valid
--- The rows found duplicate, unchanged or refused once the whole file was in: their evidence
--- and events (copied in with their chunk, in this same transaction: nobody saw them) are
--- removed, with the consent.received webhooks their insert queued (ids above $2).
-WITH gone AS (
-    SELECT row_no, submission_id, event_id FROM consent_import_row
-     WHERE import_id = $1 AND outcome <> 'valid' AND event_id IS NOT NULL
-), events AS (
-    DELETE FROM consent_event e USING gone WHERE e.id = gone.event_id RETURNING e.id
-), submissions AS (
-    DELETE FROM consent_submission s USING gone WHERE s.id = gone.submission_id
-    RETURNING s.id
-), hooks AS (
-    DELETE FROM webhook_event w
-     WHERE w.id > $2 AND w.kind = 'consent.received'
-       AND (w.data ->> 'event_id')::bigint IN (SELECT event_id FROM gone)
-    RETURNING w.id
-)
-UPDATE consent_import_row r
-   SET submission_id = NULL, event_id = NULL
-  FROM gone
- WHERE r.import_id = $1 AND r.row_no = gone.row_no
-   AND (SELECT count(*) FROM events) + (SELECT count(*) FROM submissions)
-       + (SELECT count(*) FROM hooks) >= 0
+-- name: record_events
+-- and their events, parked for the import lane (batch_request_id 'import:<id>');
+-- received_at is the consent date, as for every channel (inbound/consent_store.py)
+INSERT INTO consent_event (id, submission_id, import_id, batch_request_id, brand_id, iys_code,
+                           brand_code, recipient, recipient_type, type, status, source,
+                           received_at, consent_date, deadline_at)
+SELECT r.event_id, r.submission_id, $1, 'import:' || $1::bigint, b.id, b.iys_code,
+       b.brand_code, r.recipient, r.recipient_type, r.type, r.status, r.source,
+       r.consent_date, r.consent_date, r.deadline_at
+  FROM consent_import_row r
+  JOIN brand b ON b.id = $2
+ WHERE r.import_id = $1 AND r.outcome = 'valid'
 
 -- name: count_rows
 SELECT outcome, code, count(*) AS n FROM consent_import_row WHERE import_id = $1

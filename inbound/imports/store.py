@@ -124,21 +124,32 @@ async def store_file(pool: asyncpg.Pool, import_id: int, brand_id: str, who: Upl
         async with pool.acquire() as conn, conn.transaction():
             failure: list[BaseException] = []
 
+            def take_ids() -> asyncio.Task[list[asyncpg.Record]]:
+                return asyncio.ensure_future(pool.fetch(SQL.take_ids, CHUNK))
+
             async def records() -> Any:
                 nonlocal read_count
                 next_beat = PROGRESS_EVERY
+                # ids a chunk ahead: fetched on another connection while this chunk is
+                # copied (fetching them in line stalled the COPY ~18 s a million rows)
+                ahead = None if state_only else take_ids()
+                spare: list[asyncpg.Record] = []
                 while True:
                     item = await queue.get()
-                    if item is None:
-                        return
-                    if isinstance(item, BaseException):
-                        failure.append(item)
+                    if item is None or isinstance(item, BaseException):
+                        if isinstance(item, BaseException):
+                            failure.append(item)
+                        if ahead is not None:
+                            await asyncio.gather(ahead, return_exceptions=True)
                         return
                     valid = [i for i, r in enumerate(item) if r[11] == "valid"]
-                    ids = (await pool.fetch(SQL.take_ids, len(valid))
-                           if valid and not state_only else [])
-                    for i, (sub_id, event_id) in zip(valid, ids, strict=False):
-                        item[i] = (*item[i], sub_id, event_id)
+                    while ahead is not None and len(spare) < len(valid):
+                        spare += await ahead
+                        ahead = take_ids()
+                    if ahead is not None:   # (a state-only import records no events)
+                        ids, spare = spare[:len(valid)], spare[len(valid):]
+                        for i, (sub_id, event_id) in zip(valid, ids, strict=True):
+                            item[i] = (*item[i], sub_id, event_id)
                     for record in item:
                         yield record if len(record) > 14 else (*record, None, None)
                     read_count += len(item)

@@ -27,6 +27,9 @@ def add_arguments(i: argparse.ArgumentParser) -> None:
     i.add_argument("file", type=Path, help="CSV (UTF-8, ; or ,) or XLSX, headers Turkish or "
                    "English: alıcı/recipient, tür/type, durum/status, kaynak/source, "
                    "alıcı tipi/recipient_type, izin tarihi/consent_date")
+    i.add_argument("--state-only", action="store_true",
+                   help="record the rows in the İYS mirror only (a brand's existing consents, "
+                   "any date; origin seed): never pushed to İYS")
     i.add_argument("--wait", action="store_true",
                    help="follow the import until every valid row is settled in İYS")
     i.add_argument("--rows", type=Path, metavar="OUT.csv",
@@ -78,7 +81,8 @@ async def run(args: argparse.Namespace, pool: Any) -> None:
     kind = _kind(path)
     who = Uploader("cli", "cli")
     bar = Progress(path)
-    import_id = await create(pool, args.brand, who, path.name, kind)
+    import_id = await create(pool, args.brand, who, path.name, kind,
+                             state_only=args.state_only)
     try:
         await store_file(pool, import_id, args.brand, who, path, progress=bar.rows)
     except read.FileRefused as exc:

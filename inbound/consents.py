@@ -12,6 +12,7 @@ applies; nothing of the request is stored then. The writing is ``inbound.consent
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -137,9 +138,13 @@ def _evidence(item: dict[str, Any], where: str, errors: list[dict[str, Any]]
     return value
 
 
-def parse_item(item: Any, index: int, where: str, now: datetime
-               ) -> tuple[Consent | None, list[dict[str, Any]]]:
-    """One consent object, checked as İYS would check it; (consent, []) or (None, errors)."""
+def parse_item(item: Any, index: int, where: str, now: datetime, *,
+               normalise: Callable[[str, str], str | None] = consent_rules.normalise_recipient,
+               window: bool = True) -> tuple[Consent | None, list[dict[str, Any]]]:
+    """One consent object, checked as İYS would check it; (consent, []) or (None, errors).
+    ``normalise``: ``normalise_recipient`` or a function with the same answers (a bulk file
+    passes ``inbound.presend_numbers``' fast one). ``window=False``: not to be sent, so
+    the three-business-day window does not apply (``consent_rules.refusals``)."""
     if not isinstance(item, dict):
         return None, [_err(where.rstrip("."), "", "expected a consent object")]
     errors: list[dict[str, Any]] = []
@@ -176,7 +181,7 @@ def parse_item(item: Any, index: int, where: str, now: datetime
     evidence = _evidence(item, where, errors)
     recipient = None
     if isinstance(raw_recipient, str) and types is not None:
-        recipient = consent_rules.normalise_recipient(raw_recipient, types[0])
+        recipient = normalise(raw_recipient, types[0])
         bad = next((t for t in types if recipient is None
                     or not consent_rules.recipient_fits(recipient, t)), None)
         if bad is not None:
@@ -187,7 +192,7 @@ def parse_item(item: Any, index: int, where: str, now: datetime
             and consent_date is not None):
         for refusal in consent_rules.refusals(
                 recipient=recipient or "", type_=types[0], status=status, source=source,
-                consent_date=consent_date, now=now, intake=True):
+                consent_date=consent_date, now=now, intake=True, window=window):
             if refusal.field != "recipient" or recipient is not None:  # else named above
                 errors.append(_err(where, refusal.field, refusal.reason, refusal.code))
     if errors or recipient is None or types is None or status is None or source is None \

@@ -107,13 +107,15 @@ def recipient_refusal(type_: str) -> Refusal:
 
 
 def refusals(*, recipient: str, type_: str, status: str, source: str, consent_date: datetime,
-             now: datetime, intake: bool) -> list[Refusal]:
+             now: datetime, intake: bool, window: bool = True) -> list[Refusal]:
     """Every reason İYS would refuse this consent for ever (empty: none).
 
     ``recipient`` is normalised already. ``intake``: the consent is being recorded now from a
     person's input (the API, the CLI, the page), so a date in the future is refused too (H162);
     the pusher (``intake=False``) only sees stored events, whose date may have been moved a
-    second forward on purpose to keep a key's order (it waits for that second)."""
+    second forward on purpose to keep a key's order (it waits for that second).
+    ``window=False``: the consent is not sent to İYS (a file imported "state only" seeds
+    the mirror with a brand's existing consents, of any age), so H467 does not apply."""
     found: list[Refusal] = []
     if not recipient_fits(recipient, type_):
         found.append(recipient_refusal(type_))
@@ -132,7 +134,7 @@ def refusals(*, recipient: str, type_: str, status: str, source: str, consent_da
         found.append(Refusal("consent_date", "H162", "LOCAL_DATE",
                              "the consent date is in the future: it must be the moment the "
                              "person gave it (H162)"))
-    elif not calendar.within_three_business_days(consent_date, now):
+    elif window and not calendar.within_three_business_days(consent_date, now):
         found.append(Refusal("consent_date", "H467", "LOCAL_H467",
                              "older than three business days: İYS refuses it for ever "
                              f"(H467; the last moment was "

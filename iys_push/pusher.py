@@ -140,7 +140,8 @@ class Pusher(ImportLane):
 
     async def run(self) -> None:
         """Until cancelled; errors are logged and waited out, never fatal."""
-        helpers = [asyncio.create_task(self._listen()), asyncio.create_task(self._gauges())]
+        helpers = [asyncio.create_task(self._listen()), asyncio.create_task(self._gauges()),
+                   asyncio.create_task(self.import_pump(self._wake.set))]
         failures = 0
         try:
             while True:
@@ -215,10 +216,12 @@ class Pusher(ImportLane):
         await self._promote_blockers()
         above = self.settings.batch_above
         if await store.due_count(self.pool, above + 1) > above:
+            self.live_round(idle=False)
             return handled + await self._submit_batch()
         claim = max(1, int(self.settings.requests_per_second * 2))
         events = await store.claim(self.pool, claim, self.worker_id,
                                    self.settings.lease_seconds)
+        self.live_round(idle=not events)   # before sending: the import lane waits for it
         results = await asyncio.gather(*(self._push_one(e) for e in events),
                                        return_exceptions=True)
         for result in results:
@@ -226,6 +229,9 @@ class Pusher(ImportLane):
                 log.error("pusher: could not settle an event", error=repr(result))
         if not events:
             # live traffic had nothing due: bulk imports take what it left (DESIGN.md's
-            # budget order), one list a round (iys_push.import_lane)
+            # budget order), one list a round (iys_push.import_lane), or the lane's pipeline
+            if self.pumping:
+                self.import_round_last = True   # the polls of its lists: the request pace
+                return handled
             return handled + await self._import_round()
         return handled + len(events)

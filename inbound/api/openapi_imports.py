@@ -36,7 +36,12 @@ IMPORT_PATHS: dict[str, Any] = {
             "summary": "Upload a file of consents (CSV or XLSX) to be checked and pushed",
             "description": UPLOAD_DESCRIPTION, "tags": ["consents"],
             "parameters": [{"name": "filename", "in": "query", "required": False,
-                            "schema": text(200), "description": "the file's name, kept"}],
+                            "schema": text(200), "description": "the file's name, kept"},
+                           {"name": "state_only", "in": "query", "required": False,
+                            "schema": {"type": "boolean"},
+                            "description": "true: record the rows in the İYS mirror only "
+                            "(origin seed, a brand's existing consents, any date), never "
+                            "push them"}],
             "requestBody": {"required": True, "content": {
                 "text/csv": {"schema": _FILE},
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
@@ -79,6 +84,8 @@ IMPORT_SCHEMAS: dict[str, Any] = {
         "state": {"enum": ["storing", "pushing", "finished", "cancelled", "failed"]},
         "filename": NSTR, "format": {"enum": ["csv", "xlsx"]},
         "via": {"enum": ["api", "web", "cli"]}, "error": NSTR, "created_at": TIME,
+        "state_only": {"type": "boolean", "description": "recorded in the mirror only, never "
+                       "pushed (state_only=true at upload)"},
         "stored_at": NTIME, "cancelled_at": NTIME, "finished_at": NTIME, "counts": _COUNTS,
         "progress": {"type": "number", "minimum": 0, "maximum": 1,
                      "description": "share of the valid rows settled in İYS"},

@@ -86,7 +86,7 @@ def header_check(path: Path) -> str:
 
 
 async def start_import(pool: asyncpg.Pool, brand_id: str, who: import_store.Uploader,
-                       path: Path, filename: str | None) -> int:
+                       path: Path, filename: str | None, *, state_only: bool = False) -> int:
     """Check the header, create the import and store its rows in the background (the spool
     file is removed afterwards); ``read.FileRefused`` when the file cannot be read."""
     try:
@@ -94,7 +94,8 @@ async def start_import(pool: asyncpg.Pool, brand_id: str, who: import_store.Uplo
     except BaseException:
         discard(path)
         raise
-    import_id = await import_store.create(pool, brand_id, who, filename, kind)
+    import_id = await import_store.create(pool, brand_id, who, filename, kind,
+                                          state_only=state_only)
 
     async def run() -> None:
         try:
@@ -118,14 +119,25 @@ def _filename(request: web.Request) -> str | None:
     return inputs.text(raw, "filename", max_length=FILENAME_MAX)
 
 
+def _state_only(request: web.Request) -> bool:
+    """``state_only=true``: seed the mirror with the file's consents, never push them."""
+    raw = request.query.get("state_only")
+    if raw is None or raw == "false":
+        return False
+    if raw == "true":
+        return True
+    raise invalid("state_only", "expected true or false")
+
+
 @routes.post("/brands/{brand_id}/imports")
 async def upload(request: web.Request) -> web.Response:
     pool, brand_id, caller = await visible_brand(request)
     filename = _filename(request)
+    state_only = _state_only(request)
     path = await spool(request)
     try:
         import_id = await start_import(pool, brand_id, uploader_of(caller, AUDIT_VIA.get()),
-                                       path, filename)
+                                       path, filename, state_only=state_only)
     except read.FileRefused as exc:
         raise invalid("body", str(exc)) from None
     return web.json_response({"id": import_id, "state": "storing",

@@ -46,7 +46,8 @@ async def summary(pool: asyncpg.Pool, import_id: int, brand_id: str) -> dict[str
         "read": row["rows_read"], "valid": valid, "refused": row["rows_refused"],
         "refused_by_reason": refused_by, "duplicate": row["rows_duplicate"],
         "unchanged": row["rows_unchanged"],
-        "pushed": valid - waiting - by_state.get("dismissed", 0) if row["stored_at"] else 0,
+        "pushed": (valid - waiting - by_state.get("dismissed", 0)
+                   if row["stored_at"] and not row["state_only"] else 0),
         "waiting": waiting, "in_flight": in_flight,
         "accepted": by_state.get("accepted", 0), "failed": by_state.get("failed", 0),
         "not_needed": by_state.get("not_needed", 0) + by_state.get("duplicate", 0),
@@ -55,12 +56,13 @@ async def summary(pool: asyncpg.Pool, import_id: int, brand_id: str) -> dict[str
     }
     if row["state"] == "storing":
         progress = 0.0
-    elif valid:
+    elif valid and not row["state_only"]:
         progress = round(settled / valid, 4)
     else:
         progress = 1.0
     return {"id": row["id"], "brand": row["brand_id"], "state": row["state"],
             "filename": row["filename"], "format": row["format"], "via": row["via"],
+            "state_only": row["state_only"],
             "error": row["error"], "created_at": _when(row["created_at"]),
             "stored_at": _when(row["stored_at"]), "cancelled_at": _when(row["cancelled_at"]),
             "finished_at": _when(row["finished_at"]), "counts": counts,
@@ -72,6 +74,8 @@ def result_of(row: asyncpg.Record) -> tuple[str, str, str]:
     if row["outcome"] != "valid":
         return row["outcome"], "", row["reason"] or ""
     state = row["state"]
+    if state is None and row["state_only"]:
+        return "seeded", "", "recorded in the mirror (state only): never sent to İYS"
     if state is None:
         return "pending", "", ""
     if state == "dismissed":

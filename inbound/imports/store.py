@@ -9,6 +9,11 @@ Python), then records the valid rows as ``consent_submission`` (via 'import', th
 and ``consent_event`` rows parked for the pusher's import lane. All of it commits at once:
 a crash while storing leaves nothing but the import row, which then says it failed
 (``fail_stale``); a crash after the commit loses nothing, the pusher carries on.
+
+A "state only" import (``create(..., state_only=True)``, issue #29's seeding of a brand's
+existing consents) is checked the same way but without the three-business-day window, and
+its valid rows go into the mirror through ``iys_push.mirror.seed_state`` (origin ``seed``)
+in the same transaction instead of becoming events: nothing of it is ever sent to İYS.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import structlog
 from inbound import sqlfile
 from inbound.imports import check as row_check  # a module: it imports the API, which imports us
 from inbound.imports import read
+from iys_push import mirror
 
 log = structlog.get_logger(__name__)
 SQL = sqlfile.load("inbound", "sql/imports.sql")
@@ -39,7 +45,7 @@ STORE_TIMEOUT = 3600.0          # seconds a file's COPY or marking statement may
 MAX_ROWS = 2_000_000            # rows of one file (an XLSX sheet holds 1,048,575)
 ROW_COLUMNS = ("import_id", "row_no", "recipient_input", "type", "status", "source",
                "recipient_type", "consent_date_input", "recipient", "consent_date",
-               "deadline_at", "outcome", "code", "reason")
+               "deadline_at", "outcome", "code", "reason", "submission_id", "event_id")
 
 
 @dataclass(frozen=True)
@@ -49,19 +55,22 @@ class Uploader:
 
 
 async def create(pool: asyncpg.Pool, brand_id: str, who: Uploader, filename: str | None,
-                 fmt: str) -> int:
-    return int(await pool.fetchval(SQL.create_import, brand_id, who.via, who.actor,
-                                   (filename or "")[:200] or None, fmt))
+                 fmt: str, *, state_only: bool = False) -> int:
+    import_id = int(await pool.fetchval(SQL.create_import, brand_id, who.via, who.actor,
+                                        (filename or "")[:200] or None, fmt))
+    if state_only:
+        await pool.execute(SQL.set_state_only, import_id)
+    return import_id
 
 
 def _row_record(import_id: int, row_no: int, row: dict[str, str | None],
-                now: datetime) -> tuple[Any, ...]:
+                now: datetime, state_only: bool) -> tuple[Any, ...]:
     raw = (row.get("recipient"), row.get("type"), row.get("status"), row.get("source"),
            row.get("recipient_type"), row.get("consent_date"))
     if row_no > MAX_ROWS:
         return (import_id, row_no, *raw, None, None, None, "refused", "TOO_MANY_ROWS",
                 f"a file may hold at most {MAX_ROWS:,} rows: split it")
-    checked = row_check.check_row(row, row_no, now)
+    checked = row_check.check_row(row, row_no, now, state_only=state_only)
     c = checked.consent
     if c is None:
         return (import_id, row_no, *raw, None, None, None, "refused", checked.code,
@@ -73,7 +82,7 @@ def _row_record(import_id: int, row_no: int, row: dict[str, str | None],
 
 def _produce(path: Path, import_id: int, loop: asyncio.AbstractEventLoop,
              queue: asyncio.Queue[list[tuple[Any, ...]] | BaseException | None],
-             stop: threading.Event) -> None:
+             stop: threading.Event, state_only: bool) -> None:
     """In a thread: read and check the file, put chunks on the queue, then None (or the
     exception that ended it)."""
     def put(item: list[tuple[Any, ...]] | BaseException | None) -> None:
@@ -84,7 +93,7 @@ def _produce(path: Path, import_id: int, loop: asyncio.AbstractEventLoop,
         with path.open("rb") as stream:
             chunk: list[tuple[Any, ...]] = []
             for row_no, row in enumerate(read.rows(stream), start=1):
-                chunk.append(_row_record(import_id, row_no, row, now))
+                chunk.append(_row_record(import_id, row_no, row, now, state_only))
                 if len(chunk) >= CHUNK:
                     if stop.is_set():
                         return
@@ -107,24 +116,42 @@ async def store_file(pool: asyncpg.Pool, import_id: int, brand_id: str, who: Upl
     queue: asyncio.Queue[list[tuple[Any, ...]] | BaseException | None] = asyncio.Queue(
         QUEUE_CHUNKS)
     stop = threading.Event()
-    producer = loop.run_in_executor(None, _produce, path, import_id, loop, queue, stop)
+    state_only = bool(await pool.fetchval(SQL.is_state_only, import_id))
+    producer = loop.run_in_executor(None, _produce, path, import_id, loop, queue, stop,
+                                    state_only)
     read_count = 0
     try:
         async with pool.acquire() as conn, conn.transaction():
             failure: list[BaseException] = []
 
+            def take_ids() -> asyncio.Task[list[asyncpg.Record]]:
+                return asyncio.ensure_future(pool.fetch(SQL.take_ids, CHUNK))
+
             async def records() -> Any:
                 nonlocal read_count
                 next_beat = PROGRESS_EVERY
+                # ids a chunk ahead: fetched on another connection while this chunk is
+                # copied (fetching them in line stalled the COPY ~18 s a million rows)
+                ahead = None if state_only else take_ids()
+                spare: list[asyncpg.Record] = []
                 while True:
                     item = await queue.get()
-                    if item is None:
+                    if item is None or isinstance(item, BaseException):
+                        if isinstance(item, BaseException):
+                            failure.append(item)
+                        if ahead is not None:
+                            await asyncio.gather(ahead, return_exceptions=True)
                         return
-                    if isinstance(item, BaseException):
-                        failure.append(item)
-                        return
+                    valid = [i for i, r in enumerate(item) if r[11] == "valid"]
+                    while ahead is not None and len(spare) < len(valid):
+                        spare += await ahead
+                        ahead = take_ids()
+                    if ahead is not None:   # (a state-only import records no events)
+                        ids, spare = spare[:len(valid)], spare[len(valid):]
+                        for i, (sub_id, event_id) in zip(valid, ids, strict=True):
+                            item[i] = (*item[i], sub_id, event_id)
                     for record in item:
-                        yield record
+                        yield record if len(record) > 14 else (*record, None, None)
                     read_count += len(item)
                     if progress is not None:
                         progress(read_count)
@@ -139,17 +166,22 @@ async def store_file(pool: asyncpg.Pool, import_id: int, brand_id: str, who: Upl
             if failure:
                 raise failure[0]
             await conn.execute("ANALYZE consent_import_row", timeout=STORE_TIMEOUT)
-            for statement, args in ((SQL.mark_duplicates, (import_id,)),
-                                    (SQL.mark_known, (import_id, brand_id)),
-                                    (SQL.take_ids, (import_id,)),
-                                    (SQL.record_submissions, (import_id, brand_id, who.actor)),
-                                    (SQL.record_events, (import_id, brand_id))):
+            steps = [(SQL.mark_duplicates, (import_id,)), (SQL.mark_known, (import_id, brand_id))]
+            if not state_only:
+                steps += [(SQL.record_submissions, (import_id, brand_id, who.actor)),
+                          (SQL.record_events, (import_id, brand_id))]
+            for statement, args in steps:
                 await conn.execute(statement, *args, timeout=STORE_TIMEOUT)
+            if state_only:
+                await _seed_rows(conn, import_id, brand_id)
             counts = _counts(await conn.fetch(SQL.count_rows, import_id))
             await conn.execute(SQL.stored, import_id, read_count, counts["valid"],
                                counts["refused"], counts["duplicate"], counts["unchanged"],
                                json.dumps(counts["refused_by"]))
-            await conn.execute("SELECT pg_notify('iys_outbox', '')")
+            if state_only:
+                await conn.execute(SQL.seeded, import_id)
+            else:
+                await conn.execute("SELECT pg_notify('iys_outbox', '')")
     except read.FileRefused as exc:
         await pool.execute(SQL.fail_import, import_id, str(exc))
         raise
@@ -168,6 +200,36 @@ async def store_file(pool: asyncpg.Pool, import_id: int, brand_id: str, who: Upl
     log.info("consent file stored", import_id=import_id, brand=brand_id, rows=read_count,
              valid=counts["valid"], refused=counts["refused"])
     return {"read": read_count, **counts}
+
+
+async def _seed_rows(conn: asyncpg.Connection, import_id: int, brand_id: str) -> int:
+    """A state-only import's valid rows into the mirror, through ``mirror.seed_state`` (the
+    seeding writer: origin ``seed``, a key that agrees is left alone), ``CHUNK`` at a time
+    (read through a cursor: flat memory); returns the mirror rows changed."""
+    brand_code = await conn.fetchval(SQL.brand_code, brand_id)
+    changed = 0
+    group: tuple[str, str] | None = None
+    recipients: list[str] = []
+    onay: set[str] = set()
+
+    async def flush() -> None:
+        nonlocal changed, recipients, onay
+        if group is not None and recipients:
+            changed += await mirror.seed_state(conn, brand_code, group[0], group[1], onay,
+                                               recipients)
+        recipients, onay = [], set()
+
+    async for row in conn.cursor(SQL.valid_rows, import_id, prefetch=CHUNK):
+        key = (row["recipient_type"], row["type"])
+        if key != group or len(recipients) >= CHUNK:
+            await flush()
+            group = key
+        recipients.append(row["recipient"])
+        if row["status"] == "ONAY":
+            onay.add(row["recipient"])
+    await flush()
+    log.info("state-only import seeded the mirror", import_id=import_id, changed=changed)
+    return changed
 
 
 def _counts(rows: list[asyncpg.Record]) -> dict[str, Any]:

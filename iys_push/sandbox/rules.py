@@ -103,6 +103,12 @@ def is_email(value: str) -> bool:
 def is_phone(value: str) -> bool:
     if not value.startswith("+") or not value[1:].isdigit():
         return False
+    if len(value) == 13 and value.startswith("+90"):
+        # a Turkish number: libphonenumber's own patterns, compiled once (the fast
+        # normaliser of inbound.presend_numbers; ~1 µs instead of ~150 µs a number, which
+        # made the stand-in, not the pusher, the limit of a bulk import's bench)
+        from inbound.presend_numbers import Normaliser
+        return Normaliser("ARAMA")(value) is not None
     try:
         return phonenumbers.is_valid_number(phonenumbers.parse(value, None))
     except phonenumbers.NumberParseException:

@@ -87,3 +87,22 @@ async def test_another_owners_brand_and_imports_are_not_found(world: World) -> N
     for path in (url, url + "/rows.csv", url.replace("/acme/", "/kuzey/")):
         assert (await world.client.get(path, headers=world.auth("b"))).status == 404
     assert (await world.client.post(url + "/cancel", headers=world.auth("b"))).status == 404
+
+
+async def test_state_only_upload_seeds_the_mirror_and_a_bad_flag_is_refused(
+        world: World) -> None:
+    data = csv_bytes([("0532 123 45 67", "MESAJ", "ONAY", "HS_WEB", "", "01.02.2020 10:00")],
+                     header=TR_HEADERS, sep=";")
+    headers = {**world.auth("a"), "Content-Type": "text/csv"}
+    bad = await world.client.post("/api/v1/brands/acme/imports?state_only=yes", data=data,
+                                  headers=headers)
+    assert bad.status == 422
+    answer = await world.client.post("/api/v1/brands/acme/imports?state_only=true",
+                                     data=data, headers=headers)
+    assert answer.status == 202, await answer.text()
+    body = await finished_storing(world, (await answer.json())["url"])
+    assert body["state"] == "finished" and body["state_only"] is True
+    assert body["counts"]["valid"] == 1 and body["counts"]["pushed"] == 0
+    origin = await world.pool.fetchval(
+        "SELECT origin FROM iys_key_state WHERE recipient = '+905321234567'")
+    assert origin == "seed"

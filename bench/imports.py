@@ -184,6 +184,11 @@ def report_lines(sec: dict[str, Any]) -> list[str]:
                      f"| {st['rss_over_idle_mib']} MiB | {pu['requests_per_second']} | "
                      f"{pu['share_of_budget']:.0%} | {pu['consents_per_second']:,} | "
                      f"{st['loadavg']} |")
+    stored = [st["seconds"] for st in sec.get("store", [])]
+    shares = [pu["share_of_budget"] for pu in sec.get("push", [])]
+    if stored and shares:
+        lines += ["", f"Spread: stored in {min(stored)}–{max(stored)} s; push "
+                      f"{min(shares):.0%}–{max(shares):.0%} of the budget."]
     return lines + [""]
 
 

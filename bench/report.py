@@ -393,5 +393,7 @@ def links_lines(section: dict[str, Any]) -> list[str]:
     for i, r in enumerate(runs, start=1):
         out.append(f"| {i} | {r['links']:,} | {r['seconds']} | {r['per_second']:,} | "
                    f"{r['loadavg']} |")
-    out += ["", f"Median: {section.get('median_per_second', 0):,.0f} links/s."]
+    rates = [r["per_second"] for r in runs]
+    spread = f", spread {min(rates):,}–{max(rates):,}" if rates else ""
+    out += ["", f"Median: {section.get('median_per_second', 0):,.0f} links/s{spread}."]
     return out

@@ -14,12 +14,10 @@ import asyncio
 import csv
 import json
 import sys
-import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 EXIT_REFUSED = 1
-BAR = 30
 
 
 def add_arguments(i: argparse.ArgumentParser) -> None:
@@ -37,31 +35,30 @@ def add_arguments(i: argparse.ArgumentParser) -> None:
 
 
 class Progress:
-    """A bar on a terminal (rows read of the file's size, estimated from bytes); plain lines
-    every 100,000 rows otherwise."""
+    """Rows stored, then (with ``--wait``) rows settled in İYS, as ``tqdm`` bars on standard
+    error; ``disable=None`` draws nothing when it is not a terminal (a log file, a pipe)."""
 
-    def __init__(self, path: Path, out: TextIO = sys.stderr) -> None:
-        self.out = out
-        self.size = max(1, path.stat().st_size)
-        self.tty = out.isatty()
-        self.last = 0.0
-        self.printed = 0
+    def __init__(self) -> None:
+        from tqdm import tqdm
 
-    def rows(self, count: int, share: float | None = None) -> None:
-        now = time.monotonic()
-        if self.tty and (now - self.last > 0.1 or share == 1.0):
-            self.last = now
-            done = int(BAR * (share or 0.0))
-            label = f"{share:.0%}" if share is not None else ""
-            self.out.write(f"\r[{'#' * done}{'.' * (BAR - done)}] {count:,} rows {label} ")
-            self.out.flush()
-        elif not self.tty and count - self.printed >= 100_000:
-            self.printed = count
-            print(f"{count:,} rows read", file=self.out)
+        self._tqdm = tqdm
+        self.bar = tqdm(desc="storing", unit=" rows", file=sys.stderr, disable=None,
+                        mininterval=0.5)
+
+    def rows(self, count: int) -> None:
+        self.bar.update(count - self.bar.n)
+
+    def pushing(self, valid: int) -> None:
+        self.bar.close()
+        self.bar = self._tqdm(desc="pushing", total=valid, unit=" rows", file=sys.stderr,
+                              disable=None, mininterval=0.5)
+
+    def settled(self, share: float) -> None:
+        total = self.bar.total or 0
+        self.bar.update(int(total * share) - self.bar.n)
 
     def done(self) -> None:
-        if self.tty:
-            self.out.write("\n")
+        self.bar.close()
 
 
 def _kind(path: Path) -> str:
@@ -80,7 +77,7 @@ async def run(args: argparse.Namespace, pool: Any) -> None:
     path: Path = args.file
     kind = _kind(path)
     who = Uploader("cli", "cli")
-    bar = Progress(path)
+    bar = Progress()
     import_id = await create(pool, args.brand, who, path.name, kind,
                              state_only=args.state_only)
     try:
@@ -91,9 +88,11 @@ async def run(args: argparse.Namespace, pool: Any) -> None:
         raise SystemExit(EXIT_REFUSED) from None
     bar.done()
     summary = await results.summary(pool, import_id, args.brand)
+    if args.wait and summary is not None:
+        bar.pushing(summary["counts"]["valid"])
     while args.wait and summary is not None and summary["state"] == "pushing":
-        bar.rows(summary["counts"]["valid"], summary["progress"])
-        await asyncio.sleep(1.0)
+        bar.settled(summary["progress"])
+        await asyncio.sleep(1.0)  # a person watching a bar: polling once a second is plenty
         summary = await results.summary(pool, import_id, args.brand)
     if args.wait:
         bar.done()

@@ -96,7 +96,7 @@ async def run(args: argparse.Namespace, base_url: str,
 
 async def _mint(pool: Any, spec: Any, rows: list[tuple[str, str]], base_url: str,
                 out: TextIO, progress: bool) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from tqdm import tqdm
 
     from inbound import consent_links
 
@@ -105,22 +105,15 @@ async def _mint(pool: Any, spec: Any, rows: list[tuple[str, str]], base_url: str
     writer.writerow(("recipient", "url"))
     started = time.perf_counter()
     done = 0
-    with Progress("[progress.description]{task.description}", BarColumn(),
-                  MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=_stderr_console(), disable=not progress) as bar:
-        task = bar.add_task("links", total=len(rows))
+    # disable=None: no bar when standard error is not a terminal (a log file, a pipe)
+    with tqdm(total=len(rows), unit="links", file=sys.stderr, mininterval=0.5,
+              disable=None if progress else True) as bar:
         async for codes in consent_links.mint_many(pool, spec, (n for _, n in rows)):
             writer.writerows((written, prefix + code) for (written, _), code
                              in zip(rows[done:done + len(codes)], codes, strict=True))
             done += len(codes)
-            bar.update(task, advance=len(codes))
+            bar.update(len(codes))
     out.flush()
     seconds = time.perf_counter() - started
     print(f"{done:,} links minted in {seconds:.2f} s ({done / max(seconds, 1e-9):,.0f}/s)",
           file=sys.stderr)
-
-
-def _stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)

@@ -25,3 +25,11 @@ def submit_or_note(request: web.Request, path: str, button: str) -> str:
     from inbound.web.state import LANG
 
     return f'<p class="hint" data-read-only>{esc(t("can.read_only", request[LANG]))}</p>'
+
+
+def fields(request: web.Request, path: str, inner: str) -> str:
+    """A form's fields (markup) as they are when the role allows the POST to ``path``, else
+    inside a disabled fieldset: a viewer reads the values but cannot type in them."""
+    if may(request, path):
+        return inner
+    return f'<fieldset disabled class="plain">{inner}</fieldset>'

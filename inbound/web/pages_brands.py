@@ -231,10 +231,9 @@ def _brand_form(request: web.Request, brand: dict[str, Any], values: dict[str, A
                     f'{checked}> {esc(label)}: {esc(tr(lang, "no_reply"))}'
                     "</label>")
     # a role that may not save sees the settings, not a form it cannot send
-    writable = can.may(request, f'/brands/{brand["id"]}')
     return (f'<form method="post" action="/ui/brands/{esc(seg(brand["id"]))}" class="box">'
             f'<input type="hidden" name="csrf" value="{esc(request[SESSION].csrf)}">'
-            + ("" if writable else '<fieldset disabled class="plain">') +
+            + can.fields(request, f'/brands/{brand["id"]}',
             f'<dl class="codes"><dt>{esc(tr(lang, "iys_code"))}</dt><dd>{esc(brand["iys_code"])}'
             f'</dd><dt>{esc(tr(lang, "brand_code"))}</dt><dd>{esc(brand["brand_code"])}</dd></dl>'
             f'<label for="f-name">{esc(tr(lang, "name"))}</label>{problems("name")}'
@@ -256,8 +255,8 @@ def _brand_form(request: web.Request, brand: dict[str, Any], values: dict[str, A
             f'{esc(values.get("privacy_text", ""))}</textarea></fieldset>'
             + can.submit_or_note(request, f'/brands/{brand["id"]}',
                                  f'<div class="sticky-save"><button class="primary" '
-                                 f'type="submit">{esc(tr(lang, "save"))}</button></div>')
-            + ("" if writable else "</fieldset>") + '</form>')
+                                 f'type="submit">{esc(tr(lang, "save"))}</button></div>'))
+            + '</form>')
 
 
 async def _brand_page(request: web.Request, brand: dict[str, Any], values: dict[str, Any],

@@ -65,6 +65,7 @@ def form(request: web.Request, brand_id: str, values: dict[str, Any],
         f'<form method="post" action="/ui/brands/{esc(seg(brand_id))}/consents" class="box">'
         f'<input type="hidden" name="csrf" value="{esc(request[SESSION].csrf)}">'
         f'<p class="hint">{esc(t(lang, "record_hint"))}</p>'
+        + can.fields(request, f"/brands/{brand_id}/consents",
         f'<div><label for="c-recipient">{esc(tr(lang, "recipient"))}</label>'
         f'<input id="c-recipient" name="recipient" required maxlength="300" '
         f'value="{esc(values.get("recipient", ""))}"{described("recipient")}>'
@@ -86,7 +87,7 @@ def form(request: web.Request, brand_id: str, values: dict[str, Any],
         f'{err("consent_date")}</div>'
         f'<div><label for="c-note">{esc(t(lang, "note"))}</label>'
         f'<textarea id="c-note" name="note" maxlength="500">{esc(values.get("note", ""))}'
-        f'</textarea>{err("evidence")}</div>'
+        f'</textarea>{err("evidence")}</div>')
         + (f'<p class="err" role="alert">{esc(say(str(errors[0]["reason"]), lang))}</p>'
            if errors and not any(n in by_field for n in (*FORM_FIELDS, "type", "evidence"))
            else "")

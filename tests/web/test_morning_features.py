@@ -72,7 +72,10 @@ async def test_a_viewer_meets_no_button_it_cannot_use(client: TestClient, site: 
     assert "data-read-only" in consent
     overview = await (await client.get("/ui/brands/acme/overview")).text()
     assert "/consents/new" not in overview and 'href="/ui/mirror"' in overview
+    # a viewer reads the values but cannot type in them
     assert '<fieldset disabled class="plain">' in brand
+    assert re.search(r'<fieldset disabled class="plain"><div><label for="c-recipient">', consent)
+    assert '<fieldset disabled' not in admin_pages["/ui/brands/acme/consents/new"]
     # the only submit buttons left on a viewer's pages are those every role may use
     for html in (brand, imports, hooks, consent, overview):
         for action, inner in re.findall(r'<form method="post" action="([^"]+)"(.*?)</form>',

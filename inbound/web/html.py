@@ -149,12 +149,28 @@ NAV: list[tuple[str, str, str]] = [
 RANKS = {"viewer": 0, "agent": 1, "admin": 2}
 
 
+def current_entry(path: str, hrefs: list[str]) -> str | None:
+    """The menu entry a page belongs to: the feature its path names after the brand
+    (``/ui/brands/acme/imports/7`` → ``/ui/imports``), else the longest entry the path starts
+    with (``/ui/brands/acme`` → ``/ui/brands``)."""
+    path = path.split("?")[0].rstrip("/")
+    parts = path.split("/")            # ['', 'ui', 'brands', 'acme', 'imports', '7']
+    # a brand's id is the owner's word: 'users' as a brand id must not light up Users
+    tail = parts[4:] if parts[2:3] == ["brands"] else parts[3:]
+    for href in hrefs:
+        if href.rsplit("/", 1)[1] in tail:
+            return href
+    under = [h for h in hrefs if path == h or path.startswith(h + "/")]
+    return max(under, key=len, default=None)
+
+
 def nav_links(lang: str, path: str, role: str) -> Html:
     links = []
-    for key, href, least in NAV:
-        if RANKS.get(role, 0) < RANKS.get(least, 2):
-            continue
-        here = ' aria-current="page"' if path.split("?")[0] == href else ""
+    visible = [(key, href) for key, href, least in NAV
+               if RANKS.get(role, 0) >= RANKS.get(least, 2)]
+    here_href = current_entry(path, [href for _, href in visible])
+    for key, href in visible:
+        here = ' aria-current="page"' if href == here_href else ""
         links.append(f'<a href="{esc(href)}"{here}>{esc(tr(lang, key))}</a>')
     return Html("".join(links))
 

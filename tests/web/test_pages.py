@@ -8,6 +8,7 @@ import io
 import re
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from inbound.web import auth
@@ -271,3 +272,20 @@ async def test_markup_in_data_is_escaped(client: TestClient, site: Site) -> None
     await sign_in(client)
     html = await (await client.get("/ui/brands/acme")).text()
     assert "<script>alert" not in html and "&lt;script&gt;" in html
+
+
+@pytest.mark.parametrize(("path", "entry"), [
+    ("/ui/brands", "/ui/brands"),
+    ("/ui/brands/acme", "/ui/brands"),
+    ("/ui/brands/acme/consents/new", "/ui/brands"),
+    ("/ui/brands/acme/imports", "/ui/imports"),
+    ("/ui/imports/7?x=1", "/ui/imports"),
+    ("/ui/brands/acme/overview", "/ui/overview"),
+    ("/ui/mirror", "/ui/mirror"),
+    ("/ui/brands/users", "/ui/brands"),      # a brand's id never lights up another entry
+    ("/ui/", None),
+])
+def test_the_menu_marks_the_entry_a_page_belongs_to(path: str, entry: str | None) -> None:
+    from inbound.web.html import NAV, current_entry
+
+    assert current_entry(path, [href for _, href, _ in NAV]) == entry

@@ -158,18 +158,21 @@ async def _seed(pool: Any, client: Any, cfg: Any, args: argparse.Namespace) -> N
 
 
 async def _reconcile(pool: Any, client: Any, args: argparse.Namespace) -> None:
-    from iys_push import mirror
-    from iys_push.reconcile import reconcile_day
+    from inbound import reconcile_audited
+    from inbound.api import admin
 
+    admin.AUDIT_VIA.set("cli")   # the setting and an agreement are audited as the CLI's
     if args.auto_agree is not None:
-        await pool.execute(mirror.SQL.set_auto_agree, args.brand, args.auto_agree == "on")
+        if not await reconcile_audited.set_auto_agree(pool, args.brand, args.auto_agree == "on",
+                                                      reconcile_audited.CLI):
+            _fail(f"no brand {args.brand!r}")
         print(f"brand {args.brand}: automatic agreement {args.auto_agree}")
         if args.date is None:
             return
     if args.date is None:
         _fail("--date YYYY-MM-DD is required")
-    report = await reconcile_day(pool, client, args.brand, args.date,
-                                 agree=True if args.agree else None)
+    report = await reconcile_audited.run_day(pool, client, args.brand, args.date,
+                                             agree=bool(args.agree), actor=reconcile_audited.CLI)
     print(json.dumps(report, ensure_ascii=False, indent=1))
     if report["outcome"] != "matched":
         raise SystemExit(EXIT_FAILED)

@@ -17,12 +17,13 @@ from typing import Any
 
 from aiohttp import web
 
-from inbound.api import admin, params
+from inbound import reconcile_audited
+from inbound.api import params
 from inbound.api.problems import Problem
 from inbound.api.scope import visible_brand
 from inbound.api.state import IYS_CLIENT
 from iys_push import mirror
-from iys_push.reconcile import reconcile_day, report_view
+from iys_push.reconcile import report_view
 from iys_push.timefmt import TR
 
 routes = web.RouteTableDef()
@@ -31,14 +32,6 @@ _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 
-
-
-async def _audit(conn: Any, caller: Any, owner_id: int | None, action: str, resource: str,
-                 resource_id: str, before: Any, after: Any) -> None:
-    await admin.audit(conn, actor_token_id=caller.token_id, actor_owner_id=caller.owner_id,
-                      actor_admin=caller.admin, action=action, resource=resource,
-                      resource_id=resource_id, owner_ids=[owner_id] if owner_id else [],
-                      before=before, after=after)
 
 
 def _day(value: Any, field: str) -> date:
@@ -95,13 +88,9 @@ async def run_reconciliation(request: web.Request) -> web.Response:
     for flag in ("agree", "auto_agree"):
         if flag in body and not isinstance(body[flag], bool):
             raise params.invalid(flag, "true or false")
+    actor = reconcile_audited.Actor(caller.token_id, caller.owner_id, caller.admin)
     if "auto_agree" in body:
-        async with pool.acquire() as conn, conn.transaction():
-            before = await conn.fetchrow(mirror.SQL.brand_for_update, brand_id)
-            await conn.execute(mirror.SQL.set_auto_agree, brand_id, body["auto_agree"])
-            await _audit(conn, caller, before["owner_id"], "update", "brand", brand_id,
-                         {"reconcile_auto_agree": before["reconcile_auto_agree"]},
-                         {"reconcile_auto_agree": body["auto_agree"]})
+        await reconcile_audited.set_auto_agree(pool, brand_id, body["auto_agree"], actor)
     if "date" not in body:
         if "auto_agree" not in body:
             raise params.invalid("date", "required (or auto_agree alone)")
@@ -112,15 +101,6 @@ async def run_reconciliation(request: web.Request) -> web.Response:
     if client is None:
         raise Problem(409, "İYS is not configured in this process: nothing was run",
                       title="İYS not reachable from here")
-    earlier = await pool.fetchval(mirror.SQL.day_agreed_at, brand_id, day)
-    report = await reconcile_day(pool, client, brand_id, day,
-                                 agree=True if body.get("agree") else None)
-    if report["agreed_at"] is not None and earlier is None:
-        # the brand's legal statement to İYS: who made it, when, over which file
-        async with pool.acquire() as conn:
-            owner = await conn.fetchval(mirror.SQL.mirror_brand_owner, brand_id)
-            await _audit(conn, caller, owner, "agree", "reconciliation",
-                         f"{brand_id}/{day.isoformat()}", None,
-                         {"agreed_at": report["agreed_at"], "file_hash": report["file_hash"],
-                          "file_rows": report["file_rows"]})
+    report = await reconcile_audited.run_day(pool, client, brand_id, day,
+                                             agree=bool(body.get("agree")), actor=actor)
     return web.json_response(await _answer(pool, brand_id, [report]))

@@ -78,6 +78,20 @@ async def test_the_cli_seeds_and_reconciles_over_the_sandbox(
     assert '"outcome": "matched"' in out and '"agreed_at": null' in out
     code, out = await cli("reconcile", "--brand", "acme", "--date", "2026-13-01")
     assert code != 0
+    # the setting and the agreement are audited as the CLI's, as the API's are
+    code, out = await cli("reconcile", "--brand", "acme", "--auto-agree", "on")
+    assert code == 0, out
+    code, out = await cli("reconcile", "--brand", "acme", "--date", today, "--agree")
+    assert code == 0, out
+    assert '"agreed_at": null' not in out
+    audited = await db.fetch("SELECT action, resource, resource_id, actor_via, actor_admin "
+                             "FROM config_audit WHERE resource IN ('brand', 'reconciliation') "
+                             "ORDER BY id")
+    assert [tuple(r) for r in audited] == [
+        ("update", "brand", "acme", "cli", True),
+        ("agree", "reconciliation", f"acme/{today}", "cli", True)]
+    code, out = await cli("reconcile", "--brand", "nobody", "--auto-agree", "on")
+    assert code != 0 and "nobody" in out
 
 
 def test_a_day_is_due_by_noon_of_the_next_business_day() -> None:

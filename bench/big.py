@@ -17,6 +17,7 @@ In one run, every figure beside the empty database's:
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from pathlib import Path
@@ -39,6 +40,7 @@ from bench.harness import (
 from inbound import db
 
 CLUSTER_DIR = ROOT / "var" / "bench-big" / "pgdata"
+LOG_DIR = ROOT / "var" / "bench-big" / "logs"
 WARMUP = 500
 WAL_STATS = ("SELECT wal_bytes::bigint AS bytes, wal_fpi AS fpi, wal_records AS records "
              "FROM pg_stat_wal")
@@ -120,7 +122,9 @@ async def _one_run(smsc: BenchSmsc, tmp: Path, server_dsn: str, dsn: str, label:
                    log_level: str) -> dict[str, Any]:
     config = service_config(tmp / f"big-{label}.toml", smsc.port, log_level=log_level,
                             iys_url=f"http://127.0.0.1:{sandbox_port}")
-    async with service_process(config, dsn, tmp / f"big-{label}.log"):
+    log = tmp / f"big-{label}.log"
+    log_start = log.stat().st_size if log.exists() else 0
+    async with service_process(config, dsn, log):
         await smsc.wait_bound(timeout=120)
         await smsc.load(WARMUP, 10, **MO_FIELDS)
         await _checkpoint(server_dsn)
@@ -140,11 +144,43 @@ async def _one_run(smsc: BenchSmsc, tmp: Path, server_dsn: str, dsn: str, label:
            "wal_bytes_per_mo": round(wal["bytes"] / answered), "loadavg": os.getloadavg()[0]}
     if paced:
         row["offered"] = paced[0]
+        row["statuses"] = done.get("statuses") or {}
+    row["log_warnings"] = log_warnings(log, log_start)
+    if paced:
+        _keep_log(log, log_start, f"{label}-paced")
     print(f"  {label:<6} {row['mode']:<6}: {row['rate']:>8,.0f} MO/s  p50 {row['p50_ms']:.2f} "
           f"p99 {row['p99_ms']:.2f} ms  errors {row['errors']}  WAL {wal['bytes'] / 1e6:.1f} MB "
-          f"({row['wal_bytes_per_mo']:,} B/MO, {wal['fpi']:,} FPI)  load {row['loadavg']:.2f}",
-          flush=True)
+          f"({row['wal_bytes_per_mo']:,} B/MO, {wal['fpi']:,} FPI)  load {row['loadavg']:.2f}"
+          + (f"  statuses {row['statuses']}" if row.get("statuses") else "")
+          + (f"  log {row['log_warnings']}" if row["log_warnings"] else ""), flush=True)
     return row
+
+
+def log_warnings(log: Path, start: int) -> dict[str, int]:
+    """The service's warnings and errors during one run (its JSON log from ``start``), counted
+    by event: what the peer's non-OK answers were (throttled, not stored, ...)."""
+    counts: dict[str, int] = {}
+    with log.open("rb") as f:
+        f.seek(start)
+        for line in f:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and entry.get("level") in ("warning", "error",
+                                                                  "critical"):
+                key = f"{entry['level']}: {entry.get('event', '?')}"
+                counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _keep_log(log: Path, start: int, name: str) -> None:
+    """The service log of a paced run, kept under var/bench-big/logs/ (the last of each)."""
+    keep = LOG_DIR / f"{name}.log"
+    keep.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("rb") as f:
+        f.seek(start)
+        keep.write_bytes(f.read())
 
 
 async def run(n: int, repeats: int, paced: tuple[int, int], log_level: str,

@@ -188,6 +188,9 @@ async def reset(fixture: Fixture) -> None:
             await conn.execute("DELETE FROM mo_message WHERE id > $1", ids["mo_message"])
             await conn.execute("DELETE FROM iys_batch")
             await conn.execute("DELETE FROM iys_key_state")
+            # with the triggers on: the tally and the clock of marks (migrations 0029, 0037)
+            # follow the events put back to pending
+            await conn.execute("SET LOCAL session_replication_role = origin")
             # the fixture's pending events back to their state: those the pusher touched,
             # and a later attempt an hour from now for the waiting ones
             await conn.execute(

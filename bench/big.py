@@ -129,11 +129,13 @@ async def _one_run(smsc: BenchSmsc, tmp: Path, server_dsn: str, dsn: str, label:
         await smsc.load(WARMUP, 10, **MO_FIELDS)
         await _checkpoint(server_dsn)
         before = await _wal(server_dsn)
+        stalls = pressure()
         if paced is None:
             done = await smsc.load(n, 50, timeout=1800, **MO_FIELDS)
         else:
             rate, seconds = paced
             done = await smsc.paced(rate * seconds, rate, timeout=seconds + 120, **MO_FIELDS)
+        stalls = {k: round(v - stalls.get(k, 0)) for k, v in pressure().items()}
         after = await _wal(server_dsn)
     wal = {k: after[k] - before[k] for k in after}
     answered = max(1, done["answered"])
@@ -141,7 +143,8 @@ async def _one_run(smsc: BenchSmsc, tmp: Path, server_dsn: str, dsn: str, label:
            **{k: done.get(k) for k in ("n", "answered", "errors", "seconds", "rate", "p50_ms",
                                        "p99_ms", "max_ms")},
            "wal_bytes": wal["bytes"], "wal_fpi": wal["fpi"], "wal_records": wal["records"],
-           "wal_bytes_per_mo": round(wal["bytes"] / answered), "loadavg": os.getloadavg()[0]}
+           "wal_bytes_per_mo": round(wal["bytes"] / answered), "loadavg": os.getloadavg()[0],
+           "stalls_ms": stalls}
     if paced:
         row["offered"] = paced[0]
         row["statuses"] = done.get("statuses") or {}
@@ -151,9 +154,29 @@ async def _one_run(smsc: BenchSmsc, tmp: Path, server_dsn: str, dsn: str, label:
     print(f"  {label:<6} {row['mode']:<6}: {row['rate']:>8,.0f} MO/s  p50 {row['p50_ms']:.2f} "
           f"p99 {row['p99_ms']:.2f} ms  errors {row['errors']}  WAL {wal['bytes'] / 1e6:.1f} MB "
           f"({row['wal_bytes_per_mo']:,} B/MO, {wal['fpi']:,} FPI)  load {row['loadavg']:.2f}"
+          + f"  PSI io some/full {stalls.get('io_some_ms', 0):,}/{stalls.get('io_full_ms', 0):,}"
+          f" cpu some {stalls.get('cpu_some_ms', 0):,} ms"
           + (f"  statuses {row['statuses']}" if row.get("statuses") else "")
           + (f"  log {row['log_warnings']}" if row["log_warnings"] else ""), flush=True)
     return row
+
+
+def pressure() -> dict[str, float]:
+    """The kernel's stall totals (PSI, /proc/pressure), in ms: time some (or all) tasks of the
+    machine waited for the disk or a core. Their growth during a run tells the machine's
+    contention (other work on the shared cores and disk) from the service's own stalls."""
+    out: dict[str, float] = {}
+    for resource in ("io", "cpu"):
+        try:
+            text = Path(f"/proc/pressure/{resource}").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            kind, *fields = line.split()
+            total = dict(f.split("=") for f in fields).get("total")
+            if total is not None:
+                out[f"{resource}_{kind}_ms"] = int(total) / 1000
+    return out
 
 
 def log_warnings(log: Path, start: int) -> dict[str, int]:

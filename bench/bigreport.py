@@ -97,6 +97,16 @@ def big_lines(sec: dict[str, Any]) -> list[str]:
                          f"{r['p99_ms']:.2f} ms — {_ok(r['p99_ms'] <= TARGET_PACED_P99_MS)}"
                          + (f" (non-OK answers by command_status: {r['statuses']})"
                             if r.get("statuses") else ""))
+    stalled = [r for r in sec["runs"] if r.get("stalls_ms")]
+    if stalled:
+        lines += ["", "The machine's stalls during each run (PSI, ms: some task waiting for the "
+                  "disk / all waiting for it / some waiting for a core; other helpers share "
+                  "the machine):", ""]
+        lines += [f"- {r['database']} {r['mode']}: io {r['stalls_ms'].get('io_some_ms', 0):,} / "
+                  f"{r['stalls_ms'].get('io_full_ms', 0):,}, cpu "
+                  f"{r['stalls_ms'].get('cpu_some_ms', 0):,} in {r['seconds']:.1f} s"
+                  for r in stalled]
+        lines.append("")
     warned = [r for r in sec["runs"] if r.get("log_warnings")]
     if warned:
         lines += ["", "Service warnings during the runs (JSON log, by event):", ""]

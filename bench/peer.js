@@ -112,6 +112,7 @@ function runPaced(cmd) {
   let sent = 0;
   let answered = 0;
   let errors = 0;
+  const statuses = {};  // command_status of the answers that were not ESME_ROK: how many
   let nextSeq = 0x60000000;
   const started = process.hrtime.bigint();
   let timer = null;
@@ -119,7 +120,10 @@ function runPaced(cmd) {
     onResp(sentAt, status) {
       latencies.push(Number(process.hrtime.bigint() - sentAt) / 1e6);
       answered += 1;
-      if (status !== 0) errors += 1;
+      if (status !== 0) {
+        errors += 1;
+        statuses[status] = (statuses[status] || 0) + 1;
+      }
       if (answered === n) finish('complete');
     },
   };
@@ -131,7 +135,7 @@ function runPaced(cmd) {
       sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : null;
     out({event: 'paced_done', id: cmd.id, n, answered, errors, seconds, offered: rate,
       rate: answered / seconds, p50_ms: pct(0.5), p99_ms: pct(0.99),
-      max_ms: sorted.length ? sorted[sorted.length - 1] : null, reason, counter});
+      max_ms: sorted.length ? sorted[sorted.length - 1] : null, reason, counter, statuses});
   }
   function tick() {
     const elapsed = Number(process.hrtime.bigint() - started) / 1e9;

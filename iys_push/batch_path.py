@@ -15,7 +15,7 @@ import structlog
 from iys_push import store
 from iys_push.client import Answer
 from iys_push.events import ClaimedEvent
-from iys_push.push_core import Event, PushCore
+from iys_push.push_core import Event, PushCore, breathe
 from iys_push.retry import (
     NO_ONAY,
     SUPERSEDED,
@@ -56,7 +56,8 @@ class BatchPath(PushCore):
         now = datetime.now(UTC)
         settled: list[tuple[Event, Verdict, datetime | None]] = []
         ready: list[Event] = []
-        for e in events:
+        for i, e in enumerate(events):
+            await breathe(i)
             verdict = before_sending(e, now)
             if verdict is not None:
                 settled.append((e, verdict, None))

@@ -21,13 +21,12 @@ RATIO_MAX_PAUSE = 300.0     # at least every five minutes (its window is 24 hour
 def gauge_pause(took: float) -> float:
     """Seconds to wait after an update of the outbox gauges whose queries took ``took``.
 
-    The compliance query reads every pending event, from the outbox's partial indexes only
-    (index-only scans, migrations/0017): linear in the backlog, not in the table (59 ms at
-    100,000 pending among 10 million events, measured), and an İYS outage during a RET wave
-    can leave millions pending. Every
-    process runs it; every ``GAUGE_INTERVAL`` seconds while it is cheap, less often when it is
-    not, so that it never takes more than ``GAUGE_MAX_SHARE`` of a database core (a million
-    pending: ~0.75 s, every 37 s) and the MO path keeps its cores; at least once a minute.
+    The compliance query reads the tally and the clock of marks (migration 0037), not the
+    pending events: its cost no longer grows with the backlog, but the clock's compaction
+    grows with the minutes that hold a pending mark. Every process runs them; every
+    ``GAUGE_INTERVAL`` seconds while they are cheap, less often when they are not (a
+    database under strain), so that they never take more than ``GAUGE_MAX_SHARE`` of a
+    database core and the MO path keeps its cores; at least once a minute.
     """
     return min(GAUGE_MAX_PAUSE, max(GAUGE_INTERVAL, took / GAUGE_MAX_SHARE))
 
@@ -43,6 +42,7 @@ async def update_gauges(pool: asyncpg.Pool) -> None:
     or settled are not the pusher's work). Folds the event tally's deltas first (its
     readers, the failed gauge and the web page's chart, sum them: fewer to sum)."""
     await pool.fetchval(store.SQL.compact_tally)
+    await pool.fetchval(store.SQL.compact_clock)
     row = await pool.fetchrow(store.SQL.compliance)
     metrics.BACKLOG.set(row["backlog"])
     metrics.BACKLOG_AGE.set(row["oldest_age"] or 0)

@@ -131,13 +131,19 @@ async def test_the_head_of_key_probe_and_the_settling_probes_use_the_key_index(
     assert "consent_event_key_idx" in await plan(filled, store.SQL.settle_run, [1, 2])
 
 
-async def test_the_compliance_gauges_are_index_only_scans(filled: asyncpg.Pool) -> None:
+async def test_the_compliance_gauges_read_the_clock_and_the_tally_not_the_events(
+    filled: asyncpg.Pool
+) -> None:
+    # 2,000 pending events: ~2,000 minutes of marks each; the gauges read a few clock rows
+    await filled.fetchval(store.SQL.compact_clock)
+    await filled.execute("ANALYZE consent_event_clock, consent_event_tally")
     found = await plan(filled, store.SQL.compliance)
-    for index in ("consent_event_due_idx", "consent_event_retry_idx", "consent_event_batch_idx"):
-        assert f"Index Only Scan using {index}" in found, found
-    assert "Seq Scan" not in found
-    assert "Seq Scan on consent_event" in await without(filled, "consent_event_retry_idx",
-                                                          store.SQL.compliance)
+    assert "Index Only Scan using consent_event_clock_mark_idx" in found, found
+    # the tally: a few rows per day and state (a sequential scan while it is this small)
+    assert " on consent_event " not in found, found
+    assert "Seq Scan on consent_event_clock" not in found, found
+    assert "Seq Scan on consent_event_clock" in await without(
+        filled, "consent_event_clock_mark_idx", store.SQL.compliance)
 
 
 EVENTS_LIST = (queries.SQL.list_events, "acme", None, None, None, None, None, None, None, 50)
@@ -151,7 +157,7 @@ async def test_the_events_list_and_the_csv_export_walk_a_brand_index_in_order(
     assert "Index Scan Backward using consent_event_brand_time_idx" in found, found
     assert "Seq Scan" not in found and "Sort" not in found, found
     found = await plan(filled, *EXPORT)
-    assert "consent_event_brand_id_idx" in found or "consent_event_pkey" in found, found
+    assert "Index Scan using consent_event_brand_time_idx" in found, found
     assert "Seq Scan" not in found and "Sort" not in found, found
     # the list by recipient: the recipient's own few events
     by_recipient = (queries.SQL.list_events, "acme", None, "+905320000007", None, None, None,
@@ -159,6 +165,46 @@ async def test_the_events_list_and_the_csv_export_walk_a_brand_index_in_order(
     async with filled.acquire() as conn:
         rows = await conn.fetch("EXPLAIN " + by_recipient[0], *by_recipient[1:])
     assert "consent_event_key_idx" in "\n".join(r[0] for r in rows)
+
+
+async def test_the_csv_export_from_a_far_back_or_recent_day_starts_at_it_in_the_index(
+    filled: asyncpg.Pool
+) -> None:
+    # ids walked in order from the brand's first event to the first one after "from": the
+    # whole year before a recent "from"; now one range of the brand/time index from it
+    for days in (300, 30):
+        start = await filled.fetchval(f"SELECT now() - interval '{days} days'")
+        export = (queries.SQL.export_events, "acme", None, None, None, None, None, start,
+                  None, 1000)
+        found = await plan(filled, *export)
+        assert "Index Scan using consent_event_brand_time_idx" in found, found
+        assert "ROW(received_at, id) >" in found.split("Index Cond:", 1)[1].split("\n")[0], found
+        assert "Sort" not in found, found
+        gone = await without(filled, "consent_event_brand_time_idx", *export)
+        assert "consent_event_brand_time_idx" not in gone
+        assert "Seq Scan on consent_event" in gone or "Sort" in gone, gone
+
+
+async def test_the_csv_export_pages_follow_each_other_in_receipt_order(
+    filled: asyncpg.Pool
+) -> None:
+    # events of equal receipt times (an import of one day, say) and ids out of time order
+    await filled.execute("UPDATE consent_event SET received_at = date_trunc('day', received_at)"
+                         " WHERE id % 7 = 0")
+    start = await filled.fetchval("SELECT now() - interval '100 days'")
+    expected = [r["id"] for r in await filled.fetch(
+        "SELECT id FROM consent_event WHERE brand_id = 'acme' AND received_at >= $1 "
+        "ORDER BY received_at, id", start)]
+    got: list[int] = []
+    after = None
+    while True:
+        rows = await filled.fetch(queries.SQL.export_events, "acme", after, None, None, None,
+                                  None, start, None, 997)
+        got += [r["id"] for r in rows]
+        if len(rows) < 997:
+            break
+        after = rows[-1]["id"]
+    assert got == expected and len(got) > 5000
 
 
 async def test_the_events_list_of_a_past_day_is_one_index_range_not_a_walk_back(

@@ -117,9 +117,10 @@ def _csv_cell(value: Any, iys_time: bool = False,
 
 @routes.get("/brands/{brand_id}/events.csv")
 async def export_events(request: web.Request) -> web.StreamResponse:
-    """Stream every matching event as CSV, oldest first, a page of ``CSV_BATCH`` rows at a
-    time (keyset on the id, one snapshot): memory stays bounded whatever the number of
-    events, and the first rows leave at once."""
+    """Stream every matching event as CSV, oldest first (receipt time, then id), a page of
+    ``CSV_BATCH`` rows at a time (keyset on the last row, one snapshot): memory stays bounded
+    whatever the number of events, and the first rows leave at once, however far back
+    ``from`` is (consent_event_brand_time_idx)."""
     pool, brand_id, _ = await _brand_scope(request)
     filters = _event_filters(request.query)
     after = params.cursor(request.query)

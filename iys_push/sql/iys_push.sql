@@ -326,28 +326,33 @@ ON CONFLICT (brand_code, transaction_id, recipient, type) DO NOTHING
 -- == gauges ==
 
 -- name: compliance
--- Every pending event is in exactly one of the outbox's three partial indexes (migrations/
--- 0017: never tried, waiting for a retry, in a batch), each of which includes received_at,
--- deadline_at and status: three index-only scans, never the heap of 10 million events.
-SELECT count(*) AS backlog,
-       EXTRACT(EPOCH FROM now() - min(received_at)) AS oldest_age,
-       EXTRACT(EPOCH FROM min(deadline_at) FILTER (WHERE status = 'RET') - now())
+-- From the tally (the backlog: migration 0029) and the clock of the pending events' marks
+-- (migration 0037), never the events: counts past
+-- a mark are the sums of its rows before the current minute (after iys_clock_compact(): the
+-- -infinity row and the deltas since), the oldest pending and the nearest RET deadline the
+-- first minute whose deltas do not cancel out. Index range scans of
+-- consent_event_clock_mark_idx over a handful of rows, whatever the backlog. Minute
+-- resolution: an event counts as past its mark from the minute after it.
+WITH now_minute AS MATERIALIZED (SELECT date_trunc('minute', now()) AS at),
+past AS (
+    SELECT c.mark, sum(c.n) AS n FROM consent_event_clock c, now_minute m
+     WHERE c.mark IN ('half', 'ninety', 'deadline') AND c.at < m.at
+     GROUP BY c.mark)
+SELECT (SELECT coalesce(sum(n), 0) FROM consent_event_tally WHERE state = 'pending')::bigint
+           AS backlog,
+       EXTRACT(EPOCH FROM now() - (SELECT at FROM consent_event_clock WHERE mark = 'received'
+                                    GROUP BY at HAVING sum(n) <> 0 ORDER BY at LIMIT 1))
+           AS oldest_age,
+       EXTRACT(EPOCH FROM (SELECT at FROM consent_event_clock WHERE mark = 'ret_deadline'
+                            GROUP BY at HAVING sum(n) <> 0 ORDER BY at LIMIT 1) - now())
            AS nearest_ret_deadline,
-       count(*) FILTER (WHERE now() > received_at + (deadline_at - received_at) * 0.5)
-           AS past_half,
-       count(*) FILTER (WHERE now() > received_at + (deadline_at - received_at) * 0.9)
-           AS past_ninety,
-       count(*) FILTER (WHERE now() > deadline_at) AS overdue
-  FROM (SELECT received_at, deadline_at, status FROM consent_event
-         WHERE state = 'pending' AND batch_request_id IS NULL
-           AND next_attempt_at <= created_at
-        UNION ALL
-        SELECT received_at, deadline_at, status FROM consent_event
-         WHERE state = 'pending' AND batch_request_id IS NULL
-           AND next_attempt_at > created_at
-        UNION ALL
-        SELECT received_at, deadline_at, status FROM consent_event
-         WHERE batch_request_id IS NOT NULL AND state = 'pending') AS pending
+       coalesce((SELECT n FROM past WHERE mark = 'half'), 0)::bigint AS past_half,
+       coalesce((SELECT n FROM past WHERE mark = 'ninety'), 0)::bigint AS past_ninety,
+       coalesce((SELECT n FROM past WHERE mark = 'deadline'), 0)::bigint AS overdue
+
+-- name: compact_clock
+-- fold the clock's deltas (migration 0037); returns how many rows were folded
+SELECT iys_clock_compact()
 
 -- name: failed_count
 -- from the tally (migration 0029), not the events: one index range of a few rows a day

@@ -157,9 +157,13 @@ SELECT
  LIMIT $9
 
 -- name: export_events
--- the CSV export walks the same filter in id order, a page of $9 rows at a time after the
--- id $2 (keyset): with a LIMIT the plan walks an index in id order and the first rows come
--- at once; a cursor over the whole filter planned a scan and a sort of every event first
+-- the CSV export walks the same filter oldest first by receipt time, then id, a page of $9
+-- rows after the event $2 (keyset: its receipt time looked up), as one range of
+-- consent_event_brand_time_idx (brand_id, received_at, id) starting at the later of "from"
+-- ($7, min id) and the cursor: a far-back or a recent "from" is reached by descending the
+-- index, not by walking ids from the brand's first event (ids need not follow receipt times:
+-- an imported consent keeps its own date). One lower bound (a row), as in list_events: two
+-- bounds on the column are not comparable for the index.
 SELECT
        e.id, e.message_id, e.submission_id, e.brand_id, e.recipient, e.recipient_type,
        e.type, e.status,
@@ -173,10 +177,17 @@ SELECT
    AND ($4::text IS NULL OR e.status = $4)
    AND ($5::text IS NULL OR e.state = $5)
    AND ($6::text IS NULL OR e.type = $6)
-   AND ($7::timestamptz IS NULL OR e.received_at >= $7)
-   AND ($8::timestamptz IS NULL OR e.received_at < $8)
-   AND ($2::bigint IS NULL OR e.id > $2)
- ORDER BY e.id
+   AND e.received_at < coalesce($8::timestamptz, 'infinity')
+   AND (e.received_at, e.id) > (
+         (SELECT greatest(coalesce($7::timestamptz, '-infinity'),
+                          coalesce((SELECT c.received_at FROM consent_event c
+                                     WHERE c.id = $2::bigint), '-infinity'))),
+         (SELECT CASE WHEN coalesce($7::timestamptz, '-infinity')
+                           > coalesce((SELECT c.received_at FROM consent_event c
+                                        WHERE c.id = $2::bigint), '-infinity')
+                      THEN -9223372036854775808
+                      ELSE coalesce($2::bigint, -9223372036854775808) END))
+ ORDER BY e.received_at, e.id
  LIMIT $9
 
 -- name: recipient_messages

@@ -7,7 +7,9 @@
    enters it; our own movements are recognised by transaction id.
 3. Drift: every accepted event of ours whose İYS creation date falls on the day and whose
    transaction id the file lacks. It is reported and sent again (an opt-out İYS lost must
-   not stay lost; a resend İYS has already is answered H174, i.e. not_needed).
+   not stay lost; a resend İYS has already is answered H174, i.e. not_needed) when the file
+   is one İYS vouches for (hash and counts agree) and the event is still inside İYS's three
+   business days; otherwise it stays accepted and the report says a person must check it.
 4. The outcome: ``matched`` (hash, counts and our events agree), ``drift``, ``mismatch``
    (hash or counts disagree with the file, or unreadable rows), ``unavailable`` (no file).
 5. The agreement (``PUT``) is recorded only for a ``matched`` day, and only when the brand's
@@ -106,24 +108,28 @@ async def _reconcile(pool: asyncpg.Pool, client: IysClient, brand: asyncpg.Recor
                           and agreement.body.get("agreementStatus") is True)
     hash_ok = iys_hash == file_hash if (agreement.ok or agreement.status == 204) else None
     counted = await _counted(client, iys_code, brand_code, text_day)
-    async with pool.acquire() as conn, conn.transaction():
-        applied = await mirror.apply_movements(conn, brand_code, movements, "reconcile")
-        in_file = {m.transaction_id for m in movements}
-        ours = await conn.fetch(mirror.SQL.day_events, brand_code, day)
-        drifted = [e for e in ours if e["iys_transaction_id"] not in in_file]
-        if drifted:
-            await conn.execute(mirror.SQL.requeue_drifted, [e["id"] for e in drifted],
-                               text_day)
     problems = list(bad)
     if hash_ok is not True:
         problems.append("the agreement hash does not match the file as served"
                         if hash_ok is False else "İYS gave no agreement hash")
     if counted is not None and counted != len(movements):
         problems.append(f"İYS counts {counted} movements, the file has {len(movements)}")
+    # Sending again is for a file İYS vouches for (its hash and counts agree): a short or
+    # broken file would otherwise resend a whole day. And only what İYS still takes: an event
+    # past its three business days would be refused (H467), so it stays accepted, reported.
+    trusted = bool(text) and not problems
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn, conn.transaction():
+        applied = await mirror.apply_movements(conn, brand_code, movements, "reconcile")
+        in_file = {m.transaction_id for m in movements}
+        ours = await conn.fetch(mirror.SQL.day_events, brand_code, day)
+        drifted = [e for e in ours if e["iys_transaction_id"] not in in_file]
+        resent = {e["id"] for e in drifted if trusted and e["deadline_at"] > now}
+        if resent:
+            await conn.execute(mirror.SQL.requeue_drifted, sorted(resent), text_day)
     outcome = "mismatch" if problems else ("drift" if drifted else "matched")
     if drifted:
-        problems.append(f"{len(drifted)} accepted event(s) of ours missing from İYS's file: "
-                        "sent again")
+        problems.append(_drift_detail(len(drifted), len(resent), trusted))
     agreed = None
     wanted = agree if agree is not None else bool(brand["reconcile_auto_agree"])
     if outcome == "matched" and text and wanted and not already_agreed:
@@ -137,7 +143,8 @@ async def _reconcile(pool: asyncpg.Pool, client: IysClient, brand: asyncpg.Recor
         await pool.execute(mirror.SQL.mark_reconciled, brand_code, day)
     drift = [{"event_id": e["id"], "transaction_id": e["iys_transaction_id"],
               "recipient": _masked(e["recipient"]),
-              "type": e["type"], "status": e["status"]} for e in drifted]
+              "type": e["type"], "status": e["status"], "resent": e["id"] in resent}
+             for e in drifted]
     report = await _save(
         pool, brand_code, day, outcome, file_rows=len(movements), counted=counted,
         file_hash=file_hash, iys_hash=iys_hash, hash_ok=hash_ok,
@@ -159,6 +166,15 @@ async def _save(pool: asyncpg.Pool, brand_code: int, day: date, outcome: str, *,
         iys_hash, hash_ok, applied, len(drift or []), json.dumps(drift or []), detail,
         datetime.now(UTC) if agreed else None)
     return report_view(row)
+
+
+def _drift_detail(drifted: int, resent: int, trusted: bool) -> str:
+    said = f"{drifted} accepted event(s) of ours missing from İYS's file: {resent} sent again"
+    if resent == drifted:
+        return said
+    if trusted:
+        return f"{said}, {drifted - resent} past İYS's three business days: a person must check"
+    return f"{said}, {drifted - resent} not, as the file is not confirmed: a person must check"
 
 
 def _masked(recipient: str) -> str:

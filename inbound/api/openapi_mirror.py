@@ -24,10 +24,14 @@ SCHEMAS: dict[str, Any] = {
         "file_hash": NSTR, "iys_hash": NSTR, "hash_ok": {"type": ["boolean", "null"]},
         "applied": {**INT, "description": "movements the mirror had missed, applied now"},
         "drift_rows": {**INT, "description": "accepted events of ours missing from İYS's "
-                       "file (each sent to İYS again)"},
+                       "file"},
         "drift": {"type": "array", "items": obj({
             "event_id": INT, "transaction_id": STR, "recipient": STR, "type": STR,
-            "status": STR})},
+            "status": STR,
+            "resent": {**BOOL, "description": "sent to İYS again: only from a file İYS vouches "
+                       "for (hash and counts agree) and inside the three business days; "
+                       "absent in reports made before this field existed"}},
+            required=["event_id", "transaction_id", "recipient", "type", "status"])},
         "detail": NSTR, "agreed_at": NTIME}),
     "Reconciliations": obj({
         "brand_id": STR, "auto_agree": BOOL,

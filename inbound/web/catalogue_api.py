@@ -159,8 +159,16 @@ TEMPLATES: list[tuple[str, str]] = [
     ("İYS gave no agreement hash", "İYS mutabakat özeti vermedi"),
     ("İYS counts {a} movements, the file has {b}",
      "İYS {a} hareket sayıyor, dosyada {b} var"),
-    ("{n} accepted event(s) of ours missing from İYS's file: sent again",
-     "kabul edilmiş {n} kaydımız İYS'nin dosyasında yok: yeniden gönderildi"),
+    ("{n} accepted event(s) of ours missing from İYS's file: {r} sent again",
+     "kabul edilmiş {n} kaydımız İYS'nin dosyasında yok: {r} kayıt yeniden gönderildi"),
+    ("{n} accepted event(s) of ours missing from İYS's file: {r} sent again, {m} past İYS's "
+     "three business days: a person must check",
+     "kabul edilmiş {n} kaydımız İYS'nin dosyasında yok: {r} kayıt yeniden gönderildi, {m} "
+     "kayıt üç iş gününü geçti: bir kişinin bakması gerekir"),
+    ("{n} accepted event(s) of ours missing from İYS's file: {r} sent again, {m} not, as the "
+     "file is not confirmed: a person must check",
+     "kabul edilmiş {n} kaydımız İYS'nin dosyasında yok: {r} kayıt yeniden gönderildi, {m} "
+     "kayıt dosya doğrulanmadığı için gönderilmedi: bir kişinin bakması gerekir"),
     ("the agreement was not recorded: HTTP {status}",
      "mutabakat kaydedilmedi: HTTP {status}"),
     ("İYS keeps daily files {n} days (Turkey time)",

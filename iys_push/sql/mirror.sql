@@ -112,7 +112,7 @@ SELECT b.id, b.name, b.brand_code, b.reconcile_auto_agree, s.pulled_at, s.pushed
 
 -- name: day_events
 -- our accepted events whose İYS creation date falls on the day (Turkey time)
-SELECT id, iys_transaction_id, recipient, recipient_type, type, status
+SELECT id, iys_transaction_id, recipient, recipient_type, type, status, deadline_at
   FROM consent_event
  WHERE brand_code = $1 AND state = 'accepted' AND iys_transaction_id IS NOT NULL
    AND iys_created_at >= ($2::date)::timestamp AT TIME ZONE 'Europe/Istanbul'

@@ -51,6 +51,7 @@ async def test_a_day_with_drift_is_reported_repaired_and_agreed_only_after(
     # what the mirror missed: BOB's ONAY, and ALICE's ONAY from before our service (seeded)
     assert report["applied"] == 2
     assert report["drift_rows"] == 1 and report["drift"][0]["transaction_id"] == ours
+    assert report["drift"][0]["resent"] is True
     assert report["hash_ok"] is True and report["agreed_at"] is None
     assert sandbox.state.agreements == {}
     bob = await db.fetchrow("SELECT status, origin FROM iys_key_state WHERE recipient = $1", BOB)
@@ -106,3 +107,41 @@ def test_the_file_parser_names_every_row_that_is_not_a_movement() -> None:
     movements, bad = parse_file(text)
     assert [m.transaction_id for m in movements] == ["tx1"]
     assert bad == ["line 3: status: ONAY or RET"]
+
+
+async def _lost_accepted_ret(sandbox: SandboxServer, db: asyncpg.Pool) -> str:
+    """Our accepted RET, then İYS's file loses it."""
+    await _seed_earlier(sandbox, ALICE)
+    await add_event(db, ALICE, "RET")
+    await drain(Pusher(db, "", settings(sandbox), worker_id="w1"), db)
+    ours = await db.fetchval("SELECT iys_transaction_id FROM consent_event")
+    await _drift(sandbox, {"lose": [ours]})
+    return str(ours)
+
+
+async def test_drift_past_the_three_business_days_is_reported_not_sent_again(
+        sandbox: SandboxServer, db: asyncpg.Pool) -> None:
+    # İYS would refuse it (H467): sending it again would only fail an accepted event
+    await _lost_accepted_ret(sandbox, db)
+    await db.execute("UPDATE consent_event SET deadline_at = now() - interval '1 minute'")
+    client = IysClient(db, settings(sandbox))
+    report = await reconcile_day(db, client, "acme", _today(sandbox))
+    await client.close()
+    assert report["outcome"] == "drift" and report["drift"][0]["resent"] is False
+    assert report["detail"] == ("1 accepted event(s) of ours missing from İYS's file: 0 sent "
+                                "again, 1 past İYS's three business days: a person must check")
+    assert await states(db) == ["accepted"]
+
+
+async def test_drift_in_a_file_iys_does_not_vouch_for_is_not_sent_again(
+        sandbox: SandboxServer, db: asyncpg.Pool) -> None:
+    # a short or broken file (no agreement hash to check it by) must not resend a whole day
+    await _lost_accepted_ret(sandbox, db)
+    sandbox.faults.path_contains = "/agreements/"
+    sandbox.faults.next_errors.append("H103")
+    client = IysClient(db, settings(sandbox))
+    report = await reconcile_day(db, client, "acme", _today(sandbox))
+    await client.close()
+    assert report["outcome"] == "mismatch" and report["drift"][0]["resent"] is False
+    assert report["detail"].endswith("1 not, as the file is not confirmed: a person must check")
+    assert await states(db) == ["accepted"]

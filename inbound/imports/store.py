@@ -127,8 +127,12 @@ async def store_file(pool: asyncpg.Pool, import_id: int, brand_id: str, who: Upl
         async with pool.acquire() as conn, conn.transaction():
             failure: list[BaseException] = []
 
-            def take_ids() -> asyncio.Task[list[asyncpg.Record]]:
-                return asyncio.ensure_future(pool.fetch(SQL.take_ids, CHUNK))
+            async def fetch_ids() -> list[tuple[int, int]]:
+                taken = await pool.fetchrow(SQL.take_ids, CHUNK)
+                return list(zip(taken["submission_ids"], taken["event_ids"], strict=True))
+
+            def take_ids() -> asyncio.Task[list[tuple[int, int]]]:
+                return asyncio.ensure_future(fetch_ids())
 
             async def records() -> Any:
                 nonlocal read_count
@@ -136,7 +140,7 @@ async def store_file(pool: asyncpg.Pool, import_id: int, brand_id: str, who: Upl
                 # ids a chunk ahead: fetched on another connection while this chunk is
                 # copied (fetching them in line stalled the COPY ~18 s a million rows)
                 ahead = None if state_only else take_ids()
-                spare: list[asyncpg.Record] = []
+                spare: list[tuple[int, int]] = []
                 while True:
                     item = await queue.get()
                     if item is None or isinstance(item, BaseException):

@@ -18,9 +18,11 @@ from datetime import UTC, datetime
 
 # inbound.api first: inbound.consents and the API's routes import each other
 from inbound import api, consents  # noqa: F401
+from inbound.api import inputs
+from inbound.api.problems import Problem
 from inbound.presend_numbers import Normaliser
 from iys_push import calendar
-from iys_push.consent_rules import TYPES, normalise_recipient
+from iys_push.consent_rules import TYPES, normalise_recipient, recipient_fits
 from iys_push.timefmt import TR
 
 _DOTTED = re.compile(r"(\d{1,2})[./](\d{1,2})[./](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
@@ -106,9 +108,6 @@ def check_row(row: dict[str, str | None], index: int, now: datetime, *,
     recipient_type = _value(row.get("recipient_type")) or "BIREYSEL"
     raw_date = row.get("consent_date")
     item: dict[str, object] = {"recipient_type": recipient_type}
-    for name in ("recipient",):
-        if row.get(name) is not None:
-            item[name] = row[name]
     for name in ("type", "status", "source"):
         value = _value(row.get(name))
         if value is not None:
@@ -124,12 +123,70 @@ def check_row(row: dict[str, str | None], index: int, now: datetime, *,
             return Checked(None, "H158", "consent_date: not a date: write 03.12.2026 14:05 "
                            "or 2026-12-03T14:05:00 (Turkey time unless a zone is given)")
         item["consent_date"] = moment
+    raw_recipient = row.get("recipient")
+    fast = _fast(raw_recipient, index, item, now, state_only)
+    if fast is not None:
+        return fast
+    if raw_recipient is not None:
+        item["recipient"] = raw_recipient
     consent, errors = consents.parse_item(item, index, "", now, normalise=_normalise,
                                           window=not state_only)
     if consent is None:
         code, reason = _first(errors)
         return Checked(None, code, reason)
     return Checked(consent, deadline_at=_deadline_for(consent.consent_date))
+
+
+# -- the fast path: a file's rows differ in their recipient, rarely in anything else --------
+#
+# ``parse_item`` judges the recipient apart from the other fields (its text, its normal
+# form, its fit to the type; the window and the sources never look at it). So the verdict
+# on a row's other fields is the verdict ``parse_item`` gives them beside a recipient that
+# is surely good, memoised per combination of values (a file holds a handful); a row whose
+# other fields pass that way and whose own recipient passes the same three checks is a
+# valid consent without ``parse_item`` (~25 µs of a row's ~33). Everything else — every
+# row that will be refused — goes through ``parse_item`` itself, which names the reasons.
+
+_GOOD_RECIPIENT = {"MESAJ": "+905321234567", "ARAMA": "+902121234567",
+                   "EPOSTA": "kisi@example.com"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _template(type_: object, status: object, source: object, recipient_type: object,
+              consent_date: object, now: datetime, state_only: bool
+              ) -> consents.Consent | None:
+    """``parse_item``'s consent for these values beside a good recipient; None when it
+    refuses them (or the type is not one of the three)."""
+    if not isinstance(type_, str) or type_ not in _GOOD_RECIPIENT:
+        return None
+    item = {"recipient": _GOOD_RECIPIENT[type_], "type": type_, "status": status,
+            "source": source, "recipient_type": recipient_type, "consent_date": consent_date}
+    consent, _ = consents.parse_item({k: v for k, v in item.items() if v is not None}, 0, "",
+                                     now, normalise=_normalise, window=not state_only)
+    return consent
+
+
+def _fast(raw: str | None, index: int, item: dict[str, object], now: datetime,
+          state_only: bool) -> Checked | None:
+    """The row's verdict when it is valid and the fast path can tell; else None."""
+    if raw is None:
+        return None
+    template = _template(item.get("type"), item.get("status"), item.get("source"),
+                         item["recipient_type"], item.get("consent_date"), now, state_only)
+    if template is None:
+        return None
+    type_ = template.types[0]
+    try:
+        inputs.text(raw, "recipient", max_length=consents.RECIPIENT_MAX)
+    except Problem:
+        return None
+    recipient = _normalise(raw, type_)
+    if recipient is None or not recipient_fits(recipient, type_):
+        return None
+    t = template
+    return Checked(consents.Consent(index, recipient, raw, t.types, t.status, t.source,
+                                    t.recipient_type, t.consent_date, {}),
+                   deadline_at=_deadline_for(t.consent_date))
 
 
 def now_utc() -> datetime:

@@ -90,6 +90,16 @@ def _record(row: list[Any], columns: dict[str, int]) -> dict[str, str | None]:
             for name, i in columns.items()}
 
 
+def _csv_record(row: list[str], columns: dict[str, int]) -> dict[str, str | None]:
+    """``_record`` for a CSV row, whose cells are always text (cell_text's other cases
+    cost ~1 µs a cell for nothing)."""
+    out: dict[str, str | None] = {}
+    for name, i in columns.items():
+        text = row[i].strip() if i < len(row) else ""
+        out[name] = text[:MAX_FIELD] if text else None
+    return out
+
+
 def kind_of(head: bytes) -> str:
     return "xlsx" if head.startswith(b"PK\x03\x04") else "csv"
 
@@ -116,7 +126,7 @@ def _csv_rows(stream: IO[bytes]) -> Iterator[dict[str, str | None]]:
         for row in csv.reader(text, delimiter=delimiter):
             line += 1
             if any(cell.strip() for cell in row):
-                yield _record(row, columns)
+                yield _csv_record(row, columns)
     except UnicodeDecodeError as exc:
         raise FileRefused("the file is not UTF-8 text: save it as 'CSV UTF-8' "
                           f"({exc.reason} at byte {exc.start} of a block)") from None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -120,12 +121,18 @@ async def store_file(pool: asyncpg.Pool, import_id: int, brand_id: str, who: Upl
     producer = loop.run_in_executor(None, _produce, path, import_id, loop, queue, stop,
                                     state_only)
     read_count = 0
+    started = time.monotonic()
+    seconds: dict[str, float] = {}     # where the time went, in the log line at the end
     try:
         async with pool.acquire() as conn, conn.transaction():
             failure: list[BaseException] = []
 
-            def take_ids() -> asyncio.Task[list[asyncpg.Record]]:
-                return asyncio.ensure_future(pool.fetch(SQL.take_ids, CHUNK))
+            async def fetch_ids() -> list[tuple[int, int]]:
+                taken = await pool.fetchrow(SQL.take_ids, CHUNK)
+                return list(zip(taken["submission_ids"], taken["event_ids"], strict=True))
+
+            def take_ids() -> asyncio.Task[list[tuple[int, int]]]:
+                return asyncio.ensure_future(fetch_ids())
 
             async def records() -> Any:
                 nonlocal read_count
@@ -133,7 +140,7 @@ async def store_file(pool: asyncpg.Pool, import_id: int, brand_id: str, who: Upl
                 # ids a chunk ahead: fetched on another connection while this chunk is
                 # copied (fetching them in line stalled the COPY ~18 s a million rows)
                 ahead = None if state_only else take_ids()
-                spare: list[asyncpg.Record] = []
+                spare: list[tuple[int, int]] = []
                 while True:
                     item = await queue.get()
                     if item is None or isinstance(item, BaseException):
@@ -165,13 +172,18 @@ async def store_file(pool: asyncpg.Pool, import_id: int, brand_id: str, who: Upl
                                               columns=ROW_COLUMNS, timeout=STORE_TIMEOUT)
             if failure:
                 raise failure[0]
-            await conn.execute("ANALYZE consent_import_row", timeout=STORE_TIMEOUT)
-            steps = [(SQL.mark_duplicates, (import_id,)), (SQL.mark_known, (import_id, brand_id))]
+            seconds["copy"] = time.monotonic() - started
+            steps = [("analyze", "ANALYZE consent_import_row", ()),
+                     ("mark_duplicates", SQL.mark_duplicates, (import_id,)),
+                     ("mark_known", SQL.mark_known, (import_id, brand_id))]
             if not state_only:
-                steps += [(SQL.record_submissions, (import_id, brand_id, who.actor)),
-                          (SQL.record_events, (import_id, brand_id))]
-            for statement, args in steps:
+                steps += [("record_submissions", SQL.record_submissions,
+                           (import_id, brand_id, who.actor)),
+                          ("record_events", SQL.record_events, (import_id, brand_id))]
+            for name, statement, args in steps:
+                step_started = time.monotonic()
                 await conn.execute(statement, *args, timeout=STORE_TIMEOUT)
+                seconds[name] = time.monotonic() - step_started
             if state_only:
                 await _seed_rows(conn, import_id, brand_id)
             counts = _counts(await conn.fetch(SQL.count_rows, import_id))
@@ -198,7 +210,9 @@ async def store_file(pool: asyncpg.Pool, import_id: int, brand_id: str, who: Upl
             queue.get_nowait()
         await asyncio.gather(producer, return_exceptions=True)
     log.info("consent file stored", import_id=import_id, brand=brand_id, rows=read_count,
-             valid=counts["valid"], refused=counts["refused"])
+             valid=counts["valid"], refused=counts["refused"],
+             seconds={k: round(v, 1) for k, v in seconds.items()},
+             total=round(time.monotonic() - started, 1))
     return {"read": read_count, **counts}
 
 

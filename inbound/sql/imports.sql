@@ -71,9 +71,13 @@ UPDATE consent_import_row r
 -- copied in: the inserts below then need no join between what they return (a join of two
 -- CTEs the planner knows nothing about chose nested loops: a minute for 20,000 rows), and
 -- no UPDATE of every row afterwards (16 s of a million-row file). Rows later marked
--- duplicate or unchanged leave their ids unused.
-SELECT nextval(pg_get_serial_sequence('consent_submission', 'id')) AS submission_id,
-       nextval(pg_get_serial_sequence('consent_event', 'id')) AS event_id
+-- duplicate or unchanged leave their ids unused. The sequences are looked up once (a scalar
+-- subquery): pg_get_serial_sequence called per row cost ~9 s a million rows. Two arrays,
+-- not a row per id: a fifth of the decoding in Python.
+SELECT array_agg(nextval((SELECT pg_get_serial_sequence('consent_submission', 'id'))::regclass))
+           AS submission_ids,
+       array_agg(nextval((SELECT pg_get_serial_sequence('consent_event', 'id'))::regclass))
+           AS event_ids
   FROM generate_series(1, $1)
 
 -- name: record_submissions

@@ -169,7 +169,7 @@ async def measure(smsc: BenchSmsc, name: str, s: Settings, rows: list[dict[str, 
         print(f"  {name:<18} window {window:>3}: {done['rate']:>8.0f} MO/s  "
               f"p50 {done['p50_ms']:.2f} ms  p99 {done['p99_ms']:.2f} ms  "
               f"errors {done['errors']}  ({done['reason']})", flush=True)
-    if paced_after is not None:
+    if paced_after is not None and s.paced_seconds > 0:  # BENCH_PACED_SECONDS=0: no paced load
         took = await checkpoint(paced_after)
         print(f"  {name}: CHECKPOINT before the paced load took {took:.2f} s", flush=True)
         n = s.paced_rate * s.paced_seconds

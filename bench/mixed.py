@@ -14,6 +14,7 @@ The rate is reported in PDUs (deliver_sm acknowledged) per second: 24 PDUs per 2
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,21 @@ def cycle() -> list[dict[str, Any]]:
         if i == 6:
             out.append({"destination_addr": OWN, "data_coding": 0, "text_hex": _gsm7("RET")})
     out.extend(ucs)
-    return out
+    return _only(out, os.environ.get("BENCH_MIX", ""))
+
+
+def _only(out: list[dict[str, Any]], part: str) -> list[dict[str, Any]]:
+    """``BENCH_MIX`` = gsm7 | ucs2 | concat | reply: only that component of the cycle, to see
+    which one costs (a diagnosis switch; the row's figures are the whole mix)."""
+    keep = {
+        "": lambda e: True,
+        "gsm7": lambda e: e["data_coding"] == 0 and "concat" not in e
+        and e["destination_addr"] == SHARED,
+        "ucs2": lambda e: e["data_coding"] == 8,
+        "concat": lambda e: "concat" in e,
+        "reply": lambda e: e["destination_addr"] == OWN,
+    }[part]
+    return [e for e in out if keep(e)]
 
 
 def rules_file(path: Path) -> Path:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from inbound import metrics
 from inbound.building import Batch, BatchBuilder, PduRow
-from inbound.writer import BatchTransaction, StoredPart
+from inbound.writer import BatchTransaction, NewPart, StoredPart
 from keywords import Decision
 from smpp_bind.message import decode_text
 
@@ -25,18 +25,53 @@ def concat_key(row: PduRow) -> str:
                      str(m.concat.reference), str(m.concat.total)))
 
 
-async def store_part(tx: BatchTransaction, builder: BatchBuilder, link: str, row: PduRow,
-                     out: Batch) -> None:
-    """Keep the part; when it completes its message, the message and its decision."""
+async def store_parts(tx: BatchTransaction, builder: BatchBuilder, link: str,
+                      rows: list[PduRow], out: Batch) -> None:
+    """Keep a batch's parts; each message they complete becomes its message and decision.
+
+    A few statements per batch, not two per part: the parts are written together, the
+    waiting parts of their keys read back together. A round holds each (key, position) at
+    most once, so a batch behaves as if its parts were stored one by one: a position seen
+    again (a new message reusing its reference after the first completed) waits for the
+    next round, after the first message has been assembled.
+    """
+    for chunk in _rounds(rows):
+        keys = [concat_key(row) for row in chunk]
+        await tx.add_parts(link, [_new_part(key, row) for key, row in zip(keys, chunk,
+                                                                          strict=True)])
+        pending = await tx.pending_parts_of(link, sorted(set(keys)))
+        # the row completing a message is its key's last in the round: messages come in
+        # the order of the PDUs that complete them, as if stored one by one
+        last = {key: (i, row) for i, (key, row) in enumerate(zip(keys, chunk, strict=True))}
+        for key, (_, row) in sorted(last.items(), key=lambda item: item[1][0]):
+            m = row.message
+            assert m is not None and m.concat is not None
+            parts = pending[key]
+            if len({p.part_no for p in parts}) >= m.concat.total:
+                await assemble(tx, builder, link, key, row, parts, out, complete=True)
+
+
+def _rounds(rows: list[PduRow]) -> list[list[PduRow]]:
+    """``rows`` in order, cut where a (key, position) comes again."""
+    rounds: list[list[PduRow]] = [[]]
+    seen: set[tuple[str, int]] = set()
+    for row in rows:
+        m = row.message
+        assert m is not None and m.concat is not None
+        position = (concat_key(row), m.concat.sequence)
+        if position in seen:
+            rounds.append([])
+            seen.clear()
+        seen.add(position)
+        rounds[-1].append(row)
+    return [r for r in rounds if r]
+
+
+def _new_part(key: str, row: PduRow) -> NewPart:
     m = row.message
-    assert m is not None and m.concat is not None
-    key = concat_key(row)
-    await tx.add_part(link, key, m.concat.sequence, m.concat.total, m.payload, m.data_coding,
-                      m.locking_shift, m.single_shift, row.sms_in_id, row.item.received_at)
-    parts = await tx.pending_parts(link, key)
-    if len({p.part_no for p in parts}) < m.concat.total:
-        return
-    await assemble(tx, builder, link, key, row, parts, out, complete=True)
+    assert m is not None and m.concat is not None and row.sms_in_id is not None
+    return NewPart(row.sms_in_id, key, m.concat.sequence, m.concat.total, m.payload,
+                   m.data_coding, m.locking_shift, m.single_shift, row.item.received_at)
 
 
 async def assemble(tx: BatchTransaction, builder: BatchBuilder, link: str, key: str,

@@ -80,16 +80,29 @@ class StoredPart(NamedTuple):
     received_at: datetime
 
 
+class NewPart(NamedTuple):
+    """A concatenation part to keep until the rest of its message arrives."""
+
+    sms_in_id: int
+    concat_key: str
+    part_no: int
+    total: int
+    payload: bytes
+    data_coding: int
+    locking_shift: int | None
+    single_shift: int | None
+    received_at: datetime
+
+
 class BatchTransaction(Protocol):
     """The statements of a batch with concatenated parts or replies, in one transaction."""
 
     async def prepare(self, link: str, digests: Sequence[bytes], since: datetime,
                       sms_in_count: int, message_count: int) -> Prepared: ...
     async def insert(self, rows: BatchRows) -> None: ...
-    async def add_part(self, link: str, concat_key: str, part_no: int, total: int,
-                       payload: bytes, data_coding: int, locking_shift: int | None,
-                       single_shift: int | None, sms_in_id: int,
-                       received_at: datetime) -> None: ...
+    async def add_parts(self, link: str, parts: Sequence[NewPart]) -> None: ...
+    async def pending_parts_of(self, link: str, concat_keys: Sequence[str]
+                               ) -> dict[str, list[StoredPart]]: ...
     async def pending_parts(self, link: str, concat_key: str) -> list[StoredPart]: ...
     async def first_pdu(self, sms_in_id: int) -> bytes: ...
     async def assemble_parts(self, link: str, concat_key: str) -> int: ...
@@ -159,14 +172,18 @@ class AsyncpgTransaction:
             await self.conn.fetchrow(SQL.insert_mo_batch, rows.link, rows.sms_in,
                                      rows.messages, rows.events)
 
-    async def add_part(self, link: str, concat_key: str, part_no: int, total: int,
-                       payload: bytes, data_coding: int, locking_shift: int | None,
-                       single_shift: int | None, sms_in_id: int,
-                       received_at: datetime) -> None:
+    async def add_parts(self, link: str, parts: Sequence[NewPart]) -> None:
+        columns = list(zip(*parts, strict=True)) if parts else [[]] * len(NewPart._fields)
         with not_stored():
-            await self.conn.execute(SQL.insert_part, sms_in_id, link, concat_key, part_no,
-                                    total, payload, data_coding, locking_shift, single_shift,
-                                    received_at)
+            await self.conn.execute(SQL.insert_parts, link, *(list(c) for c in columns))
+
+    async def pending_parts_of(self, link: str, concat_keys: Sequence[str]
+                               ) -> dict[str, list[StoredPart]]:
+        found: dict[str, list[StoredPart]] = {key: [] for key in concat_keys}
+        with not_stored():
+            for r in await self.conn.fetch(SQL.pending_parts_of_keys, link, list(concat_keys)):
+                found[r["concat_key"]].append(StoredPart(*tuple(r)[1:]))
+        return found
 
     async def pending_parts(self, link: str, concat_key: str) -> list[StoredPart]:
         with not_stored():

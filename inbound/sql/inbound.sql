@@ -234,11 +234,26 @@ UPDATE sms_out
        last_error = $2
  WHERE id = $1
 
--- name: insert_part
+-- name: insert_parts
+-- A batch's concatenated parts on link $1, one array per column, in one round trip; a
+-- position already waiting keeps its first part (the second copy stays in sms_in only)
 INSERT INTO sms_part (sms_in_id, link, concat_key, part_no, total, payload, data_coding,
                       locking_shift, single_shift, received_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+SELECT u.sms_in_id, $1, u.concat_key, u.part_no, u.total, u.payload, u.data_coding,
+       u.locking_shift, u.single_shift, u.received_at
+  FROM unnest($2::bigint[], $3::text[], $4::integer[], $5::integer[], $6::bytea[],
+              $7::integer[], $8::integer[], $9::integer[], $10::timestamptz[])
+       AS u(sms_in_id, concat_key, part_no, total, payload, data_coding, locking_shift,
+            single_shift, received_at)
 ON CONFLICT (link, concat_key, part_no) WHERE message_id IS NULL DO NOTHING
+
+-- name: pending_parts_of_keys
+-- the waiting parts of the keys $2 on link $1 (after insert_parts), by key and position
+SELECT concat_key, sms_in_id, part_no, total, payload, data_coding, locking_shift,
+       single_shift, received_at
+  FROM sms_part
+ WHERE link = $1 AND concat_key = ANY($2::text[]) AND message_id IS NULL
+ ORDER BY concat_key, part_no
 
 -- name: pending_parts
 SELECT sms_in_id, part_no, total, payload, data_coding, locking_shift, single_shift, received_at

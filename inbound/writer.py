@@ -105,7 +105,7 @@ class BatchTransaction(Protocol):
                                ) -> dict[str, list[StoredPart]]: ...
     async def pending_parts(self, link: str, concat_key: str) -> list[StoredPart]: ...
     async def first_pdu(self, sms_in_id: int) -> bytes: ...
-    async def assemble_parts(self, link: str, concat_key: str) -> int: ...
+    async def assemble_parts(self, link: str, concat_keys: Sequence[str]) -> list[int]: ...
     async def recent_replies(self, recipients: Sequence[str],
                              since: datetime) -> list[Sent]: ...
     async def insert_replies(self, link: str, replies: Sequence[Reply]) -> None: ...
@@ -194,12 +194,10 @@ class AsyncpgTransaction:
         with not_stored():
             return bytes(await self.conn.fetchval(SQL.sms_in_pdu, sms_in_id))
 
-    async def assemble_parts(self, link: str, concat_key: str) -> int:
-        """A new message id, given to the waiting parts of ``concat_key`` and their PDUs."""
+    async def assemble_parts(self, link: str, concat_keys: Sequence[str]) -> list[int]:
+        """A new message id for each key, given to its waiting parts and their PDUs."""
         with not_stored():
-            message_id = int(await self.conn.fetchval(SQL.allocate_message_ids, 1))
-            await self.conn.execute(SQL.claim_parts, link, concat_key, message_id)
-        return message_id
+            return list(await self.conn.fetchval(SQL.claim_parts, link, list(concat_keys)))
 
     async def recent_replies(self, recipients: Sequence[str],
                              since: datetime) -> list[Sent]:

@@ -55,10 +55,6 @@ SELECT ARRAY(SELECT nextval('sms_in_id_seq') FROM generate_series(1, $4)) AS sms
        ARRAY(SELECT answered_after FROM o ORDER BY digest) AS original_answered_after,
        ARRAY(SELECT event_since FROM o ORDER BY digest) AS original_event_since
 
--- name: allocate_message_ids
--- $1 new mo_message ids (an assembled concatenated message)
-SELECT nextval('mo_message_id_seq') AS id FROM generate_series(1, $1)
-
 -- name: insert_mo_batch
 -- The batch's rows in one statement: every table from an array of rows (unnest). Run alone it
 -- is its own transaction (atomic: all or nothing, one commit); the concatenation and reply
@@ -262,11 +258,25 @@ SELECT sms_in_id, part_no, total, payload, data_coding, locking_shift, single_sh
  ORDER BY part_no
 
 -- name: claim_parts
-WITH done AS (
-    UPDATE sms_part SET message_id = $3
-     WHERE link = $1 AND concat_key = $2 AND message_id IS NULL
-    RETURNING sms_in_id)
-UPDATE sms_in SET message_id = $3 WHERE id IN (SELECT sms_in_id FROM done)
+-- One new mo_message id for each key of $2 (returned in their order), given to the waiting
+-- parts of that key on link $1 and to their PDUs: every message a batch's parts complete,
+-- in one round trip
+WITH
+k AS MATERIALIZED (
+    SELECT u.concat_key, u.n, nextval('mo_message_id_seq') AS message_id
+      FROM unnest($2::text[]) WITH ORDINALITY AS u(concat_key, n)),
+done AS (
+    UPDATE sms_part p SET message_id = k.message_id
+      FROM k
+     WHERE p.link = $1 AND p.concat_key = k.concat_key AND p.message_id IS NULL
+    RETURNING p.sms_in_id, p.message_id),
+pdus AS (
+    UPDATE sms_in s SET message_id = done.message_id
+      FROM done
+     WHERE s.id = done.sms_in_id
+    RETURNING 1)
+SELECT ARRAY(SELECT message_id FROM k ORDER BY n) AS message_ids,
+       (SELECT count(*) FROM pdus) AS pdus
 
 -- name: stale_part_keys
 SELECT link, concat_key, min(received_at) AS first_at

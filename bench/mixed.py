@@ -92,10 +92,13 @@ def rules_file(path: Path) -> Path:
 
 
 async def run_row(smsc: BenchSmsc, dsn: str, tmpdir: Path, log_level: str,
-                  measure: Callable[[], Awaitable[None]]) -> None:
-    """The service on ``dsn`` (a database of its own), a transceiver link, the mix on."""
+                  measure: Callable[[], Awaitable[None]], iys_url: str = "") -> None:
+    """The service on ``dsn`` (a database of its own), a transceiver link, the mix on.
+    ``iys_url``: the İYS sandbox the plain row's service pushes to (a process of its own);
+    empty: the sandbox inside the service (tests)."""
     config = service_config(tmpdir / "iys-inbound-mixed.toml", smsc.port, log_level=log_level,
-                            mode="transceiver", rules=rules_file(tmpdir / "mixed-rules.toml"))
+                            mode="transceiver", rules=rules_file(tmpdir / "mixed-rules.toml"),
+                            iys_url=iys_url)
     await smsc.mix(cycle())
     try:
         async with service_process(config, dsn, tmpdir / "service-mixed.log"):

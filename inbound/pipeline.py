@@ -159,10 +159,13 @@ class Pipeline:
                 await self.writer.insert(out)
             return out
         out = Batch(link)
+        now = datetime.now(UTC)
+        # the recent replies to this batch's senders come with the ids (one round trip less)
+        recipients = list({r.sender for r in rows if r.sender}) if link in self.reply_links else []
         async with self.writer.transaction() as tx:
             candidates = sum(1 for r in rows if r.kind in ("mo", "malformed") and not r.is_part)
             prepared = await tx.prepare(link, [r.digest for r in rows], since, len(rows),
-                                        candidates)
+                                        candidates, recipients, now - self._reply_memory())
             parts = self.builder.build(rows, prepared.copies, prepared.sms_in_ids,
                                        iter(prepared.message_ids), out)
             # sms_in first: assembling parts updates the rows of this batch's parts
@@ -171,7 +174,7 @@ class Pipeline:
                 await concat.store_parts(tx, self.builder, link, parts, out)
             await tx.insert(Batch(link, messages=out.messages, events=out.events))
             if out.replies:
-                await self._store_replies(tx, out)
+                await self._store_replies(tx, out, prepared.recent_replies, now)
         return out
 
     def _plain_batch(self, link: str, rows: list[PduRow],
@@ -181,15 +184,18 @@ class Pipeline:
         self.builder.build(rows, copies, placeholders(len(rows)), itertools.count(-1, -1), out)
         return out
 
-    async def _store_replies(self, tx: BatchTransaction, out: Batch) -> None:
+    def _reply_memory(self) -> timedelta:
+        """How far back the reply rules look."""
+        return max(timedelta(seconds=self.reply_interval), replies_limit.LOOP_WINDOW)
+
+    async def _store_replies(self, tx: BatchTransaction, out: Batch,
+                             recent: list[replies_limit.Sent], now: datetime) -> None:
         """Write the replies worth sending (``inbound.replies_limit``): a change of status is
         always confirmed, a repeat not within ``reply_interval``, and nobody gets more than
-        ``replies_per_hour`` (no auto-responder loops)."""
-        now = datetime.now(UTC)
-        interval = timedelta(seconds=self.reply_interval)
-        since = now - max(interval, replies_limit.LOOP_WINDOW)
-        recent = await tx.recent_replies(list({r.recipient for r in out.replies}), since)
-        chosen = replies_limit.choose(out.replies, recent, now=now, interval=interval,
+        ``replies_per_hour`` (no auto-responder loops). ``recent``: the replies already
+        written to the batch's senders, read with the batch's ids."""
+        chosen = replies_limit.choose(out.replies, recent, now=now,
+                                      interval=timedelta(seconds=self.reply_interval),
                                       per_hour=self.replies_per_hour)
         if chosen:
             await tx.insert_replies(out.link, chosen)

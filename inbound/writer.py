@@ -60,11 +60,13 @@ class EarlierCopy(NamedTuple):
 
 
 class Prepared(NamedTuple):
-    """Ids allocated for a batch written in a transaction, and the copies found."""
+    """Ids allocated for a batch written in a transaction, the copies found, and the recent
+    replies to the recipients asked about."""
 
     sms_in_ids: list[int]
     message_ids: list[int]
     copies: list[EarlierCopy]
+    recent_replies: list[Sent]
 
 
 class StoredPart(NamedTuple):
@@ -98,7 +100,8 @@ class BatchTransaction(Protocol):
     """The statements of a batch with concatenated parts or replies, in one transaction."""
 
     async def prepare(self, link: str, digests: Sequence[bytes], since: datetime,
-                      sms_in_count: int, message_count: int) -> Prepared: ...
+                      sms_in_count: int, message_count: int, recipients: Sequence[str],
+                      replies_since: datetime) -> Prepared: ...
     async def insert(self, rows: BatchRows) -> None: ...
     async def add_parts(self, link: str, parts: Sequence[NewPart]) -> None: ...
     async def pending_parts_of(self, link: str, concat_keys: Sequence[str]
@@ -106,8 +109,6 @@ class BatchTransaction(Protocol):
     async def pending_parts(self, link: str, concat_key: str) -> list[StoredPart]: ...
     async def first_pdu(self, sms_in_id: int) -> bytes: ...
     async def assemble_parts(self, link: str, concat_keys: Sequence[str]) -> list[int]: ...
-    async def recent_replies(self, recipients: Sequence[str],
-                             since: datetime) -> list[Sent]: ...
     async def insert_replies(self, link: str, replies: Sequence[Reply]) -> None: ...
 
 
@@ -161,11 +162,14 @@ class AsyncpgTransaction:
         self.conn = conn
 
     async def prepare(self, link: str, digests: Sequence[bytes], since: datetime,
-                      sms_in_count: int, message_count: int) -> Prepared:
+                      sms_in_count: int, message_count: int, recipients: Sequence[str],
+                      replies_since: datetime) -> Prepared:
         with not_stored():
             row = await self.conn.fetchrow(SQL.prepare_mo_batch, link, list(digests), since,
-                                           sms_in_count, message_count)
-        return Prepared(list(row["sms_in_ids"]), list(row["message_ids"]), copies_of(row))
+                                           sms_in_count, message_count, list(recipients),
+                                           replies_since)
+        return Prepared(list(row["sms_in_ids"]), list(row["message_ids"]), copies_of(row),
+                        [Sent(*r) for r in row["recent_replies"]])
 
     async def insert(self, rows: BatchRows) -> None:
         with not_stored():
@@ -198,12 +202,6 @@ class AsyncpgTransaction:
         """A new message id for each key, given to its waiting parts and their PDUs."""
         with not_stored():
             return list(await self.conn.fetchval(SQL.claim_parts, link, list(concat_keys)))
-
-    async def recent_replies(self, recipients: Sequence[str],
-                             since: datetime) -> list[Sent]:
-        with not_stored():
-            return [Sent(*r) for r in
-                    await self.conn.fetch(SQL.recent_replies, list(recipients), since)]
 
     async def insert_replies(self, link: str, replies: Sequence[Reply]) -> None:
         with not_stored():

@@ -9,7 +9,9 @@
 -- name: prepare_mo_batch
 -- Inside the transaction of a batch with concatenated parts or replies (those need the ids
 -- in Python): the earlier copies of its PDUs (as in insert_new_mo_batch, here from the
--- digests $2 and window start $3) and $4 sms_in ids and $5 mo_message ids, in one round trip.
+-- digests $2 and window start $3), $4 sms_in ids and $5 mo_message ids, and the replies
+-- written since $7 to the recipients $6 (as recent_replies; empty on a link that does not
+-- reply), in one round trip.
 -- The earlier copies of a batch's PDUs: "o" below is the one definition of "an earlier copy
 -- of this PDU" that prepare_mo_batch and insert_new_mo_batch share (they differ only in where
 -- the digests come from and which parameter starts the redelivery window). The latest earlier
@@ -45,7 +47,11 @@ o AS (
                               AND later.received_at > s.received_at) AS event_since
               FROM sms_in s
              WHERE s.link = $1 AND s.pdu_digest = d.digest AND s.received_at > $3
-             ORDER BY s.received_at DESC, s.id DESC LIMIT 1) AS c)
+             ORDER BY s.received_at DESC, s.id DESC LIMIT 1) AS c),
+r AS MATERIALIZED (
+    SELECT recipient, source_addr, kind, created_at
+      FROM sms_out
+     WHERE recipient = ANY($6::text[]) AND created_at > $7 AND kind <> 'otp')
 SELECT ARRAY(SELECT nextval('sms_in_id_seq') FROM generate_series(1, $4)) AS sms_in_ids,
        ARRAY(SELECT nextval('mo_message_id_seq') FROM generate_series(1, $5)) AS message_ids,
        ARRAY(SELECT digest FROM o ORDER BY digest) AS original_digests,
@@ -53,7 +59,8 @@ SELECT ARRAY(SELECT nextval('sms_in_id_seq') FROM generate_series(1, $4)) AS sms
        ARRAY(SELECT session_id FROM o ORDER BY digest) AS original_sessions,
        ARRAY(SELECT received_at FROM o ORDER BY digest) AS original_received,
        ARRAY(SELECT answered_after FROM o ORDER BY digest) AS original_answered_after,
-       ARRAY(SELECT event_since FROM o ORDER BY digest) AS original_event_since
+       ARRAY(SELECT event_since FROM o ORDER BY digest) AS original_event_since,
+       ARRAY(SELECT (recipient, source_addr, kind, created_at) FROM r) AS recent_replies
 
 -- name: insert_mo_batch
 -- The batch's rows in one statement: every table from an array of rows (unnest). Run alone it
@@ -195,13 +202,6 @@ SELECT (SELECT count(*) FROM s) AS sms_in, (SELECT count(*) FROM m) AS messages,
        ARRAY(SELECT received_at FROM o ORDER BY digest) AS original_received,
        ARRAY(SELECT answered_after FROM o ORDER BY digest) AS original_answered_after,
        ARRAY(SELECT event_since FROM o ORDER BY digest) AS original_event_since
-
--- name: recent_replies
--- the recent replies to a batch's recipients, on every number (inbound/replies_limit.py);
--- a consent link's one-time code (kind 'otp', migration 0025) is no reply and counts not
-SELECT recipient, source_addr, kind, created_at
-  FROM sms_out
- WHERE recipient = ANY($1::text[]) AND created_at > $2 AND kind <> 'otp'
 
 -- name: insert_reply
 INSERT INTO sms_out (message_id, link, recipient, source_addr, text, kind)

@@ -14,6 +14,7 @@ The rate is reported in PDUs (deliver_sm acknowledged) per second: 24 PDUs per 2
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,21 @@ def cycle() -> list[dict[str, Any]]:
         if i == 6:
             out.append({"destination_addr": OWN, "data_coding": 0, "text_hex": _gsm7("RET")})
     out.extend(ucs)
-    return out
+    return _only(out, os.environ.get("BENCH_MIX", ""))
+
+
+def _only(out: list[dict[str, Any]], part: str) -> list[dict[str, Any]]:
+    """``BENCH_MIX`` = gsm7 | ucs2 | concat | reply: only that component of the cycle, to see
+    which one costs (a diagnosis switch; the row's figures are the whole mix)."""
+    keep = {
+        "": lambda e: True,
+        "gsm7": lambda e: e["data_coding"] == 0 and "concat" not in e
+        and e["destination_addr"] == SHARED,
+        "ucs2": lambda e: e["data_coding"] == 8,
+        "concat": lambda e: "concat" in e,
+        "reply": lambda e: e["destination_addr"] == OWN,
+    }[part]
+    return [e for e in out if keep(e)]
 
 
 def rules_file(path: Path) -> Path:
@@ -77,10 +92,13 @@ def rules_file(path: Path) -> Path:
 
 
 async def run_row(smsc: BenchSmsc, dsn: str, tmpdir: Path, log_level: str,
-                  measure: Callable[[], Awaitable[None]]) -> None:
-    """The service on ``dsn`` (a database of its own), a transceiver link, the mix on."""
+                  measure: Callable[[], Awaitable[None]], iys_url: str = "") -> None:
+    """The service on ``dsn`` (a database of its own), a transceiver link, the mix on.
+    ``iys_url``: the İYS sandbox the plain row's service pushes to (a process of its own);
+    empty: the sandbox inside the service (tests)."""
     config = service_config(tmpdir / "iys-inbound-mixed.toml", smsc.port, log_level=log_level,
-                            mode="transceiver", rules=rules_file(tmpdir / "mixed-rules.toml"))
+                            mode="transceiver", rules=rules_file(tmpdir / "mixed-rules.toml"),
+                            iys_url=iys_url)
     await smsc.mix(cycle())
     try:
         async with service_process(config, dsn, tmpdir / "service-mixed.log"):

@@ -4,7 +4,7 @@ The page asks for the number; a 6-digit code (``secrets``) goes to it by SMS thr
 configured transmitter or transceiver link: a ``sms_out`` row (kind ``otp``) on that link's
 outbox, sent by the reply path's sender, in the transaction that stores the code's HMAC
 (never the code). Not subject to the confirmation replies' interval or hourly cap (the code
-is not a reply; ``recent_replies`` leaves it out); limited instead per number and per
+is not a reply; the reply rules leave it out); limited instead per number and per
 address an hour, counted in PostgreSQL so every process shares the counts. A code is valid
 for five minutes and three tries; the right one records the consent through the one writer
 (``link_confirm.write_tap``) in the transaction that spends the code, and the same form sent

@@ -41,8 +41,16 @@ log = structlog.get_logger(__name__)
 
 @dataclass
 class _InFlight:
-    digests: frozenset[bytes]
+    digests: frozenset[bytes]   # its PDUs' digests, and its senders where they matter
     done: asyncio.Future[None]
+
+
+def _sender_keys(row: PduRow) -> tuple[bytes, bytes]:
+    """The sender as written (in a part's key) and normalised (a reply's recipient; two
+    spellings of one number meet here). The prefixes keep them apart from the digests."""
+    d = row.item.deliver
+    return (b"source:" + (d.source_addr if d else "").encode(),
+            b"sender:" + (row.sender or "").encode())
 
 
 class Pipeline:
@@ -112,20 +120,21 @@ class Pipeline:
     async def _after_dependencies(self, link: str, rows: list[PduRow]) -> AsyncIterator[None]:
         """Wait for the earlier, still uncommitted batches of ``link`` this one depends on.
 
-        Redelivery detection reads committed rows, and so does the assembly of concatenated
-        parts. A batch therefore waits for every earlier batch in flight that holds one of
-        its digests, and a batch with concatenated parts (or on a link that sends replies)
-        waits for all earlier ones. Other batches commit concurrently (group commit).
+        Redelivery detection reads committed rows, and so do the assembly of concatenated
+        parts and the one-reply-per-interval rule. A batch therefore waits for every earlier
+        batch in flight that holds one of its digests or, where it has concatenated parts
+        or is on a link that sends replies, one of its senders: a part's key and a reply's
+        recipient both contain the sender, so batches of other senders cannot change what
+        this one reads. The other batches commit concurrently (group commit).
         """
-        digests = frozenset(r.digest for r in rows)
+        keys = {r.digest for r in rows}
         has_parts = any(r.message is not None and r.message.concat for r in rows)
-        # the one-reply-per-interval rule reads committed replies too: on a link that
-        # replies, batches are stored one after the other
-        wait_all = has_parts or link in self.reply_links
-        mine = _InFlight(digests, asyncio.get_running_loop().create_future())
+        if has_parts or link in self.reply_links:
+            for row in rows:
+                keys.update(_sender_keys(row))
+        mine = _InFlight(frozenset(keys), asyncio.get_running_loop().create_future())
         inflight = self._inflight.setdefault(link, [])
-        earlier = [f.done for f in inflight
-                   if wait_all or not digests.isdisjoint(f.digests)]
+        earlier = [f.done for f in inflight if not mine.digests.isdisjoint(f.digests)]
         inflight.append(mine)
         try:
             if earlier:
@@ -150,19 +159,22 @@ class Pipeline:
                 await self.writer.insert(out)
             return out
         out = Batch(link)
+        now = datetime.now(UTC)
+        # the recent replies to this batch's senders come with the ids (one round trip less)
+        recipients = list({r.sender for r in rows if r.sender}) if link in self.reply_links else []
         async with self.writer.transaction() as tx:
             candidates = sum(1 for r in rows if r.kind in ("mo", "malformed") and not r.is_part)
             prepared = await tx.prepare(link, [r.digest for r in rows], since, len(rows),
-                                        candidates)
+                                        candidates, recipients, now - self._reply_memory())
             parts = self.builder.build(rows, prepared.copies, prepared.sms_in_ids,
                                        iter(prepared.message_ids), out)
             # sms_in first: assembling parts updates the rows of this batch's parts
             await tx.insert(Batch(link, sms_in=out.sms_in))
-            for row in parts:
-                await concat.store_part(tx, self.builder, link, row, out)
+            if parts:
+                await concat.store_parts(tx, self.builder, link, parts, out)
             await tx.insert(Batch(link, messages=out.messages, events=out.events))
             if out.replies:
-                await self._store_replies(tx, out)
+                await self._store_replies(tx, out, prepared.recent_replies, now)
         return out
 
     def _plain_batch(self, link: str, rows: list[PduRow],
@@ -172,15 +184,18 @@ class Pipeline:
         self.builder.build(rows, copies, placeholders(len(rows)), itertools.count(-1, -1), out)
         return out
 
-    async def _store_replies(self, tx: BatchTransaction, out: Batch) -> None:
+    def _reply_memory(self) -> timedelta:
+        """How far back the reply rules look."""
+        return max(timedelta(seconds=self.reply_interval), replies_limit.LOOP_WINDOW)
+
+    async def _store_replies(self, tx: BatchTransaction, out: Batch,
+                             recent: list[replies_limit.Sent], now: datetime) -> None:
         """Write the replies worth sending (``inbound.replies_limit``): a change of status is
         always confirmed, a repeat not within ``reply_interval``, and nobody gets more than
-        ``replies_per_hour`` (no auto-responder loops)."""
-        now = datetime.now(UTC)
-        interval = timedelta(seconds=self.reply_interval)
-        since = now - max(interval, replies_limit.LOOP_WINDOW)
-        recent = await tx.recent_replies(list({r.recipient for r in out.replies}), since)
-        chosen = replies_limit.choose(out.replies, recent, now=now, interval=interval,
+        ``replies_per_hour`` (no auto-responder loops). ``recent``: the replies already
+        written to the batch's senders, read with the batch's ids."""
+        chosen = replies_limit.choose(out.replies, recent, now=now,
+                                      interval=timedelta(seconds=self.reply_interval),
                                       per_hour=self.replies_per_hour)
         if chosen:
             await tx.insert_replies(out.link, chosen)

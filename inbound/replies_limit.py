@@ -1,8 +1,8 @@
 """Which confirmation replies to send: a change is always confirmed, a repeat is not, and no
 recipient gets more than a few replies an hour (an auto-responder must not start a loop).
 
-Pure: the pipeline reads the recipients' recent replies (``store.SQL.recent_replies``) and asks
-:func:`choose` which of a batch's candidate replies to write.
+Pure: the pipeline reads the recipients' recent replies (with the batch's ids,
+``prepare_mo_batch``) and asks :func:`choose` which of a batch's candidate replies to write.
 """
 
 from __future__ import annotations

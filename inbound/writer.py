@@ -60,11 +60,13 @@ class EarlierCopy(NamedTuple):
 
 
 class Prepared(NamedTuple):
-    """Ids allocated for a batch written in a transaction, and the copies found."""
+    """Ids allocated for a batch written in a transaction, the copies found, and the recent
+    replies to the recipients asked about."""
 
     sms_in_ids: list[int]
     message_ids: list[int]
     copies: list[EarlierCopy]
+    recent_replies: list[Sent]
 
 
 class StoredPart(NamedTuple):
@@ -80,21 +82,33 @@ class StoredPart(NamedTuple):
     received_at: datetime
 
 
+class NewPart(NamedTuple):
+    """A concatenation part to keep until the rest of its message arrives."""
+
+    sms_in_id: int
+    concat_key: str
+    part_no: int
+    total: int
+    payload: bytes
+    data_coding: int
+    locking_shift: int | None
+    single_shift: int | None
+    received_at: datetime
+
+
 class BatchTransaction(Protocol):
     """The statements of a batch with concatenated parts or replies, in one transaction."""
 
     async def prepare(self, link: str, digests: Sequence[bytes], since: datetime,
-                      sms_in_count: int, message_count: int) -> Prepared: ...
+                      sms_in_count: int, message_count: int, recipients: Sequence[str],
+                      replies_since: datetime) -> Prepared: ...
     async def insert(self, rows: BatchRows) -> None: ...
-    async def add_part(self, link: str, concat_key: str, part_no: int, total: int,
-                       payload: bytes, data_coding: int, locking_shift: int | None,
-                       single_shift: int | None, sms_in_id: int,
-                       received_at: datetime) -> None: ...
+    async def add_parts(self, link: str, parts: Sequence[NewPart]) -> None: ...
+    async def pending_parts_of(self, link: str, concat_keys: Sequence[str]
+                               ) -> dict[str, list[StoredPart]]: ...
     async def pending_parts(self, link: str, concat_key: str) -> list[StoredPart]: ...
     async def first_pdu(self, sms_in_id: int) -> bytes: ...
-    async def assemble_parts(self, link: str, concat_key: str) -> int: ...
-    async def recent_replies(self, recipients: Sequence[str],
-                             since: datetime) -> list[Sent]: ...
+    async def assemble_parts(self, link: str, concat_keys: Sequence[str]) -> list[int]: ...
     async def insert_replies(self, link: str, replies: Sequence[Reply]) -> None: ...
 
 
@@ -148,25 +162,32 @@ class AsyncpgTransaction:
         self.conn = conn
 
     async def prepare(self, link: str, digests: Sequence[bytes], since: datetime,
-                      sms_in_count: int, message_count: int) -> Prepared:
+                      sms_in_count: int, message_count: int, recipients: Sequence[str],
+                      replies_since: datetime) -> Prepared:
         with not_stored():
             row = await self.conn.fetchrow(SQL.prepare_mo_batch, link, list(digests), since,
-                                           sms_in_count, message_count)
-        return Prepared(list(row["sms_in_ids"]), list(row["message_ids"]), copies_of(row))
+                                           sms_in_count, message_count, list(recipients),
+                                           replies_since)
+        return Prepared(list(row["sms_in_ids"]), list(row["message_ids"]), copies_of(row),
+                        [Sent(*r) for r in row["recent_replies"]])
 
     async def insert(self, rows: BatchRows) -> None:
         with not_stored():
             await self.conn.fetchrow(SQL.insert_mo_batch, rows.link, rows.sms_in,
                                      rows.messages, rows.events)
 
-    async def add_part(self, link: str, concat_key: str, part_no: int, total: int,
-                       payload: bytes, data_coding: int, locking_shift: int | None,
-                       single_shift: int | None, sms_in_id: int,
-                       received_at: datetime) -> None:
+    async def add_parts(self, link: str, parts: Sequence[NewPart]) -> None:
+        columns = list(zip(*parts, strict=True)) if parts else [[]] * len(NewPart._fields)
         with not_stored():
-            await self.conn.execute(SQL.insert_part, sms_in_id, link, concat_key, part_no,
-                                    total, payload, data_coding, locking_shift, single_shift,
-                                    received_at)
+            await self.conn.execute(SQL.insert_parts, link, *(list(c) for c in columns))
+
+    async def pending_parts_of(self, link: str, concat_keys: Sequence[str]
+                               ) -> dict[str, list[StoredPart]]:
+        found: dict[str, list[StoredPart]] = {key: [] for key in concat_keys}
+        with not_stored():
+            for r in await self.conn.fetch(SQL.pending_parts_of_keys, link, list(concat_keys)):
+                found[r["concat_key"]].append(StoredPart(*tuple(r)[1:]))
+        return found
 
     async def pending_parts(self, link: str, concat_key: str) -> list[StoredPart]:
         with not_stored():
@@ -177,18 +198,10 @@ class AsyncpgTransaction:
         with not_stored():
             return bytes(await self.conn.fetchval(SQL.sms_in_pdu, sms_in_id))
 
-    async def assemble_parts(self, link: str, concat_key: str) -> int:
-        """A new message id, given to the waiting parts of ``concat_key`` and their PDUs."""
+    async def assemble_parts(self, link: str, concat_keys: Sequence[str]) -> list[int]:
+        """A new message id for each key, given to its waiting parts and their PDUs."""
         with not_stored():
-            message_id = int(await self.conn.fetchval(SQL.allocate_message_ids, 1))
-            await self.conn.execute(SQL.claim_parts, link, concat_key, message_id)
-        return message_id
-
-    async def recent_replies(self, recipients: Sequence[str],
-                             since: datetime) -> list[Sent]:
-        with not_stored():
-            return [Sent(*r) for r in
-                    await self.conn.fetch(SQL.recent_replies, list(recipients), since)]
+            return list(await self.conn.fetchval(SQL.claim_parts, link, list(concat_keys)))
 
     async def insert_replies(self, link: str, replies: Sequence[Reply]) -> None:
         with not_stored():

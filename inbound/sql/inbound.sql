@@ -9,7 +9,9 @@
 -- name: prepare_mo_batch
 -- Inside the transaction of a batch with concatenated parts or replies (those need the ids
 -- in Python): the earlier copies of its PDUs (as in insert_new_mo_batch, here from the
--- digests $2 and window start $3) and $4 sms_in ids and $5 mo_message ids, in one round trip.
+-- digests $2 and window start $3), $4 sms_in ids and $5 mo_message ids, and the replies
+-- written since $7 to the recipients $6 (as recent_replies; empty on a link that does not
+-- reply), in one round trip.
 -- The earlier copies of a batch's PDUs: "o" below is the one definition of "an earlier copy
 -- of this PDU" that prepare_mo_batch and insert_new_mo_batch share (they differ only in where
 -- the digests come from and which parameter starts the redelivery window). The latest earlier
@@ -45,7 +47,11 @@ o AS (
                               AND later.received_at > s.received_at) AS event_since
               FROM sms_in s
              WHERE s.link = $1 AND s.pdu_digest = d.digest AND s.received_at > $3
-             ORDER BY s.received_at DESC, s.id DESC LIMIT 1) AS c)
+             ORDER BY s.received_at DESC, s.id DESC LIMIT 1) AS c),
+r AS MATERIALIZED (
+    SELECT recipient, source_addr, kind, created_at
+      FROM sms_out
+     WHERE recipient = ANY($6::text[]) AND created_at > $7 AND kind <> 'otp')
 SELECT ARRAY(SELECT nextval('sms_in_id_seq') FROM generate_series(1, $4)) AS sms_in_ids,
        ARRAY(SELECT nextval('mo_message_id_seq') FROM generate_series(1, $5)) AS message_ids,
        ARRAY(SELECT digest FROM o ORDER BY digest) AS original_digests,
@@ -53,11 +59,8 @@ SELECT ARRAY(SELECT nextval('sms_in_id_seq') FROM generate_series(1, $4)) AS sms
        ARRAY(SELECT session_id FROM o ORDER BY digest) AS original_sessions,
        ARRAY(SELECT received_at FROM o ORDER BY digest) AS original_received,
        ARRAY(SELECT answered_after FROM o ORDER BY digest) AS original_answered_after,
-       ARRAY(SELECT event_since FROM o ORDER BY digest) AS original_event_since
-
--- name: allocate_message_ids
--- $1 new mo_message ids (an assembled concatenated message)
-SELECT nextval('mo_message_id_seq') AS id FROM generate_series(1, $1)
+       ARRAY(SELECT event_since FROM o ORDER BY digest) AS original_event_since,
+       ARRAY(SELECT (recipient, source_addr, kind, created_at) FROM r) AS recent_replies
 
 -- name: insert_mo_batch
 -- The batch's rows in one statement: every table from an array of rows (unnest). Run alone it
@@ -200,13 +203,6 @@ SELECT (SELECT count(*) FROM s) AS sms_in, (SELECT count(*) FROM m) AS messages,
        ARRAY(SELECT answered_after FROM o ORDER BY digest) AS original_answered_after,
        ARRAY(SELECT event_since FROM o ORDER BY digest) AS original_event_since
 
--- name: recent_replies
--- the recent replies to a batch's recipients, on every number (inbound/replies_limit.py);
--- a consent link's one-time code (kind 'otp', migration 0025) is no reply and counts not
-SELECT recipient, source_addr, kind, created_at
-  FROM sms_out
- WHERE recipient = ANY($1::text[]) AND created_at > $2 AND kind <> 'otp'
-
 -- name: insert_reply
 INSERT INTO sms_out (message_id, link, recipient, source_addr, text, kind)
 VALUES ($1, $2, $3, $4, $5, $6)
@@ -234,11 +230,26 @@ UPDATE sms_out
        last_error = $2
  WHERE id = $1
 
--- name: insert_part
+-- name: insert_parts
+-- A batch's concatenated parts on link $1, one array per column, in one round trip; a
+-- position already waiting keeps its first part (the second copy stays in sms_in only)
 INSERT INTO sms_part (sms_in_id, link, concat_key, part_no, total, payload, data_coding,
                       locking_shift, single_shift, received_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+SELECT u.sms_in_id, $1, u.concat_key, u.part_no, u.total, u.payload, u.data_coding,
+       u.locking_shift, u.single_shift, u.received_at
+  FROM unnest($2::bigint[], $3::text[], $4::integer[], $5::integer[], $6::bytea[],
+              $7::integer[], $8::integer[], $9::integer[], $10::timestamptz[])
+       AS u(sms_in_id, concat_key, part_no, total, payload, data_coding, locking_shift,
+            single_shift, received_at)
 ON CONFLICT (link, concat_key, part_no) WHERE message_id IS NULL DO NOTHING
+
+-- name: pending_parts_of_keys
+-- the waiting parts of the keys $2 on link $1 (after insert_parts), by key and position
+SELECT concat_key, sms_in_id, part_no, total, payload, data_coding, locking_shift,
+       single_shift, received_at
+  FROM sms_part
+ WHERE link = $1 AND concat_key = ANY($2::text[]) AND message_id IS NULL
+ ORDER BY concat_key, part_no
 
 -- name: pending_parts
 SELECT sms_in_id, part_no, total, payload, data_coding, locking_shift, single_shift, received_at
@@ -247,11 +258,25 @@ SELECT sms_in_id, part_no, total, payload, data_coding, locking_shift, single_sh
  ORDER BY part_no
 
 -- name: claim_parts
-WITH done AS (
-    UPDATE sms_part SET message_id = $3
-     WHERE link = $1 AND concat_key = $2 AND message_id IS NULL
-    RETURNING sms_in_id)
-UPDATE sms_in SET message_id = $3 WHERE id IN (SELECT sms_in_id FROM done)
+-- One new mo_message id for each key of $2 (returned in their order), given to the waiting
+-- parts of that key on link $1 and to their PDUs: every message a batch's parts complete,
+-- in one round trip
+WITH
+k AS MATERIALIZED (
+    SELECT u.concat_key, u.n, nextval('mo_message_id_seq') AS message_id
+      FROM unnest($2::text[]) WITH ORDINALITY AS u(concat_key, n)),
+done AS (
+    UPDATE sms_part p SET message_id = k.message_id
+      FROM k
+     WHERE p.link = $1 AND p.concat_key = k.concat_key AND p.message_id IS NULL
+    RETURNING p.sms_in_id, p.message_id),
+pdus AS (
+    UPDATE sms_in s SET message_id = done.message_id
+      FROM done
+     WHERE s.id = done.sms_in_id
+    RETURNING 1)
+SELECT ARRAY(SELECT message_id FROM k ORDER BY n) AS message_ids,
+       (SELECT count(*) FROM pdus) AS pdus
 
 -- name: stale_part_keys
 SELECT link, concat_key, min(received_at) AS first_at

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from inbound import config_notify, link_settings
+from inbound.config_links import check_transmitters, link_of
+from inbound.config_reader import ConfigError, Reader, env_first, secret, table
 from inbound.link_settings import ConsentLinkSettings
 from inbound.notices import SmtpSettings
 from inbound.presend import CheckSettings, parse_settings
@@ -28,10 +30,6 @@ from smpp_bind.settings import LinkSettings as LinkConfig
 _PUSH = IysSettings(base_url="", username="", password="")  # its defaults
 
 DEFAULT_CONFIG_FILE = "iys-inbound.toml"
-
-
-class ConfigError(Exception):
-    """Invalid configuration; ``str()`` is one line naming the key and the problem."""
 
 
 @dataclass(frozen=True)
@@ -97,173 +95,7 @@ _DEFAULT = Config()       # parse() falls back to these: each default is written
 _IYS = IysConfig()
 # a link's defaults are LinkSettings' (name, host and system_id are required; port 2775 is
 # the SMPP port IANA assigns)
-_LINK = LinkConfig(name="", host="", port=2775, system_id="")
-
-
-class _Reader:
-    """Typed access to one TOML table; every error names the full key."""
-
-    def __init__(self, table: Mapping[str, Any], prefix: str) -> None:
-        self.table = table
-        self.prefix = prefix
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}{name}"
-
-    def get(self, name: str, kind: type, default: Any) -> Any:
-        self.used.add(name)
-        if name not in self.table:
-            return default
-        value = self.table[name]
-        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value, ok = float(value), True
-        if not ok:
-            raise ConfigError(
-                f"{self.key(name)}: expected {kind.__name__}, got {type(value).__name__} {value!r}"
-            )
-        return value
-
-    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
-        value = self.get(name, str, default)
-        if value not in choices:
-            raise ConfigError(
-                f"{self.key(name)}: must be one of {', '.join(choices)}, got {value!r}"
-            )
-        return value
-
-    def number(self, name: str, kind: type, default: Any, low: float, high: float) -> Any:
-        value = self.get(name, kind, default)
-        if not low <= value <= high:
-            raise ConfigError(
-                f"{self.key(name)}: must be between {low:g} and {high:g}, got {value!r}"
-            )
-        return value
-
-    def reject_unknown(self, extra_allowed: tuple[str, ...] = ()) -> None:
-        for name in self.table:
-            if name == "password":
-                raise ConfigError(
-                    f"{self.key(name)}: secrets are not read from the file; use "
-                    f"{self.key('password_env')} or {self.key('password_file')}"
-                )
-            if name not in self.used and name not in extra_allowed:
-                raise ConfigError(f"{self.key(name)}: unknown key")
-
-
-def _secret(reader: _Reader, env: Mapping[str, str], default_env: str | None) -> str:
-    """A secret from ``password_file``, the variable ``password_env`` names, or a default."""
-    path = reader.get("password_file", str, "")
-    env_name = reader.get("password_env", str, default_env or "")
-    if path:
-        try:
-            return Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(
-                f"{reader.key('password_file')}: cannot read {path!r}: {exc.strerror}"
-            ) from exc
-    if env_name:
-        return env.get(env_name, "")
-    return ""
-
-
-def _env_first(env: Mapping[str, str], name: str, file_value: str) -> str:
-    """The environment wins over the file (the file value is read first so it is validated)."""
-    return env.get(name, "") or file_value
-
-
-def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    value = data.get(name, {})
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{name}: expected a table ([{name}])")
-    return value
-
-
-def _link(raw: Any, index: int, env: Mapping[str, str]) -> LinkConfig:
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"link[{index}]: expected a table ([[link]])")
-    r = _Reader(raw, f"link[{index}].")
-    name = r.get("name", str, "")
-    if not name:
-        raise ConfigError(f"link[{index}].name: required")
-    r.prefix = f"link[{name}]."
-    host = r.get("host", str, "")
-    if not host:
-        raise ConfigError(f"link[{name}].host: required")
-    env_default = "SMPP_PASSWORD_" + "".join(c if c.isalnum() else "_" for c in name).upper()
-    numbers = r.get("numbers", list, [])
-    if not all(isinstance(n, str) and n.strip("+").isdigit() for n in numbers):
-        raise ConfigError(f"link[{name}].numbers: expected a list of digit strings")
-    link = LinkConfig(
-        name=name,
-        host=host,
-        port=r.number("port", int, _LINK.port, 1, 65535),
-        system_id=r.get("system_id", str, ""),
-        password=_secret(r, env, env_default),
-        mode=r.choice("mode", ("receiver", "transceiver", "transmitter"), _LINK.mode),
-        system_type=r.get("system_type", str, _LINK.system_type),
-        address_range=r.get("address_range", str, _LINK.address_range),
-        window=r.number("window", int, _LINK.window, 1, 1000),
-        # absent: LinkSettings.uncommitted_limit (4 windows)
-        max_uncommitted=(r.number("max_uncommitted", int, 1, 1, 1_000_000)
-                         if "max_uncommitted" in raw else None),
-        enquire_link_interval=r.number("enquire_link_interval", float,
-                                       _LINK.enquire_link_interval, 1, 3600),
-        response_timeout=r.number("response_timeout", float, _LINK.response_timeout, 0.1, 600),
-        reconnect_min=r.number("reconnect_min", float, _LINK.reconnect_min, 0.01, 3600),
-        reconnect_max=r.number("reconnect_max", float, _LINK.reconnect_max, 0.01, 86400),
-        tls=r.get("tls", bool, _LINK.tls),
-        tls_verify=r.get("tls_verify", bool, _LINK.tls_verify),
-        gsm_as_latin1=r.get("gsm_as_latin1", bool, _LINK.gsm_as_latin1),
-        numbers=tuple(numbers),
-        redelivery_window=r.number("redelivery_window", float, _LINK.redelivery_window,
-                                   0, 7 * 86400),
-        smsc_response_window=r.number("smsc_response_window", float,
-                                      _LINK.smsc_response_window, 1, 3600),
-        send_rate=r.number("send_rate", float, _LINK.send_rate, 0.1, 10000),
-        replies=r.get("replies", bool, _LINK.replies),
-        replies_for=r.get("replies_for", str, _LINK.replies_for),
-    )
-    if not link.system_id:
-        raise ConfigError(f"link[{name}].system_id: required")
-    # SMPP 3.4 §4.1.1: longer values would be cut silently by the codec and refused later
-    if len(link.system_id) > 15:
-        raise ConfigError(f"link[{name}].system_id: at most 15 characters in SMPP 3.4")
-    if len(link.password) > 8:
-        raise ConfigError(f"link[{name}].password: at most 8 characters in SMPP 3.4")
-    if len(link.system_type) > 12:
-        raise ConfigError(f"link[{name}].system_type: at most 12 characters in SMPP 3.4")
-    r.reject_unknown()
-    return link
-
-
-def _check_transmitters(links: tuple[LinkConfig, ...]) -> None:
-    """A transmitter link exists to send the replies of one receiver link."""
-    modes = {link.name: link.mode for link in links}
-    replies_on = {link.name: link.replies for link in links}
-    served: dict[str, str] = {}
-    for link in links:
-        key = f"link[{link.name}].replies_for"
-        if link.mode != "transmitter":
-            if link.replies_for:
-                raise ConfigError(f"{key}: only a transmitter link sends another link's replies")
-            continue
-        if not link.replies_for:
-            raise ConfigError(f"{key}: required on a transmitter link (the receiver link "
-                              "whose replies it sends)")
-        if modes.get(link.replies_for) != "receiver":
-            raise ConfigError(f"{key}: {link.replies_for!r} is not a receiver link here")
-        if not replies_on[link.replies_for]:
-            raise ConfigError(f"{key}: link[{link.replies_for}] has replies = false; set "
-                              "replies there or drop this transmitter link")
-        if link.replies_for in served:
-            raise ConfigError(f"{key}: link[{served[link.replies_for]}] already sends "
-                              f"{link.replies_for!r}'s replies")
-        served[link.replies_for] = link.name
-
-
-def _trusted_proxies(http: _Reader) -> tuple[str, ...]:
+def _trusted_proxies(http: Reader) -> tuple[str, ...]:
     from inbound.proxies import parse_networks
 
     values = http.get("trusted_proxies", list, [])
@@ -277,18 +109,19 @@ def _trusted_proxies(http: _Reader) -> tuple[str, ...]:
     return tuple(values)
 
 
-def _mirror(m: _Reader, env: Mapping[str, str]) -> MirrorSettings:
+def _mirror(m: Reader, env: Mapping[str, str]) -> MirrorSettings:
     """[mirror] (defaults: MirrorSettings); the push password only from the environment
     (IYS_INBOUND_PUSH_PASSWORD, or the variable push_password_env names) or a file."""
     d = MirrorSettings()
-    secret = _Reader({k.removeprefix("push_"): v for k, v in m.table.items()
-                      if k in ("push_password_file", "push_password_env")}, m.prefix + "push_")
+    push_secret = Reader({k.removeprefix("push_"): v for k, v in m.table.items()
+                          if k in ("push_password_file", "push_password_env")},
+                         m.prefix + "push_")
     m.used.update({"push_password_file", "push_password_env"})
     settings = MirrorSettings(
         pull_interval=m.number("pull_interval", float, d.pull_interval, 10, 86400),
-        push_username=_env_first(env, "IYS_INBOUND_PUSH_USERNAME",
+        push_username=env_first(env, "IYS_INBOUND_PUSH_USERNAME",
                                  m.get("push_username", str, d.push_username)),
-        push_password=_secret(secret, env, "IYS_INBOUND_PUSH_PASSWORD"),
+        push_password=secret(push_secret, env, "IYS_INBOUND_PUSH_PASSWORD"),
         push_requests_per_second=m.number("push_requests_per_second", float,
                                           d.push_requests_per_second, 1, 10_000),
         reconcile_enabled=m.get("reconcile_enabled", bool, d.reconcile_enabled),
@@ -306,7 +139,7 @@ RETENTION_TABLE_PERIODS = ("keep_webhooks", "keep_notices_sent", "keep_iys_push_
                            "keep_link_codes", "keep_unused_links", "keep_import_rows")
 
 
-def _retention(ret: _Reader) -> RetentionSettings:
+def _retention(ret: Reader) -> RetentionSettings:
     """[retention]: periods in days (defaults: RetentionSettings)."""
     d = RetentionSettings()
     return RetentionSettings(
@@ -324,33 +157,33 @@ def _retention(ret: _Reader) -> RetentionSettings:
 
 
 def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
-    top = _Reader(data, "")
-    db = _Reader(_table(data, "database"), "database.")
-    http = _Reader(_table(data, "http"), "http.")
-    iys = _Reader(_table(data, "iys"), "iys.")
-    sim = _Reader(_table(data, "simulator"), "simulator.")
-    logr = _Reader(_table(data, "log"), "log.")
-    rules = _Reader(_table(data, "rules"), "rules.")
-    api = _Reader(_table(data, "api"), "api.")
-    ret = _Reader(_table(data, "retention"), "retention.")
-    chk = _Reader(_table(data, "check"), "check.")
-    mir = _Reader(_table(data, "mirror"), "mirror.")
-    consent_links = _Reader(_table(data, "links"), "links.")
-    wh = _Reader(_table(data, "webhooks"), "webhooks.")
-    smtp = _Reader(_table(data, "smtp"), "smtp.")
+    top = Reader(data, "")
+    db = Reader(table(data, "database"), "database.")
+    http = Reader(table(data, "http"), "http.")
+    iys = Reader(table(data, "iys"), "iys.")
+    sim = Reader(table(data, "simulator"), "simulator.")
+    logr = Reader(table(data, "log"), "log.")
+    rules = Reader(table(data, "rules"), "rules.")
+    api = Reader(table(data, "api"), "api.")
+    ret = Reader(table(data, "retention"), "retention.")
+    chk = Reader(table(data, "check"), "check.")
+    mir = Reader(table(data, "mirror"), "mirror.")
+    consent_links = Reader(table(data, "links"), "links.")
+    wh = Reader(table(data, "webhooks"), "webhooks.")
+    smtp = Reader(table(data, "smtp"), "smtp.")
     raw_links = data.get("link", [])
     if not isinstance(raw_links, list):
         raise ConfigError("link: expected an array of tables ([[link]])")
-    links = tuple(_link(raw, i, env) for i, raw in enumerate(raw_links))
+    links = tuple(link_of(raw, i, env) for i, raw in enumerate(raw_links))
     names = [link.name for link in links]
     for name in names:
         if names.count(name) > 1:
             raise ConfigError(f"link[{name}].name: defined twice")
-    _check_transmitters(links)
+    check_transmitters(links)
     iys_cfg = IysConfig(
         base_url=iys.get("base_url", str, _IYS.base_url).rstrip("/"),
-        username=_env_first(env, "IYS_USERNAME", iys.get("username", str, _IYS.username)),
-        password=_secret(iys, env, "IYS_PASSWORD"),
+        username=env_first(env, "IYS_USERNAME", iys.get("username", str, _IYS.username)),
+        password=secret(iys, env, "IYS_PASSWORD"),
         timeout=iys.number("timeout", float, _IYS.timeout, 0.1, 300),
         requests_per_second=iys.number("requests_per_second", float, _IYS.requests_per_second,
                                        0.1, 1000),
@@ -381,8 +214,8 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         raise ConfigError("iys.username: a real İYS needs IYS_USERNAME and IYS_PASSWORD")
     rules_path = rules.get("file", str, "")
     config = Config(
-        database_url=_env_first(env, "DATABASE_URL", db.get("url", str, _DEFAULT.database_url)),
-        data_dir=Path(_env_first(env, "IYS_INBOUND_DATA_DIR",
+        database_url=env_first(env, "DATABASE_URL", db.get("url", str, _DEFAULT.database_url)),
+        data_dir=Path(env_first(env, "IYS_INBOUND_DATA_DIR",
                                  db.get("data_dir", str, str(_DEFAULT.data_dir)))),
         http_host=http.get("host", str, _DEFAULT.http_host),
         http_port=http.number("port", int, _DEFAULT.http_port, 0, 65535),
@@ -396,7 +229,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         concat_timeout=top.number("concat_timeout", float, _DEFAULT.concat_timeout, 1, 7 * 86400),
         reply_interval=top.number("reply_interval", float, _DEFAULT.reply_interval, 0, 30 * 86400),
         replies_per_hour=top.number("replies_per_hour", int, _DEFAULT.replies_per_hour, 1, 100),
-        admin_token=_secret(api, env, "IYS_INBOUND_ADMIN_TOKEN"),
+        admin_token=secret(api, env, "IYS_INBOUND_ADMIN_TOKEN"),
         web_secret=env.get("IYS_INBOUND_WEB_SECRET", ""),
         trusted_proxies=_trusted_proxies(http),
         retention=_retention(ret),
@@ -406,8 +239,8 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
         consent_links=link_settings.read(consent_links, links, ConfigError),
         webhooks=config_notify.webhooks(wh, zero_config=not data),
         smtp=config_notify.smtp(
-            smtp, username=_env_first(env, "SMTP_USERNAME", smtp.get("username", str, "")),
-            password=_secret(smtp, env, "SMTP_PASSWORD")),
+            smtp, username=env_first(env, "SMTP_USERNAME", smtp.get("username", str, "")),
+            password=secret(smtp, env, "SMTP_PASSWORD")),
     )
     # a claim must outlive its attempt, or another process sends the same delivery meanwhile
     if config.webhooks.lease_seconds <= config.webhooks.timeout:

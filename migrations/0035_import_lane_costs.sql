@@ -37,30 +37,39 @@ CREATE TRIGGER consent_event_webhook_settled
     AFTER UPDATE ON consent_event REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION webhook_consent_settled();
 
--- 2. What a claimed event is checked against (iys_push/sql: claim and claim_import, one copy
---    for both): whether a later event of its key was accepted already (superseded), and the
---    (received_at epoch, id) of the latest earlier pending or accepted event of the key with
---    the same status (same_before) and with the other one (other_before). A one-SELECT SQL
---    function called in FROM ... LATERAL is inlined by the planner: the same index probes as
---    the subqueries it replaces, no function call per row.
-CREATE FUNCTION iys_claim_checks(p_brand_code bigint, p_recipient text,
-                                 p_recipient_type text, p_type text, p_status text,
-                                 p_received_at timestamptz, p_id bigint)
-RETURNS TABLE (superseded boolean, same_before numeric[], other_before numeric[])
+-- 2. A claimed event as the pusher reads it (iys_push/sql: claim and claim_import, one copy
+--    for both; the columns of iys_push.events.ClaimedEvent, in order): the event's columns,
+--    our view of its key in İYS (iys_key_state, as the claim read it), whether a later event
+--    of the key was accepted already (superseded), and the (received_at epoch, id) of the
+--    latest earlier pending or accepted event of the key with the same status (same_before)
+--    and with the other one (other_before). A one-SELECT SQL function called in FROM is
+--    inlined by the planner: the same index probes as the subqueries it replaces, no
+--    function call per row.
+CREATE FUNCTION iys_claimed_row(e consent_event, p_view_status text,
+                                p_view_date timestamptz, p_view_origin text)
+RETURNS TABLE (id bigint, brand_id text, iys_code bigint, brand_code bigint, recipient text,
+               recipient_type text, type text, status text, source text,
+               received_at timestamptz, consent_date timestamptz, deadline_at timestamptz,
+               attempts integer, view_status text, view_date timestamptz, view_origin text,
+               superseded boolean, same_before numeric[], other_before numeric[])
 LANGUAGE sql STABLE AS $$
-    SELECT EXISTS (SELECT 1 FROM consent_event l
+    SELECT (e).id, (e).brand_id, (e).iys_code, (e).brand_code, (e).recipient,
+           (e).recipient_type, (e).type, (e).status, (e).source, (e).received_at,
+           (e).consent_date, (e).deadline_at, (e).attempts,
+           p_view_status, p_view_date, p_view_origin,
+           EXISTS (SELECT 1 FROM consent_event l
                     WHERE (l.brand_code, l.recipient, l.recipient_type, l.type)
-                        = (p_brand_code, p_recipient, p_recipient_type, p_type)
+                        = ((e).brand_code, (e).recipient, (e).recipient_type, (e).type)
                       AND l.state = 'accepted'
-                      AND (l.received_at, l.id) > (p_received_at, p_id)),
+                      AND (l.received_at, l.id) > ((e).received_at, (e).id)),
            (SELECT max(ARRAY[EXTRACT(EPOCH FROM p.received_at), p.id]) FROM consent_event p
              WHERE (p.brand_code, p.recipient, p.recipient_type, p.type)
-                 = (p_brand_code, p_recipient, p_recipient_type, p_type)
-               AND p.state IN ('pending', 'accepted') AND p.status = p_status
-               AND (p.received_at, p.id) < (p_received_at, p_id)),
+                 = ((e).brand_code, (e).recipient, (e).recipient_type, (e).type)
+               AND p.state IN ('pending', 'accepted') AND p.status = (e).status
+               AND (p.received_at, p.id) < ((e).received_at, (e).id)),
            (SELECT max(ARRAY[EXTRACT(EPOCH FROM p.received_at), p.id]) FROM consent_event p
              WHERE (p.brand_code, p.recipient, p.recipient_type, p.type)
-                 = (p_brand_code, p_recipient, p_recipient_type, p_type)
-               AND p.state IN ('pending', 'accepted') AND p.status <> p_status
-               AND (p.received_at, p.id) < (p_received_at, p_id))
+                 = ((e).brand_code, (e).recipient, (e).recipient_type, (e).type)
+               AND p.state IN ('pending', 'accepted') AND p.status <> (e).status
+               AND (p.received_at, p.id) < ((e).received_at, (e).id))
 $$;

@@ -37,14 +37,10 @@ WITH due AS MATERIALIZED (
            attempts = e.attempts + 1, updated_at = now()
       FROM due
      WHERE e.id = due.id AND e.id = ANY(ARRAY(SELECT id FROM due))
-    RETURNING e.id, e.brand_id, e.iys_code, e.brand_code, e.recipient, e.recipient_type,
-              e.type, e.status, e.source, e.received_at, e.consent_date, e.deadline_at,
-              e.attempts, due.view_status, due.view_date, due.view_origin
+    RETURNING e AS event, due.view_status, due.view_date, due.view_origin
 )
-SELECT c.*, k.*
-  FROM claimed c
- CROSS JOIN LATERAL iys_claim_checks(c.brand_code, c.recipient, c.recipient_type, c.type,
-                                     c.status, c.received_at, c.id) k
+SELECT r.* FROM claimed c,
+       iys_claimed_row(c.event, c.view_status, c.view_date, c.view_origin) r
 
 -- name: promote_blockers
 -- A live event (an SMS RET, an API consent) waiting behind a parked import event of its

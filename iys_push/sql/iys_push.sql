@@ -119,15 +119,11 @@ WITH fresh AS MATERIALIZED (
        -- the same condition as an index condition: without it the planner hashes the whole
        -- table to join 1,000 rows (44 of 80 ms at 100,000 pending)
        AND e.id = ANY(ARRAY(SELECT id FROM due))
-    RETURNING e.id, e.brand_id, e.iys_code, e.brand_code, e.recipient, e.recipient_type,
-              e.type, e.status, e.source, e.received_at, e.consent_date, e.deadline_at,
-              e.attempts, due.view_status, due.view_date, due.view_origin
+    RETURNING e AS event, due.view_status, due.view_date, due.view_origin
 )
--- the checks of each claimed row (migrations/0035: iys_claim_checks, shared with claim_import)
-SELECT c.*, k.*
-  FROM claimed c
- CROSS JOIN LATERAL iys_claim_checks(c.brand_code, c.recipient, c.recipient_type, c.type,
-                                     c.status, c.received_at, c.id) k
+-- the row with its checks (migrations/0035: iys_claimed_row, shared with claim_import)
+SELECT r.* FROM claimed c,
+       iys_claimed_row(c.event, c.view_status, c.view_date, c.view_origin) r
 
 -- name: claim_plan
 -- The plans of claim and due_count must not depend on statistics. A RET wave makes the

@@ -27,11 +27,14 @@ UPDATE iys_token SET access_token = NULL, access_expires_at = NULL, updated_at =
 -- == shared rate limit (iys_rate: a token bucket per account) ==
 
 -- name: take_rate_token
--- Refill by elapsed time up to $2 (the depth), take one token if there is one. tokens: what
--- is left, NULL when none was taken; then wait: the seconds until the next token, so that a
--- waiter comes back when it is there (polling lost up to a quarter of the budget: a bucket
--- one token deep keeps nothing for a late waiter). clock_timestamp(), not now(): now() is
--- the transaction's start. The SELECT reads the row as it was before this statement.
+-- Refill by elapsed time up to $2 (the depth), then take one token if at least $4 are there:
+-- 1 for a request sent now; 0 for a bulk import's request (ratelimit.LOW_PRIORITY), which
+-- reserves the next token up to one interval before it is there and is sent when it is
+-- (tokens below 0: a reservation; the caller waits -tokens / rate). tokens: what is left,
+-- NULL when none was taken; then wait: the seconds until $4 are there, so that a waiter
+-- comes back then (a bucket one token deep keeps nothing for a late waiter: polling lost
+-- ~15-20 % of the budget). clock_timestamp(), not now(): now() is the transaction's
+-- start. The SELECT reads the row as it was before this statement.
 WITH taken AS (
     INSERT INTO iys_rate AS r (account, tokens, updated_at)
     VALUES ($1, $2 - 1, clock_timestamp())
@@ -39,12 +42,14 @@ WITH taken AS (
        SET tokens = LEAST($2, r.tokens
                               + EXTRACT(EPOCH FROM clock_timestamp() - r.updated_at) * $3) - 1,
            updated_at = clock_timestamp()
-     WHERE LEAST($2, r.tokens + EXTRACT(EPOCH FROM clock_timestamp() - r.updated_at) * $3) >= 1
+     WHERE LEAST($2, r.tokens + EXTRACT(EPOCH FROM clock_timestamp() - r.updated_at) * $3)
+           >= $4
     RETURNING tokens
 )
 SELECT (SELECT tokens FROM taken) AS tokens,
-       (SELECT (1 - LEAST($2, r.tokens
-                              + EXTRACT(EPOCH FROM clock_timestamp() - r.updated_at) * $3)) / $3
+       (SELECT ($4 - LEAST($2, r.tokens
+                               + EXTRACT(EPOCH FROM clock_timestamp() - r.updated_at) * $3))
+               / $3
           FROM iys_rate r WHERE r.account = $1) AS wait
 
 -- == attempts (the evidence) ==

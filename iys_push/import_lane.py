@@ -163,9 +163,11 @@ class ImportLane(BatchPath):
                       if self._last_owner is None or o > self._last_owner), 0)
         for owner in order[start:] + order[:start]:
             for import_id in owners[owner]:
-                events = [ClaimedEvent.of(r) for r in await self.pool.fetch(
-                    SQL.claim_import, str(import_id), BATCH_SIZE, self.worker_id,
-                    self.settings.lease_seconds)]
+                async with self.pool.acquire() as conn, conn.transaction():
+                    await conn.execute(SQL.claim_import_plan)
+                    events = [ClaimedEvent.of(r) for r in await conn.fetch(
+                        SQL.claim_import, str(import_id), BATCH_SIZE, self.worker_id,
+                        self.settings.lease_seconds)]
                 if events:
                     self._last_owner = owner
                     return events

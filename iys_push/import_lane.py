@@ -147,8 +147,10 @@ class ImportLane(BatchPath):
 
     async def _claim_import_list(self) -> list[ClaimedEvent]:
         """The next list of import events (owners in turn), claimed; [] when none is due."""
-        await self.pool.execute(SQL.fail_stale, STALE_SECONDS)
-        finished = await self.pool.fetch(SQL.finish_imports)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(SQL.claim_import_plan)   # finish_imports: a probe an import
+            await conn.execute(SQL.fail_stale, STALE_SECONDS)
+            finished = await conn.fetch(SQL.finish_imports)
         for row in finished:
             log.info("import finished", import_id=row["id"])
         active = await self.pool.fetch(SQL.active_imports)
@@ -163,9 +165,11 @@ class ImportLane(BatchPath):
                       if self._last_owner is None or o > self._last_owner), 0)
         for owner in order[start:] + order[:start]:
             for import_id in owners[owner]:
-                events = [ClaimedEvent.of(r) for r in await self.pool.fetch(
-                    SQL.claim_import, str(import_id), BATCH_SIZE, self.worker_id,
-                    self.settings.lease_seconds)]
+                async with self.pool.acquire() as conn, conn.transaction():
+                    await conn.execute(SQL.claim_import_plan)
+                    events = [ClaimedEvent.of(r) for r in await conn.fetch(
+                        SQL.claim_import, str(import_id), BATCH_SIZE, self.worker_id,
+                        self.settings.lease_seconds)]
                 if events:
                     self._last_owner = owner
                     return events

@@ -27,15 +27,30 @@ UPDATE iys_token SET access_token = NULL, access_expires_at = NULL, updated_at =
 -- == shared rate limit (iys_rate: a token bucket per account) ==
 
 -- name: take_rate_token
--- Refill by elapsed time up to $2 (the depth), take one token if there is one; no row back
--- means "wait". clock_timestamp(), not now(): now() is the transaction's start.
-INSERT INTO iys_rate AS r (account, tokens, updated_at) VALUES ($1, $2 - 1, clock_timestamp())
-ON CONFLICT (account) DO UPDATE
-   SET tokens = LEAST($2, r.tokens + EXTRACT(EPOCH FROM clock_timestamp() - r.updated_at) * $3)
-                - 1,
-       updated_at = clock_timestamp()
- WHERE LEAST($2, r.tokens + EXTRACT(EPOCH FROM clock_timestamp() - r.updated_at) * $3) >= 1
-RETURNING tokens
+-- Refill by elapsed time up to $2 (the depth), then take one token if at least $4 are there:
+-- 1 for a request sent now; 0 for a bulk import's request (ratelimit.LOW_PRIORITY), which
+-- reserves the next token up to one interval before it is there and is sent when it is
+-- (tokens below 0: a reservation; the caller waits -tokens / rate). tokens: what is left,
+-- NULL when none was taken; then wait: the seconds until $4 are there, so that a waiter
+-- comes back then (a bucket one token deep keeps nothing for a late waiter: polling lost
+-- ~15-20 % of the budget). clock_timestamp(), not now(): now() is the transaction's
+-- start. The SELECT reads the row as it was before this statement.
+WITH taken AS (
+    INSERT INTO iys_rate AS r (account, tokens, updated_at)
+    VALUES ($1, $2 - 1, clock_timestamp())
+    ON CONFLICT (account) DO UPDATE
+       SET tokens = LEAST($2, r.tokens
+                              + EXTRACT(EPOCH FROM clock_timestamp() - r.updated_at) * $3) - 1,
+           updated_at = clock_timestamp()
+     WHERE LEAST($2, r.tokens + EXTRACT(EPOCH FROM clock_timestamp() - r.updated_at) * $3)
+           >= $4
+    RETURNING tokens
+)
+SELECT (SELECT tokens FROM taken) AS tokens,
+       (SELECT ($4 - LEAST($2, r.tokens
+                               + EXTRACT(EPOCH FROM clock_timestamp() - r.updated_at) * $3))
+               / $3
+          FROM iys_rate r WHERE r.account = $1) AS wait
 
 -- == attempts (the evidence) ==
 
@@ -100,33 +115,20 @@ WITH fresh AS MATERIALIZED (
       LEFT JOIN iys_key_state k
              ON (k.brand_code, k.recipient, k.recipient_type, k.type)
               = (c.brand_code, c.recipient, c.recipient_type, c.type)
+), claimed AS (
+    UPDATE consent_event e
+       SET lease_owner = $2, lease_until = now() + make_interval(secs => $3),
+           attempts = e.attempts + 1, updated_at = now()
+      FROM due
+     WHERE e.id = due.id
+       -- the same condition as an index condition: without it the planner hashes the whole
+       -- table to join 1,000 rows (44 of 80 ms at 100,000 pending)
+       AND e.id = ANY(ARRAY(SELECT id FROM due))
+    RETURNING e AS event, due.view_status, due.view_date, due.view_origin
 )
-UPDATE consent_event e
-   SET lease_owner = $2, lease_until = now() + make_interval(secs => $3),
-       attempts = e.attempts + 1, updated_at = now()
-  FROM due
- WHERE e.id = due.id
-   -- the same condition as an index condition: without it the planner hashes the whole
-   -- table to join 1,000 rows (44 of 80 ms at 100,000 pending)
-   AND e.id = ANY(ARRAY(SELECT id FROM due))
-RETURNING e.id, e.brand_id, e.iys_code, e.brand_code, e.recipient, e.recipient_type, e.type,
-          e.status, e.source, e.received_at, e.consent_date, e.deadline_at, e.attempts,
-          due.view_status, due.view_date, due.view_origin,
-          EXISTS (SELECT 1 FROM consent_event l
-                   WHERE (l.brand_code, l.recipient, l.recipient_type, l.type)
-                       = (e.brand_code, e.recipient, e.recipient_type, e.type)
-                     AND l.state = 'accepted' AND (l.received_at, l.id) > (e.received_at, e.id))
-              AS superseded,
-          (SELECT max(ARRAY[EXTRACT(EPOCH FROM p.received_at), p.id]) FROM consent_event p
-            WHERE (p.brand_code, p.recipient, p.recipient_type, p.type)
-                = (e.brand_code, e.recipient, e.recipient_type, e.type)
-              AND p.state IN ('pending', 'accepted') AND p.status = e.status
-              AND (p.received_at, p.id) < (e.received_at, e.id)) AS same_before,
-          (SELECT max(ARRAY[EXTRACT(EPOCH FROM p.received_at), p.id]) FROM consent_event p
-            WHERE (p.brand_code, p.recipient, p.recipient_type, p.type)
-                = (e.brand_code, e.recipient, e.recipient_type, e.type)
-              AND p.state IN ('pending', 'accepted') AND p.status <> e.status
-              AND (p.received_at, p.id) < (e.received_at, e.id)) AS other_before
+-- the row with its checks (migrations/0035: iys_claimed_row, shared with claim_import)
+SELECT r.* FROM claimed c,
+       iys_claimed_row(c.event, c.view_status, c.view_date, c.view_origin) r
 
 -- name: claim_plan
 -- The plans of claim and due_count must not depend on statistics. A RET wave makes the

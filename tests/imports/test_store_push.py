@@ -167,3 +167,23 @@ async def test_cancel_dismisses_the_rows_not_sent(
     assert summary["counts"]["accepted"] == 1000 and summary["counts"]["cancelled"] == 100
     assert len(sandbox.state.movements) == 1000
 
+
+
+async def test_a_large_file_leaves_the_outbox_analysed_for_the_pushers_plans(
+        db: asyncpg.Pool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # stale statistics after a big load made the import lane's statements walk every import
+    # row per live row (the bench's push sent nothing for 30 s); "large" is 5 rows here
+    from inbound.imports import store as store_module
+
+    reltuples = "SELECT reltuples FROM pg_class WHERE relname = 'consent_event'"
+    path = write(tmp_path, "a.csv", csv_bytes(
+        [(phone(i), "MESAJ", "ONAY", "HS_WEB", "", recent(10)) for i in range(1, 6)],
+        header=TR_HEADERS, sep=";"))
+    await store(db, path)
+    assert await db.fetchval(reltuples) < 5                   # a small file: not analysed
+    monkeypatch.setattr(store_module, "ANALYZE_FROM", 5)
+    path = write(tmp_path, "b.csv", csv_bytes(
+        [(phone(i), "MESAJ", "ONAY", "HS_WEB", "", recent(10)) for i in range(11, 16)],
+        header=TR_HEADERS, sep=";"))
+    await store(db, path)
+    assert await db.fetchval(reltuples) == await db.fetchval("SELECT count(*) FROM consent_event")

@@ -207,7 +207,7 @@ class Pipeline:
         for link, key in await self.writer.stale_part_keys(cutoff):
             out = Batch(link)
             async with self.writer.transaction() as tx:
-                parts = await tx.pending_parts(link, key)
+                parts = (await tx.pending_parts_of(link, [key]))[key]
                 if not parts:
                     continue
                 raw = await tx.first_pdu(parts[0].sms_in_id)

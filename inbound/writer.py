@@ -106,7 +106,6 @@ class BatchTransaction(Protocol):
     async def add_parts(self, link: str, parts: Sequence[NewPart]) -> None: ...
     async def pending_parts_of(self, link: str, concat_keys: Sequence[str]
                                ) -> dict[str, list[StoredPart]]: ...
-    async def pending_parts(self, link: str, concat_key: str) -> list[StoredPart]: ...
     async def first_pdu(self, sms_in_id: int) -> bytes: ...
     async def assemble_parts(self, link: str, concat_keys: Sequence[str]) -> list[int]: ...
     async def insert_replies(self, link: str, replies: Sequence[Reply]) -> None: ...
@@ -188,11 +187,6 @@ class AsyncpgTransaction:
             for r in await self.conn.fetch(SQL.pending_parts_of_keys, link, list(concat_keys)):
                 found[r["concat_key"]].append(StoredPart(*tuple(r)[1:]))
         return found
-
-    async def pending_parts(self, link: str, concat_key: str) -> list[StoredPart]:
-        with not_stored():
-            return [StoredPart(*r) for r in
-                    await self.conn.fetch(SQL.pending_parts, link, concat_key)]
 
     async def first_pdu(self, sms_in_id: int) -> bytes:
         with not_stored():

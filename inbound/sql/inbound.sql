@@ -244,18 +244,13 @@ SELECT u.sms_in_id, $1, u.concat_key, u.part_no, u.total, u.payload, u.data_codi
 ON CONFLICT (link, concat_key, part_no) WHERE message_id IS NULL DO NOTHING
 
 -- name: pending_parts_of_keys
--- the waiting parts of the keys $2 on link $1 (after insert_parts), by key and position
+-- the waiting parts of the keys $2 on link $1 (after insert_parts, or one stale key), by key
+-- and position
 SELECT concat_key, sms_in_id, part_no, total, payload, data_coding, locking_shift,
        single_shift, received_at
   FROM sms_part
  WHERE link = $1 AND concat_key = ANY($2::text[]) AND message_id IS NULL
  ORDER BY concat_key, part_no
-
--- name: pending_parts
-SELECT sms_in_id, part_no, total, payload, data_coding, locking_shift, single_shift, received_at
-  FROM sms_part
- WHERE link = $1 AND concat_key = $2 AND message_id IS NULL
- ORDER BY part_no
 
 -- name: claim_parts
 -- One new mo_message id for each key of $2 (returned in their order), given to the waiting

@@ -201,8 +201,8 @@ def smpp_lines(results: dict[str, Any]) -> list[str]:
               "logs as JSON to a file (level above), `DATABASE_URL` on the same embedded "
               "PostgreSQL (its own database). Each message is `RET ACME` to 4609 from a new "
               "sender: decoded, matched, stored raw (`sms_in`), as `mo_message` and as one "
-              "`consent_event`, committed before the ack (three batches in flight on one "
-              "pipelined PostgreSQL connection).",
+              "`consent_event`, committed before the ack (three batches in flight, each on "
+              "a pool connection of its own: asyncpg, one statement a plain batch).",
               f"- **{MIXED}**: the same service on a database of its own, a transceiver "
               "link, and `bench/mixed.py`'s mix: per 20 messages 12 GSM-7, 5 UCS-2 Turkish, "
               "2 three-part concatenated and 1 to a number that replies (the reply stored "

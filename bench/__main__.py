@@ -71,6 +71,7 @@ from bench.harness import (
     PEER_PASSWORD,
     ROOT,
     BenchSmsc,
+    create_database,
     free_port,
     service_config,
     service_process,
@@ -203,18 +204,6 @@ async def checkpoint(dsn: str) -> float:
 def _pick(done: dict[str, Any]) -> dict[str, Any]:
     return {k: done.get(k) for k in ("n", "answered", "errors", "seconds", "rate", "p50_ms",
                                      "p99_ms", "max_ms", "reason")}
-
-
-async def create_database(server_dsn: str, name: str) -> tuple[str, str]:
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        version = await admin.fetchval("SHOW server_version")
-    finally:
-        await admin.close()
-    base, sep, query = server_dsn.partition("?")
-    return f"{base.rpartition('/')[0]}/{name}{sep}{query}", version
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -1,6 +1,7 @@
 """Pieces shared by the benchmark and the chaos tests: the benchmark SMSC (``bench/peer.js``,
-i.e. ``tests/peer/smsc.js`` plus unique senders and a paced mode) and ``iys-inbound run`` as a
-subprocess with a TOML configuration pointing at that SMSC and at ``DATABASE_URL``.
+i.e. ``tests/peer/smsc.js`` plus unique senders and a paced mode), ``iys-inbound run`` as a
+subprocess with a TOML configuration pointing at that SMSC and at ``DATABASE_URL``, and a
+fresh database of its own for each benchmark section (:func:`create_database`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+
+import asyncpg
 
 from inbound import service
 from tests.processes import stop_process
@@ -123,3 +126,17 @@ async def wait_listening(port: int, timeout: float = 30) -> None:
         writer.close()
         await writer.wait_closed()
         return
+
+
+async def create_database(server_dsn: str, name: str) -> tuple[str, str]:
+    """A new, empty database ``name`` on the server (dropped first if a run left one): its DSN
+    and the server's version."""
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        version = await admin.fetchval("SHOW server_version")
+    finally:
+        await admin.close()
+    base, sep, query = server_dsn.partition("?")
+    return f"{base.rpartition('/')[0]}/{name}{sep}{query}", version

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.harness import IYS_INBOUND, free_port, wait_listening
+from bench.harness import IYS_INBOUND, create_database, free_port, wait_listening
 from inbound import db
 from inbound.imports.store import Uploader, create, store_file
 from iys_push.client import IysSettings
@@ -200,7 +200,6 @@ def report_lines(sec: dict[str, Any]) -> list[str]:
 
 
 async def main() -> None:
-    from bench.__main__ import create_database
     with tempfile.TemporaryDirectory(prefix="iys-bench-") as tmp:
         pg = await asyncio.to_thread(db.start_embedded, Path(tmp) / "pgdata")
         try:

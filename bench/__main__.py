@@ -10,19 +10,22 @@ from writing each deliver_sm to reading its deliver_sm_resp), on the same machin
 * ``iys-inbound``        – ``iys-inbound run`` (subprocess, demo rules, the İYS sandbox in a
   process of its own, DATABASE_URL on an embedded PostgreSQL in a temporary directory),
   window 50.
+* ``iys-inbound mixed``  – the same service at window 50 on the mix a real short number
+  receives (GSM-7, UCS-2, concatenated, with replies): ``bench/mixed.py``.
 * ``smpplib ack-only, again`` – the smpplib reference at window 50 once more, right after
   iys-inbound (the 0.5× target is judged against the mean of its two medians).
 
 Window 50 runs ``BENCH_W50_RUNS`` times in every row (default 3); the targets use the median.
 
-Environment: ``BENCH_N`` messages per (row, window) (default 20000), ``BENCH_WINDOWS``
-(default ``1,10,50``), ``BENCH_PACED_RATE`` / ``BENCH_PACED_SECONDS`` (default 1000 MO/s for
-10 s, the ack-latency target; ``BENCH_PACED_SECONDS=0``: no paced load), ``BENCH_MIX`` (the
-mixed row with one component of its mix only: ``gsm7``, ``ucs2``, ``concat`` or ``reply``; a
-diagnosis switch), ``BENCH_ROWS`` (comma-separated subset of ``npm,smpplib,naive,
-iys,mixed``; default all), ``BENCH_IYS_LOG_LEVEL`` (the service's log level, default ``info`` as in
-production), ``BENCH_OUT`` (directory for results.json and BENCHMARKS.md,
-default: the repository). Writes ``bench/results.json`` and ``BENCHMARKS.md``.
+Environment: ``BENCH_N`` messages per (row, window) (default 20000), ``BENCH_WINDOWS`` (default
+``1,10,50``), ``BENCH_PACED_RATE`` / ``BENCH_PACED_SECONDS`` (default 1000 MO/s for 10 s, the
+ack-latency target; ``BENCH_PACED_SECONDS=0``: no paced load), ``BENCH_MIX`` (the mixed row
+with one component of its mix only: ``gsm7``, ``ucs2``, ``concat`` or ``reply``; a diagnosis
+switch), ``BENCH_WEBHOOK_TRIGGERS=off`` (the iys-inbound row without the webhook outbox's
+triggers on consent_event, to measure what they cost), ``BENCH_ROWS`` (comma-separated subset
+of ``npm,smpplib,naive,iys,mixed``; default all), ``BENCH_IYS_LOG_LEVEL`` (the service's log
+level, default ``info`` as in production), ``BENCH_OUT`` (directory for results.json and
+BENCHMARKS.md, default: the repository). Writes ``bench/results.json`` and ``BENCHMARKS.md``.
 
 Sections: ``smpp`` (the rows above: ``bench/smpp_rows.py``), ``iys`` (MO → İYS through the
 sandbox at 10 requests/s: ``bench/iys.py``, its own ``BENCH_IYS_*`` settings) and ``flood`` (an

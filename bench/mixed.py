@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from bench.harness import BenchSmsc, service_config, service_process
 from inbound import service
 
@@ -105,3 +107,30 @@ async def run_row(smsc: BenchSmsc, dsn: str, tmpdir: Path, log_level: str,
             await measure()
     finally:
         await smsc.mix(None)
+
+
+async def stored(dsn: str) -> dict[str, Any]:
+    """What the mixed row stored: every PDU, the messages (those assembled from parts apart),
+    parts still waiting (a cycle cut off at the end of a run), replies and events."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return dict(await conn.fetchrow(
+            """SELECT (SELECT count(*) FROM sms_in) AS sms_in,
+                      (SELECT count(*) FROM mo_message) AS mo_message,
+                      (SELECT count(DISTINCT message_id) FROM sms_part
+                        WHERE message_id IS NOT NULL) AS assembled,
+                      (SELECT count(*) FROM sms_part WHERE message_id IS NULL) AS waiting_parts,
+                      (SELECT count(*) FROM mo_message WHERE outcome <> 'consent')
+                          AS not_consent,
+                      (SELECT count(*) FROM consent_event) AS consent_event,
+                      (SELECT count(*) FROM sms_out) AS sms_out"""))
+    finally:
+        await conn.close()
+
+
+def stored_line(counts: dict[str, Any]) -> str:
+    return (f"- iys-inbound mixed: {counts['sms_in']:,} `sms_in` rows, {counts['mo_message']:,} "
+            f"`mo_message` rows ({counts['assembled']:,} assembled from three parts, "
+            f"{counts['not_consent']:,} not a consent), {counts['waiting_parts']:,} parts "
+            f"still waiting, {counts['consent_event']:,} consent events, "
+            f"{counts['sms_out']:,} replies")

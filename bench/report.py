@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench import bigreport
+from bench import bigreport, mixed
 from bench.ratios import MIXED, spread_lines
 
 AGAIN = "smpplib ack-only, again"   # the reference once more, right after iys-inbound
@@ -180,6 +180,8 @@ def smpp_lines(results: dict[str, Any]) -> list[str]:
                   f"rows of which {iys_s['redeliveries']:,} redeliveries; outcomes "
                   f"{iys_s['outcomes']}",
                   f"- naive: {stored.get('naive', {}).get('rows', 0):,} rows"]
+        if MIXED in stored:
+            lines.append(mixed.stored_line(stored[MIXED]))
     lines += ["", "### How each row is built", "",
               "- **npm-smpp ack-only**: `bench/ackonly.js`, npm `smpp` client, "
               "`bind_receiver`, answers each `deliver_sm` in its handler, TCP_NODELAY.",

@@ -78,6 +78,7 @@ async def smpp_section(s: Settings, tmpdir: Path, pg_uri: str, info: dict[str, A
                     if os.environ.get("BENCH_WEBHOOK_TRIGGERS") == "off":
                         await disable_webhook_triggers(iys_dsn)
                     await measure(smsc, "iys-inbound", s, rows, paced_after=iys_dsn)
+        mixed_stored: dict[str, Any] = {}
         if "mixed" in s.rows and 50 in s.windows:
             mixed_dsn, _ = await create_database(pg_uri, "bench_mixed")
             # the same service as the plain row: İYS's sandbox in a process of its own, as
@@ -88,13 +89,14 @@ async def smpp_section(s: Settings, tmpdir: Path, pg_uri: str, info: dict[str, A
                 await mixed.run_row(smsc, mixed_dsn, tmpdir, s.log_level,
                                     lambda: measure(smsc, MIXED, s, rows, windows=[50]),
                                     iys_url=f"http://127.0.0.1:{sandbox_port}")
+            mixed_stored[MIXED] = await mixed.stored(mixed_dsn)
         if "smpplib" in s.rows and "iys" in s.rows and 50 in s.windows:
             # the reference again, right after: this machine's speed drifts by ±20-45 %
             # within minutes, so the 0.5x target is judged against both runs around ours
             async with child(py, "-m", "bench.smpplib_client", "ackonly", str(smsc.port),
                              env=pw):
                 await measure(smsc, report.AGAIN, s, rows, windows=[50])
-    checks = await stored_counts(iys_dsn, naive_dsn)
+    checks = {**await stored_counts(iys_dsn, naive_dsn), **mixed_stored}
     return {
         "machine": dict(info), "command": command, "n": s.n, "windows": s.windows,
         "warmup": WARMUP, "seconds": round(time.monotonic() - started, 1),

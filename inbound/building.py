@@ -42,7 +42,7 @@ def pdu_digest(raw: bytes) -> bytes:
 
 
 def placeholders(count: int) -> range:
-    """The new sms_in ids of a batch written by one statement: -1, -2, … (insert_mo_batch)."""
+    """The new sms_in ids of a batch written by one statement: -1, -2, … (write_mo_batch)."""
     return range(-1, -count - 1, -1)
 
 
@@ -104,7 +104,8 @@ class BatchBuilder:
     def build(self, rows: list[PduRow], found: Sequence[EarlierCopy], sms_in_ids: Iterable[int],
               message_ids: Iterator[int], out: Batch) -> list[PduRow]:
         """Redeliveries, messages, events and replies of the batch into ``out``; returns the
-        concatenated parts still to be stored."""
+        concatenated parts still to be placed (inbound.concat). The PDUs' own rows come
+        after those: :meth:`sms_in_rows`."""
         copies = Copies(found, self.smsc_response_window.get(out.link, 30.0),
                         self.refused.of(out.link))
         parts: list[PduRow] = []
@@ -123,8 +124,12 @@ class BatchBuilder:
             elif row.kind in ("mo", "malformed"):
                 row.message_id = next(message_ids)
                 self._single_message(row, out)
-        out.sms_in.extend(self._sms_in_row(row) for row in rows)
         return parts
+
+    def sms_in_rows(self, rows: Iterable[PduRow]) -> list[SmsInRow]:
+        """The PDUs' rows, once every message id is known (a part's is its message's, when
+        the batch completes it)."""
+        return [self._sms_in_row(row) for row in rows]
 
     def _opt_out_keys(self, row: PduRow) -> frozenset[tuple[str, str]]:
         """(recipient, brand) of each RET this PDU makes on its own (inbound.redelivery)."""

@@ -1,19 +1,24 @@
 """Concatenated messages: parts wait in ``sms_part`` until the last one arrives (or a timeout
 makes them an ``incomplete`` message), then become one ``mo_message`` with its decision.
 
-Runs inside a batch's transaction (:class:`inbound.writer.BatchTransaction`): the parts' PDU
-rows are written first, then the batch's parts together, the waiting parts of their keys
-are read back together, and each message they complete gets a real id, given to every part
-and PDU of it (three statements for the whole batch, not two or four per part).
+Pure, no database: the writer read the parts still waiting for a batch's keys before the
+batch was built (:meth:`inbound.writer.BatchWriter.prepare`), and :func:`place_parts` adds
+the batch's parts to them as if they came one by one. Each message they complete gets the
+next of the batch's message ids; into the batch go its parts to keep (waiting, or already
+given the message they complete), the earlier parts each completed message claims, and the
+messages with their decisions. ``write_mo_batch`` then writes it all in one statement.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 from inbound import metrics
 from inbound.building import Batch, BatchBuilder, PduRow
-from inbound.writer import BatchTransaction, NewPart, StoredPart
+from inbound.rows import PartRow
+from inbound.writer import ClaimedPart, StoredPart
 from keywords import Decision
 from smpp_bind.message import decode_text
 
@@ -26,32 +31,57 @@ def concat_key(row: PduRow) -> str:
                      str(m.concat.reference), str(m.concat.total)))
 
 
-async def store_parts(tx: BatchTransaction, builder: BatchBuilder, link: str,
-                      rows: list[PduRow], out: Batch) -> None:
-    """Keep a batch's parts; each message they complete becomes its message and decision.
+@dataclass
+class _Held:
+    """A part of a message being assembled: an earlier batch's (``row`` None) or this one's."""
 
-    A few statements per batch, not two per part: the parts are written together, the
-    waiting parts of their keys read back together. A round holds each (key, position) at
-    most once, so a batch behaves as if its parts were stored one by one: a position seen
-    again (a new message reusing its reference after the first completed) waits for the
-    next round, after the first message has been assembled.
+    part: StoredPart
+    row: PduRow | None
+
+
+def place_parts(builder: BatchBuilder, link: str, rows: list[PduRow],
+                waiting: dict[str, list[StoredPart]], message_ids: Iterator[int],
+                out: Batch) -> None:
+    """Add a batch's parts (``rows``, in arrival order) to the parts ``waiting`` for their
+    keys; each message they complete becomes its message and decision in ``out``.
+
+    A position already waiting keeps its first part: a second copy stays in ``sms_in`` only.
+    A round holds each (key, position) at most once, so a batch behaves as if its parts were
+    stored one by one: a position seen again (a new message reusing its reference after the
+    first completed) waits for the next round, after the first message has been assembled.
     """
+    held = {key: {p.part_no: _Held(p, None) for p in parts} for key, parts in waiting.items()}
+    kept: dict[int, PartRow] = {}   # this batch's parts to keep, by sms_in id, in order
     for chunk in _rounds(rows):
         keys = [concat_key(row) for row in chunk]
-        await tx.add_parts(link, [_new_part(key, row) for key, row in zip(keys, chunk,
-                                                                          strict=True)])
-        pending = await tx.pending_parts_of(link, sorted(set(keys)))
+        for key, row in zip(keys, chunk, strict=True):
+            part = _stored_part(row)
+            positions = held.setdefault(key, {})
+            if part.part_no not in positions:
+                positions[part.part_no] = _Held(part, row)
+                kept[row.sms_in_id] = PartRow(row.sms_in_id, key, *part[1:], None)
         # the row completing a message is its key's last in the round: messages come in
         # the order of the PDUs that complete them, as if stored one by one
         last = {key: (i, row) for i, (key, row) in enumerate(zip(keys, chunk, strict=True))}
-        complete = [(key, row) for key, (_, row) in sorted(last.items(), key=lambda x: x[1][0])
-                    if len({p.part_no for p in pending[key]}) >= _total(row)]
-        if not complete:
-            continue
-        ids = await tx.assemble_parts(link, [key for key, _ in complete])
-        for (key, row), message_id in zip(complete, ids, strict=True):
+        for key, (_, row) in sorted(last.items(), key=lambda item: item[1][0]):
+            if len(held[key]) < _total(row):
+                continue
+            parts = [held[key][no] for no in sorted(held[key])]
+            del held[key]
+            message_id = next(message_ids)
+            for h in parts:
+                if h.row is None:
+                    out.claimed.append(ClaimedPart(h.part.sms_in_id, message_id))
+                else:
+                    h.row.message_id = message_id
+                    kept[h.part.sms_in_id] = kept[h.part.sms_in_id]._replace(
+                        message_id=message_id)
+            completing_is_a_copy = all(h.row is not row for h in parts)
             row.message_id = message_id
-            _record(builder, link, row, pending[key], out, complete=True)
+            _record(builder, link, row, [h.part for h in parts], out, complete=True)
+            if completing_is_a_copy:  # its PDU stays unlinked, as every second copy
+                row.message_id = None
+    out.parts.extend(kept.values())
 
 
 def _total(row: PduRow) -> int:
@@ -76,19 +106,20 @@ def _rounds(rows: list[PduRow]) -> list[list[PduRow]]:
     return [r for r in rounds if r]
 
 
-def _new_part(key: str, row: PduRow) -> NewPart:
+def _stored_part(row: PduRow) -> StoredPart:
     m = row.message
-    assert m is not None and m.concat is not None and row.sms_in_id is not None
-    return NewPart(row.sms_in_id, key, m.concat.sequence, m.concat.total, m.payload,
-                   m.data_coding, m.locking_shift, m.single_shift, row.item.received_at)
+    assert m is not None and m.concat is not None
+    return StoredPart(row.sms_in_id, m.concat.sequence, m.concat.total, m.payload,
+                      m.data_coding, m.locking_shift, m.single_shift, row.item.received_at)
 
 
-async def assemble(tx: BatchTransaction, builder: BatchBuilder, link: str, key: str,
-                   row: PduRow, parts: list[StoredPart], out: Batch, *,
-                   complete: bool) -> None:
-    """The message of ``parts`` (all of them, or those that came before the timeout)."""
-    [row.message_id] = await tx.assemble_parts(link, [key])
-    _record(builder, link, row, parts, out, complete=complete)
+def record_incomplete(builder: BatchBuilder, link: str, row: PduRow, parts: list[StoredPart],
+                      message_id: int, out: Batch) -> None:
+    """The message of the parts that came before the timeout (``row``: the first one's PDU),
+    claiming them."""
+    row.message_id = message_id
+    out.claimed.extend(ClaimedPart(p.sms_in_id, message_id) for p in parts)
+    _record(builder, link, row, parts, out, complete=False)
 
 
 def _record(builder: BatchBuilder, link: str, row: PduRow, parts: list[StoredPart],

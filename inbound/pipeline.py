@@ -10,10 +10,12 @@ Decoding and keyword matching happen in Python first (:mod:`inbound.building`); 
 then go to the database through one seam, :class:`inbound.writer.BatchWriter`: a plain
 batch is one statement (its own transaction, which writes nothing if it finds an earlier
 copy of one of its PDUs; the batch is then built again knowing them, with
-:mod:`inbound.redelivery` telling redeliveries from repeats, and written by a second);
-concatenated parts (:mod:`inbound.concat`) and replies need a transaction around several
-statements. Batches of one link may be stored concurrently; one that depends on an earlier
-batch still in flight (same digest, concatenated parts, replies) waits for it.
+:mod:`inbound.redelivery` telling redeliveries from repeats, and written by a second); a
+batch with concatenated parts (:mod:`inbound.concat`) or replies is two: one reads what it
+depends on (earlier copies, the parts waiting for its keys, recent replies) and allocates its
+ids, the other writes all its rows (its own transaction). Batches of one link may be stored
+concurrently; one that depends on an earlier batch still in flight (same digest,
+concatenated parts, replies) waits for it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import structlog
 from inbound import concat, metrics, replies_limit
 from inbound.building import Batch, BatchBuilder, PduRow, placeholders
 from inbound.intake import RateMeter
-from inbound.writer import BatchTransaction, BatchWriter, EarlierCopy
+from inbound.writer import BatchWriter, EarlierCopy
 from keywords import RuleSet
 from smpp_bind import pdu
 from smpp_bind.session import Received
@@ -148,75 +150,79 @@ class Pipeline:
         """A plain batch: one statement, which also allocates the ids (the rows refer to each
         other by negative placeholders) and writes nothing if it finds an earlier copy of
         one of the PDUs (rare); then the batch is built again knowing them and written by a
-        second statement. Concatenated parts and replies need real ids in Python and a
-        transaction around several statements."""
+        second. A batch with concatenated parts or replies: one statement reads what it
+        depends on (copies, waiting parts, recent replies) with its ids, a second writes it."""
         since = datetime.now(UTC) - timedelta(seconds=self.redelivery_window.get(link, 900.0))
         if link not in self.reply_links and not any(r.is_part for r in rows):
             out = self._plain_batch(link, rows, [])
             copies = await self.writer.insert_new(out, since)
             if copies:  # nothing was written: again, knowing them
                 out = self._plain_batch(link, rows, copies)
-                await self.writer.insert(out)
+                await self.writer.write(out)
             return out
         out = Batch(link)
         now = datetime.now(UTC)
-        # the recent replies to this batch's senders come with the ids (one round trip less)
         recipients = list({r.sender for r in rows if r.sender}) if link in self.reply_links else []
-        async with self.writer.transaction() as tx:
-            candidates = sum(1 for r in rows if r.kind in ("mo", "malformed") and not r.is_part)
-            prepared = await tx.prepare(link, [r.digest for r in rows], since, len(rows),
-                                        candidates, recipients, now - self._reply_memory())
-            parts = self.builder.build(rows, prepared.copies, prepared.sms_in_ids,
-                                       iter(prepared.message_ids), out)
-            # sms_in first: assembling parts updates the rows of this batch's parts
-            await tx.insert(Batch(link, sms_in=out.sms_in))
-            if parts:
-                await concat.store_parts(tx, self.builder, link, parts, out)
-            await tx.insert(Batch(link, messages=out.messages, events=out.events))
-            if out.replies:
-                await self._store_replies(tx, out, prepared.recent_replies, now)
+        part_rows = [r for r in rows if r.is_part]
+        singles = sum(1 for r in rows if r.kind in ("mo", "malformed") and not r.is_part)
+        # a message id for each single message, and for each part: the most messages the
+        # parts can complete (the ids not used are gaps in the sequence, nothing more)
+        prepared = await self.writer.prepare(
+            link, [r.digest for r in rows], since, len(rows), singles + len(part_rows),
+            recipients, now - self._reply_memory(),
+            sorted({concat.concat_key(r) for r in part_rows}))
+        message_ids = iter(prepared.message_ids)
+        parts = self.builder.build(rows, prepared.copies, prepared.sms_in_ids, message_ids, out)
+        if parts:
+            concat.place_parts(self.builder, link, parts, prepared.waiting_parts, message_ids,
+                               out)
+        out.sms_in.extend(self.builder.sms_in_rows(rows))
+        if out.replies:
+            out.sms_out.extend(self._chosen_replies(out, prepared.recent_replies, now))
+        await self.writer.write(out)
         return out
 
     def _plain_batch(self, link: str, rows: list[PduRow],
                      copies: Sequence[EarlierCopy]) -> Batch:
-        """A batch without parts or replies, built with placeholder ids (insert_mo_batch)."""
+        """A batch without parts or replies, built with placeholder ids (write_mo_batch)."""
         out = Batch(link)
         self.builder.build(rows, copies, placeholders(len(rows)), itertools.count(-1, -1), out)
+        out.sms_in.extend(self.builder.sms_in_rows(rows))
         return out
 
     def _reply_memory(self) -> timedelta:
         """How far back the reply rules look."""
         return max(timedelta(seconds=self.reply_interval), replies_limit.LOOP_WINDOW)
 
-    async def _store_replies(self, tx: BatchTransaction, out: Batch,
-                             recent: list[replies_limit.Sent], now: datetime) -> None:
-        """Write the replies worth sending (``inbound.replies_limit``): a change of status is
+    def _chosen_replies(self, out: Batch, recent: list[replies_limit.Sent],
+                        now: datetime) -> list[replies_limit.Reply]:
+        """The replies worth sending (``inbound.replies_limit``): a change of status is
         always confirmed, a repeat not within ``reply_interval``, and nobody gets more than
         ``replies_per_hour`` (no auto-responder loops). ``recent``: the replies already
         written to the batch's senders, read with the batch's ids."""
-        chosen = replies_limit.choose(out.replies, recent, now=now,
-                                      interval=timedelta(seconds=self.reply_interval),
-                                      per_hour=self.replies_per_hour)
-        if chosen:
-            await tx.insert_replies(out.link, chosen)
+        return replies_limit.choose(out.replies, recent, now=now,
+                                    interval=timedelta(seconds=self.reply_interval),
+                                    per_hour=self.replies_per_hour)
 
     async def resolve_incomplete(self, older_than: float) -> int:
-        """Turn parts that waited longer than ``older_than`` seconds into ``incomplete``."""
+        """Turn parts that waited longer than ``older_than`` seconds into ``incomplete``
+        messages. A batch completing one of them at the same time (in this process, or in
+        another that owns the link) is safe: whichever writes second finds the parts taken
+        and fails (write_mo_batch), its PDUs are delivered again, or the sweep retries."""
         cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
         resolved = 0
         for link, key in await self.writer.stale_part_keys(cutoff):
+            prepared = await self.writer.prepare(link, [], cutoff, 0, 1, [], cutoff, [key])
+            parts = prepared.waiting_parts[key]
+            if not parts:
+                continue
+            raw = await self.writer.first_pdu(parts[0].sms_in_id)
+            deliver = pdu.parse_deliver_sm(raw)
+            item = Received(pdu.DELIVER_SM, deliver.sequence, raw, parts[0].received_at,
+                            deliver)
             out = Batch(link)
-            async with self.writer.transaction() as tx:
-                parts = (await tx.pending_parts_of(link, [key]))[key]
-                if not parts:
-                    continue
-                raw = await tx.first_pdu(parts[0].sms_in_id)
-                deliver = pdu.parse_deliver_sm(raw)
-                item = Received(pdu.DELIVER_SM, deliver.sequence, raw, parts[0].received_at,
-                                deliver)
-                row = self.builder.decode(link, item)
-                await concat.assemble(tx, self.builder, link, key, row, parts, out,
-                                      complete=False)
-                await tx.insert(Batch(link, messages=out.messages))
+            concat.record_incomplete(self.builder, link, self.builder.decode(link, item),
+                                     parts, prepared.message_ids[0], out)
+            await self.writer.write(out)
             resolved += 1
         return resolved

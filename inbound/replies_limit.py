@@ -2,7 +2,8 @@
 recipient gets more than a few replies an hour (an auto-responder must not start a loop).
 
 Pure: the pipeline reads the recipients' recent replies (with the batch's ids,
-``prepare_mo_batch``) and asks :func:`choose` which of a batch's candidate replies to write.
+``prepare_mo_batch``) and asks :func:`choose` which of a batch's candidate replies to write
+(``write_mo_batch`` writes them with the batch).
 """
 
 from __future__ import annotations
@@ -11,16 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from inbound.rows import ReplyRow as Reply  # a candidate reply is the row it is written as
+
 LOOP_WINDOW = timedelta(hours=1)  # the per-recipient cap counts replies within this
-
-
-@dataclass(frozen=True)
-class Reply:
-    message_id: int
-    recipient: str
-    number: str          # the number the recipient wrote to: the reply's source address
-    text: str
-    kind: str            # "<brand>:<status>" or "<outcome>:" (see kind_of)
 
 
 @dataclass(frozen=True)

@@ -1,31 +1,32 @@
 """The one seam between the MO pipeline and PostgreSQL: :class:`BatchWriter`.
 
-Every MO batch is written through it. A plain batch (no concatenated parts, no replies) is
-one statement, its own transaction: :meth:`BatchWriter.insert_new` writes it unless an
-earlier copy of one of its PDUs exists, and then writes nothing and returns the copies;
-the pipeline builds the batch again knowing them and writes it with
-:meth:`BatchWriter.insert`. A batch with parts or replies needs real ids in Python and
-several statements in one transaction: :meth:`BatchWriter.transaction`.
+Every MO batch is written through it, in one statement or two, each its own transaction. A
+plain batch (no concatenated parts, no replies) is one statement: :meth:`BatchWriter.insert_new`
+writes it unless an earlier copy of one of its PDUs exists, and then writes nothing and
+returns the copies; the pipeline builds the batch again knowing them and writes it with
+:meth:`BatchWriter.write`. A batch with parts or replies needs real ids in Python, the parts
+waiting from earlier batches and the recent replies: :meth:`BatchWriter.prepare` reads them
+(and allocates the ids), then :meth:`BatchWriter.write` writes everything at once.
 
 A writer raises only :class:`BatchNotStored` (with the SQLSTATE when the server refused):
 whatever the driver, the batch was not stored, and its PDUs are answered with an error.
 
-:class:`AsyncpgWriter` is the writer: each batch on a pool connection of its own, so the
+:class:`AsyncpgWriter` is the writer: each statement on a pool connection of its own, so the
 session's ``pipeline_depth`` batches are in flight together (group commit).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 import asyncpg
 
-from inbound.replies_limit import Reply, Sent
-from inbound.rows import EventRow, MessageRow, SmsInRow
+from inbound.replies_limit import Sent
+from inbound.rows import EventRow, MessageRow, PartRow, ReplyRow, SmsInRow
 from inbound.store import SQL
 
 
@@ -38,14 +39,25 @@ class BatchNotStored(Exception):
         self.sqlstate = sqlstate
 
 
+class ClaimedPart(NamedTuple):
+    """A part waiting from an earlier batch, given the message this batch completes."""
+
+    sms_in_id: int
+    message_id: int
+
+
 @dataclass
 class BatchRows:
-    """One batch's rows for one link. Negative ids stand for ids the statement allocates."""
+    """One batch's rows for one link. Negative ids stand for ids the statement allocates
+    (a plain batch); the other lists stay empty in a plain batch."""
 
     link: str
     sms_in: list[SmsInRow] = field(default_factory=list)
     messages: list[MessageRow] = field(default_factory=list)
     events: list[EventRow] = field(default_factory=list)
+    parts: list[PartRow] = field(default_factory=list)        # kept in sms_part
+    claimed: list[ClaimedPart] = field(default_factory=list)
+    sms_out: list[ReplyRow] = field(default_factory=list)     # the replies chosen to send
 
 
 class EarlierCopy(NamedTuple):
@@ -57,16 +69,6 @@ class EarlierCopy(NamedTuple):
     received_at: datetime
     answered_after: float | None    # seconds from its receipt to its row's write
     event_since: bool               # an event for its recipient and brand came in after it
-
-
-class Prepared(NamedTuple):
-    """Ids allocated for a batch written in a transaction, the copies found, and the recent
-    replies to the recipients asked about."""
-
-    sms_in_ids: list[int]
-    message_ids: list[int]
-    copies: list[EarlierCopy]
-    recent_replies: list[Sent]
 
 
 class StoredPart(NamedTuple):
@@ -82,33 +84,16 @@ class StoredPart(NamedTuple):
     received_at: datetime
 
 
-class NewPart(NamedTuple):
-    """A concatenation part to keep until the rest of its message arrives."""
+class Prepared(NamedTuple):
+    """What a batch with parts or replies reads before it is built: ids allocated for it,
+    the copies found, the recent replies to the recipients asked about, and the parts still
+    waiting of the concatenation keys asked about (every key present, in part order)."""
 
-    sms_in_id: int
-    concat_key: str
-    part_no: int
-    total: int
-    payload: bytes
-    data_coding: int
-    locking_shift: int | None
-    single_shift: int | None
-    received_at: datetime
-
-
-class BatchTransaction(Protocol):
-    """The statements of a batch with concatenated parts or replies, in one transaction."""
-
-    async def prepare(self, link: str, digests: Sequence[bytes], since: datetime,
-                      sms_in_count: int, message_count: int, recipients: Sequence[str],
-                      replies_since: datetime) -> Prepared: ...
-    async def insert(self, rows: BatchRows) -> None: ...
-    async def add_parts(self, link: str, parts: Sequence[NewPart]) -> None: ...
-    async def pending_parts_of(self, link: str, concat_keys: Sequence[str]
-                               ) -> dict[str, list[StoredPart]]: ...
-    async def first_pdu(self, sms_in_id: int) -> bytes: ...
-    async def assemble_parts(self, link: str, concat_keys: Sequence[str]) -> list[int]: ...
-    async def insert_replies(self, link: str, replies: Sequence[Reply]) -> None: ...
+    sms_in_ids: list[int]
+    message_ids: list[int]
+    copies: list[EarlierCopy]
+    recent_replies: list[Sent]
+    waiting_parts: dict[str, list[StoredPart]]
 
 
 class BatchWriter(Protocol):
@@ -119,12 +104,18 @@ class BatchWriter(Protocol):
         ``since``: then write nothing and return the copies (ordered by digest)."""
         ...
 
-    async def insert(self, rows: BatchRows) -> None:
-        """Write a plain batch, its copies known."""
+    async def prepare(self, link: str, digests: Sequence[bytes], since: datetime,
+                      sms_in_count: int, message_count: int, recipients: Sequence[str],
+                      replies_since: datetime, concat_keys: Sequence[str]) -> Prepared:
+        """Read what a batch with parts or replies depends on and allocate its ids."""
         ...
 
-    def transaction(self) -> contextlib.AbstractAsyncContextManager[BatchTransaction]:
-        """A transaction for a batch with parts or replies (committed on leaving)."""
+    async def write(self, rows: BatchRows) -> None:
+        """Write a batch whose copies are known (a prepared one, or a plain one again)."""
+        ...
+
+    async def first_pdu(self, sms_in_id: int) -> bytes:
+        """The raw PDU of a stored part (the incomplete-part sweep decodes it again)."""
         ...
 
     async def stale_part_keys(self, older_than: datetime) -> list[tuple[str, str]]:
@@ -147,60 +138,11 @@ def not_stored() -> Iterator[None]:
 
 
 def copies_of(row: Any) -> list[EarlierCopy]:
-    """The copies in a batch statement's last six columns (one array per column)."""
+    """The copies in a batch statement's six original_* columns (one array per column)."""
     return [EarlierCopy(*copy) for copy in zip(
         row["original_digests"], row["original_ids"], row["original_sessions"],
         row["original_received"], row["original_answered_after"],
         row["original_event_since"], strict=True)]
-
-
-class AsyncpgTransaction:
-    """:class:`BatchTransaction` on one asyncpg connection."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
-    async def prepare(self, link: str, digests: Sequence[bytes], since: datetime,
-                      sms_in_count: int, message_count: int, recipients: Sequence[str],
-                      replies_since: datetime) -> Prepared:
-        with not_stored():
-            row = await self.conn.fetchrow(SQL.prepare_mo_batch, link, list(digests), since,
-                                           sms_in_count, message_count, list(recipients),
-                                           replies_since)
-        return Prepared(list(row["sms_in_ids"]), list(row["message_ids"]), copies_of(row),
-                        [Sent(*r) for r in row["recent_replies"]])
-
-    async def insert(self, rows: BatchRows) -> None:
-        with not_stored():
-            await self.conn.fetchrow(SQL.insert_mo_batch, rows.link, rows.sms_in,
-                                     rows.messages, rows.events)
-
-    async def add_parts(self, link: str, parts: Sequence[NewPart]) -> None:
-        columns = list(zip(*parts, strict=True)) if parts else [[]] * len(NewPart._fields)
-        with not_stored():
-            await self.conn.execute(SQL.insert_parts, link, *(list(c) for c in columns))
-
-    async def pending_parts_of(self, link: str, concat_keys: Sequence[str]
-                               ) -> dict[str, list[StoredPart]]:
-        found: dict[str, list[StoredPart]] = {key: [] for key in concat_keys}
-        with not_stored():
-            for r in await self.conn.fetch(SQL.pending_parts_of_keys, link, list(concat_keys)):
-                found[r["concat_key"]].append(StoredPart(*tuple(r)[1:]))
-        return found
-
-    async def first_pdu(self, sms_in_id: int) -> bytes:
-        with not_stored():
-            return bytes(await self.conn.fetchval(SQL.sms_in_pdu, sms_in_id))
-
-    async def assemble_parts(self, link: str, concat_keys: Sequence[str]) -> list[int]:
-        """A new message id for each key, given to its waiting parts and their PDUs."""
-        with not_stored():
-            return list(await self.conn.fetchval(SQL.claim_parts, link, list(concat_keys)))
-
-    async def insert_replies(self, link: str, replies: Sequence[Reply]) -> None:
-        with not_stored():
-            await self.conn.executemany(SQL.insert_reply, [
-                (r.message_id, link, r.recipient, r.number, r.text, r.kind) for r in replies])
 
 
 class AsyncpgWriter:
@@ -216,16 +158,30 @@ class AsyncpgWriter:
                                            rows.messages, rows.events, since)
         return copies_of(row)
 
-    async def insert(self, rows: BatchRows) -> None:
+    async def prepare(self, link: str, digests: Sequence[bytes], since: datetime,
+                      sms_in_count: int, message_count: int, recipients: Sequence[str],
+                      replies_since: datetime, concat_keys: Sequence[str]) -> Prepared:
         with not_stored():
-            await self.pool.fetchrow(SQL.insert_mo_batch, rows.link, rows.sms_in,
-                                     rows.messages, rows.events)
+            row = await self.pool.fetchrow(SQL.prepare_mo_batch, link, list(digests), since,
+                                           sms_in_count, message_count, list(recipients),
+                                           replies_since, list(concat_keys))
+        waiting: dict[str, list[StoredPart]] = {key: [] for key in concat_keys}
+        for part in row["waiting_parts"]:
+            waiting[part[0]].append(StoredPart(*tuple(part)[1:]))
+        return Prepared(list(row["sms_in_ids"]), list(row["message_ids"]), copies_of(row),
+                        [Sent(*r) for r in row["recent_replies"]], waiting)
 
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[BatchTransaction]:
+    async def write(self, rows: BatchRows) -> None:
+        claimed = rows.claimed
         with not_stored():
-            async with self.pool.acquire() as conn, conn.transaction():
-                yield AsyncpgTransaction(conn)
+            await self.pool.fetchrow(SQL.write_mo_batch, rows.link, rows.sms_in,
+                                     rows.messages, rows.events, rows.parts,
+                                     [c.sms_in_id for c in claimed],
+                                     [c.message_id for c in claimed], rows.sms_out)
+
+    async def first_pdu(self, sms_in_id: int) -> bytes:
+        with not_stored():
+            return bytes(await self.pool.fetchval(SQL.sms_in_pdu, sms_in_id))
 
     async def stale_part_keys(self, older_than: datetime) -> list[tuple[str, str]]:
         with not_stored():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 import asyncpg
@@ -15,7 +15,14 @@ from prometheus_client import REGISTRY
 from inbound import store
 from inbound.pipeline import Pipeline
 from inbound.service import DEMO_RULES
-from inbound.writer import AsyncpgWriter, BatchNotStored, BatchRows, BatchWriter, EarlierCopy
+from inbound.writer import (
+    AsyncpgWriter,
+    BatchNotStored,
+    BatchRows,
+    BatchWriter,
+    EarlierCopy,
+    Prepared,
+)
 from keywords import RuleSet
 from smpp_bind import pdu
 from smpp_bind.session import Received
@@ -263,9 +270,16 @@ class RecordingWriter(AsyncpgWriter):
         self.sent.append(("insert_new", rows, since))
         return await super().insert_new(rows, since)
 
-    async def insert(self, rows: BatchRows) -> None:
-        self.sent.append(("insert", rows, None))
-        await super().insert(rows)
+    async def prepare(self, link: str, digests: Sequence[bytes], since: datetime,
+                      sms_in_count: int, message_count: int, recipients: Sequence[str],
+                      replies_since: datetime, concat_keys: Sequence[str]) -> Prepared:
+        self.sent.append(("prepare", BatchRows(link), since))
+        return await super().prepare(link, digests, since, sms_in_count, message_count,
+                                     recipients, replies_since, concat_keys)
+
+    async def write(self, rows: BatchRows) -> None:
+        self.sent.append(("write", rows, None))
+        await super().write(rows)
 
 
 @contextlib.asynccontextmanager
@@ -296,7 +310,7 @@ async def test_a_plain_batch_is_one_statement_and_one_with_a_redelivery_two(
             received(deliver_pdu(3, ret), session=2),
             received(deliver_pdu(4, ret, source="905553334455"), session=2),
             received(deliver_pdu(5, ret, source="905553334455"), session=2)])
-        assert [call for call, _, _ in recording.sent] == ["insert_new", "insert"]
+        assert [call for call, _, _ in recording.sent] == ["insert_new", "write"]
     rows = {r["sequence"]: r for r in await pool.fetch("SELECT * FROM sms_in WHERE link = 'l3'")}
     assert rows[3]["redelivery_of"] == rows[1]["id"] and rows[3]["message_id"] is None
     assert rows[5]["redelivery_of"] is None and rows[5]["message_id"] is not None

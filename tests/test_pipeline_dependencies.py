@@ -1,18 +1,19 @@
 """Which batches of one link wait for each other (inbound.pipeline._after_dependencies), and a
-batch's concatenated parts stored together (inbound.concat.store_parts)."""
+batch's concatenated parts placed together (inbound.concat.place_parts), and a batch with
+parts or replies in two statements."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 
 import asyncpg
 import pytest
 
 from inbound import store
 from inbound.pipeline import Pipeline
-from inbound.writer import AsyncpgWriter, BatchTransaction, BatchWriter
+from inbound.writer import AsyncpgWriter, BatchNotStored, BatchRows, BatchWriter, Prepared
 from tests.pdus import deliver_pdu, gsm7_unpacked, ie_concat8, udh
 from tests.test_pipeline import RULES, received, warm
 from tests.waiting import wait_until
@@ -28,20 +29,22 @@ async def pipeline(pool: asyncpg.Pool, writer: BatchWriter) -> Pipeline:
 
 
 class GatedTransactions(AsyncpgWriter):
-    """Holds the first batch written in a transaction until ``release`` is set."""
+    """Holds the first batch with parts or replies before its first statement until
+    ``release`` is set."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         super().__init__(pool)
         self.entered = 0
         self.release = asyncio.Event()
 
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[BatchTransaction]:
+    async def prepare(self, link: str, digests: Sequence[bytes], since: datetime,
+                      sms_in_count: int, message_count: int, recipients: Sequence[str],
+                      replies_since: datetime, concat_keys: Sequence[str]) -> Prepared:
         self.entered += 1
         if self.entered == 1:
             await self.release.wait()
-        async with super().transaction() as tx:
-            yield tx
+        return await super().prepare(link, digests, since, sms_in_count, message_count,
+                                     recipients, replies_since, concat_keys)
 
 
 async def _count(value: int | bool) -> int | bool:
@@ -132,3 +135,70 @@ async def test_one_batch_with_interleaved_parts_and_a_reused_reference(
         (ALICE, "RET ACME"), (BOB, "IZIN ACME"), (ALICE, "IZIN KUZEY")]
     assert await pool.fetchval("SELECT count(*) FROM sms_part WHERE message_id IS NULL") == 0
     assert await pool.fetchval("SELECT count(*) FROM sms_in WHERE message_id IS NULL") == 0
+
+
+class PausingAfterPrepare(AsyncpgWriter):
+    """Runs ``meanwhile`` between a batch's two statements (once)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool)
+        self.meanwhile: Callable[[], Awaitable[object]] | None = None
+        self.statements: list[str] = []
+
+    async def prepare(self, link: str, digests: Sequence[bytes], since: datetime,
+                      sms_in_count: int, message_count: int, recipients: Sequence[str],
+                      replies_since: datetime, concat_keys: Sequence[str]) -> Prepared:
+        self.statements.append("prepare")
+        prepared = await super().prepare(link, digests, since, sms_in_count, message_count,
+                                         recipients, replies_since, concat_keys)
+        if self.meanwhile is not None and digests:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            await meanwhile()
+        return prepared
+
+    async def write(self, rows: BatchRows) -> None:
+        self.statements.append("write")
+        await super().write(rows)
+
+
+async def test_a_batch_with_parts_and_a_reply_is_two_statements(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        await store.replace_rules(conn, RULES.to_dict())
+    writer = PausingAfterPrepare(pool)
+    pipeline = Pipeline(writer, RULES, reply_links=frozenset({"l1"}))
+    await pipeline.accept("l1", [received(part(1, ALICE, 5, 2, 1, "RET ")),
+                                 received(deliver_pdu(2, b"IZIN ACME", source=BOB))])
+    await pipeline.accept("l1", [received(part(3, ALICE, 5, 2, 2, "ACME"))])
+    assert writer.statements == ["prepare", "write"] * 2
+    rows = await pool.fetch("SELECT source_addr, text FROM mo_message ORDER BY id")
+    assert [(r["source_addr"], r["text"]) for r in rows] == [(BOB, "IZIN ACME"),
+                                                             (ALICE, "RET ACME")]
+    # both parts' PDU and part rows point at the message they make; two replies written
+    assert await pool.fetchval("SELECT count(DISTINCT message_id) FROM sms_in "
+                               "WHERE source_addr = $1", ALICE) == 1
+    assert await pool.fetchval("SELECT count(*) FROM sms_part WHERE message_id IS NULL") == 0
+    assert await pool.fetchval("SELECT count(*) FROM sms_out") == 2
+
+
+async def test_parts_taken_by_the_sweep_between_the_statements_fail_the_batch(
+    pool: asyncpg.Pool
+) -> None:
+    """The incomplete-part sweep (here, or in another process) claims a waiting part after a
+    batch read it and before the batch writes: the batch must not build a message from it.
+    Its statement fails (its PDUs are answered with an error), and the SMSC's resend becomes
+    the first part of a message of its own."""
+    async with pool.acquire() as conn:
+        await store.replace_rules(conn, RULES.to_dict())
+    writer = PausingAfterPrepare(pool)
+    pipeline = Pipeline(writer, RULES)
+    await pipeline.accept("l2", [received(part(1, ALICE, 6, 2, 1, "RET "))])
+    writer.meanwhile = lambda: pipeline.resolve_incomplete(older_than=0)
+    with pytest.raises(BatchNotStored) as refused:
+        await pipeline.accept("l2", [received(part(2, ALICE, 6, 2, 2, "ACME"))])
+    assert refused.value.sqlstate == "40001"
+    rows = await pool.fetch("SELECT text, outcome FROM mo_message ORDER BY id")
+    assert [(r["text"], r["outcome"]) for r in rows] == [("RET ", "incomplete")]
+    assert await pool.fetchval("SELECT count(*) FROM sms_in") == 1  # the batch wrote nothing
+    await pipeline.accept("l2", [received(part(3, ALICE, 6, 2, 2, "ACME"))])
+    assert await pool.fetchval("SELECT count(*) FROM sms_part WHERE message_id IS NULL") == 1
+    assert await pool.fetchval("SELECT count(*) FROM consent_event") == 0

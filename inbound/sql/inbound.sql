@@ -7,11 +7,16 @@
 -- == the MO batch (inbound/pipeline.py) ==
 
 -- name: prepare_mo_batch
--- Inside the transaction of a batch with concatenated parts or replies (those need the ids
--- in Python): the earlier copies of its PDUs (as in insert_new_mo_batch, here from the
--- digests $2 and window start $3), $4 sms_in ids and $5 mo_message ids, and the replies
--- written since $7 to the recipients $6 (as recent_replies; empty on a link that does not
--- reply), in one round trip.
+-- The first of the two statements of a batch with concatenated parts or replies (those need
+-- real ids in Python, and the parts waiting from earlier batches): the earlier copies of its
+-- PDUs (as in insert_new_mo_batch, here from the digests $2 and window start $3), $4 sms_in
+-- ids and $5 mo_message ids, the replies written since $7 to the recipients $6 (as
+-- recent_replies; empty on a link that does not reply) and the parts still waiting of the
+-- concatenation keys $8 (as waiting_parts, by key and position), in one round trip. Reads
+-- and nextval only, so it needs no transaction: what it reads cannot change before the
+-- batch's write_mo_batch, because the batches of a link that share a digest or a sender wait
+-- for each other (inbound/pipeline.py) and one process owns a link; the parts are the
+-- exception (another process's incomplete-part sweep), which write_mo_batch checks.
 -- The earlier copies of a batch's PDUs: "o" below is the one definition of "an earlier copy
 -- of this PDU" that prepare_mo_batch and insert_new_mo_batch share (they differ only in where
 -- the digests come from and which parameter starts the redelivery window). The latest earlier
@@ -28,7 +33,7 @@
 --                   events came in after the copy (the rows involved are few: one
 --                   person's messages, through consent_event_key_idx, led by the recipient)
 -- The copies found come back as one array per column, in the order of their digests
--- (inbound.store.FOUND_COLUMNS).
+-- (inbound.writer.copies_of).
 WITH
 o AS (
     SELECT d.digest, c.original_id, c.session_id, c.received_at, c.answered_after,
@@ -60,24 +65,35 @@ SELECT ARRAY(SELECT nextval('sms_in_id_seq') FROM generate_series(1, $4)) AS sms
        ARRAY(SELECT received_at FROM o ORDER BY digest) AS original_received,
        ARRAY(SELECT answered_after FROM o ORDER BY digest) AS original_answered_after,
        ARRAY(SELECT event_since FROM o ORDER BY digest) AS original_event_since,
-       ARRAY(SELECT (recipient, source_addr, kind, created_at) FROM r) AS recent_replies
+       ARRAY(SELECT (recipient, source_addr, kind, created_at) FROM r) AS recent_replies,
+       ARRAY(SELECT (p.concat_key, p.sms_in_id, p.part_no, p.total, p.payload, p.data_coding,
+                     p.locking_shift, p.single_shift, p.received_at)
+               FROM sms_part p
+              WHERE p.link = $1 AND p.concat_key = ANY($8::text[]) AND p.message_id IS NULL
+              ORDER BY p.concat_key, p.part_no) AS waiting_parts
 
--- name: insert_mo_batch
--- The batch's rows in one statement: every table from an array of rows (unnest). Run alone it
--- is its own transaction (atomic: all or nothing, one commit); the concatenation and reply
--- path runs it inside one. $1 the link; $2, $3, $4 the sms_in, mo_message and consent_event
--- rows as arrays of the composite types of migrations/0009 (one array of rows each, not one
--- array per column). No NOTIFY here: PostgreSQL serialises the commits of all transactions
--- that NOTIFY, which undoes group commit; the pipeline tells the pushers after the commit.
+-- name: write_mo_batch
+-- A batch's rows in one statement, its own transaction (atomic: all or nothing, one commit):
+-- every table from an array of rows (unnest). $1 the link; $2, $3, $4 the sms_in,
+-- mo_message and consent_event rows as arrays of the composite types of migrations/0009
+-- (one array of rows each, not one array per column); $5 the concatenation parts to keep
+-- (mo_batch_part, migrations/0038); $6 and $7 the waiting parts (their sms_in ids) that this
+-- batch completes and the message each is given; $8 the replies to send (mo_batch_reply).
+-- A plain batch whose first statement found earlier copies of its PDUs comes here with the
+-- last four empty; a batch with parts or replies after prepare_mo_batch.
+-- No NOTIFY here: PostgreSQL serialises the commits of all transactions that NOTIFY, which
+-- undoes group commit; the pipeline tells the pushers after the commit.
 -- Foreign keys between the sub-statements are checked at the end of the statement; the
 -- events' brands, which have no foreign key (migrations/0005), by an EXISTS subquery planned
 -- with the statement; only when a brand is missing does it call iys_brand_missing, which
--- fails the statement with the foreign key's error code (0008).
+-- fails the statement with the foreign key's error code (0008). A waiting part taken
+-- meanwhile (claimed counts fewer than $6) fails it through iys_parts_taken (0038).
 -- Ids: a positive id is used as it is; -k stands for the k-th new sms_in or mo_message id
--- allocated here (in arrival order), wherever a row refers to one. The new ids are counted
--- from the rows' own ids: a count parameter made every execution a custom plan. Ids are
--- allocated inside the writing statement: nextval WAL-logs every 32 values and gives its
--- transaction an xid, so a separate allocating statement would cost a WAL flush of its own.
+-- allocated here (in arrival order), wherever a row refers to one (a plain batch; a
+-- prepared batch's ids are all real). The new ids are counted from the rows' own ids: a
+-- count parameter made every execution a custom plan. Ids are allocated inside the writing
+-- statement: nextval WAL-logs every 32 values and gives its transaction an xid, so a
+-- separate allocating statement would cost a WAL flush of its own.
 WITH
 sid AS MATERIALIZED (
     SELECT ARRAY(SELECT nextval('sms_in_id_seq') FROM generate_series(1, (
@@ -115,21 +131,51 @@ e AS (
            t.brand_id, t.iys_code, t.brand_code, t.recipient, t.recipient_type, t.type,
            t.status, t.source, t.received_at, t.received_at, t.deadline_at, t.state
       FROM unnest($4::mo_batch_event[]) AS t, mid
+    RETURNING 1),
+-- the batch's parts: a waiting one (message_id NULL) until its message is complete, or
+-- already given the message the batch completes with it (kept as that message's part)
+p AS (
+    INSERT INTO sms_part (sms_in_id, link, concat_key, part_no, total, payload, data_coding,
+                          locking_shift, single_shift, received_at, message_id)
+    SELECT t.sms_in_id, $1, t.concat_key, t.part_no, t.total, t.payload, t.data_coding,
+           t.locking_shift, t.single_shift, t.received_at, t.message_id
+      FROM unnest($5::mo_batch_part[]) AS t
+    RETURNING 1),
+-- earlier batches' parts of the messages this one completes: their part and PDU rows get
+-- the message (only while still waiting: see iys_parts_taken below)
+claimed AS (
+    UPDATE sms_part p SET message_id = c.message_id
+      FROM unnest($6::bigint[], $7::bigint[]) AS c(sms_in_id, message_id)
+     WHERE p.sms_in_id = c.sms_in_id AND p.message_id IS NULL
+    RETURNING p.sms_in_id, p.message_id),
+claimed_pdus AS (
+    UPDATE sms_in s SET message_id = claimed.message_id
+      FROM claimed
+     WHERE s.id = claimed.sms_in_id
+    RETURNING 1),
+r AS (
+    INSERT INTO sms_out (message_id, link, recipient, source_addr, text, kind)
+    SELECT t.message_id, $1, t.recipient, t.number, t.text, t.kind
+      FROM unnest($8::mo_batch_reply[]) AS t
     RETURNING 1)
 SELECT (SELECT count(*) FROM s) AS sms_in, (SELECT count(*) FROM m) AS messages,
-       (SELECT count(*) FROM e) AS events,
+       (SELECT count(*) FROM e) AS events, (SELECT count(*) FROM p) AS parts,
+       (SELECT count(*) FROM claimed_pdus) AS claimed_pdus, (SELECT count(*) FROM r) AS replies,
        CASE WHEN EXISTS (SELECT 1 FROM unnest($4::mo_batch_event[]) AS b
                           WHERE NOT EXISTS (SELECT 1 FROM brand WHERE brand.id = b.brand_id))
             THEN iys_brand_missing(ARRAY(SELECT brand_id FROM unnest($4::mo_batch_event[])))
-            ELSE true END AS brands_exist
+            ELSE true END AS brands_exist,
+       CASE WHEN (SELECT count(*) FROM claimed) < cardinality($6::bigint[])
+            THEN iys_parts_taken($6::bigint[])
+            ELSE true END AS parts_claimed
 
 -- name: insert_new_mo_batch
--- A plain batch (no parts, no replies) in one round trip: insert_mo_batch that first looks
--- for earlier copies of its PDUs (the digests of $2; $5 the start of the redelivery window)
+-- A plain batch (no parts, no replies) in one round trip: write_mo_batch (without parts,
+-- claims and replies) that first looks for earlier copies of its PDUs (the digests of $2; $5 the start of the redelivery window)
 -- and writes nothing when it finds one, returning them instead (the last six columns, see
 -- prepare_mo_batch). Copies are rare (a redelivery after a reconnect, a person repeating a
 -- message): the pipeline then builds the batch again knowing them and stores it with
--- insert_mo_batch. The lookup sees the rows committed when the statement began (a batch
+-- write_mo_batch. The lookup sees the rows committed when the statement began (a batch
 -- waits for the earlier ones of its link that share a digest).
 WITH
 o AS (
@@ -203,10 +249,6 @@ SELECT (SELECT count(*) FROM s) AS sms_in, (SELECT count(*) FROM m) AS messages,
        ARRAY(SELECT answered_after FROM o ORDER BY digest) AS original_answered_after,
        ARRAY(SELECT event_since FROM o ORDER BY digest) AS original_event_since
 
--- name: insert_reply
-INSERT INTO sms_out (message_id, link, recipient, source_addr, text, kind)
-VALUES ($1, $2, $3, $4, $5, $6)
-
 -- name: due_replies
 WITH due AS (
     SELECT id FROM sms_out
@@ -229,49 +271,6 @@ UPDATE sms_out
        next_attempt_at = now() + make_interval(secs => COALESCE($3::float8, 0)),
        last_error = $2
  WHERE id = $1
-
--- name: insert_parts
--- A batch's concatenated parts on link $1, one array per column, in one round trip; a
--- position already waiting keeps its first part (the second copy stays in sms_in only)
-INSERT INTO sms_part (sms_in_id, link, concat_key, part_no, total, payload, data_coding,
-                      locking_shift, single_shift, received_at)
-SELECT u.sms_in_id, $1, u.concat_key, u.part_no, u.total, u.payload, u.data_coding,
-       u.locking_shift, u.single_shift, u.received_at
-  FROM unnest($2::bigint[], $3::text[], $4::integer[], $5::integer[], $6::bytea[],
-              $7::integer[], $8::integer[], $9::integer[], $10::timestamptz[])
-       AS u(sms_in_id, concat_key, part_no, total, payload, data_coding, locking_shift,
-            single_shift, received_at)
-ON CONFLICT (link, concat_key, part_no) WHERE message_id IS NULL DO NOTHING
-
--- name: pending_parts_of_keys
--- the waiting parts of the keys $2 on link $1 (after insert_parts, or one stale key), by key
--- and position
-SELECT concat_key, sms_in_id, part_no, total, payload, data_coding, locking_shift,
-       single_shift, received_at
-  FROM sms_part
- WHERE link = $1 AND concat_key = ANY($2::text[]) AND message_id IS NULL
- ORDER BY concat_key, part_no
-
--- name: claim_parts
--- One new mo_message id for each key of $2 (returned in their order), given to the waiting
--- parts of that key on link $1 and to their PDUs: every message a batch's parts complete,
--- in one round trip
-WITH
-k AS MATERIALIZED (
-    SELECT u.concat_key, u.n, nextval('mo_message_id_seq') AS message_id
-      FROM unnest($2::text[]) WITH ORDINALITY AS u(concat_key, n)),
-done AS (
-    UPDATE sms_part p SET message_id = k.message_id
-      FROM k
-     WHERE p.link = $1 AND p.concat_key = k.concat_key AND p.message_id IS NULL
-    RETURNING p.sms_in_id, p.message_id),
-pdus AS (
-    UPDATE sms_in s SET message_id = done.message_id
-      FROM done
-     WHERE s.id = done.sms_in_id
-    RETURNING 1)
-SELECT ARRAY(SELECT message_id FROM k ORDER BY n) AS message_ids,
-       (SELECT count(*) FROM pdus) AS pdus
 
 -- name: stale_part_keys
 SELECT link, concat_key, min(received_at) AS first_at

@@ -179,9 +179,8 @@ def smpp_lines(results: dict[str, Any]) -> list[str]:
                   f"{iys_s['consent_event']:,} consent events, {iys_s['sms_in']:,} `sms_in` "
                   f"rows of which {iys_s['redeliveries']:,} redeliveries; outcomes "
                   f"{iys_s['outcomes']}",
-                  f"- naive: {stored.get('naive', {}).get('rows', 0):,} rows"]
-        if MIXED in stored:
-            lines.append(mixed.stored_line(stored[MIXED]))
+                  f"- naive: {stored.get('naive', {}).get('rows', 0):,} rows",
+                  *([mixed.stored_line(stored[MIXED])] if MIXED in stored else [])]
     lines += ["", "### How each row is built", "",
               "- **npm-smpp ack-only**: `bench/ackonly.js`, npm `smpp` client, "
               "`bind_receiver`, answers each `deliver_sm` in its handler, TCP_NODELAY.",

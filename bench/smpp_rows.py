@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from bench import flood as flood_bench
 from bench import mixed, report
 from bench.harness import (
     ACKONLY_SCRIPT,
@@ -199,12 +200,7 @@ async def stored_counts(iys_dsn: str, naive_dsn: str) -> dict[str, Any]:
         if not await conn.fetchval("SELECT to_regclass('mo_message') IS NOT NULL"):
             return {"iys-inbound": iys, "naive": await _naive_rows(naive_dsn)}
         iys = {
-            "sms_in": await conn.fetchval("SELECT count(*) FROM sms_in"),
-            "redeliveries": await conn.fetchval(
-                "SELECT count(*) FROM sms_in WHERE redelivery_of IS NOT NULL"),
-            "mo_message": await conn.fetchval("SELECT count(*) FROM mo_message"),
-            "distinct_senders": await conn.fetchval(
-                "SELECT count(DISTINCT source_addr) FROM mo_message"),
+            **await flood_bench.stored_on(conn),
             "outcomes": {r["outcome"]: r["n"] for r in await conn.fetch(
                 "SELECT outcome, count(*) AS n FROM mo_message GROUP BY 1")},
             "consent_event": await conn.fetchval("SELECT count(*) FROM consent_event"),

@@ -18,7 +18,7 @@ from datetime import datetime
 from inbound import metrics
 from inbound.building import Batch, BatchBuilder, PduRow
 from inbound.rows import PartRow
-from inbound.writer import ClaimedPart, StoredPart
+from inbound.writer import ClaimedPart
 from keywords import Decision
 from smpp_bind.message import decode_text
 
@@ -35,12 +35,12 @@ def concat_key(row: PduRow) -> str:
 class _Held:
     """A part of a message being assembled: an earlier batch's (``row`` None) or this one's."""
 
-    part: StoredPart
+    part: PartRow
     row: PduRow | None
 
 
 def place_parts(builder: BatchBuilder, link: str, rows: list[PduRow],
-                waiting: dict[str, list[StoredPart]], message_ids: Iterator[int],
+                waiting: dict[str, list[PartRow]], message_ids: Iterator[int],
                 out: Batch) -> None:
     """Add a batch's parts (``rows``, in arrival order) to the parts ``waiting`` for their
     keys; each message they complete becomes its message and decision in ``out``.
@@ -55,11 +55,11 @@ def place_parts(builder: BatchBuilder, link: str, rows: list[PduRow],
     for chunk in _rounds(rows):
         keys = [concat_key(row) for row in chunk]
         for key, row in zip(keys, chunk, strict=True):
-            part = _stored_part(row)
+            part = _part(key, row)
             positions = held.setdefault(key, {})
             if part.part_no not in positions:
                 positions[part.part_no] = _Held(part, row)
-                kept[row.sms_in_id] = PartRow(row.sms_in_id, key, *part[1:], None)
+                kept[row.sms_in_id] = part
         # the row completing a message is its key's last in the round: messages come in
         # the order of the PDUs that complete them, as if stored one by one
         last = {key: (i, row) for i, (key, row) in enumerate(zip(keys, chunk, strict=True))}
@@ -106,14 +106,15 @@ def _rounds(rows: list[PduRow]) -> list[list[PduRow]]:
     return [r for r in rounds if r]
 
 
-def _stored_part(row: PduRow) -> StoredPart:
+def _part(key: str, row: PduRow) -> PartRow:
+    """A part of this batch, waiting (its message id is given if the batch completes it)."""
     m = row.message
     assert m is not None and m.concat is not None
-    return StoredPart(row.sms_in_id, m.concat.sequence, m.concat.total, m.payload,
-                      m.data_coding, m.locking_shift, m.single_shift, row.item.received_at)
+    return PartRow(row.sms_in_id, key, m.concat.sequence, m.concat.total, m.payload,
+                   m.data_coding, m.locking_shift, m.single_shift, row.item.received_at, None)
 
 
-def record_incomplete(builder: BatchBuilder, link: str, row: PduRow, parts: list[StoredPart],
+def record_incomplete(builder: BatchBuilder, link: str, row: PduRow, parts: list[PartRow],
                       message_id: int, out: Batch) -> None:
     """The message of the parts that came before the timeout (``row``: the first one's PDU),
     claiming them."""
@@ -122,7 +123,7 @@ def record_incomplete(builder: BatchBuilder, link: str, row: PduRow, parts: list
     _record(builder, link, row, parts, out, complete=False)
 
 
-def _record(builder: BatchBuilder, link: str, row: PduRow, parts: list[StoredPart],
+def _record(builder: BatchBuilder, link: str, row: PduRow, parts: list[PartRow],
             out: Batch, *, complete: bool) -> None:
     """The assembled message (``row.message_id`` given) with its decision into ``out``."""
     first = parts[0]

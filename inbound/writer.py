@@ -71,19 +71,6 @@ class EarlierCopy(NamedTuple):
     event_since: bool               # an event for its recipient and brand came in after it
 
 
-class StoredPart(NamedTuple):
-    """A concatenation part waiting for the rest of its message."""
-
-    sms_in_id: int
-    part_no: int
-    total: int
-    payload: bytes
-    data_coding: int
-    locking_shift: int | None
-    single_shift: int | None
-    received_at: datetime
-
-
 class Prepared(NamedTuple):
     """What a batch with parts or replies reads before it is built: ids allocated for it,
     the copies found, the recent replies to the recipients asked about, and the parts still
@@ -93,7 +80,7 @@ class Prepared(NamedTuple):
     message_ids: list[int]
     copies: list[EarlierCopy]
     recent_replies: list[Sent]
-    waiting_parts: dict[str, list[StoredPart]]
+    waiting_parts: dict[str, list[PartRow]]     # message_id None: still waiting
 
 
 class BatchWriter(Protocol):
@@ -165,9 +152,9 @@ class AsyncpgWriter:
             row = await self.pool.fetchrow(SQL.prepare_mo_batch, link, list(digests), since,
                                            sms_in_count, message_count, list(recipients),
                                            replies_since, list(concat_keys))
-        waiting: dict[str, list[StoredPart]] = {key: [] for key in concat_keys}
+        waiting: dict[str, list[PartRow]] = {key: [] for key in concat_keys}
         for part in row["waiting_parts"]:
-            waiting[part[0]].append(StoredPart(*tuple(part)[1:]))
+            waiting[part["concat_key"]].append(PartRow(*part))
         return Prepared(list(row["sms_in_ids"]), list(row["message_ids"]), copies_of(row),
                         [Sent(*r) for r in row["recent_replies"]], waiting)
 

@@ -66,8 +66,8 @@ SELECT ARRAY(SELECT nextval('sms_in_id_seq') FROM generate_series(1, $4)) AS sms
        ARRAY(SELECT answered_after FROM o ORDER BY digest) AS original_answered_after,
        ARRAY(SELECT event_since FROM o ORDER BY digest) AS original_event_since,
        ARRAY(SELECT (recipient, source_addr, kind, created_at) FROM r) AS recent_replies,
-       ARRAY(SELECT (p.concat_key, p.sms_in_id, p.part_no, p.total, p.payload, p.data_coding,
-                     p.locking_shift, p.single_shift, p.received_at)
+       ARRAY(SELECT (p.sms_in_id, p.concat_key, p.part_no, p.total, p.payload, p.data_coding,
+                     p.locking_shift, p.single_shift, p.received_at, p.message_id)::mo_batch_part
                FROM sms_part p
               WHERE p.link = $1 AND p.concat_key = ANY($8::text[]) AND p.message_id IS NULL
               ORDER BY p.concat_key, p.part_no) AS waiting_parts

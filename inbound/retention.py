@@ -75,11 +75,10 @@ async def drop_expired_months(pool: asyncpg.Pool, settings: RetentionSettings) -
                     break
                 name = month["name"]
                 async with conn.transaction():
-                    # a brief exclusive lock on the parent: give way rather than hold up MOs
-                    await conn.execute("SET LOCAL lock_timeout = '5s'")
+                    await conn.execute(SQL.retention_lock_timeout)
                     copied = await conn.execute(
                         keep.format(month=_quoted(name)), cutoff, list(MOVEMENT_STATES))
-                    await conn.execute(f"DROP TABLE {_quoted(name)}")
+                    await conn.execute(SQL.retention_drop_month.format(month=_quoted(name)))
                 log.info("retention: month dropped", table=table, month=name,
                          kept=int(copied.split()[-1]))
                 dropped.append(name)

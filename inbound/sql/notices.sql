@@ -1,6 +1,13 @@
 -- E-mail notices (issue #32 item 6; inbound/notices.py). $1 is always the subscription's
 -- owner; "new" means after the subscription was made ($2) and not yet in notice_sent.
 
+-- name: sender_try_lock
+-- One sender at a time in every process (session-level advisory lock; $1 notices.LOCK).
+SELECT pg_try_advisory_lock($1)
+
+-- name: sender_unlock
+SELECT pg_advisory_unlock($1)
+
 -- name: subscriptions
 SELECT * FROM notice_subscription ORDER BY id
 

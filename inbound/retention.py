@@ -30,8 +30,9 @@ from inbound.store import SQL
 
 log = structlog.get_logger(__name__)
 # the statements that remove a message's rows, in foreign-key order
-DELETE_MESSAGE_ROWS = tuple(getattr(SQL, f"retention_delete_{table}") for table in (
-    "sms_in", "sms_in_kept", "sms_part", "sms_out", "mo_message"))
+DELETE_MESSAGE_ROWS = (SQL.retention_delete_sms_in, SQL.retention_delete_sms_in_kept,
+                       SQL.retention_delete_sms_part, SQL.retention_delete_sms_out,
+                       SQL.retention_delete_mo_message)
 
 RETENTION_LOCK_ID = 0x1175_0026     # pg_advisory_xact_lock: one batch at a time
 WINDOW = timedelta(days=7)          # of receipt times, looked at by one batch at most

@@ -65,7 +65,7 @@ async def delete_notices_sent(pool: asyncpg.Pool, keep: timedelta, batch_size: i
     for sub in await pool.fetch(SQL.notice_subscriptions):
         live = [r["item"] for r in await pool.fetch(
             NOTICES_SQL.immediate_items, sub["owner_id"], sub["created_at"],
-            await pool.fetchval(SQL.database_now))]
+            await pool.fetchval(NOTICES_SQL.database_now))]
         total += await _until_short(pool, batch_size, SQL.notices_sent, keep, batch_size,
                                     sub["id"], live)
     return total

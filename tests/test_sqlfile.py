@@ -113,3 +113,15 @@ def test_no_sql_statement_is_written_in_python() -> None:
              for path in sorted((ROOT / package).rglob("*.py"))
              for line, text in _statements_in_python(path.read_text(encoding="utf-8"))]
     assert found == []
+
+
+def test_every_shipped_statement_is_used() -> None:
+    # a statement no module names is dead text (issue #26 item 2: dead ones deleted); read by
+    # attribute, or by a name written whole in Python (retention_tables' periods), never by a
+    # name built from pieces
+    sources = "\n".join(path.read_text(encoding="utf-8")
+                        for package in ("inbound", "iys_push", "smpp_bind", "keywords")
+                        for path in (ROOT / package).rglob("*.py"))
+    unused = [name for statements in _shipped() for name in statements
+              if not re.search(rf"\b{name}\b", sources)]
+    assert unused == []

@@ -44,6 +44,11 @@ SELECT 'drift', 'drift:' || k.brand_code || ':' || k.recipient || ':' || k.type 
   FROM iys_key_state k JOIN brand b ON b.brand_code = k.brand_code AND b.owner_id = $1
  WHERE k.origin = 'reconcile' AND k.updated_at >= $2
 
+-- name: database_now
+-- The database's clock, as immediate_items' $3 for a caller without a clock of its own
+-- (retention_tables keeps the items this query would still find).
+SELECT now()
+
 -- name: already_sent
 SELECT item FROM notice_sent WHERE subscription_id = $1 AND item = ANY ($2::text[])
 

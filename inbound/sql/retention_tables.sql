@@ -32,10 +32,6 @@ DELETE FROM webhook_event e USING doomed WHERE e.id = doomed.id RETURNING 1
 -- name: notice_subscriptions
 SELECT id, owner_id, created_at FROM notice_subscription ORDER BY id
 
--- name: database_now
--- The database's clock, as immediate_items' $3 (notices.sql): the same "now" the sender uses.
-SELECT now()
-
 -- name: notices_sent
 -- One subscription's ($3) sent items older than the period, except the ones its immediate
 -- query still answers ($4): those would be mailed again once forgotten.

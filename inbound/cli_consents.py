@@ -73,11 +73,13 @@ def _refused(problem: Any) -> None:
 async def run(args: argparse.Namespace, pool_of: Callable[[], Awaitable[Any]]) -> None:
     from inbound import consent_state, consent_store, consents
     from inbound.api.problems import Problem
+    from inbound.api.queries import SQL as API_SQL
     from iys_push import consent_rules
 
     pool = await pool_of()
     try:
-        if await pool.fetchval("SELECT 1 FROM brand WHERE id = $1", args.brand) is None:
+        # the operator sees every brand (no owner to restrict it to)
+        if await pool.fetchval(API_SQL.brand_visible, args.brand, None) is None:
             raise SystemExit(f"iys-inbound: brand {args.brand!r} not found")
         if args.consents_command == "import":
             from inbound import cli_imports

@@ -56,10 +56,12 @@ async def run(args: argparse.Namespace, base_url: str,
     from inbound import consent_links
     from inbound.api import inputs
     from inbound.api.problems import Problem
+    from inbound.api.queries import SQL as API_SQL
 
     pool = await pool_of()
     try:
-        if await pool.fetchval("SELECT 1 FROM brand WHERE id = $1", args.brand) is None:
+        # the operator sees every brand (no owner to restrict it to)
+        if await pool.fetchval(API_SQL.brand_visible, args.brand, None) is None:
             raise SystemExit(f"iys-inbound: brand {args.brand!r} not found")
         if args.links_command == "revoke":
             if not await consent_links.revoke(pool, args.brand, args.id):

@@ -53,6 +53,7 @@ def sample_row(endpoint: Any, now: datetime) -> dict[str, Any]:
 
 
 async def run_notices(args: argparse.Namespace, pool_of: Callable[[], Awaitable[Any]]) -> None:
+    from inbound.api.queries import SQL as API_SQL
     from inbound.notices import SQL
 
     pool = await pool_of()
@@ -69,7 +70,7 @@ async def run_notices(args: argparse.Namespace, pool_of: Callable[[], Awaitable[
             gone = await pool.fetchval(SQL.unsubscribe, args.owner, args.email)
             print("unsubscribed" if gone else "no such subscription")
             return
-        if await pool.fetchval("SELECT 1 FROM owner WHERE id = $1", args.owner) is None:
+        if await pool.fetchrow(API_SQL.owner, args.owner) is None:
             raise SystemExit(f"iys-inbound: owner {args.owner} not found")
         kinds = [] if args.no_immediate else list(args.immediate or KINDS)
         row = await pool.fetchrow(SQL.subscribe, args.owner, args.email,

@@ -15,37 +15,12 @@ from typing import Any
 
 import asyncpg
 
+from inbound import consent_store
 from iys_push import status_budget, store
 from iys_push.client import IysClient
 from iys_push.timefmt import iso_tr, parse_iys
 
-KEY_STATES = """
-SELECT k.recipient_type, k.type, k.status, k.consent_date, k.source, k.origin, k.updated_at,
-       (SELECT e.iys_transaction_id FROM consent_event e
-         WHERE (e.brand_code, e.recipient, e.recipient_type, e.type)
-             = (k.brand_code, k.recipient, k.recipient_type, k.type)
-           AND e.state = 'accepted' AND e.consent_date = k.consent_date
-         ORDER BY e.id DESC LIMIT 1) AS pushed_transaction_id,
-       (SELECT c.transaction_id FROM iys_change c
-         WHERE (c.brand_code, c.recipient, c.recipient_type, c.type)
-             = (k.brand_code, k.recipient, k.recipient_type, k.type)
-           AND c.iys_consent_at = k.consent_date
-         ORDER BY c.id DESC LIMIT 1) AS pulled_transaction_id
-  FROM iys_key_state k JOIN brand b ON b.brand_code = k.brand_code
- WHERE b.id = $1 AND k.recipient = $2
-"""
-PENDING = """
-SELECT e.id, e.recipient_type, e.type, e.status, e.source, e.state, e.consent_date,
-       e.deadline_at, e.last_error_code
-  FROM consent_event e
- WHERE e.brand_id = $1 AND e.recipient = $2 AND e.state IN ('pending', 'review')
- ORDER BY e.received_at, e.id
-"""
-BRAND_CODES = "SELECT iys_code, brand_code FROM brand WHERE id = $1"
-VIEW_OF_KEY = """
-SELECT consent_date, origin FROM iys_key_state
- WHERE (brand_code, recipient, recipient_type, type) = ($1, $2, $3, $4)
-"""
+SQL = consent_store.SQL   # inbound/sql/consents.sql
 
 # the İYS transaction ids of the refreshed keys, kept until the next read of this request
 Refreshed = dict[tuple[str, str], dict[str, Any]]
@@ -69,7 +44,7 @@ async def refresh(pool: asyncpg.Pool, client: IysClient, brand_id: str, recipien
     refused = await status_budget.take(pool, client.settings.account, len(keys))
     if refused is not None:
         return refused
-    codes = await pool.fetchrow(BRAND_CODES, brand_id)
+    codes = await pool.fetchrow(SQL.brand_codes, brand_id)
     out: Refreshed = {}
     for recipient_type, type_ in keys:
         try:
@@ -90,7 +65,7 @@ async def refresh(pool: asyncpg.Pool, client: IysClient, brand_id: str, recipien
             date = parse_iys(body["consentDate"]) if body.get("consentDate") else None
         except ValueError:
             date = None
-        view = await pool.fetchrow(VIEW_OF_KEY, codes["brand_code"], recipient,
+        view = await pool.fetchrow(SQL.view_of_key, codes["brand_code"], recipient,
                                    recipient_type, type_)
         # the date of our own last push keeps its origin (retry.judge_stored's rule)
         origin = (view["origin"] if view is not None and view["consent_date"] == date
@@ -108,8 +83,8 @@ async def current(pool: asyncpg.Pool, brand_id: str, recipient: str,
                   ) -> dict[str, Any]:
     """The state view of ``recipient`` for ``keys`` (see the module's docstring)."""
     states = {(r["recipient_type"], r["type"]): r
-              for r in await pool.fetch(KEY_STATES, brand_id, recipient)}
-    pending = await pool.fetch(PENDING, brand_id, recipient)
+              for r in await pool.fetch(SQL.key_states, brand_id, recipient)}
+    pending = await pool.fetch(SQL.recipient_pending_events, brand_id, recipient)
     items = []
     for recipient_type, type_ in keys:
         row = states.get((recipient_type, type_))

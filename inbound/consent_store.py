@@ -23,8 +23,10 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter
 
+from inbound import sqlfile
 from inbound.consents import Consent
 from iys_push import calendar
+from iys_push.store import SQL as PUSH_SQL
 from iys_push.timefmt import iso_tr
 
 CONSENTS_RECORDED = Counter(
@@ -37,64 +39,8 @@ CONSENTS_REFUSED = Counter(
     "Consent requests refused before anything was stored, by where and HTTP status",
     ["via", "status"])
 
-# -- idempotency --------------------------------------------------------------------------
-IDEMPOTENT_ANSWER = """
-SELECT request_digest, status, response FROM api_idempotency WHERE scope = $1 AND key = $2
-"""
-# taken first in the recording transaction: a concurrent request with the same key waits
-# here for the first one's commit, then finds its answer (no row back)
-CLAIM_IDEMPOTENCY = """
-INSERT INTO api_idempotency (scope, key, request_digest, status, response)
-VALUES ($1, $2, $3, 202, '{}') ON CONFLICT (scope, key) DO NOTHING RETURNING 1
-"""
-# answers are kept for IDEMPOTENCY_DAYS: a retry comes within minutes or hours, not months
-PRUNE_IDEMPOTENCY = """
-DELETE FROM api_idempotency WHERE created_at < now() - make_interval(days => $1)
-"""
-IDEMPOTENCY_DAYS = 30
-SAVE_IDEMPOTENT_ANSWER = """
-UPDATE api_idempotency SET response = $3 WHERE scope = $1 AND key = $2
-"""
-
-# -- recording ----------------------------------------------------------------------------
-INSERT_SUBMISSIONS = """
-INSERT INTO consent_submission (brand_id, via, actor, idempotency_key, item_index,
-                                recipient_input, consent_date, evidence)
-SELECT $1, $2, $3, $4, u.idx, u.recipient_input, u.consent_date, u.evidence::jsonb
-  FROM unnest($5::int[], $6::text[], $7::timestamptz[], $8::text[])
-       AS u(idx, recipient_input, consent_date, evidence)
-RETURNING id, item_index
-"""
-# one event per (submission, type); the brand's codes are snapshotted as for an SMS event
-INSERT_EVENTS = """
-INSERT INTO consent_event (submission_id, brand_id, iys_code, brand_code, recipient,
-                           recipient_type, type, status, source, received_at, consent_date,
-                           deadline_at)
-SELECT u.submission_id, b.id, b.iys_code, b.brand_code, u.recipient, u.recipient_type,
-       u.type, u.status, u.source, u.consent_date, u.consent_date, u.deadline_at
-  FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-              $8::timestamptz[], $9::timestamptz[])
-       AS u(submission_id, recipient, recipient_type, type, status, source, consent_date,
-            deadline_at)
-  JOIN brand b ON b.id = $1
-RETURNING id, submission_id, type, state
-"""
-NOTIFY_OUTBOX = "SELECT pg_notify('iys_outbox', '')"
-
-# which of these keys have a movement known here: our view of İYS, or an event of ours
-# that is (or is about to be) in İYS
-KNOWN_KEYS = """
-SELECT u.recipient, u.recipient_type, u.type
-  FROM unnest($2::text[], $3::text[], $4::text[]) AS u(recipient, recipient_type, type)
-  JOIN brand b ON b.id = $1
- WHERE EXISTS (SELECT 1 FROM iys_key_state k
-                WHERE (k.brand_code, k.recipient, k.recipient_type, k.type)
-                    = (b.brand_code, u.recipient, u.recipient_type, u.type))
-    OR EXISTS (SELECT 1 FROM consent_event e
-                WHERE (e.brand_code, e.recipient, e.recipient_type, e.type)
-                    = (b.brand_code, u.recipient, u.recipient_type, u.type)
-                  AND e.state IN ('pending', 'accepted', 'not_needed', 'duplicate'))
-"""
+SQL = sqlfile.load("inbound", "sql/consents.sql")
+IDEMPOTENCY_DAYS = 30   # how long an Idempotency-Key's answer is kept (prune_idempotency)
 
 
 @dataclass(frozen=True)
@@ -120,7 +66,7 @@ async def replay(pool: asyncpg.Pool, scope: str, key: str, digest: bytes
                  ) -> dict[str, Any] | None:
     """The first answer to this key, if the request is the same; IdempotencyConflict if the
     key was used with another request; None if the key is new."""
-    row = await pool.fetchrow(IDEMPOTENT_ANSWER, scope, key)
+    row = await pool.fetchrow(SQL.idempotent_answer, scope, key)
     if row is None:
         return None
     if bytes(row["request_digest"]) != digest:
@@ -133,7 +79,8 @@ async def known_keys(pool: asyncpg.Pool, brand_id: str, consents: list[Consent]
     keys = [k for c in consents if c.source == "HS_KARAR" for k in c.keys()]
     if not keys:
         return set()
-    rows = await pool.fetch(KNOWN_KEYS, brand_id, *[list(x) for x in zip(*keys, strict=True)])
+    rows = await pool.fetch(SQL.known_keys, brand_id,
+                            *[list(x) for x in zip(*keys, strict=True)])
     return {(r["recipient"], r["recipient_type"], r["type"]) for r in rows}
 
 
@@ -144,18 +91,18 @@ async def record(pool: asyncpg.Pool, brand_id: str, consents: list[Consent], act
     the Idempotency-Key, when one is given)."""
     async with pool.acquire() as conn, conn.transaction():
         if idempotency_key is not None:
-            await conn.execute(PRUNE_IDEMPOTENCY, IDEMPOTENCY_DAYS)
-            if await conn.fetchval(CLAIM_IDEMPOTENCY, actor.scope, idempotency_key,
+            await conn.execute(SQL.prune_idempotency, IDEMPOTENCY_DAYS)
+            if await conn.fetchval(SQL.claim_idempotency, actor.scope, idempotency_key,
                                    digest) is None:
                 # a concurrent request with this key committed first: its answer stands
                 first = await replay(pool, actor.scope, idempotency_key, digest or b"")
                 return first or {}
         answer = await write(conn, brand_id, consents, actor, idempotency_key=idempotency_key)
         if idempotency_key is not None:
-            await conn.execute(SAVE_IDEMPOTENT_ANSWER, actor.scope, idempotency_key,
+            await conn.execute(SQL.save_idempotent_answer, actor.scope, idempotency_key,
                                json.dumps(answer, ensure_ascii=False))
     counted(brand_id, consents, actor)
-    await pool.execute(NOTIFY_OUTBOX)   # wake the pushers of every process now
+    await pool.execute(PUSH_SQL.notify_outbox)   # wake the pushers of every process now
     return answer
 
 
@@ -169,9 +116,9 @@ async def write(conn: asyncpg.Connection, brand_id: str, consents: list[Consent]
                 actor: Actor, *, idempotency_key: str | None = None) -> dict[str, Any]:
     """The submissions and their events, inside the caller's transaction (a link's page
     records its own state in the same one); the caller counts (``counted``) and notifies
-    (``NOTIFY_OUTBOX``) after the commit."""
+    (``iys_push.store.SQL.notify_outbox``) after the commit."""
     submissions = await conn.fetch(
-        INSERT_SUBMISSIONS, brand_id, actor.via, actor.actor, idempotency_key,
+        SQL.insert_submissions, brand_id, actor.via, actor.actor, idempotency_key,
         [c.index for c in consents], [c.recipient_input for c in consents],
         [c.consent_date for c in consents],
         [json.dumps(c.evidence, ensure_ascii=False) for c in consents])
@@ -179,7 +126,7 @@ async def write(conn: asyncpg.Connection, brand_id: str, consents: list[Consent]
     rows = [(by_index[c.index], c.recipient, c.recipient_type, t, c.status, c.source,
              c.consent_date, calendar.deadline_for(c.consent_date))
             for c in consents for t in c.types]
-    events = await conn.fetch(INSERT_EVENTS, brand_id,
+    events = await conn.fetch(SQL.insert_submission_events, brand_id,
                               *[list(col) for col in zip(*rows, strict=True)])
     return _answer(consents, by_index, events)
 

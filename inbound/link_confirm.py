@@ -29,6 +29,7 @@ from prometheus_client import Counter
 from inbound import consent_links, consent_store
 from inbound.consents import Consent
 from iys_push import consent_rules
+from iys_push.store import SQL as PUSH_SQL
 from iys_push.timefmt import iso_tr
 from smpp_bind.addresses import mask_msisdn
 
@@ -177,7 +178,7 @@ async def after_tap(pool: asyncpg.Pool, link: Link, consents: list[Consent], tap
     LINK_CONFIRMED.labels(link.brand_id, link.action).inc()
     log.info("consent by link", link_id=link.id, brand=link.brand_id, status=tap.status,
              recipient=mask_msisdn(tap.recipient), address=_mask_address(tap.address))
-    await pool.execute(consent_store.NOTIFY_OUTBOX)
+    await pool.execute(PUSH_SQL.notify_outbox)
 
 
 def _mask_address(address: str) -> str:

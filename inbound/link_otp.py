@@ -51,9 +51,8 @@ async def send_code(pool: asyncpg.Pool, settings: ConsentLinkSettings, secret: b
     ``{code}`` field."""
     code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
     async with pool.acquire() as conn, conn.transaction():
-        # one number's or one address's requests are serialised, so the counts hold
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", "otp:" + recipient)
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", "otp-a:" + address)
+        await conn.execute(SQL.otp_requests_lock, "otp:" + recipient)
+        await conn.execute(SQL.otp_requests_lock, "otp-a:" + address)
         counts = await conn.fetchrow(SQL.otp_recent, recipient, address)
         if (counts["per_number"] >= settings.otp_per_number_per_hour
                 or counts["per_address"] >= settings.otp_per_address_per_hour):

@@ -150,14 +150,14 @@ class Notifier:
         now = self.clock()
         sent = 0
         async with self.pool.acquire() as conn:
-            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK):
+            if not await conn.fetchval(SQL.sender_try_lock, LOCK):
                 return 0
             try:
                 for sub in await conn.fetch(SQL.subscriptions):
                     sent += await self.immediate(sub, now)
                     sent += await self.digest(sub, now)
             finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", LOCK)
+                await conn.execute(SQL.sender_unlock, LOCK)
         return sent
 
     async def run_forever(self) -> None:

@@ -30,8 +30,9 @@ from inbound.store import SQL
 
 log = structlog.get_logger(__name__)
 # the statements that remove a message's rows, in foreign-key order
-DELETE_MESSAGE_ROWS = tuple(getattr(SQL, f"retention_delete_{table}") for table in (
-    "sms_in", "sms_in_kept", "sms_part", "sms_out", "mo_message"))
+DELETE_MESSAGE_ROWS = (SQL.retention_delete_sms_in, SQL.retention_delete_sms_in_kept,
+                       SQL.retention_delete_sms_part, SQL.retention_delete_sms_out,
+                       SQL.retention_delete_mo_message)
 
 RETENTION_LOCK_ID = 0x1175_0026     # pg_advisory_xact_lock: one batch at a time
 WINDOW = timedelta(days=7)          # of receipt times, looked at by one batch at most
@@ -75,11 +76,10 @@ async def drop_expired_months(pool: asyncpg.Pool, settings: RetentionSettings) -
                     break
                 name = month["name"]
                 async with conn.transaction():
-                    # a brief exclusive lock on the parent: give way rather than hold up MOs
-                    await conn.execute("SET LOCAL lock_timeout = '5s'")
+                    await conn.execute(SQL.retention_lock_timeout)
                     copied = await conn.execute(
                         keep.format(month=_quoted(name)), cutoff, list(MOVEMENT_STATES))
-                    await conn.execute(f"DROP TABLE {_quoted(name)}")
+                    await conn.execute(SQL.retention_drop_month.format(month=_quoted(name)))
                 log.info("retention: month dropped", table=table, month=name,
                          kept=int(copied.split()[-1]))
                 dropped.append(name)

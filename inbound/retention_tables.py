@@ -24,6 +24,7 @@ import asyncpg
 
 from inbound import sqlfile
 from inbound.notices import SQL as NOTICES_SQL
+from inbound.store import SQL as STORE_SQL
 
 if TYPE_CHECKING:  # inbound.retention runs this module's pass
     from inbound.retention import RetentionSettings
@@ -44,7 +45,7 @@ def periods(settings: RetentionSettings) -> dict[str, timedelta]:
 
 async def _batch(pool: asyncpg.Pool, statement: str, *args: object) -> int:
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", RETENTION_LOCK_ID)
+        await conn.execute(STORE_SQL.retention_lock, RETENTION_LOCK_ID)
         return len(await conn.fetch(statement, *args))
 
 
@@ -64,7 +65,7 @@ async def delete_notices_sent(pool: asyncpg.Pool, keep: timedelta, batch_size: i
     for sub in await pool.fetch(SQL.notice_subscriptions):
         live = [r["item"] for r in await pool.fetch(
             NOTICES_SQL.immediate_items, sub["owner_id"], sub["created_at"],
-            await pool.fetchval("SELECT now()"))]
+            await pool.fetchval(NOTICES_SQL.database_now))]
         total += await _until_short(pool, batch_size, SQL.notices_sent, keep, batch_size,
                                     sub["id"], live)
     return total

@@ -14,42 +14,13 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from inbound import sqlfile
+
 PER_HOUR = 1000
 RESERVE = 200          # left for the pusher's status queries
 WINDOW_SECONDS = 3600
 
-# the calls that left the window go as new ones come (the table holds about an hour)
-RECORD = """
-WITH gone AS (DELETE FROM iys_status_call
-               WHERE account = $1 AND at < clock_timestamp() - interval '1 hour')
-INSERT INTO iys_status_call (account) VALUES ($1)
-"""
-# one taker at a time per account (transaction-scoped advisory lock), so two refreshes
-# cannot both see room for the last calls; old rows are removed as the window slides
-TAKE = """
-WITH locked AS (SELECT pg_advisory_xact_lock(hashtext('iys_status_call:' || $1))),
-gone AS (DELETE FROM iys_status_call
-          WHERE account = $1 AND at < clock_timestamp() - interval '1 hour'
-            AND (SELECT true FROM locked))
-SELECT count(*) AS used
-  FROM iys_status_call
- WHERE account = $1 AND at >= clock_timestamp() - interval '1 hour'
-   AND (SELECT true FROM locked)
-"""
-TAKE_MANY = """
-INSERT INTO iys_status_call (account) SELECT $1 FROM generate_series(1, $2)
-"""
-# when the $2-th oldest call of the window leaves it (seconds from now)
-NTH_LEAVES = """
-SELECT EXTRACT(EPOCH FROM at + interval '1 hour' - clock_timestamp())
-  FROM iys_status_call
- WHERE account = $1 AND at >= clock_timestamp() - interval '1 hour'
- ORDER BY at OFFSET $2 - 1 LIMIT 1
-"""
-USED = """
-SELECT count(*) FROM iys_status_call
- WHERE account = $1 AND at >= clock_timestamp() - interval '1 hour'
-"""
+SQL = sqlfile.load("iys_push", "sql/status_budget.sql")
 
 
 @dataclass(frozen=True)
@@ -63,25 +34,26 @@ class Refusal:
 
 async def record(pool: asyncpg.Pool, account: str) -> None:
     """Count one status call that goes whatever the budget (the pusher's)."""
-    await pool.execute(RECORD, account)
+    await pool.execute(SQL.status_call_record, account)
 
 
 async def take(pool: asyncpg.Pool, account: str, calls: int, *,
                limit: int = PER_HOUR - RESERVE) -> Refusal | None:
     """Take ``calls`` calls for an owner's refresh, or say when there is room again."""
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(TAKE, account)
+        row = await conn.fetchrow(SQL.status_calls_take, account)
         used = int(row["used"])
         if used + calls > limit:
             # room comes when enough of the window's oldest calls have left it
             wait = None
             if calls <= limit:
-                wait = await conn.fetchval(NTH_LEAVES, account, used + calls - limit)
+                wait = await conn.fetchval(SQL.status_call_nth_leaves, account,
+                                          used + calls - limit)
             return Refusal(used, limit, max(1, math.ceil(float(
                 wait if wait is not None else WINDOW_SECONDS))))
-        await conn.execute(TAKE_MANY, account, calls)
+        await conn.execute(SQL.status_calls_taken, account, calls)
     return None
 
 
 async def used(pool: asyncpg.Pool, account: str) -> int:
-    return int(await pool.fetchval(USED, account))
+    return int(await pool.fetchval(SQL.status_calls_used, account))

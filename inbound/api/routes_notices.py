@@ -15,6 +15,7 @@ from inbound import sqlfile
 from inbound.api import params
 from inbound.api.auth import Caller, caller_of
 from inbound.api.problems import Problem, invalid
+from inbound.api.queries import SQL as API_SQL
 from inbound.api.state import POOL
 from inbound.notices import KINDS, valid_email
 
@@ -50,7 +51,7 @@ async def subscribe(request: web.Request) -> web.Response:
     owner_id = caller.owner_id
     if caller.admin:
         owner_id = params.int_field(body, "owner_id", maximum=2**62)
-        if await pool.fetchval("SELECT 1 FROM owner WHERE id = $1", owner_id) is None:
+        if await pool.fetchrow(API_SQL.owner, owner_id) is None:
             raise Problem(404, f"owner {owner_id} not found")
     elif "owner_id" in body and body["owner_id"] != caller.owner_id:
         params.int_field(body, "owner_id", maximum=2**62)

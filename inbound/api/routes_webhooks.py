@@ -13,6 +13,7 @@ from aiohttp import web
 from inbound.api import params
 from inbound.api.auth import Caller, caller_of
 from inbound.api.problems import Problem, invalid
+from inbound.api.queries import SQL as API_SQL
 from inbound.api.state import POOL
 from inbound.webhooks import SQL, new_secret
 from inbound.webhooks.endpoints import (
@@ -67,8 +68,7 @@ async def create_webhook(request: web.Request) -> web.Response:
     owner_id = caller.owner_id
     if caller.admin:
         owner_id = params.int_field(body, "owner_id", maximum=2**62)
-        if await request.app[POOL].fetchval("SELECT 1 FROM owner WHERE id = $1",
-                                            owner_id) is None:
+        if await request.app[POOL].fetchrow(API_SQL.owner, owner_id) is None:
             raise Problem(404, f"owner {owner_id} not found")
     elif "owner_id" in body and body["owner_id"] != caller.owner_id:
         # another owner is not revealed: as for an owner that does not exist

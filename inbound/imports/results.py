@@ -102,9 +102,7 @@ async def cancel(pool: asyncpg.Pool, import_id: int, brand_id: str) -> bool:
     """Cancel an import that is pushing: its rows not sent yet are not sent. False when it
     is not pushing (finished, cancelled, failed, still storing) or not the brand's."""
     async with pool.acquire() as conn, conn.transaction():
-        state = await conn.fetchval(
-            "SELECT state FROM consent_import WHERE id = $1 AND brand_id = $2 FOR UPDATE",
-            import_id, brand_id)
+        state = await conn.fetchval(SQL.lock_import_state, import_id, brand_id)
         if state != "pushing":
             return False
         await conn.execute(SQL.cancel, import_id, brand_id)

@@ -35,6 +35,7 @@ from inbound import sqlfile
 from inbound.imports import check as row_check  # a module: it imports the API, which imports us
 from inbound.imports import read
 from iys_push import mirror
+from iys_push.store import SQL as PUSH_SQL
 
 log = structlog.get_logger(__name__)
 SQL = sqlfile.load("inbound", "sql/imports.sql")
@@ -202,7 +203,7 @@ async def store_file(pool: asyncpg.Pool, import_id: int, brand_id: str, who: Upl
             if state_only:
                 await conn.execute(SQL.seeded, import_id)
             else:
-                await conn.execute("SELECT pg_notify('iys_outbox', '')")
+                await conn.execute(PUSH_SQL.notify_outbox)
     except read.FileRefused as exc:
         await pool.execute(SQL.fail_import, import_id, str(exc))
         raise

@@ -129,6 +129,10 @@ SELECT CASE WHEN state = 'pending' AND batch_request_id = 'import:' || $1::bigin
   FROM consent_event WHERE import_id = $1::bigint
  GROUP BY 1
 
+-- name: lock_import_state
+-- The import's state, locked until the cancelling transaction ends.
+SELECT state FROM consent_import WHERE id = $1 AND brand_id = $2 FOR UPDATE
+
 -- name: cancel
 -- the rows not sent yet are dismissed (a person decided not to send them); rows in flight
 -- settle as İYS answers

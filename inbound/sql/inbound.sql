@@ -548,6 +548,16 @@ SELECT a.*, now() FROM {month} a
                       AND (l.received_at, l.id) > (e.received_at, e.id))
 ON CONFLICT (id) DO NOTHING
 
+-- name: retention_lock_timeout
+-- Dropping a month takes a brief exclusive lock on the parent: give way rather than hold
+-- up MOs.
+SET LOCAL lock_timeout = '5s'
+
+-- name: retention_drop_month
+-- {month}: the month's table, quoted by the caller (retention._quoted); a table's name
+-- cannot travel as a parameter.
+DROP TABLE {month}
+
 -- name: retention_partitions_ahead
 -- this month's and the next $2 months' partitions of table $1 (migrations/0018)
 SELECT iys_month_partitions($1, now(), $2)

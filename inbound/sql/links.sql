@@ -64,6 +64,11 @@ INSERT INTO consent_link_otp (link_id, recipient, code_digest, address, expires_
 VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6)
 RETURNING id
 
+-- name: otp_requests_lock
+-- One number's or one address's code requests are serialised ($1 'otp:' || number or
+-- 'otp-a:' || address), so the counts of otp_recent hold.
+SELECT pg_advisory_xact_lock(hashtext($1))
+
 -- name: otp_lock
 -- $1 otp id, $2 link id.
 SELECT id, recipient, code_digest, tries, used_at, result,

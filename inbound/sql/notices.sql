@@ -1,6 +1,13 @@
 -- E-mail notices (issue #32 item 6; inbound/notices.py). $1 is always the subscription's
 -- owner; "new" means after the subscription was made ($2) and not yet in notice_sent.
 
+-- name: sender_try_lock
+-- One sender at a time in every process (session-level advisory lock; $1 notices.LOCK).
+SELECT pg_try_advisory_lock($1)
+
+-- name: sender_unlock
+SELECT pg_advisory_unlock($1)
+
 -- name: subscriptions
 SELECT * FROM notice_subscription ORDER BY id
 
@@ -36,6 +43,11 @@ SELECT 'drift', 'drift:' || k.brand_code || ':' || k.recipient || ':' || k.type 
        b.id, k.recipient, k.updated_at
   FROM iys_key_state k JOIN brand b ON b.brand_code = k.brand_code AND b.owner_id = $1
  WHERE k.origin = 'reconcile' AND k.updated_at >= $2
+
+-- name: database_now
+-- The database's clock, as immediate_items' $3 for a caller without a clock of its own
+-- (retention_tables keeps the items this query would still find).
+SELECT now()
 
 -- name: already_sent
 SELECT item FROM notice_sent WHERE subscription_id = $1 AND item = ANY ($2::text[])

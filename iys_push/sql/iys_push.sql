@@ -319,12 +319,6 @@ SELECT DISTINCT iys_code, brand_code FROM brand ORDER BY brand_code
 
 -- (the cursors and the movements: iys_push/sql/mirror.sql)
 
--- name: insert_change
-INSERT INTO iys_change (brand_code, transaction_id, recipient, recipient_type, type, status,
-                        source, consent_date, creation_date, payload)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (brand_code, transaction_id, recipient, type) DO NOTHING
-
 -- == gauges ==
 
 -- name: compliance

@@ -61,10 +61,6 @@ ON CONFLICT (brand_code, recipient, recipient_type, type) DO UPDATE
  WHERE k.status <> EXCLUDED.status
 RETURNING recipient
 
--- name: touch_status
--- the brand's freshness row (iys_mirror_status): created on first use
-INSERT INTO iys_mirror_status (brand_code) VALUES ($1) ON CONFLICT (brand_code) DO NOTHING
-
 -- name: mark_pulled
 INSERT INTO iys_mirror_status (brand_code, pulled_at, updated_at) VALUES ($1, now(), now())
 ON CONFLICT (brand_code) DO UPDATE SET pulled_at = now(), updated_at = now()

@@ -16,6 +16,15 @@ from iys_push.sandbox.rules import Movement
 from iys_push.timefmt import TR
 from tests.api.conftest import World, add_message
 
+# a pulled movement as the puller stores it (the service writes them with mirror.sql's
+# insert_movements, which also applies them to the per-key view; this test needs only the row)
+INSERT_CHANGE = """
+INSERT INTO iys_change (brand_code, transaction_id, recipient, recipient_type, type, status,
+                        source, consent_date, creation_date, payload)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (brand_code, transaction_id, recipient, type) DO NOTHING
+"""
+
 CREATED = datetime(2026, 12, 3, 8, 21, 28, tzinfo=TR)  # as İYS's clock read it
 
 
@@ -54,7 +63,7 @@ async def test_creation_date_round_trips_to_the_api_and_the_csv(world: World) ->
 async def test_pulled_changes_show_their_dates_in_turkey_time(world: World) -> None:
     await add_message(world.pool, sender="+905321234567", text="RET ACME", brand="acme")
     await world.pool.execute(
-        store.SQL.insert_change, 700001, "tx-pulled", "+905321234567", "BIREYSEL", "MESAJ", "ONAY",
+        INSERT_CHANGE, 700001, "tx-pulled", "+905321234567", "BIREYSEL", "MESAJ", "ONAY",
         "HS_EDEVLET", "2026-12-02 23:30:00", "2026-12-03 00:10:05", {"source": "HS_EDEVLET"})
     history = await (await world.client.get("/api/v1/brands/acme/recipients/+905321234567",
                                             headers=world.auth("a"))).json()

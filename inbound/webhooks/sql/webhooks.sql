@@ -157,12 +157,6 @@ SELECT a.id, a.event_id, e.kind, e.brand_id, e.seq, a.at, a.latency_ms, a.http_s
  ORDER BY a.id DESC
  LIMIT $4
 
--- name: delivery_counts
-SELECT d.endpoint_id, d.state, count(*) AS n
-  FROM webhook_delivery d JOIN webhook_endpoint w ON w.id = d.endpoint_id
- WHERE ($1::bigint IS NULL OR w.owner_id = $1)
- GROUP BY d.endpoint_id, d.state
-
 -- name: owner_brands
 SELECT id FROM brand WHERE owner_id = $1
 

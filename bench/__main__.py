@@ -64,7 +64,7 @@ from bench import imports as imports_bench
 from bench import iys as iys_bench
 from bench import links as links_bench
 from bench import presend as check_bench
-from bench import report
+from bench import report, smpp_history
 from bench.harness import PEER_PASSWORD, ROOT, BenchSmsc, create_database
 from bench.smpp_rows import smpp_section
 from inbound import db
@@ -162,8 +162,10 @@ async def main(argv: list[str] | None = None) -> int:
         try:
             _, info["postgresql"] = await create_database(pg.uri, "bench_probe")
             info["postgresql_settings"] = await pg_settings(pg.uri)
-            if "smpp" in sections:
+            if "smpp" in sections:  # the previous runs stay in the report (every run)
+                earlier = smpp_history.earlier_runs(results)
                 results.update(await smpp_section(s, tmpdir, pg.uri, info, command))
+                results["smpp_earlier"] = earlier
             if "iys" in sections:
                 results["iys"] = await iys_section(s, tmpdir, pg.uri, info, command)
             if "flood" in sections:

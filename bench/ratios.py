@@ -9,16 +9,18 @@ from typing import Any
 
 MIXED = "iys-inbound mixed"     # bench/mixed.py: the mix a real short number receives
 TARGET_MIXED = 0.6              # mixed ≥ 0.6× the plain row (issue #26 item 6a)
+TARGET_VS_ACKONLY = 0.5         # window 50 ≥ 0.5× the smpplib reference (issue #26 item 1)
+TARGET_P99_MS = 50.0            # paced ack p99 at 1,000 MO/s (issue #26 item 6)
 
 
-def _w50(rows: list[dict[str, Any]], client: str) -> list[float]:
+def w50_rates(rows: list[dict[str, Any]], client: str) -> list[float]:
     return [r["rate"] for r in rows
             if r["client"] == client and r["mode"] == "window" and r["window"] == 50]
 
 
 def spread_lines(rows: list[dict[str, Any]], refs: list[float]) -> list[str]:
     """``refs``: the smpplib reference's window-50 rates (before and after ours)."""
-    plain, mixed = _w50(rows, "iys-inbound"), _w50(rows, MIXED)
+    plain, mixed = w50_rates(rows, "iys-inbound"), w50_rates(rows, MIXED)
     lines: list[str] = []
     if plain and refs:
         ref = sum(refs) / len(refs)

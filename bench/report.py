@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench import bigreport, mixed
-from bench.ratios import MIXED, spread_lines
+from bench import bigreport, mixed, smpp_history
+from bench.ratios import MIXED, TARGET_P99_MS, TARGET_VS_ACKONLY, spread_lines
 
 AGAIN = "smpplib ack-only, again"   # the reference once more, right after iys-inbound
 CLIENTS = ("npm-smpp ack-only", "smpplib ack-only", "naive", "iys-inbound", MIXED, AGAIN)
-TARGET_RATE, TARGET_VS_ACKONLY, TARGET_VS_NAIVE, TARGET_P99_MS = 5000, 0.5, 3.0, 50.0
+TARGET_RATE, TARGET_VS_NAIVE = 5000, 3.0
 TARGET_IYS_P99_S = 2.0
 
 
@@ -57,7 +57,7 @@ def write_markdown(results: dict[str, Any], path: Path) -> str:
              "(#smpp-throughput-and-ack-latency), [MO → İYS](#mo--iys) and the service at "
              "10 million stored messages (`--only big`).", ""]
     if "rows" in results:
-        lines += smpp_lines(results)
+        lines += [*smpp_lines(results), *smpp_history.lines(results)]
     if "iys" in results:
         lines += iys_lines(results["iys"])
     if "flood" in results:

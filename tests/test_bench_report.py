@@ -101,3 +101,31 @@ def test_the_10m_section_lists_every_run_and_judges_the_medians() -> None:
     assert "WAL per MO, 10,000,000 / empty ≤ 1.5×: 1.08× — met" in text
     assert text.count("| big | window 50 |") == 3 and "1,234 MO/s" in text
     assert "not: web page: events-per-day chart, 30 days — **not met**" in text
+
+
+def test_a_new_smpp_run_keeps_the_earlier_ones_and_the_report_prints_every_run() -> None:
+    from bench import smpp_history
+
+    def paced(p99: float, errors: int) -> dict[str, Any]:
+        return {"client": "iys-inbound", "mode": "paced", "window": None, "offered": 1000,
+                "rate": 1000, "p50_ms": 2.0, "p99_ms": p99, "max_ms": 99.0, "errors": errors}
+
+    first = results([*(run("smpplib ack-only", 50, r) for r in (10000, 12000)),
+                     *(run("iys-inbound", 50, r) for r in (5000, 6000)), paced(20.0, 0)])
+    first["date"] = "first"
+    second = results([run("smpplib ack-only", 50, 10000), run("iys-inbound", 50, 3000),
+                      paced(300.0, 12)])
+    second["date"] = "second"
+    second["smpp_earlier"] = smpp_history.earlier_runs(first)
+    third = results([run("smpplib ack-only", 50, 10000), run("iys-inbound", 50, 4000),
+                     paced(30.0, 0)])
+    third["smpp_earlier"] = smpp_history.earlier_runs(second)
+    assert [r["date"] for r in third["smpp_earlier"]] == ["first", "second"]
+    text = "\n".join(smpp_history.lines(third))
+    # every run's rates and ratios (the first against the lower median of 10,000/12,000)
+    assert "| first | 0 | 0 → 0 | 5,000 · 6,000 | 0.500 · 0.600 | — | 20.0 (0) |" in text
+    assert "| second | 0 | 0 → 0 | 3,000 | 0.300 | — | 300.0 (12) |" in text
+    assert "| today | 0 | 0 → 0 | 4,000 | 0.400 | — | 30.0 (0) |" in text
+    assert "window 50 / smpplib over 4 runs: 0.300–0.600×, median 0.450×; at or above " \
+           "0.5× in 2" in text
+    assert "paced p99 over 3 runs: 20.0–300.0 ms, median 30.0 ms; within 50 ms in 2" in text

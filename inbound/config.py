@@ -157,20 +157,15 @@ def _retention(ret: Reader) -> RetentionSettings:
 
 
 def parse(data: Mapping[str, Any], env: Mapping[str, str]) -> Config:
+    def section(name: str) -> Reader:
+        """The ``[name]`` table, its keys named ``name.key`` in errors."""
+        return Reader(table(data, name), f"{name}.")
+
     top = Reader(data, "")
-    db = Reader(table(data, "database"), "database.")
-    http = Reader(table(data, "http"), "http.")
-    iys = Reader(table(data, "iys"), "iys.")
-    sim = Reader(table(data, "simulator"), "simulator.")
-    logr = Reader(table(data, "log"), "log.")
-    rules = Reader(table(data, "rules"), "rules.")
-    api = Reader(table(data, "api"), "api.")
-    ret = Reader(table(data, "retention"), "retention.")
-    chk = Reader(table(data, "check"), "check.")
-    mir = Reader(table(data, "mirror"), "mirror.")
-    consent_links = Reader(table(data, "links"), "links.")
-    wh = Reader(table(data, "webhooks"), "webhooks.")
-    smtp = Reader(table(data, "smtp"), "smtp.")
+    db, http, iys, sim = (section(n) for n in ("database", "http", "iys", "simulator"))
+    logr, rules, api, ret = (section(n) for n in ("log", "rules", "api", "retention"))
+    chk, mir, consent_links = (section(n) for n in ("check", "mirror", "links"))
+    wh, smtp = section("webhooks"), section("smtp")
     raw_links = data.get("link", [])
     if not isinstance(raw_links, list):
         raise ConfigError("link: expected an array of tables ([[link]])")

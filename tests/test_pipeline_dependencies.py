@@ -28,23 +28,49 @@ async def pipeline(pool: asyncpg.Pool, writer: BatchWriter) -> Pipeline:
     return Pipeline(writer, RULES, reply_links=frozenset({"l1"}), reply_interval=3600)
 
 
-class GatedTransactions(AsyncpgWriter):
-    """Holds the first batch with parts or replies before its first statement until
-    ``release`` is set."""
+class StepWriter(AsyncpgWriter):
+    """The writer, noting the statements of batches with parts or replies. ``hold``: the
+    first such batch waits before its first statement until ``release`` is set;
+    ``meanwhile``: run once between a batch's two statements."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, hold: bool = False) -> None:
         super().__init__(pool)
-        self.entered = 0
+        self.hold = hold
         self.release = asyncio.Event()
+        self.meanwhile: Callable[[], Awaitable[object]] | None = None
+        self.statements: list[str] = []
+
+    @property
+    def entered(self) -> int:
+        return self.statements.count("prepare")
 
     async def prepare(self, link: str, digests: Sequence[bytes], since: datetime,
                       sms_in_count: int, message_count: int, recipients: Sequence[str],
                       replies_since: datetime, concat_keys: Sequence[str]) -> Prepared:
-        self.entered += 1
-        if self.entered == 1:
+        self.statements.append("prepare")
+        if self.hold and self.entered == 1:
             await self.release.wait()
-        return await super().prepare(link, digests, since, sms_in_count, message_count,
-                                     recipients, replies_since, concat_keys)
+        prepared = await super().prepare(link, digests, since, sms_in_count, message_count,
+                                         recipients, replies_since, concat_keys)
+        if self.meanwhile is not None and digests:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            await meanwhile()
+        return prepared
+
+    async def write(self, rows: BatchRows) -> None:
+        self.statements.append("write")
+        await super().write(rows)
+
+
+async def hold_first(pipeline: Pipeline, pool: asyncpg.Pool, link: str,
+                     pdu: bytes) -> tuple[StepWriter, asyncio.Task[None]]:
+    """A first batch (``pdu``) started and held before its first statement."""
+    await warm(pool)
+    gated = StepWriter(pool, hold=True)
+    pipeline.writer = gated
+    first = asyncio.create_task(pipeline.accept(link, [received(pdu)]))
+    await wait_until(lambda: _count(gated.entered), what="the first batch in the writer")
+    return gated, first
 
 
 async def _count(value: int | bool) -> int | bool:
@@ -62,12 +88,7 @@ async def test_on_a_reply_link_another_senders_batch_is_stored_meanwhile(
     """Only a batch of the same sender can change which replies this one may send: a batch
     of another sender does not wait (it used to wait for every earlier batch of the link,
     which made a transceiver link ~3× slower than a receiver)."""
-    await warm(pool)
-    gated = GatedTransactions(pool)
-    pipeline.writer = gated
-    first = asyncio.create_task(pipeline.accept(
-        "l1", [received(deliver_pdu(1, b"RET ACME", source=ALICE))]))
-    await wait_until(lambda: _count(gated.entered), what="the first batch in the writer")
+    gated, first = await hold_first(pipeline, pool, "l1", deliver_pdu(1, b"RET ACME", source=ALICE))
     second = asyncio.create_task(pipeline.accept(
         "l1", [received(deliver_pdu(2, b"RET ACME", source=BOB))]))
     # committed while the first is still held
@@ -82,12 +103,7 @@ async def test_on_a_reply_link_another_senders_batch_is_stored_meanwhile(
 async def test_on_a_reply_link_the_same_senders_batch_waits_and_gets_no_second_reply(
     pipeline: Pipeline, pool: asyncpg.Pool
 ) -> None:
-    await warm(pool)
-    gated = GatedTransactions(pool)
-    pipeline.writer = gated
-    first = asyncio.create_task(pipeline.accept(
-        "l1", [received(deliver_pdu(1, b"RET ACME", source=ALICE))]))
-    await wait_until(lambda: _count(gated.entered), what="the first batch in the writer")
+    gated, first = await hold_first(pipeline, pool, "l1", deliver_pdu(1, b"RET ACME", source=ALICE))
     second = asyncio.create_task(pipeline.accept(
         "l1", [received(deliver_pdu(2, b"ret acme", source=ALICE))]))
     await wait_until(lambda: _count(len(pipeline._inflight["l1"]) == 2),
@@ -102,12 +118,7 @@ async def test_on_a_reply_link_the_same_senders_batch_waits_and_gets_no_second_r
 
 async def test_parts_of_another_sender_are_stored_meanwhile(pipeline: Pipeline,
                                                             pool: asyncpg.Pool) -> None:
-    await warm(pool)
-    gated = GatedTransactions(pool)
-    pipeline.writer = gated
-    first = asyncio.create_task(pipeline.accept(
-        "l2", [received(part(1, ALICE, 7, 2, 1, "IZIN "))]))
-    await wait_until(lambda: _count(gated.entered), what="the first batch in the writer")
+    gated, first = await hold_first(pipeline, pool, "l2", part(1, ALICE, 7, 2, 1, "IZIN "))
     second = asyncio.create_task(pipeline.accept(
         "l2", [received(part(2, BOB, 7, 2, 1, "RET ")), received(part(3, BOB, 7, 2, 2, "ACME"))]))
     await wait_until(lambda: _count(second.done()), what="the second batch committed")
@@ -137,35 +148,9 @@ async def test_one_batch_with_interleaved_parts_and_a_reused_reference(
     assert await pool.fetchval("SELECT count(*) FROM sms_in WHERE message_id IS NULL") == 0
 
 
-class PausingAfterPrepare(AsyncpgWriter):
-    """Runs ``meanwhile`` between a batch's two statements (once)."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        super().__init__(pool)
-        self.meanwhile: Callable[[], Awaitable[object]] | None = None
-        self.statements: list[str] = []
-
-    async def prepare(self, link: str, digests: Sequence[bytes], since: datetime,
-                      sms_in_count: int, message_count: int, recipients: Sequence[str],
-                      replies_since: datetime, concat_keys: Sequence[str]) -> Prepared:
-        self.statements.append("prepare")
-        prepared = await super().prepare(link, digests, since, sms_in_count, message_count,
-                                         recipients, replies_since, concat_keys)
-        if self.meanwhile is not None and digests:
-            meanwhile, self.meanwhile = self.meanwhile, None
-            await meanwhile()
-        return prepared
-
-    async def write(self, rows: BatchRows) -> None:
-        self.statements.append("write")
-        await super().write(rows)
-
-
-async def test_a_batch_with_parts_and_a_reply_is_two_statements(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
-        await store.replace_rules(conn, RULES.to_dict())
-    writer = PausingAfterPrepare(pool)
-    pipeline = Pipeline(writer, RULES, reply_links=frozenset({"l1"}))
+async def test_a_batch_with_parts_and_a_reply_is_two_statements(pipeline: Pipeline,
+                                                                 pool: asyncpg.Pool) -> None:
+    writer = pipeline.writer = StepWriter(pool)
     await pipeline.accept("l1", [received(part(1, ALICE, 5, 2, 1, "RET ")),
                                  received(deliver_pdu(2, b"IZIN ACME", source=BOB))])
     await pipeline.accept("l1", [received(part(3, ALICE, 5, 2, 2, "ACME"))])
@@ -181,16 +166,13 @@ async def test_a_batch_with_parts_and_a_reply_is_two_statements(pool: asyncpg.Po
 
 
 async def test_parts_taken_by_the_sweep_between_the_statements_fail_the_batch(
-    pool: asyncpg.Pool
+    pipeline: Pipeline, pool: asyncpg.Pool
 ) -> None:
     """The incomplete-part sweep (here, or in another process) claims a waiting part after a
     batch read it and before the batch writes: the batch must not build a message from it.
     Its statement fails (its PDUs are answered with an error), and the SMSC's resend becomes
     the first part of a message of its own."""
-    async with pool.acquire() as conn:
-        await store.replace_rules(conn, RULES.to_dict())
-    writer = PausingAfterPrepare(pool)
-    pipeline = Pipeline(writer, RULES)
+    writer = pipeline.writer = StepWriter(pool)
     await pipeline.accept("l2", [received(part(1, ALICE, 6, 2, 1, "RET "))])
     writer.meanwhile = lambda: pipeline.resolve_incomplete(older_than=0)
     with pytest.raises(BatchNotStored) as refused:

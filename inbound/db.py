@@ -32,6 +32,16 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # an arbitrary constant that no other component uses for pg_advisory_xact_lock
 MIGRATION_LOCK_ID = 0x1175_0001
 
+# What a database call raises when the server or the link to it fails: its own errors, the
+# socket's, and asyncpg's two client-side ones. InternalClientError is one of them: a ping
+# sent while asyncpg is still reading a killed backend's FATAL message fails with it
+# ("cannot switch to state ...") before the socket's end is seen. Loops that must outlive the
+# database's outages catch exactly these; anything else is a bug and is not hidden.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+
 
 class DatabaseUnavailable(Exception):
     """The database cannot be reached; the message says where and why (no password)."""
@@ -142,7 +152,7 @@ async def hold_connection(dsn: str, on_connected: Callable[[asyncpg.Connection],
                 await asyncio.sleep(ping_every)
                 async with asyncio.timeout(ping_timeout):
                     await conn.fetchval(store.SQL.ping)  # proves the connection still answers
-        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             log.warning("dedicated connection lost; reconnecting", what=what,
                         error=str(exc) or type(exc).__name__)
         finally:

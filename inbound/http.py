@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from inbound import store
 from inbound.api.problems import Problem, request_id, server_fault
+from inbound.db import DATABASE_ERRORS
 from inbound.proxies import TRUSTED_PROXIES, TrustedProxies, parse_networks
 
 log = structlog.get_logger(__name__)
@@ -57,7 +58,7 @@ async def readyz(request: web.Request) -> web.Response:
     try:
         async with asyncio.timeout(2):
             checks["database"] = await state.pool.fetchval(store.SQL.ping) == 1
-    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    except DATABASE_ERRORS:
         checks["database"] = False
     for name, link_state in state.link_states.items():
         # a standby process does not own the link: another one keeps it bound

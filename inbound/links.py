@@ -115,7 +115,7 @@ async def own_link(dsn: str, pool: asyncpg.Pool, settings: LinkSettings, sink: S
         states[name] = state
         if on_change is not None:
             on_change()
-        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        with contextlib.suppress(*db.DATABASE_ERRORS):
             await pool.execute(store.SQL.upsert_link_state, name, state, me)
 
     states[settings.name] = "standby"

@@ -24,6 +24,7 @@ import structlog
 from prometheus_client import Counter
 
 from inbound import sqlfile
+from inbound.db import DATABASE_ERRORS
 from iys_push.timefmt import TR
 from smpp_bind.addresses import mask_msisdn
 
@@ -164,6 +165,6 @@ class Notifier:
         while True:
             try:
                 await self.round()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except DATABASE_ERRORS as exc:
                 log.warning("notice round failed; will retry", error=str(exc))
             await asyncio.sleep(self.smtp.interval)

@@ -26,6 +26,7 @@ import asyncpg
 import structlog
 
 from inbound import retention_tables
+from inbound.db import DATABASE_ERRORS
 from inbound.store import SQL
 
 log = structlog.get_logger(__name__)
@@ -172,6 +173,6 @@ async def run_forever(pool: asyncpg.Pool, settings: RetentionSettings) -> None:
     while True:
         try:
             await run_once(pool, settings)
-        except (asyncpg.PostgresError, OSError) as exc:
+        except DATABASE_ERRORS as exc:
             log.warning("retention pass failed", error=str(exc))
         await asyncio.sleep(settings.interval)

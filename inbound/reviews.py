@@ -27,6 +27,7 @@ import structlog
 
 from inbound import metrics
 from inbound.api.admin import AUDIT_VIA
+from inbound.db import DATABASE_ERRORS
 from inbound.store import SQL
 from iys_push.store import SQL as PUSH_SQL
 
@@ -147,6 +148,6 @@ async def run_forever(pool: asyncpg.Pool, interval: float = AUTO_RET_INTERVAL) -
         try:
             await auto_ret_due(pool)
             await update_gauges(pool)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             log.warning("review queue task failed; will retry", error=str(exc))
         await asyncio.sleep(interval)

@@ -123,7 +123,7 @@ async def _rules_listener(dsn: str, pool: asyncpg.Pool, pipeline: Pipeline) -> N
             changed.clear()
             try:
                 pipeline.rules = await load_rules(pool)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except db.DATABASE_ERRORS as exc:
                 log.warning("rules reload failed; retrying", error=str(exc))
                 changed.set()
                 await asyncio.sleep(2)
@@ -139,8 +139,7 @@ async def _resolve_incomplete_forever(pipeline: Pipeline, timeout: float) -> Non
         await asyncio.sleep(min(timeout / 4, 30))
         try:
             await pipeline.resolve_incomplete(timeout)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                BatchNotStored) as exc:
+        except (*db.DATABASE_ERRORS, BatchNotStored) as exc:
             log.warning("incomplete-part resolver failed; will retry", error=str(exc))
 
 

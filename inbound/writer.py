@@ -25,6 +25,7 @@ from typing import Any, NamedTuple, Protocol
 
 import asyncpg
 
+from inbound.db import DATABASE_ERRORS
 from inbound.replies_limit import Sent
 from inbound.rows import EventRow, MessageRow, PartRow, ReplyRow, SmsInRow
 from inbound.store import SQL
@@ -120,7 +121,7 @@ def not_stored() -> Iterator[None]:
         yield
     except asyncpg.PostgresError as exc:
         raise BatchNotStored(f"{type(exc).__name__}: {exc}", sqlstate=exc.sqlstate) from exc
-    except (OSError, asyncpg.InterfaceError, TimeoutError) as exc:
+    except DATABASE_ERRORS as exc:  # the link, not the statement: no SQLSTATE to give
         raise BatchNotStored(f"{type(exc).__name__}: {exc}") from exc
 
 

@@ -42,3 +42,45 @@ async def test_a_killed_listen_connection_is_noticed_and_replaced(
 
 async def _is(value: bool) -> bool:
     return value
+
+
+class _ConnectionThatFailsItsPing:
+    """Stands for a connection whose backend was killed while asyncpg was still reading the
+    FATAL message: the next statement fails with asyncpg's InternalClientError, not with a
+    socket or server error (seen in CI: "cannot switch to state 11")."""
+
+    def __init__(self) -> None:
+        self.terminated = False
+
+    def is_closed(self) -> bool:
+        return False
+
+    async def fetchval(self, query: str) -> int:
+        raise asyncpg.InternalClientError(
+            "cannot switch to state 11; another operation (2) is in progress")
+
+    def terminate(self) -> None:
+        self.terminated = True
+
+
+async def test_a_client_side_protocol_error_on_the_ping_counts_as_a_lost_connection(
+    monkeypatch: object,
+) -> None:
+    connections = [_ConnectionThatFailsItsPing(), _ConnectionThatFailsItsPing()]
+    handed_out = iter(connections)
+    events: list[str] = []
+
+    async def fake_connect(dsn: str) -> _ConnectionThatFailsItsPing:
+        return next(handed_out)
+
+    async def on_connected(conn: object) -> bool:
+        events.append("up")
+        return len(events) < 3  # the second connection is the last one wanted
+
+    monkeypatch.setattr(db, "connect", fake_connect)  # type: ignore[attr-defined]
+    await asyncio.wait_for(db.hold_connection(
+        "unused", on_connected, what="test", on_lost=lambda: events.append("down"),
+        ping_every=0, retry_after=0), 10)
+    # the failed ping dropped the first connection and a second one was made
+    assert events == ["up", "down", "up", "down"]
+    assert [c.terminated for c in connections] == [True, True]

@@ -24,6 +24,7 @@ import asyncpg
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
 
+from inbound.db import DATABASE_ERRORS
 from inbound.webhooks import SQL, message_id, payloads, signature_header
 from inbound.webhooks.safety import AddressPolicy, CheckingResolver, RefusedTarget, check_url
 
@@ -205,7 +206,7 @@ class Deliverer:
                     busy = await self.step()
                     if rounds % 30 == 0:
                         await self.refresh_gauges()
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                except DATABASE_ERRORS as exc:
                     log.warning("webhook round failed; will retry", error=str(exc))
                     busy = 0
                 rounds += 1

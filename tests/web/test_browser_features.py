@@ -38,8 +38,11 @@ async def server(site: Site, aiohttp_client: Any) -> TestClient:
 async def receiver() -> Any:
     """A CRM's webhook endpoint on loopback (nothing is delivered in this test: the
     endpoint must only be accepted as reachable)."""
+    async def accept(_: web.Request) -> web.Response:
+        return web.Response(status=204)
+
     app = web.Application()
-    app.router.add_post("/hook", lambda _: web.Response(status=204))
+    app.router.add_post("/hook", accept)
     async with TestServer(app, host="127.0.0.1") as srv:
         yield srv
 

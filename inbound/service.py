@@ -12,6 +12,7 @@ import contextlib
 import gc
 import importlib.metadata
 import signal
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from inbound import db, metrics, retention, reviews, store
+from inbound import db, metrics, retention, reviews, store, supervise
 from inbound.config import Config
 from inbound.http import ServiceState, create_app
 from inbound.intake import RateMeter
@@ -309,6 +310,24 @@ async def serve(config: Config) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop_event.set)
-    await stop_event.wait()
-    log.info("shutting down")
+    ended = await until_stopped(stop_event, running.tasks)
+    if ended is None:
+        log.info("shutting down")
+    else:
+        log.error("a background task ended; stopping the service for its supervisor to start "
+                  "it again", task=ended.get_name(), error=supervise.why_it_ended(ended))
     await stop(running)
+    if ended is not None:
+        raise SystemExit(1)
+
+
+async def until_stopped(stop_event: asyncio.Event, tasks: Sequence[asyncio.Task[Any]]
+                        ) -> asyncio.Task[Any] | None:
+    """Waits for the stop signal (None) or for one of the service's tasks to end (that
+    task): each is meant to run until cancelled (:mod:`inbound.supervise`)."""
+    stopping = asyncio.create_task(stop_event.wait(), name="stop-signal")
+    try:
+        ended = await supervise.first_to_end([stopping, *tasks])
+    finally:
+        stopping.cancel()
+    return None if ended is stopping else ended

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import structlog
 
-from inbound import db
+from inbound import db, supervise
 from iys_push import metrics, store
 from iys_push.batch_path import BATCH_SIZE
 from iys_push.client import IysClient, IysSettings
@@ -139,35 +139,42 @@ class Pusher(ImportLane):
         self._wake.set()
 
     async def run(self) -> None:
-        """Until cancelled; errors are logged and waited out, never fatal."""
-        helpers = [asyncio.create_task(self._listen()), asyncio.create_task(self._gauges()),
-                   asyncio.create_task(self.import_pump(self._wake.set))]
-        failures = 0
+        """Until cancelled; errors of a round are logged and waited out, never fatal. If a
+        helper ends (the LISTEN, the gauges, the import pump), so does ``run``, with what
+        ended it: a pusher that no longer hears NOTIFYs must not go on silently."""
+        tasks = [asyncio.create_task(self._rounds(), name="pusher-rounds"),
+                 asyncio.create_task(self._listen(), name="pusher-listen"),
+                 asyncio.create_task(self._gauges(), name="pusher-gauges"),
+                 asyncio.create_task(self.import_pump(self._wake.set), name="pusher-imports")]
         try:
-            while True:
-                # cleared before the round, not after it: a NOTIFY during an empty round
-                # must still end the idle wait below at once
-                self._wake.clear()
-                try:
-                    done = await self.drain_once()
-                    failures = 0
-                except Exception:
-                    failures += 1
-                    log.exception("pusher: drain failed; retrying", failures=failures)
-                    await asyncio.sleep(min(30.0, self.policy.delay(failures)))
-                    continue
-                if done:
-                    await self._pause(done)
-                    continue
-                # idle: the first NOTIFY is served at once
-                metrics.PUSH_YIELDING.set(0)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
+            supervise.reraise(await supervise.first_to_end(tasks))
         finally:
-            for task in helpers:
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self.client.close()
+
+    async def _rounds(self) -> None:
+        failures = 0
+        while True:
+            # cleared before the round, not after it: a NOTIFY during an empty round
+            # must still end the idle wait below at once
+            self._wake.clear()
+            try:
+                done = await self.drain_once()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("pusher: drain failed; retrying", failures=failures)
+                await asyncio.sleep(min(30.0, self.policy.delay(failures)))
+                continue
+            if done:
+                await self._pause(done)
+                continue
+            # idle: the first NOTIFY is served at once
+            metrics.PUSH_YIELDING.set(0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
 
     async def _pause(self, done: int) -> None:
         """``pause_after`` a round, the intake looked at again every ``coalesce`` seconds:

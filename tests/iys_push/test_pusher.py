@@ -9,6 +9,7 @@ from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 
 from iys_push import metrics, store
 from iys_push.client import IysSettings
@@ -265,6 +266,21 @@ async def idle_pusher(sandbox: SandboxServer, db: asyncpg.Pool, dsn: str
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_run_ends_with_its_helper_when_the_listen_dies(
+    sandbox: SandboxServer, db: asyncpg.Pool, dsn: str
+) -> None:
+    # a pusher that no longer hears NOTIFYs must not go on silently: run() ends with what
+    # ended the helper, and the service's supervision stops the process (inbound.supervise)
+    pusher = Pusher(db, dsn, settings(sandbox, poll_interval=60.0), worker_id="w1")
+
+    async def listen_dies() -> None:
+        raise RuntimeError("cannot switch to state 11")
+
+    pusher._listen = listen_dies  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="cannot switch to state 11"):
+        await asyncio.wait_for(pusher.run(), 10)
 
 
 async def test_run_wakes_on_notify_without_waiting_for_the_poll(

@@ -107,3 +107,8 @@ WEB_SIGN_IN_LOCKOUTS = Counter(
     "iys_inbound_web_sign_in_lockouts_total",
     "E-mail addresses locked after too many failed sign-ins in a row",
 )
+TASK_RESTARTS = Counter(
+    "iys_inbound_task_restarts_total",
+    "Background tasks started again after they ended on an unexpected error (a bug)",
+    ["task"],
+)

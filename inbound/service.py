@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import importlib.metadata
 import signal
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,9 +131,10 @@ async def _rules_listener(dsn: str, pool: asyncpg.Pool, pipeline: Pipeline) -> N
                 await asyncio.sleep(2)
 
     # every (re)connect reloads: a change may have come while nobody listened
-    await asyncio.gather(
-        db.listen_forever(dsn, "iys_rules", changed.set, on_connected=changed.set),
-        reload_on_change())
+    await supervise.together({
+        "rules-listen": db.listen_forever(dsn, "iys_rules", changed.set,
+                                          on_connected=changed.set),
+        "rules-reload": reload_on_change()})
 
 
 async def _resolve_incomplete_forever(pipeline: Pipeline, timeout: float) -> None:
@@ -220,28 +222,27 @@ async def start(config: Config) -> Running:
     http_port = runner.addresses[0][1]
     closers.append(runner)
 
-    tasks = [
-        asyncio.create_task(pusher.run(), name="pusher"),
-        asyncio.create_task(outbox_signal.run(), name="outbox-signal"),
-        asyncio.create_task(Puller(pool, iys_settings, interval=config.mirror.pull_interval)
-                            .run(), name="puller"),
+    # each runs until the process stops; one that ends on a bug is logged, counted and
+    # started again (inbound.supervise), never left dead in silence
+    starters: dict[str, Callable[[], Awaitable[None]]] = {
+        "pusher": pusher.run,
+        "outbox-signal": outbox_signal.run,
+        "puller": Puller(pool, iys_settings, interval=config.mirror.pull_interval).run,
         # the daily reconciliation and the mirror's gauges (iys_push.mirror_jobs)
-        asyncio.create_task(mirror_jobs.run_forever(pool, iys_settings, config.mirror),
-                            name="mirror"),
-        asyncio.create_task(_rules_listener(dsn, pool, pipeline), name="rules"),
-        asyncio.create_task(_resolve_incomplete_forever(pipeline, config.concat_timeout),
-                            name="incomplete"),
+        "mirror": lambda: mirror_jobs.run_forever(pool, iys_settings, config.mirror),
+        "rules": lambda: _rules_listener(dsn, pool, pipeline),
+        "incomplete": lambda: _resolve_incomplete_forever(pipeline, config.concat_timeout),
         # the review queue's automatic RET and gauges (SKIP LOCKED: every process may run it)
-        asyncio.create_task(reviews.run_forever(pool), name="reviews"),
-        *webhooks_wiring.tasks(pool, config),  # signed webhooks to the owners' CRMs
-    ]
+        "reviews": lambda: reviews.run_forever(pool),
+        **webhooks_wiring.background(pool, config),  # signed webhooks to the owners' CRMs
+    }
     if config.retention_enabled:  # months ahead, expired months and rows (one pass at a time)
-        tasks.append(asyncio.create_task(retention.run_forever(pool, config.retention),
-                                         name="retention"))
+        starters["retention"] = lambda: retention.run_forever(pool, config.retention)
     for link in links:
-        tasks.append(asyncio.create_task(
-            own_link(dsn, pool, link, pipeline, state.link_states, outbox=outbox),
-            name=f"link-{link.name}"))
+        starters[f"link-{link.name}"] = functools.partial(
+            own_link, dsn, pool, link, pipeline, state.link_states, outbox=outbox)
+    tasks = [asyncio.create_task(supervise.keep_running(name, start), name=name)
+             for name, start in starters.items()]
     return Running(config, dsn, pool, pipeline, f"http://{config.http_host}:{http_port}",
                    iys_url, simulator_port, tasks, closers, state, sandbox)
 
@@ -310,24 +311,6 @@ async def serve(config: Config) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop_event.set)
-    ended = await until_stopped(stop_event, running.tasks)
-    if ended is None:
-        log.info("shutting down")
-    else:
-        log.error("a background task ended; stopping the service for its supervisor to start "
-                  "it again", task=ended.get_name(), error=supervise.why_it_ended(ended))
+    await stop_event.wait()
+    log.info("shutting down")
     await stop(running)
-    if ended is not None:
-        raise SystemExit(1)
-
-
-async def until_stopped(stop_event: asyncio.Event, tasks: Sequence[asyncio.Task[Any]]
-                        ) -> asyncio.Task[Any] | None:
-    """Waits for the stop signal (None) or for one of the service's tasks to end (that
-    task): each is meant to run until cancelled (:mod:`inbound.supervise`)."""
-    stopping = asyncio.create_task(stop_event.wait(), name="stop-signal")
-    try:
-        ended = await supervise.first_to_end([stopping, *tasks])
-    finally:
-        stopping.cancel()
-    return None if ended is stopping else ended

@@ -142,16 +142,12 @@ class Pusher(ImportLane):
         """Until cancelled; errors of a round are logged and waited out, never fatal. If a
         helper ends (the LISTEN, the gauges, the import pump), so does ``run``, with what
         ended it: a pusher that no longer hears NOTIFYs must not go on silently."""
-        tasks = [asyncio.create_task(self._rounds(), name="pusher-rounds"),
-                 asyncio.create_task(self._listen(), name="pusher-listen"),
-                 asyncio.create_task(self._gauges(), name="pusher-gauges"),
-                 asyncio.create_task(self.import_pump(self._wake.set), name="pusher-imports")]
         try:
-            supervise.reraise(await supervise.first_to_end(tasks))
+            await supervise.together({
+                "pusher-rounds": self._rounds(), "pusher-listen": self._listen(),
+                "pusher-gauges": self._gauges(),
+                "pusher-imports": self.import_pump(self._wake.set)})
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             await self.client.close()
 
     async def _rounds(self) -> None:

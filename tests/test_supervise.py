@@ -1,63 +1,92 @@
-"""inbound.supervise and the service's wait: a background task that ends is noticed."""
+"""inbound.supervise: a background task that ends is logged, counted and started again."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
+from prometheus_client import REGISTRY
+from structlog.testing import capture_logs
 
 from inbound import supervise
-from inbound.service import until_stopped
+from smpp_bind.backoff import Backoff
+
+NO_WAIT = Backoff(first=0.0, cap=0.0)
 
 
-async def _forever() -> None:
-    await asyncio.Event().wait()
+def restarts(task: str) -> float:
+    value = REGISTRY.get_sample_value("iys_inbound_task_restarts_total", {"task": task})
+    return value or 0.0
 
 
-async def _fails() -> None:
-    raise RuntimeError("the LISTEN broke")
+async def test_a_task_that_fails_is_started_again_and_each_end_is_logged_and_counted() -> None:
+    starts = 0
+    third_start = asyncio.Event()
+
+    async def flaky() -> None:
+        nonlocal starts
+        starts += 1
+        if starts == 1:
+            raise RuntimeError("cannot switch to state 11")
+        if starts == 2:
+            return  # a task meant to run forever that returns is an end too
+        third_start.set()
+        await asyncio.Event().wait()
+
+    before = restarts("test-flaky")
+    with capture_logs() as logs:
+        task = asyncio.create_task(supervise.keep_running("test-flaky", flaky, backoff=NO_WAIT))
+        try:
+            await asyncio.wait_for(third_start.wait(), 10)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    assert starts == 3
+    assert restarts("test-flaky") - before == 2
+    ends = [e for e in logs if e["event"] == "background task ended; starting it again"]
+    assert [(e["task"], e["error"], e["log_level"]) for e in ends] == [
+        ("test-flaky", "RuntimeError: cannot switch to state 11", "error"),
+        ("test-flaky", "returned", "error")]
+    assert [e["restarts_in_a_row"] for e in ends] == [1, 2]
 
 
-async def _returns() -> None:
-    return None
+async def test_cancelling_stops_it_for_good() -> None:
+    started = asyncio.Event()
+
+    async def forever() -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    task = asyncio.create_task(supervise.keep_running("test-cancel", forever))
+    await asyncio.wait_for(started.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert restarts("test-cancel") == 0
 
 
-async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+async def test_parts_run_together_end_together_with_what_ended_the_first() -> None:
+    cancelled: list[str] = []
 
+    async def forever(name: str) -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            cancelled.append(name)
 
-async def test_a_failing_task_ends_the_wait_and_says_why() -> None:
-    tasks = [asyncio.create_task(_forever(), name="pusher"),
-             asyncio.create_task(_fails(), name="rules")]
-    try:
-        ended = await asyncio.wait_for(supervise.first_to_end(tasks), 10)
-        assert ended is tasks[1]
-        assert supervise.why_it_ended(ended) == "RuntimeError: the LISTEN broke"
-        with pytest.raises(RuntimeError, match="the LISTEN broke"):
-            supervise.reraise(ended)
-    finally:
-        await _cancel_all(tasks)
+    async def fails() -> None:
+        raise RuntimeError("the LISTEN broke")
 
+    async def returns() -> None:
+        return None
 
-async def test_a_task_that_returns_is_an_end_too() -> None:
-    task = asyncio.create_task(_returns(), name="mirror")
-    ended = await asyncio.wait_for(supervise.first_to_end([task]), 10)
-    assert supervise.why_it_ended(ended) == "returned"
-    with pytest.raises(supervise.TaskEnded, match="mirror returned"):
-        supervise.reraise(ended)
-
-
-async def test_the_service_waits_for_the_stop_signal_or_the_first_task_to_end() -> None:
-    stop = asyncio.Event()
-    running = [asyncio.create_task(_forever(), name="pusher")]
-    try:
-        stop.set()
-        assert await asyncio.wait_for(until_stopped(stop, running), 10) is None  # no blame
-        assert not running[0].done()  # the service's stop() cancels its tasks, not the wait
-        failing = asyncio.create_task(_fails(), name="link-main")
-        running.append(failing)
-        assert await asyncio.wait_for(until_stopped(asyncio.Event(), running), 10) is failing
-    finally:
-        await _cancel_all(running)
+    with pytest.raises(RuntimeError, match="the LISTEN broke"):
+        await asyncio.wait_for(supervise.together(
+            {"rounds": forever("rounds"), "listen": fails(), "gauges": forever("gauges")}), 10)
+    assert sorted(cancelled) == ["gauges", "rounds"]  # nothing left running behind
+    with pytest.raises(supervise.TaskEnded, match="gauges returned"):
+        await asyncio.wait_for(supervise.together(
+            {"rounds": forever("rounds2"), "gauges": returns()}), 10)
+    assert "rounds2" in cancelled

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -18,17 +18,16 @@ def attach(app: web.Application, config: Any) -> None:
     app[POLICY] = config.webhooks.policy(zero_config=config.uses_simulator)
 
 
-def tasks(pool: asyncpg.Pool, config: Any) -> list[asyncio.Task[Any]]:
+def background(pool: asyncpg.Pool, config: Any) -> dict[str, Callable[[], Awaitable[None]]]:
     """The deliverer (every process runs one: claims are SKIP LOCKED) and, with an SMTP
-    host configured, the e-mail notices."""
-    out = []
+    host configured, the e-mail notices: each task's name and how to start it."""
+    out: dict[str, Callable[[], Awaitable[None]]] = {}
     if config.webhooks.enabled:
         deliverer = Deliverer(pool, config.webhooks,
                               config.webhooks.policy(zero_config=config.uses_simulator))
-        out.append(asyncio.create_task(deliverer.run_forever(), name="webhooks"))
+        out["webhooks"] = deliverer.run_forever
     if config.smtp.host:  # e-mail notices (issue #32 item 6)
         from inbound.notices import Notifier
 
-        out.append(asyncio.create_task(Notifier(pool, config.smtp).run_forever(),
-                                       name="notices"))
+        out["notices"] = Notifier(pool, config.smtp).run_forever
     return out

@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from inbound import db, service
+from iys_push.pusher import Pusher
 from tests.pdus import gsm7_unpacked, ucs2
 from tests.stack import Stack, running_stack
 from tests.waiting import wait_until
@@ -100,3 +102,36 @@ async def test_database_failure_answers_temporary_error_and_stores_nothing(
         assert await admin.fetchval("SELECT count(*) FROM sms_in") == 1
     finally:
         await admin.close()
+
+
+async def test_a_pusher_that_ends_on_a_bug_is_started_again_and_the_link_stays_bound(
+    dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original_run = Pusher.run
+    starts = 0
+
+    async def run_with_a_bug_the_first_time(self: Pusher) -> None:
+        nonlocal starts
+        starts += 1
+        if starts == 1:
+            raise KeyError("a field the pusher did not expect")
+        await original_run(self)
+
+    def restarts() -> float:
+        value = REGISTRY.get_sample_value("iys_inbound_task_restarts_total", {"task": "pusher"})
+        return value or 0.0
+
+    before = restarts()
+    monkeypatch.setattr(Pusher, "run", run_with_a_bug_the_first_time)
+    async with running_stack(dsn) as stack:
+        seq = await stack.smsc.deliver(source_addr="905321234567", source_addr_ton=1,
+                                       source_addr_npi=1, destination_addr="4609",
+                                       data_coding=0, short_message=gsm7_unpacked("RET ACME"))
+        assert (await stack.smsc.wait_resp(seq))["status"] == 0
+        # pushed by the pusher's second start: the first one ended on its bug
+        await wait_until(lambda: accepted(stack.pool, SEEDED), what="RET accepted")
+        assert starts == 2
+        assert restarts() - before == 1
+        # the rest of the process ran on: one bind, never dropped
+        assert stack.smsc.count("bind", lambda e: e["status"] == 0) == 1
+        assert stack.running.state.link_states["peer"] == "bound"

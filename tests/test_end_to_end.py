@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
-from inbound import db, service
+from inbound import db, service, store
 from iys_push.pusher import Pusher
 from tests.pdus import gsm7_unpacked, ucs2
 from tests.stack import Stack, running_stack
@@ -135,3 +135,21 @@ async def test_a_pusher_that_ends_on_a_bug_is_started_again_and_the_link_stays_b
         # the rest of the process ran on: one bind, never dropped
         assert stack.smsc.count("bind", lambda e: e["status"] == 0) == 1
         assert stack.running.state.link_states["peer"] == "bound"
+
+
+async def test_a_rules_change_made_elsewhere_is_loaded_by_the_running_service(
+    stack: Stack,
+) -> None:
+    # another process (the API, `rules import`) replaces the rules and NOTIFYs iys_rules;
+    # this one's rules listener reloads them (inbound.service._rules_listener)
+    rules = stack.running.pipeline.rules.to_dict()
+    acme = next(brand for brand in rules["brand"] if brand["id"] == "acme")
+    acme["aliases"] = [*acme.get("aliases", []), "ACMEX"]
+    async with stack.pool.acquire() as conn:
+        await store.replace_rules(conn, rules)
+
+    async def reloaded() -> bool:
+        brands = {b.id: b for b in stack.running.pipeline.rules.brands}
+        return "ACMEX" in brands["acme"].aliases
+
+    await wait_until(reloaded, what="the running service to load the new rules")

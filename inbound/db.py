@@ -32,11 +32,14 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # an arbitrary constant that no other component uses for pg_advisory_xact_lock
 MIGRATION_LOCK_ID = 0x1175_0001
 
-# What a database call raises when the server or the link to it fails: its own errors, the
-# socket's, and asyncpg's two client-side ones. InternalClientError is one of them: a ping
-# sent while asyncpg is still reading a killed backend's FATAL message fails with it
-# ("cannot switch to state ...") before the socket's end is seen. Loops that must outlive the
-# database's outages catch exactly these; anything else is a bug and is not hidden.
+# What a database call raises when the server or the link to it fails, or the server
+# refuses a statement: its own errors, the socket's, and asyncpg's two client-side ones.
+# InternalClientError is one of them: a ping sent while asyncpg is still reading a killed
+# backend's FATAL message fails with it ("cannot switch to state ...") before the socket's
+# end is seen. Loops that must outlive the database's outages catch exactly these, log a
+# warning and try again; a refused statement (a bug in SQL) is retried and logged the same
+# way, as it may also come from the database's state. Anything else ends the task, and
+# inbound.supervise logs it as an error, counts it and starts the task again.
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
     OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
     asyncpg.InternalClientError,

@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from inbound import db, metrics, store
+from inbound import db, metrics, store, supervise
 from smpp_bind.link import run_link
 from smpp_bind.sender import ReplyOutbox
 from smpp_bind.session import Sink
@@ -129,11 +129,13 @@ async def own_link(dsn: str, pool: asyncpg.Pool, settings: LinkSettings, sink: S
         owned = asyncio.Event()
         lock = asyncio.create_task(db.hold_connection(
             dsn, _lock_taker(key, owned, link_log), what=f"link lock {settings.name}",
-            ping_every=TAKEOVER_POLL_SECONDS, retry_after=TAKEOVER_POLL_SECONDS))
+            ping_every=TAKEOVER_POLL_SECONDS, retry_after=TAKEOVER_POLL_SECONDS),
+            name=f"lock {settings.name}")
         won = asyncio.create_task(owned.wait())
         session: asyncio.Task[None] | None = None
         try:
             await asyncio.wait({lock, won}, return_when=asyncio.FIRST_COMPLETED)
+            _raise_if_failed(lock)
             if not owned.is_set():
                 states[settings.name] = "standby"
                 await asyncio.sleep(TAKEOVER_POLL_SECONDS)
@@ -147,8 +149,11 @@ async def own_link(dsn: str, pool: asyncpg.Pool, settings: LinkSettings, sink: S
             # (redeliveries are recognised by content).
             session = asyncio.create_task(
                 run_link(settings, sink, metrics=PrometheusSessionMetrics(), on_state=record,
-                         outbox=outbox))
+                         outbox=outbox), name=f"session {settings.name}")
             await asyncio.wait({session, lock}, return_when=asyncio.FIRST_COMPLETED)
+            if session.done():  # it never ends by itself (it reconnects): a bug
+                supervise.reraise(session)
+            _raise_if_failed(lock)
         finally:
             for task in (won, lock, session):
                 if task is not None:
@@ -157,6 +162,14 @@ async def own_link(dsn: str, pool: asyncpg.Pool, settings: LinkSettings, sink: S
                                  return_exceptions=True)
         link_log.warning("another process owns the link now; session stopped")
         await record(settings.name, "standby")
+
+
+def _raise_if_failed(lock: asyncio.Task[None]) -> None:
+    """The lock's loop ends normally only when another process holds the lock; an error or
+    a cancellation from elsewhere is a bug, raised for inbound.supervise to log, count and
+    back off (not looped over here at once)."""
+    if lock.done() and (lock.cancelled() or lock.exception() is not None):
+        supervise.reraise(lock)
 
 
 def _lock_taker(key: int, owned: asyncio.Event, link_log: Any

@@ -43,18 +43,38 @@ async def keep_running(name: str, start: Callable[[], Awaitable[None]], *,
     metrics.TASK_RESTARTS.labels(name)  # a zero series from the start, not "no data"
     while True:
         started = time.monotonic()
+        failure: BaseException | None = None
         try:
             await start()
-            why = "returned"
+        except asyncio.CancelledError as exc:
+            if _being_cancelled():
+                raise  # the service is stopping: not an end to survive
+            failure = exc  # something cancelled a task of ours from inside: an end too
         except Exception as exc:  # the point: any end is logged and survived
-            why = f"{type(exc).__name__}: {exc}"
+            failure = exc
         if time.monotonic() - started >= healthy_after:
             attempts.reset()
         delay = attempts.next_delay()
+        why = "returned" if failure is None else f"{type(failure).__name__}: {failure}"[:300]
         log.error("background task ended; starting it again", task=name, error=why,
-                  restart_in=round(delay, 2), restarts_in_a_row=attempts.failures)
+                  restart_in=round(delay, 2), restarts_in_a_row=attempts.failures,
+                  exc_info=failure)  # the traceback says where (logs mask phone numbers)
         metrics.TASK_RESTARTS.labels(name).inc()
         await asyncio.sleep(delay)
+
+
+def reraise(task: asyncio.Task[Any]) -> NoReturn:
+    """Raise what ended a task that is done: its exception, or :class:`TaskEnded` when it
+    returned or was cancelled (by someone else than the caller)."""
+    if task.cancelled():
+        raise TaskEnded(f"{task.get_name()} was cancelled")
+    task.result()
+    raise TaskEnded(f"{task.get_name()} returned")
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def together(parts: dict[str, Coroutine[Any, Any, None]]) -> NoReturn:
@@ -63,9 +83,7 @@ async def together(parts: dict[str, Coroutine[Any, Any, None]]) -> NoReturn:
     tasks = [asyncio.create_task(part, name=name) for name, part in parts.items()]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        ended = next(task for task in tasks if task in done)  # the given order breaks ties
-        ended.result()
-        raise TaskEnded(f"{ended.get_name()} returned")
+        reraise(next(task for task in tasks if task in done))  # the given order breaks ties
     finally:
         for task in tasks:
             task.cancel()

@@ -78,6 +78,7 @@ class ImportLane(BatchPath):
         of low priority (``ratelimit.LOW_PRIORITY``), and none starts while live traffic has
         something to send. ``wake_rounds`` starts a live round (which polls too)."""
         self._lane_events()
+        self._live_idle.clear()  # a pump started again waits for a live round to look first
         self.pumping = True
         claim_turn = asyncio.Lock()
         loop = asyncio.get_running_loop()

@@ -4,12 +4,13 @@ the service's SMPP session, PostgreSQL, keywords, the pusher and the sandbox ove
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
-from inbound import db, service, store
+from inbound import db, links, service, store
 from iys_push.pusher import Pusher
 from tests.pdus import gsm7_unpacked, ucs2
 from tests.stack import Stack, running_stack
@@ -104,37 +105,69 @@ async def test_database_failure_answers_temporary_error_and_stores_nothing(
         await admin.close()
 
 
+def restarts(task: str) -> float:
+    value = REGISTRY.get_sample_value("iys_inbound_task_restarts_total", {"task": task})
+    return value or 0.0
+
+
 async def test_a_pusher_that_ends_on_a_bug_is_started_again_and_the_link_stays_bound(
     dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original_run = Pusher.run
-    starts = 0
+    original_gauges = Pusher._gauges
+    gauge_starts = 0
 
-    async def run_with_a_bug_the_first_time(self: Pusher) -> None:
-        nonlocal starts
-        starts += 1
-        if starts == 1:
+    async def gauges_with_a_bug_the_first_time(self: Pusher) -> None:
+        # one of the pusher's parts, running beside its rounds and its LISTEN: when it ends,
+        # the whole pusher ends and is started again on the same object
+        nonlocal gauge_starts
+        gauge_starts += 1
+        if gauge_starts == 1:
             raise KeyError("a field the pusher did not expect")
-        await original_run(self)
+        await original_gauges(self)
 
-    def restarts() -> float:
-        value = REGISTRY.get_sample_value("iys_inbound_task_restarts_total", {"task": "pusher"})
-        return value or 0.0
-
-    before = restarts()
-    monkeypatch.setattr(Pusher, "run", run_with_a_bug_the_first_time)
+    before = restarts("pusher")
+    monkeypatch.setattr(Pusher, "_gauges", gauges_with_a_bug_the_first_time)
     async with running_stack(dsn) as stack:
+        await wait_until(lambda: _is(gauge_starts == 2), what="the pusher's second start")
         seq = await stack.smsc.deliver(source_addr="905321234567", source_addr_ton=1,
                                        source_addr_npi=1, destination_addr="4609",
                                        data_coding=0, short_message=gsm7_unpacked("RET ACME"))
         assert (await stack.smsc.wait_resp(seq))["status"] == 0
-        # pushed by the pusher's second start: the first one ended on its bug
+        # pushed by the pusher's second start, LISTEN and all
         await wait_until(lambda: accepted(stack.pool, SEEDED), what="RET accepted")
-        assert starts == 2
-        assert restarts() - before == 1
+        assert restarts("pusher") - before == 1
         # the rest of the process ran on: one bind, never dropped
         assert stack.smsc.count("bind", lambda e: e["status"] == 0) == 1
         assert stack.running.state.link_states["peer"] == "bound"
+
+
+async def test_a_link_session_that_ends_on_a_bug_is_counted_and_bound_again(
+    dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original_run_link = links.run_link
+    sessions = 0
+
+    async def run_link_with_a_bug_the_first_time(*args: Any, **kwargs: Any) -> None:
+        nonlocal sessions
+        sessions += 1
+        if sessions == 1:
+            raise KeyError("a PDU field the session did not expect")
+        await original_run_link(*args, **kwargs)
+
+    before = restarts("link-peer")
+    monkeypatch.setattr(links, "run_link", run_link_with_a_bug_the_first_time)
+    async with running_stack(dsn) as stack:  # waits for the bind of the second session
+        assert sessions == 2
+        assert restarts("link-peer") - before == 1  # logged and counted, not looped over
+        seq = await stack.smsc.deliver(source_addr="905321234567", source_addr_ton=1,
+                                       source_addr_npi=1, destination_addr="4609",
+                                       data_coding=0, short_message=gsm7_unpacked("RET ACME"))
+        assert (await stack.smsc.wait_resp(seq))["status"] == 0
+        await wait_until(lambda: accepted(stack.pool, SEEDED), what="RET accepted")
+
+
+async def _is(value: bool) -> bool:
+    return value
 
 
 async def test_a_rules_change_made_elsewhere_is_loaded_by_the_running_service(

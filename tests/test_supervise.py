@@ -90,3 +90,76 @@ async def test_parts_run_together_end_together_with_what_ended_the_first() -> No
         await asyncio.wait_for(supervise.together(
             {"rounds": forever("rounds2"), "gauges": returns()}), 10)
     assert "rounds2" in cancelled
+
+
+async def test_each_end_carries_its_traceback_and_a_long_healthy_run_starts_the_count_again(
+) -> None:
+    starts = 0
+    third_start = asyncio.Event()
+
+    async def fails_twice() -> None:
+        nonlocal starts
+        starts += 1
+        if starts < 3:
+            raise KeyError(f"bug {starts}")
+        third_start.set()
+        await asyncio.Event().wait()
+
+    with capture_logs() as logs:
+        # healthy_after=0: every run counts as a long one, so no end follows another "in a row"
+        task = asyncio.create_task(supervise.keep_running(
+            "test-healthy", fails_twice, backoff=NO_WAIT, healthy_after=0))
+        try:
+            await asyncio.wait_for(third_start.wait(), 10)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    ends = [e for e in logs if e["event"] == "background task ended; starting it again"]
+    assert [e["restarts_in_a_row"] for e in ends] == [1, 1]
+    assert [type(e["exc_info"]) for e in ends] == [KeyError, KeyError]  # rendered as traceback
+
+
+async def test_a_part_cancelled_from_inside_is_an_end_and_is_restarted() -> None:
+    starts = 0
+    second_start = asyncio.Event()
+
+    async def cancelled_by_its_own_code() -> None:
+        nonlocal starts
+        starts += 1
+        if starts == 1:
+            inner = asyncio.create_task(asyncio.Event().wait(), name="inner")
+            inner.cancel()
+            await inner  # a CancelledError the supervisor did not ask for
+        second_start.set()
+        await asyncio.Event().wait()
+
+    before = restarts("test-inner-cancel")
+    task = asyncio.create_task(supervise.keep_running(
+        "test-inner-cancel", cancelled_by_its_own_code, backoff=NO_WAIT))
+    try:
+        await asyncio.wait_for(second_start.wait(), 10)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert restarts("test-inner-cancel") - before == 1
+
+
+async def test_cancelling_together_cancels_every_part() -> None:
+    cancelled: list[str] = []
+    running = asyncio.Event()
+
+    async def forever(name: str) -> None:
+        running.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            cancelled.append(name)
+
+    task = asyncio.create_task(supervise.together({"a": forever("a"), "b": forever("b")}))
+    await asyncio.wait_for(running.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sorted(cancelled) == ["a", "b"]

@@ -272,7 +272,7 @@ async def test_run_ends_with_its_helper_when_the_listen_dies(
     sandbox: SandboxServer, db: asyncpg.Pool, dsn: str
 ) -> None:
     # a pusher that no longer hears NOTIFYs must not go on silently: run() ends with what
-    # ended the helper, and the service's supervision stops the process (inbound.supervise)
+    # ended the helper, and the service's supervision starts the pusher again (inbound.supervise)
     pusher = Pusher(db, dsn, settings(sandbox, poll_interval=60.0), worker_id="w1")
 
     async def listen_dies() -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator, MutableMapping
+from typing import Any
 
 import pytest
+import structlog
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
@@ -15,12 +18,25 @@ from smpp_bind.backoff import Backoff
 NO_WAIT = Backoff(first=0.0, cap=0.0)
 
 
+@pytest.fixture
+def logged(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[MutableMapping[str, Any]]]:
+    """What supervise logs, through a fresh logger: the module's own may have been cached
+    (cache_logger_on_first_use) by an earlier test that ran the service under the CLI's
+    configuration, holding a processor list that structlog.reset_defaults() has since
+    replaced, so capture_logs (which edits the current list) would not reach it."""
+    with capture_logs() as captured:
+        monkeypatch.setattr(supervise, "log", structlog.get_logger("test_supervise"))
+        yield captured
+
+
 def restarts(task: str) -> float:
     value = REGISTRY.get_sample_value("iys_inbound_task_restarts_total", {"task": task})
     return value or 0.0
 
 
-async def test_a_task_that_fails_is_started_again_and_each_end_is_logged_and_counted() -> None:
+async def test_a_task_that_fails_is_started_again_and_each_end_is_logged_and_counted(
+    logged: list[MutableMapping[str, Any]],
+) -> None:
     starts = 0
     third_start = asyncio.Event()
 
@@ -35,17 +51,16 @@ async def test_a_task_that_fails_is_started_again_and_each_end_is_logged_and_cou
         await asyncio.Event().wait()
 
     before = restarts("test-flaky")
-    with capture_logs() as logs:
-        task = asyncio.create_task(supervise.keep_running("test-flaky", flaky, backoff=NO_WAIT))
-        try:
-            await asyncio.wait_for(third_start.wait(), 10)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    task = asyncio.create_task(supervise.keep_running("test-flaky", flaky, backoff=NO_WAIT))
+    try:
+        await asyncio.wait_for(third_start.wait(), 10)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     assert starts == 3
     assert restarts("test-flaky") - before == 2
-    ends = [e for e in logs if e["event"] == "background task ended; starting it again"]
+    ends = [e for e in logged if e["event"] == "background task ended; starting it again"]
     assert [(e["task"], e["error"], e["log_level"]) for e in ends] == [
         ("test-flaky", "RuntimeError: cannot switch to state 11", "error"),
         ("test-flaky", "returned", "error")]
@@ -93,6 +108,7 @@ async def test_parts_run_together_end_together_with_what_ended_the_first() -> No
 
 
 async def test_each_end_carries_its_traceback_and_a_long_healthy_run_starts_the_count_again(
+    logged: list[MutableMapping[str, Any]],
 ) -> None:
     starts = 0
     third_start = asyncio.Event()
@@ -105,17 +121,16 @@ async def test_each_end_carries_its_traceback_and_a_long_healthy_run_starts_the_
         third_start.set()
         await asyncio.Event().wait()
 
-    with capture_logs() as logs:
-        # healthy_after=0: every run counts as a long one, so no end follows another "in a row"
-        task = asyncio.create_task(supervise.keep_running(
-            "test-healthy", fails_twice, backoff=NO_WAIT, healthy_after=0))
-        try:
-            await asyncio.wait_for(third_start.wait(), 10)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-    ends = [e for e in logs if e["event"] == "background task ended; starting it again"]
+    # healthy_after=0: every run counts as a long one, so no end follows another "in a row"
+    task = asyncio.create_task(supervise.keep_running(
+        "test-healthy", fails_twice, backoff=NO_WAIT, healthy_after=0))
+    try:
+        await asyncio.wait_for(third_start.wait(), 10)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    ends = [e for e in logged if e["event"] == "background task ended; starting it again"]
     assert [e["restarts_in_a_row"] for e in ends] == [1, 1]
     assert [type(e["exc_info"]) for e in ends] == [KeyError, KeyError]  # rendered as traceback
 

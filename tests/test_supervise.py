@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
 import pytest
@@ -29,6 +29,23 @@ def logged(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[MutableMapping[str,
         yield captured
 
 
+async def supervised_until(reached: asyncio.Event, name: str,
+                           start: Callable[[], Awaitable[None]], **options: Any) -> None:
+    """``keep_running(name, start)`` (restarts without waiting) until ``reached``, then
+    cancelled as the service's stop does."""
+    task = asyncio.create_task(supervise.keep_running(name, start, backoff=NO_WAIT, **options))
+    try:
+        await asyncio.wait_for(reached.wait(), 10)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def ends(logged: list[MutableMapping[str, Any]]) -> list[MutableMapping[str, Any]]:
+    return [e for e in logged if e["event"] == "background task ended; starting it again"]
+
+
 def restarts(task: str) -> float:
     value = REGISTRY.get_sample_value("iys_inbound_task_restarts_total", {"task": task})
     return value or 0.0
@@ -51,20 +68,13 @@ async def test_a_task_that_fails_is_started_again_and_each_end_is_logged_and_cou
         await asyncio.Event().wait()
 
     before = restarts("test-flaky")
-    task = asyncio.create_task(supervise.keep_running("test-flaky", flaky, backoff=NO_WAIT))
-    try:
-        await asyncio.wait_for(third_start.wait(), 10)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await supervised_until(third_start, "test-flaky", flaky)
     assert starts == 3
     assert restarts("test-flaky") - before == 2
-    ends = [e for e in logged if e["event"] == "background task ended; starting it again"]
-    assert [(e["task"], e["error"], e["log_level"]) for e in ends] == [
+    assert [(e["task"], e["error"], e["log_level"]) for e in ends(logged)] == [
         ("test-flaky", "RuntimeError: cannot switch to state 11", "error"),
         ("test-flaky", "returned", "error")]
-    assert [e["restarts_in_a_row"] for e in ends] == [1, 2]
+    assert [e["restarts_in_a_row"] for e in ends(logged)] == [1, 2]
 
 
 async def test_cancelling_stops_it_for_good() -> None:
@@ -122,17 +132,9 @@ async def test_each_end_carries_its_traceback_and_a_long_healthy_run_starts_the_
         await asyncio.Event().wait()
 
     # healthy_after=0: every run counts as a long one, so no end follows another "in a row"
-    task = asyncio.create_task(supervise.keep_running(
-        "test-healthy", fails_twice, backoff=NO_WAIT, healthy_after=0))
-    try:
-        await asyncio.wait_for(third_start.wait(), 10)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    ends = [e for e in logged if e["event"] == "background task ended; starting it again"]
-    assert [e["restarts_in_a_row"] for e in ends] == [1, 1]
-    assert [type(e["exc_info"]) for e in ends] == [KeyError, KeyError]  # rendered as traceback
+    await supervised_until(third_start, "test-healthy", fails_twice, healthy_after=0)
+    assert [e["restarts_in_a_row"] for e in ends(logged)] == [1, 1]
+    assert [type(e["exc_info"]) for e in ends(logged)] == [KeyError, KeyError]  # a traceback
 
 
 async def test_a_part_cancelled_from_inside_is_an_end_and_is_restarted() -> None:
@@ -150,14 +152,7 @@ async def test_a_part_cancelled_from_inside_is_an_end_and_is_restarted() -> None
         await asyncio.Event().wait()
 
     before = restarts("test-inner-cancel")
-    task = asyncio.create_task(supervise.keep_running(
-        "test-inner-cancel", cancelled_by_its_own_code, backoff=NO_WAIT))
-    try:
-        await asyncio.wait_for(second_start.wait(), 10)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await supervised_until(second_start, "test-inner-cancel", cancelled_by_its_own_code)
     assert restarts("test-inner-cancel") - before == 1
 
 

@@ -128,7 +128,7 @@ async def test_a_pusher_that_ends_on_a_bug_is_started_again_and_the_link_stays_b
     before = restarts("pusher")
     monkeypatch.setattr(Pusher, "_gauges", gauges_with_a_bug_the_first_time)
     async with running_stack(dsn) as stack:
-        await wait_until(lambda: _is(gauge_starts == 2), what="the pusher's second start")
+        await wait_until(lambda: gauge_starts == 2, what="the pusher's second start")
         seq = await stack.smsc.deliver(source_addr="905321234567", source_addr_ton=1,
                                        source_addr_npi=1, destination_addr="4609",
                                        data_coding=0, short_message=gsm7_unpacked("RET ACME"))
@@ -165,9 +165,6 @@ async def test_a_link_session_that_ends_on_a_bug_is_counted_and_bound_again(
         assert (await stack.smsc.wait_resp(seq))["status"] == 0
         await wait_until(lambda: accepted(stack.pool, SEEDED), what="RET accepted")
 
-
-async def _is(value: bool) -> bool:
-    return value
 
 
 async def test_a_rules_change_made_elsewhere_is_loaded_by_the_running_service(

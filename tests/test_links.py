@@ -110,7 +110,7 @@ async def test_the_session_stops_when_another_process_took_the_lock_meanwhile(
                                                  link_lock_key("peer")))
 
             await wait_until(take, what="the other process's lock")
-            await wait_until(lambda: _is(states.get("peer") == "standby"),
+            await wait_until(lambda: states.get("peer") == "standby",
                              what="the session to stop")
             assert not owner.done()  # still waiting to own the link again
         finally:
@@ -123,6 +123,3 @@ async def _new_holder(pool: asyncpg.Pool, old: int) -> int | None:
     pid = await _lock_holder(pool, "peer")
     return pid if pid not in (None, old) else None
 
-
-async def _is(value: bool) -> bool:
-    return value

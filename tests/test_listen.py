@@ -21,7 +21,7 @@ async def test_a_killed_listen_connection_is_noticed_and_replaced(
         on_lost=lambda: events.append("down"), ping_every=0.05, retry_after=0.05))
 
     try:
-        await wait_until(lambda: _is(events == ["up"]), what="the first connection")
+        await wait_until(lambda: events == ["up"], what="the first connection")
         await pool.execute("SELECT pg_notify('test_channel', '')")
         await asyncio.wait_for(notified.wait(), 10)
         # the server ends the connection without a word: the ping notices, a new one comes
@@ -30,7 +30,7 @@ async def test_a_killed_listen_connection_is_noticed_and_replaced(
             " WHERE pid <> pg_backend_pid() AND datname = current_database()"
             "   AND (query LIKE 'LISTEN%' OR query LIKE 'SELECT 1%')")
         assert killed == 1
-        await wait_until(lambda: _is(events[:3] == ["up", "down", "up"]), what="a reconnect")
+        await wait_until(lambda: events[:3] == ["up", "down", "up"], what="a reconnect")
         notified.clear()
         await pool.execute("SELECT pg_notify('test_channel', '')")
         await asyncio.wait_for(notified.wait(), 10)  # heard on the new connection
@@ -39,9 +39,6 @@ async def test_a_killed_listen_connection_is_noticed_and_replaced(
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
-
-async def _is(value: bool) -> bool:
-    return value
 
 
 class _ConnectionThatFailsItsPing:

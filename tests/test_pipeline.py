@@ -355,9 +355,6 @@ class GatedWriter(AsyncpgWriter):
         return await super().insert_new(rows, since)
 
 
-async def _true(value: bool) -> bool:
-    return value
-
 
 def second_registered(pipeline: Pipeline) -> bool:
     return len(pipeline._inflight.get("l2", [])) == 2
@@ -373,10 +370,10 @@ async def test_concurrent_batches_with_the_same_pdu_store_one_message(
     # the second on a new session (a reconnect while the first still commits): on another
     # pool connection it would not see the first one's row; it waits for it instead
     first = asyncio.create_task(pipeline.accept("l2", [received(deliver_pdu(1, ret))]))
-    await wait_until(lambda: _true(gated.calls == 1), what="the first batch in the writer")
+    await wait_until(lambda: gated.calls == 1, what="the first batch in the writer")
     second = asyncio.create_task(pipeline.accept("l2", [received(deliver_pdu(2, ret),
                                                                  session=2)]))
-    await wait_until(lambda: _true(second_registered(pipeline)), what="the second batch")
+    await wait_until(lambda: second_registered(pipeline), what="the second batch")
     assert gated.calls == 1  # the second has not reached the writer: it waits
     gated.release.set()
     await asyncio.gather(first, second)

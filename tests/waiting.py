@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -10,12 +11,14 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def wait_until(probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0,
+async def wait_until(probe: Callable[[], Awaitable[T] | T], *, timeout: float = 10.0,
                      what: str = "condition") -> T:
-    """Re-evaluate ``probe`` until it returns something truthy; fail after ``timeout``."""
+    """Re-evaluate ``probe`` until it returns something truthy; fail after ``timeout``. The
+    probe may be a coroutine function (a query) or a plain one (a flag in memory)."""
     deadline = time.monotonic() + timeout
     while True:
-        value = await probe()
+        answer = probe()
+        value = await answer if inspect.isawaitable(answer) else answer
         if value:
             return value
         if time.monotonic() > deadline:

@@ -238,7 +238,7 @@ async def start(config: Config) -> Running:
     }
     if config.retention_enabled:  # months ahead, expired months and rows (one pass at a time)
         starters["retention"] = lambda: retention.run_forever(pool, config.retention)
-    for link in links:
+    for link in links:  # partial binds this link now; a lambda would see the loop's last
         starters[f"link-{link.name}"] = functools.partial(
             own_link, dsn, pool, link, pipeline, state.link_states, outbox=outbox)
     tasks = [asyncio.create_task(supervise.keep_running(name, start), name=name)

@@ -60,7 +60,10 @@ def lines(results: dict[str, Any]) -> list[str]:
            "Each full run of `--only smpp` kept here, oldest first, the one above last "
            "(window 50: every run's MO/s, and its ratio to the smpplib reference of the same "
            "run; mixed: each run against that run's plain median). The runs may be of different "
-           "code: the git column says which, and the spreads below are over all of them.", "",
+           "code: the git column says which, and the spreads below are over all of them. "
+           "Partial runs (window 50 only, alternated against a throwaway variant to measure "
+           "one lever) are not kept here: docs/DESIGN-NOTES.md prints every one of them, "
+           "with its smpplib ratio, next to the lever it measured.", "",
            "| date | git | load start → end | iys-inbound w50 MO/s | vs smpplib | "
            "mixed / plain | paced p99 ms (errors) |",
            "|---|---|---|---|---|---|---|"]

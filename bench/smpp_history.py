@@ -12,6 +12,8 @@ from __future__ import annotations
 from statistics import median, median_low
 from typing import Any
 
+from bench.partial_runs import each
+from bench.partial_runs import lines as partial_lines
 from bench.ratios import MIXED, TARGET_MIXED, TARGET_P99_MS, TARGET_VS_ACKONLY, w50_rates
 
 CLIENTS = ("iys-inbound", MIXED, "smpplib ack-only", "smpplib ack-only, again")
@@ -50,10 +52,6 @@ def _ratios(run: dict[str, Any]) -> tuple[list[float], list[float]]:
     return vs_ref, vs_plain
 
 
-def _each(values: list[float], fmt: str = "{:.3f}") -> str:
-    return " · ".join(fmt.format(v) for v in values) or "—"
-
-
 def lines(results: dict[str, Any]) -> list[str]:
     runs = [*results.get("smpp_earlier", []), summary(results)]
     out = ["", "### Every run of this section", "",
@@ -61,9 +59,8 @@ def lines(results: dict[str, Any]) -> list[str]:
            "(window 50: every run's MO/s, and its ratio to the smpplib reference of the same "
            "run; mixed: each run against that run's plain median). The runs may be of different "
            "code: the git column says which, and the spreads below are over all of them. "
-           "Partial runs (window 50 only, alternated against a throwaway variant to measure "
-           "one lever) are not kept here: docs/DESIGN-NOTES.md prints every one of them, "
-           "with its smpplib ratio, next to the lever it measured.", "",
+           "Partial runs (one row alone, often alternated against a throwaway variant) "
+           "follow in *Every partial run*.", "",
            "| date | git | load start → end | iys-inbound w50 MO/s | vs smpplib | "
            "mixed / plain | paced p99 ms (errors) |",
            "|---|---|---|---|---|---|---|"]
@@ -78,9 +75,9 @@ def lines(results: dict[str, Any]) -> list[str]:
         all_p99 += [p["p99_ms"] for p in paced]
         start, end = run.get("loadavg_at_start") or ["?"], run.get("loadavg_at_end") or ["?"]
         out.append(f"| {run['date']} | {run['git_commit']} | {start[0]} → {end[0]} | "
-                   f"{_each(run['w50'].get('iys-inbound', []), '{:,.0f}')} | {_each(vs_ref)} "
-                   f"| {_each(vs_plain)} | "
-                   f"{_each([p['p99_ms'] for p in paced], '{:.1f}')}"
+                   f"{each(run['w50'].get('iys-inbound', []), '{:,.0f}')} | {each(vs_ref)} "
+                   f"| {each(vs_plain)} | "
+                   f"{each([p['p99_ms'] for p in paced], '{:.1f}')}"
                    f" ({', '.join(str(p['errors']) for p in paced) or '—'}) |")
     out.append("")
     if all_ref:
@@ -98,4 +95,5 @@ def lines(results: dict[str, Any]) -> list[str]:
         out.append(f"- paced p99 over {len(all_p99)} runs: {min(all_p99):.1f}–"
                    f"{max(all_p99):.1f} ms, median {median(all_p99):.1f} ms; within "
                    f"{TARGET_P99_MS:.0f} ms in {met}")
-    return [*out, ""]
+    return [*out, "", *partial_lines(results.get("smpp_partial", []))]
+

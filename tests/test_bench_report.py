@@ -3,7 +3,11 @@ the targets use each row's median run, and every run is listed."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bench import report
 
@@ -129,3 +133,64 @@ def test_a_new_smpp_run_keeps_the_earlier_ones_and_the_report_prints_every_run()
     assert "window 50 / smpplib over 4 runs: 0.300–0.600×, median 0.450×; at or above " \
            "0.5× in 2" in text
     assert "paced p99 over 3 runs: 20.0–300.0 ms, median 30.0 ms; within 50 ms in 2" in text
+
+
+def test_every_partial_run_is_printed_with_the_spread_of_main_and_of_each_variant() -> None:
+    from bench import partial_runs, smpp_history
+
+    def partial(rnd: int, variant: str, shipped: bool, runs: list[int] | None,
+                ratio: float | None, paced: list[float] | None = None) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "date": "d", "git": "abc", "measured": "a lever", "round": rnd,
+            "variant": variant, "shipped": shipped, "w50": runs,
+            "median": sorted(runs)[len(runs) // 2] if runs else None, "vs_smpplib": ratio}
+        if paced is not None:
+            entry["paced_p99_ms"] = paced
+        return entry
+
+    kept = [partial(1, "as shipped", True, [4000, 5000, 4500], 0.40),
+            partial(1, "raw only", False, [14000, 15000, 16000], 1.05),
+            partial(2, "raw only", False, [13000, 900, 14000], 0.95),  # a slow run stays
+            partial(2, "as shipped", True, [5500, 6000, 6100], 0.55, paced=[20.0, 80.0])]
+    first = results([run("smpplib ack-only", 50, 10000), run("iys-inbound", 50, 5000)])
+    first["smpp_partial"] = kept
+    second = {**results([run("smpplib ack-only", 50, 10000), run("iys-inbound", 50, 4000)]),
+              "smpp_partial": first["smpp_partial"],
+              "smpp_earlier": smpp_history.earlier_runs(first)}
+    text = "\n".join(smpp_history.lines(second))
+    assert "### Every partial run" in text
+    assert "| d | abc | a lever | 2 | raw only | 13,000 · 900 · 14,000 | 13,000 | 0.950 | — |" \
+        in text
+    assert "| 2 | as shipped (main) | 5,500 · 6,000 · 6,100 | 6,000 | 0.550 | 20 · 80 |" in text
+    assert "- main, window 50 / smpplib over 2 rounds: 0.400–0.550×, median 0.475×; at or " \
+           "above 0.5× in 1" in text
+    assert "- main, window 50 over 6 runs: 4,000–6,100 MO/s, median 5,250 MO/s" in text
+    assert "- main, paced p99 over 2 runs: 20–80 ms, median 50 ms; within 50 ms in 1" in text
+    assert "- raw only, window 50 / smpplib over 2 rounds: 0.950–1.050×, median 1.000×" in text
+    assert partial_runs.lines([]) == []
+
+
+def test_a_partial_run_is_kept_from_the_results_it_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import partial_runs
+
+    written = results([*(run("smpplib ack-only", 50, r) for r in (10000, 12000, 11000)),
+                       *(run("iys-inbound", 50, r) for r in (5000, 4000, 6000)),
+                       run("smpplib ack-only, again", 50, 9000),
+                       {"client": "iys-inbound", "mode": "paced", "window": None,
+                        "offered": 1000, "rate": 1000, "p50_ms": 2.0, "p99_ms": 61.5,
+                        "max_ms": 99.0, "errors": 0}])
+    (tmp_path / "out.json").write_text(json.dumps(written))
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "results.json").write_text(json.dumps(written))  # the full run
+    monkeypatch.setattr(partial_runs, "ROOT", tmp_path)
+    assert partial_runs.main([str(tmp_path / "out.json"), "--measured", "a lever",
+                              "--variant", "as shipped", "--round", "2", "--main"]) == 0
+    kept = json.loads((tmp_path / "bench" / "results.json").read_text())["smpp_partial"]
+    # the median 5,000 against the mean of the smpplib medians 11,000 and 9,000
+    assert kept == [{"date": "today", "git": "0", "measured": "a lever", "round": 2,
+                     "variant": "as shipped", "shipped": True, "w50": [5000, 4000, 6000],
+                     "median": 5000, "vs_smpplib": 0.5, "paced_p99_ms": [61.5]}]
+    report = (tmp_path / "BENCHMARKS.md").read_text()
+    assert "| today | 0 | a lever | 2 | as shipped (main) | 5,000 · 4,000 · 6,000 | 5,000 | " \
+           "0.500 | 62 |" in report

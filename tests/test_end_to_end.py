@@ -166,7 +166,6 @@ async def test_a_link_session_that_ends_on_a_bug_is_counted_and_bound_again(
         await wait_until(lambda: accepted(stack.pool, SEEDED), what="RET accepted")
 
 
-
 async def test_a_rules_change_made_elsewhere_is_loaded_by_the_running_service(
     stack: Stack,
 ) -> None:

@@ -122,4 +122,3 @@ async def test_the_session_stops_when_another_process_took_the_lock_meanwhile(
 async def _new_holder(pool: asyncpg.Pool, old: int) -> int | None:
     pid = await _lock_holder(pool, "peer")
     return pid if pid not in (None, old) else None
-

@@ -40,7 +40,6 @@ async def test_a_killed_listen_connection_is_noticed_and_replaced(
             await task
 
 
-
 class _ConnectionThatFailsItsPing:
     """Stands for a connection whose backend was killed while asyncpg was still reading the
     FATAL message: the next statement fails with asyncpg's InternalClientError, not with a

@@ -355,7 +355,6 @@ class GatedWriter(AsyncpgWriter):
         return await super().insert_new(rows, since)
 
 
-
 def second_registered(pipeline: Pipeline) -> bool:
     return len(pipeline._inflight.get("l2", [])) == 2
 

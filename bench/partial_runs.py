@@ -64,7 +64,9 @@ def lines(partial: list[dict[str, Any]]) -> list[str]:
            "docs/DESIGN-NOTES.md says what each variant was and what it showed. *main* marks "
            "the code that was on main at the time; the variants were not kept. The ratio is "
            "the bench's own: the round's median against the smpplib reference before and "
-           "after it (— where the run had none).", "",
+           "after it (— where the run had none). Kept since 2026-12-03; the November rounds "
+           "in docs/DESIGN-NOTES.md (\"The MO path's speed\") kept only their means and are "
+           "not repeated here.", "",
            "| date (UTC) | git | what was measured | round | variant | w50 MO/s, each run | "
            "median | vs smpplib | paced p99 ms |",
            "|---|---|---|---:|---|---|---:|---:|---|"]

@@ -17,10 +17,17 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from statistics import median, median_low
+from statistics import median
 from typing import Any
 
-from bench.ratios import TARGET_P99_MS, TARGET_VS_ACKONLY, w50_rates
+from bench.ratios import (
+    TARGET_P99_MS,
+    TARGET_VS_ACKONLY,
+    ackonly_refs,
+    median_run,
+    vs_ackonly,
+    w50_rates,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,14 +43,12 @@ def entry(results: dict[str, Any], measured: str, variant: str, round_: int | No
     its paced p99s."""
     rows = results["rows"]
     plain = w50_rates(rows, "iys-inbound")
-    refs = [median_low(r) for r in (w50_rates(rows, "smpplib ack-only"),
-                                    w50_rates(rows, "smpplib ack-only, again")) if r]
-    mid = median_low(plain) if plain else None
+    mid, refs = median_run(rows, "iys-inbound", 50), ackonly_refs(rows, 50)
     return {"date": results.get("date"), "git": results.get("machine", {}).get("git_commit"),
             "measured": measured, "round": round_, "variant": variant, "shipped": main,
             "w50": [round(r) for r in plain] or None,
-            "median": round(mid) if mid is not None else None,
-            "vs_smpplib": round(mid / (sum(refs) / len(refs)), 3) if mid and refs else None,
+            "median": round(mid["rate"]) if mid else None,
+            "vs_smpplib": round(vs_ackonly(mid["rate"], refs), 3) if mid and refs else None,
             "paced_p99_ms": [r["p99_ms"] for r in rows
                              if r["mode"] == "paced" and r["client"] == "iys-inbound"]}
 

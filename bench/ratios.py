@@ -11,11 +11,35 @@ MIXED = "iys-inbound mixed"     # bench/mixed.py: the mix a real short number re
 TARGET_MIXED = 0.6              # mixed ≥ 0.6× the plain row (issue #26 item 6a)
 TARGET_VS_ACKONLY = 0.5         # window 50 ≥ 0.5× the smpplib reference (issue #26 item 1)
 TARGET_P99_MS = 50.0            # paced ack p99 at 1,000 MO/s (issue #26 item 6)
+AGAIN = "smpplib ack-only, again"   # the reference once more, right after iys-inbound
+
+
+def runs_of(rows: list[dict[str, Any]], client: str, window: int) -> list[dict[str, Any]]:
+    return [row for row in rows
+            if row["client"] == client and row["mode"] == "window" and row["window"] == window]
+
+
+def median_run(rows: list[dict[str, Any]], client: str, window: int) -> dict[str, Any] | None:
+    """The run with the median rate (the lower one of an even count): its latencies go with
+    it. Window 50 runs several times (BENCH_W50_RUNS); other windows once."""
+    runs = sorted(runs_of(rows, client, window), key=lambda row: row["rate"])
+    return runs[(len(runs) - 1) // 2] if runs else None
+
+
+def ackonly_refs(rows: list[dict[str, Any]], window: int) -> list[float]:
+    """The smpplib ack-only reference at ``window``: its (median) rate before our row and,
+    where it ran again after it, that one too. Ratios are taken against their mean."""
+    return [r["rate"] for r in (median_run(rows, c, window) for c in ("smpplib ack-only", AGAIN))
+            if r]
+
+
+def vs_ackonly(rate: float, refs: list[float]) -> float:
+    """``rate`` as a multiple of the mean of the smpplib references (``ackonly_refs``)."""
+    return rate / (sum(refs) / len(refs))
 
 
 def w50_rates(rows: list[dict[str, Any]], client: str) -> list[float]:
-    return [r["rate"] for r in rows
-            if r["client"] == client and r["mode"] == "window" and r["window"] == 50]
+    return [r["rate"] for r in runs_of(rows, client, 50)]
 
 
 def spread_lines(rows: list[dict[str, Any]], refs: list[float]) -> list[str]:

@@ -6,41 +6,26 @@ from pathlib import Path
 from typing import Any
 
 from bench import bigreport, mixed, smpp_history
-from bench.ratios import MIXED, TARGET_P99_MS, TARGET_VS_ACKONLY, spread_lines
+from bench.ratios import (
+    AGAIN,
+    MIXED,
+    TARGET_P99_MS,
+    TARGET_VS_ACKONLY,
+    ackonly_refs,
+    median_run,
+    runs_of,
+    spread_lines,
+    vs_ackonly,
+)
 
-AGAIN = "smpplib ack-only, again"   # the reference once more, right after iys-inbound
 CLIENTS = ("npm-smpp ack-only", "smpplib ack-only", "naive", "iys-inbound", MIXED, AGAIN)
 TARGET_RATE, TARGET_VS_NAIVE = 5000, 3.0
 TARGET_IYS_P99_S = 2.0
 
 
-def _runs(rows: list[dict[str, Any]], client: str, window: int) -> list[dict[str, Any]]:
-    return [row for row in rows
-            if row["client"] == client and row["mode"] == "window" and row["window"] == window]
-
-
-def _row(rows: list[dict[str, Any]], client: str, window: int) -> dict[str, Any] | None:
-    """The run with the median rate (the lower one of an even count): its latencies go with
-    it. Window 50 runs several times (BENCH_W50_RUNS); other windows once."""
-    runs = sorted(_runs(rows, client, window), key=lambda row: row["rate"])
-    return runs[(len(runs) - 1) // 2] if runs else None
-
-
 def _all_rates(rows: list[dict[str, Any]], client: str, window: int) -> str:
-    runs = _runs(rows, client, window)
+    runs = runs_of(rows, client, window)
     return " · ".join(f"{row['rate']:,.0f}" for row in runs) if len(runs) > 1 else ""
-
-
-def _ackonly_refs(rows: list[dict[str, Any]], window: int) -> list[float]:
-    """The smpplib ack-only reference at ``window``: its (median) rate before our row and,
-    where it ran again after it, that one too. Ratios are taken against their mean."""
-    return [r["rate"] for r in (_row(rows, c, window) for c in ("smpplib ack-only", AGAIN))
-            if r]
-
-
-def _vs_ackonly(rate: float, refs: list[float]) -> float:
-    """``rate`` as a multiple of the mean of the smpplib references (``_ackonly_refs``)."""
-    return rate / (sum(refs) / len(refs))
 
 
 def _ok(flag: bool) -> str:
@@ -120,7 +105,7 @@ def smpp_lines(results: dict[str, Any]) -> list[str]:
     ]
     for client in CLIENTS:
         for w in windows:
-            r = _row(rows, client, w)
+            r = median_run(rows, client, w)
             if r:
                 lines.append(f"| {client} | {w} | {r['rate']:,.0f} | {r['p50_ms']:.2f} | "
                              f"{r['p99_ms']:.2f} | {r['max_ms']:.2f} | {r['errors']} | "
@@ -131,13 +116,13 @@ def smpp_lines(results: dict[str, Any]) -> list[str]:
               "| window | iys-inbound / smpplib ack-only | iys-inbound / naive |",
               "|---:|---:|---:|"]
     for w in windows:
-        iys, naive = _row(rows, "iys-inbound", w), _row(rows, "naive", w)
-        refs = _ackonly_refs(rows, w)
+        iys, naive = median_run(rows, "iys-inbound", w), median_run(rows, "naive", w)
+        refs = ackonly_refs(rows, w)
         if iys and naive and refs:
             # three decimals: 0.4962 must not read "0.50×" beside a target of 0.5×
-            lines.append(f"| {w} | {_vs_ackonly(iys['rate'], refs):.3f}× | "
+            lines.append(f"| {w} | {vs_ackonly(iys['rate'], refs):.3f}× | "
                          f"{iys['rate'] / naive['rate']:.1f}× |")
-    lines += ["", *spread_lines(rows, _ackonly_refs(rows, 50))]
+    lines += ["", *spread_lines(rows, ackonly_refs(rows, 50))]
     paced = [r for r in rows if r["mode"] == "paced"]
     if paced:
         lines += ["", "### Ack latency at a fixed offered rate (open loop, no window)", "",
@@ -148,15 +133,15 @@ def smpp_lines(results: dict[str, Any]) -> list[str]:
                          f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.2f} | "
                          f"{r['errors']} |")
     lines += ["", "### Targets (reported, not asserted)", ""]
-    w50 = {c: _row(rows, c, 50) for c in CLIENTS}
+    w50 = {c: median_run(rows, c, 50) for c in CLIENTS}
     if w50["iys-inbound"]:
         iys = w50["iys-inbound"]["rate"]
         lines.append(f"- window 50 ≥ {TARGET_RATE:,} MO/s: {iys:,.0f} — "
                      f"{_ok(iys >= TARGET_RATE)}")
-        refs = _ackonly_refs(rows, 50)
+        refs = ackonly_refs(rows, 50)
         if refs:
-            ratio = _vs_ackonly(iys, refs)
-            runs = len(_runs(rows, "iys-inbound", 50))
+            ratio = vs_ackonly(iys, refs)
+            runs = len(runs_of(rows, "iys-inbound", 50))
             median = f"; medians of {runs} runs each" if runs > 1 else ""
             around = (f" (against {' and '.join(f'{r:,.0f}' for r in refs)} MO/s, its runs "
                       f"before and after ours: their mean{median})") if len(refs) > 1 else ""

@@ -17,23 +17,20 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from statistics import median
 from typing import Any
 
 from bench.ratios import (
     TARGET_P99_MS,
     TARGET_VS_ACKONLY,
     ackonly_refs,
+    each,
     median_run,
+    spread,
     vs_ackonly,
     w50_rates,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def each(values: list[float], fmt: str = "{:.3f}") -> str:
-    return " · ".join(fmt.format(v) for v in values) or "—"
 
 
 def entry(results: dict[str, Any], measured: str, variant: str, round_: int | None,
@@ -51,11 +48,6 @@ def entry(results: dict[str, Any], measured: str, variant: str, round_: int | No
             "vs_smpplib": round(vs_ackonly(mid["rate"], refs), 3) if mid and refs else None,
             "paced_p99_ms": [r["p99_ms"] for r in rows
                              if r["mode"] == "paced" and r["client"] == "iys-inbound"]}
-
-
-def _spread(values: list[float], fmt: str, unit: str) -> str:
-    return (f"{fmt.format(min(values))}–{fmt.format(max(values))}{unit}, median "
-            f"{fmt.format(median(values))}{unit}")
 
 
 def lines(partial: list[dict[str, Any]]) -> list[str]:
@@ -89,24 +81,21 @@ def lines(partial: list[dict[str, Any]]) -> list[str]:
     p99 = [p for e in main for p in e.get("paced_p99_ms") or []]
     out.append("")
     if ratios:
-        met = sum(1 for r in ratios if r >= TARGET_VS_ACKONLY)
-        out.append(f"- main, window 50 / smpplib over {len(ratios)} rounds: "
-                   f"{_spread(ratios, '{:.3f}', '×')}; at or above {TARGET_VS_ACKONLY}× "
-                   f"in {met}")
+        out.append(spread(f"main, window 50 / smpplib over {len(ratios)} rounds", ratios,
+                          "{:.3f}", "×", at_least=TARGET_VS_ACKONLY))
     if rates:
-        out.append(f"- main, window 50 over {len(rates)} runs: "
-                   f"{_spread(rates, '{:,.0f}', ' MO/s')}")
+        out.append(spread(f"main, window 50 over {len(rates)} runs", rates, "{:,.0f}",
+                          " MO/s"))
     if p99:
-        met = sum(1 for p in p99 if p <= TARGET_P99_MS)
-        out.append(f"- main, paced p99 over {len(p99)} runs: {_spread(p99, '{:.0f}', ' ms')}; "
-                   f"within {TARGET_P99_MS:.0f} ms in {met}")
+        out.append(spread(f"main, paced p99 over {len(p99)} runs", p99, "{:.0f}", " ms",
+                          at_most=TARGET_P99_MS))
     variants: dict[str, list[float]] = {}
     for e in partial:
         if not e["shipped"] and e["vs_smpplib"] is not None:
             variants.setdefault(e["variant"], []).append(e["vs_smpplib"])
     for name, values in variants.items():
-        out.append(f"- {name}, window 50 / smpplib over {len(values)} rounds: "
-                   f"{_spread(values, '{:.3f}', '×')}")
+        out.append(spread(f"{name}, window 50 / smpplib over {len(values)} rounds", values,
+                          "{:.3f}", "×"))
     return [*out, ""]
 
 

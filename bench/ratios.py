@@ -38,6 +38,22 @@ def vs_ackonly(rate: float, refs: list[float]) -> float:
     return rate / (sum(refs) / len(refs))
 
 
+def each(values: list[float], fmt: str = "{:.3f}") -> str:
+    return " · ".join(fmt.format(v) for v in values) or "—"
+
+
+def spread(what: str, values: list[float], fmt: str, unit: str, *,
+           at_least: float | None = None, at_most: float | None = None) -> str:
+    """``- what: min–max, median`` and, against a target, how many values meet it."""
+    line = (f"- {what}: {fmt.format(min(values))}–{fmt.format(max(values))}{unit}, median "
+            f"{fmt.format(median(values))}{unit}")
+    if at_least is not None:
+        line += f"; at or above {at_least}{unit.strip()} in {sum(v >= at_least for v in values)}"
+    if at_most is not None:
+        line += f"; within {at_most:.0f}{unit} in {sum(v <= at_most for v in values)}"
+    return line
+
+
 def w50_rates(rows: list[dict[str, Any]], client: str) -> list[float]:
     return [r["rate"] for r in runs_of(rows, client, 50)]
 

@@ -12,9 +12,16 @@ from __future__ import annotations
 from statistics import median, median_low
 from typing import Any
 
-from bench.partial_runs import each
 from bench.partial_runs import lines as partial_lines
-from bench.ratios import MIXED, TARGET_MIXED, TARGET_P99_MS, TARGET_VS_ACKONLY, w50_rates
+from bench.ratios import (
+    MIXED,
+    TARGET_MIXED,
+    TARGET_P99_MS,
+    TARGET_VS_ACKONLY,
+    each,
+    spread,
+    w50_rates,
+)
 
 CLIENTS = ("iys-inbound", MIXED, "smpplib ack-only", "smpplib ack-only, again")
 
@@ -81,19 +88,13 @@ def lines(results: dict[str, Any]) -> list[str]:
                    f" ({', '.join(str(p['errors']) for p in paced) or '—'}) |")
     out.append("")
     if all_ref:
-        met = sum(1 for r in all_ref if r >= TARGET_VS_ACKONLY)
-        out.append(f"- window 50 / smpplib over {len(all_ref)} runs: {min(all_ref):.3f}–"
-                   f"{max(all_ref):.3f}×, median {median(all_ref):.3f}×; at or above "
-                   f"{TARGET_VS_ACKONLY}× in {met}")
+        out.append(spread(f"window 50 / smpplib over {len(all_ref)} runs", all_ref, "{:.3f}",
+                          "×", at_least=TARGET_VS_ACKONLY))
     if all_mixed:
-        met = sum(1 for r in all_mixed if r >= TARGET_MIXED)
-        out.append(f"- mixed / plain over {len(all_mixed)} runs: {min(all_mixed):.3f}–"
-                   f"{max(all_mixed):.3f}×, median {median(all_mixed):.3f}×; at or above "
-                   f"{TARGET_MIXED}× in {met}")
+        out.append(spread(f"mixed / plain over {len(all_mixed)} runs", all_mixed, "{:.3f}",
+                          "×", at_least=TARGET_MIXED))
     if all_p99:
-        met = sum(1 for p in all_p99 if p <= TARGET_P99_MS)
-        out.append(f"- paced p99 over {len(all_p99)} runs: {min(all_p99):.1f}–"
-                   f"{max(all_p99):.1f} ms, median {median(all_p99):.1f} ms; within "
-                   f"{TARGET_P99_MS:.0f} ms in {met}")
+        out.append(spread(f"paced p99 over {len(all_p99)} runs", all_p99, "{:.1f}", " ms",
+                          at_most=TARGET_P99_MS))
     return [*out, "", *partial_lines(results.get("smpp_partial", []))]
 

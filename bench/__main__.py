@@ -22,7 +22,10 @@ Environment: ``BENCH_N`` messages per (row, window) (default 20000), ``BENCH_WIN
 ack-latency target; ``BENCH_PACED_SECONDS=0``: no paced load), ``BENCH_MIX`` (the mixed row
 with one component of its mix only: ``gsm7``, ``ucs2``, ``concat`` or ``reply``; a diagnosis
 switch), ``BENCH_WEBHOOK_TRIGGERS=off`` (the iys-inbound row without the webhook outbox's
-triggers on consent_event, to measure what they cost), ``BENCH_ROWS`` (comma-separated subset
+triggers on consent_event, to measure what they cost), ``BENCH_WARM_WAL_MB`` (the WAL written
+and checkpointed before each storing row, so that its loads find recycled segments as a
+running cluster does; default: what the row will write, at 4 KB a MO, at most 1 GB; ``0``:
+none), ``BENCH_ROWS`` (comma-separated subset
 of ``npm,smpplib,naive,iys,mixed``; default all), ``BENCH_IYS_LOG_LEVEL`` (the service's log
 level, default ``info`` as in production), ``BENCH_OUT`` (directory for results.json and
 BENCHMARKS.md, default: the repository). Writes ``bench/results.json`` and ``BENCHMARKS.md``.

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from bench.__main__ import Settings
 
 WARMUP = 500
+# WAL a stored MO writes, rounded up (BENCHMARKS.md's 10M section: 2,000-4,900 B/MO)
+WAL_PER_MO = 4096
 
 
 async def smpp_section(s: Settings, tmpdir: Path, pg_uri: str, info: dict[str, Any],
@@ -55,6 +57,7 @@ async def smpp_section(s: Settings, tmpdir: Path, pg_uri: str, info: dict[str, A
     iys_dsn, _ = await create_database(pg_uri, "bench_iys")
     pw = {"SMPP_PASSWORD": PEER_PASSWORD}
     py = sys.executable
+    wal_mb = warm_wal_megabytes(s)
     async with BenchSmsc(password=PEER_PASSWORD) as smsc:
         if "npm" in s.rows:
             async with child("node", str(ACKONLY_SCRIPT), str(smsc.port), env=pw):
@@ -64,6 +67,7 @@ async def smpp_section(s: Settings, tmpdir: Path, pg_uri: str, info: dict[str, A
                              env=pw):
                 await measure(smsc, "smpplib ack-only", s, rows)
         if "naive" in s.rows:
+            await warm_wal(naive_dsn, wal_mb)
             async with child(py, "-m", "bench.smpplib_client", "naive", str(smsc.port),
                              naive_dsn, env=pw):
                 await measure(smsc, "naive", s, rows)
@@ -76,12 +80,14 @@ async def smpp_section(s: Settings, tmpdir: Path, pg_uri: str, info: dict[str, A
                                         log_level=s.log_level,
                                         iys_url=f"http://127.0.0.1:{sandbox_port}")
                 async with service_process(config, iys_dsn, tmpdir / "service.log"):
+                    await warm_wal(iys_dsn, wal_mb)
                     if os.environ.get("BENCH_WEBHOOK_TRIGGERS") == "off":
                         await disable_webhook_triggers(iys_dsn)
                     await measure(smsc, "iys-inbound", s, rows, paced_after=iys_dsn)
         mixed_stored: dict[str, Any] = {}
         if "mixed" in s.rows and 50 in s.windows:
             mixed_dsn, _ = await create_database(pg_uri, "bench_mixed")
+            await warm_wal(mixed_dsn, wal_mb)
             # the same service as the plain row: İYS's sandbox in a process of its own, as
             # İYS is remote in production (inside the service it shares the MO path's loop)
             sandbox_port = free_port()
@@ -100,7 +106,7 @@ async def smpp_section(s: Settings, tmpdir: Path, pg_uri: str, info: dict[str, A
     checks = {**await stored_counts(iys_dsn, naive_dsn), **mixed_stored}
     return {
         "machine": dict(info), "command": command, "n": s.n, "windows": s.windows,
-        "warmup": WARMUP, "seconds": round(time.monotonic() - started, 1),
+        "warmup": WARMUP, "wal_warmup_mb": wal_mb, "seconds": round(time.monotonic() - started, 1),
         "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
         "rows": rows, "stored": checks, "iys_log_level": s.log_level,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -140,6 +146,38 @@ async def measure(smsc: BenchSmsc, name: str, s: Settings, rows: list[dict[str, 
 def _pick(done: dict[str, Any]) -> dict[str, Any]:
     return {k: done.get(k) for k in ("n", "answered", "errors", "seconds", "rate", "p50_ms",
                                      "p99_ms", "max_ms", "reason")}
+
+
+def warm_wal_megabytes(s: Settings) -> int:
+    """The WAL one storing row writes (its warm-up, window and paced loads), in MB, at most
+    1 GB (max_wal_size: more would not be kept); ``BENCH_WARM_WAL_MB`` overrides it (0: none)."""
+    if "BENCH_WARM_WAL_MB" in os.environ:
+        return max(0, int(os.environ["BENCH_WARM_WAL_MB"]))
+    loads = len(s.windows) - 1 + s.repeats if 50 in s.windows else len(s.windows)
+    mos = WARMUP + s.n * loads + s.paced_rate * s.paced_seconds
+    return min(1024, -(-mos * WAL_PER_MO // 2**20))
+
+
+async def warm_wal(dsn: str, megabytes: int) -> None:
+    """Write ``megabytes`` of WAL and checkpoint, so that the row's loads find recycled WAL
+    segments, as in a running cluster (see :func:`checkpoint`: a fresh cluster creates and
+    fsyncs a 16 MB segment every 16 MB while every commit waits). Measured on the window-50
+    row: docs/DESIGN-NOTES.md, "The fresh cluster's WAL"."""
+    if megabytes <= 0:
+        return
+    conn = await asyncpg.connect(dsn)
+    try:
+        started = time.monotonic()
+        await conn.execute("CREATE TABLE bench_wal_warmup (id bigint, filler text)")
+        # ~1 KB rows, below TOAST's threshold so not compressed: ~1 MB of WAL a 1,000 rows
+        await conn.execute("INSERT INTO bench_wal_warmup SELECT g, repeat(md5(g::text), 30) "
+                           "FROM generate_series(1, $1::int) AS g", megabytes * 1000)
+        await conn.execute("DROP TABLE bench_wal_warmup")
+        await conn.execute("CHECKPOINT")
+        print(f"  WAL warmed: {megabytes} MB and a checkpoint in "
+              f"{time.monotonic() - started:.1f} s", flush=True)
+    finally:
+        await conn.close()
 
 
 async def checkpoint(dsn: str) -> float:

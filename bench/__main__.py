@@ -85,6 +85,7 @@ class Settings:
     rows: set[str]
     log_level: str
     repeats: int = 3  # window-50 runs per row: the targets use their median
+    warm_wal_mb: int | None = None  # None: what the row will write (bench/smpp_rows.py)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -98,6 +99,8 @@ class Settings:
             rows=set(env.get("BENCH_ROWS", "npm,smpplib,naive,iys,mixed").split(",")),
             log_level=env.get("BENCH_IYS_LOG_LEVEL", "info"),
             repeats=max(1, int(env.get("BENCH_W50_RUNS", "3"))),
+            warm_wal_mb=(max(0, int(env["BENCH_WARM_WAL_MB"]))
+                         if "BENCH_WARM_WAL_MB" in env else None),
         )
 
 

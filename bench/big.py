@@ -32,6 +32,7 @@ from bench.harness import (
     PEER_PASSWORD,
     ROOT,
     BenchSmsc,
+    checkpoint,
     free_port,
     service_config,
     service_process,
@@ -109,14 +110,6 @@ async def _wal(server_dsn: str) -> dict[str, int]:
         await conn.close()
 
 
-async def _checkpoint(server_dsn: str) -> None:
-    conn = await asyncpg.connect(server_dsn)
-    try:
-        await conn.execute("CHECKPOINT")
-    finally:
-        await conn.close()
-
-
 async def _one_run(smsc: BenchSmsc, tmp: Path, server_dsn: str, dsn: str, label: str,
                    sandbox_port: int, n: int, paced: tuple[int, int] | None,
                    log_level: str) -> dict[str, Any]:
@@ -133,7 +126,7 @@ async def _one_run(smsc: BenchSmsc, tmp: Path, server_dsn: str, dsn: str, label:
     async with service_process(config, dsn, log):
         await smsc.wait_bound(timeout=120)
         await smsc.load(WARMUP, 10, **MO_FIELDS)
-        await _checkpoint(server_dsn)
+        await checkpoint(server_dsn)
         before = await _wal(server_dsn)
         stalls = pressure()
         if paced is None:

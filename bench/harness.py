@@ -140,3 +140,28 @@ async def create_database(server_dsn: str, name: str) -> tuple[str, str]:
         await admin.close()
     base, sep, query = server_dsn.partition("?")
     return f"{base.rpartition('/')[0]}/{name}{sep}{query}", version
+
+
+async def checkpoint(dsn: str, write_mb: int = 0) -> float:
+    """Give the fresh cluster what a running one has: recycled WAL segments; the seconds taken.
+
+    Until its first checkpoint a new cluster has no WAL segment to recycle, so every 16 MB of
+    WAL creates one (16 MB of zeros written and fsynced) while every commit waits: at
+    1,000 MO/s that was a 20-60 ms stall every ~4 s, in no running deployment. A checkpoint
+    recycles only the segments written before it; ``write_mb`` first writes that much WAL
+    (into a scratch table, dropped), for a load that will write as much (docs/DESIGN-NOTES.md,
+    "The fresh cluster's WAL").
+    """
+    conn = await asyncpg.connect(dsn)
+    try:
+        started = time.monotonic()
+        if write_mb > 0:
+            await conn.execute("CREATE TABLE bench_wal_warmup (id bigint, filler text)")
+            # ~1 KB rows, below TOAST's threshold so not compressed: ~1 MB of WAL a 1,000
+            await conn.execute("INSERT INTO bench_wal_warmup SELECT g, repeat(md5(g::text), 30) "
+                               "FROM generate_series(1, $1::int) AS g", write_mb * 1000)
+            await conn.execute("DROP TABLE bench_wal_warmup")
+        await conn.execute("CHECKPOINT")
+        return time.monotonic() - started
+    finally:
+        await conn.close()

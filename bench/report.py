@@ -198,6 +198,11 @@ def smpp_lines(results: dict[str, Any]) -> list[str]:
               "database: a fresh cluster has no WAL segment to recycle before its first "
               "checkpoint, and creating one (16 MB written and fsynced) held every commit "
               "for 20-60 ms about every 4 s at 1,000 MO/s, which no running server does.",
+              "- **WAL**: each storing row (naive, iys-inbound, mixed) starts with the WAL "
+              "it will write (4 KB a MO, at most 1 GB; `BENCH_WARM_WAL_MB`) written into a "
+              "scratch table and checkpointed, for the same reason: its window loads then "
+              "recycle segments instead of creating them (1-8 % in alternated rounds, inside "
+              "the spread; docs/DESIGN-NOTES.md, \"The fresh cluster's WAL\").",
               ""]
     return lines
 

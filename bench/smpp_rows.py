@@ -29,6 +29,7 @@ from bench.harness import (
     PEER_PASSWORD,
     ROOT,
     BenchSmsc,
+    checkpoint,
     create_database,
     free_port,
     service_config,
@@ -57,7 +58,7 @@ async def smpp_section(s: Settings, tmpdir: Path, pg_uri: str, info: dict[str, A
     iys_dsn, _ = await create_database(pg_uri, "bench_iys")
     pw = {"SMPP_PASSWORD": PEER_PASSWORD}
     py = sys.executable
-    wal_mb = warm_wal_megabytes(s)
+    wal_mb = row_wal_megabytes(s)
     async with BenchSmsc(password=PEER_PASSWORD) as smsc:
         if "npm" in s.rows:
             async with child("node", str(ACKONLY_SCRIPT), str(smsc.port), env=pw):
@@ -120,11 +121,7 @@ async def measure(smsc: BenchSmsc, name: str, s: Settings, rows: list[dict[str, 
     await smsc.wait_bound(timeout=60)
     warm = await smsc.load(WARMUP, 10, **MO_FIELDS)
     print(f"  {name}: warm-up {warm['answered']}/{WARMUP} at {warm['rate']:.0f}/s", flush=True)
-    # window 50 (the targets') several times: one 20,000-MO run lasts 1-3 s, and a hiccup of
-    # this shared machine in it would decide the verdict; the report takes their median
-    loads = [w for w in (s.windows if windows is None else windows)
-            for _ in range(s.repeats if w == 50 else 1)]
-    for window in loads:
+    for window in window_loads(s, windows):
         done = await smsc.load(s.n, window, timeout=1800, **MO_FIELDS)
         row = {"client": name, "mode": "window", "window": window, **_pick(done)}
         rows.append(row)
@@ -148,53 +145,29 @@ def _pick(done: dict[str, Any]) -> dict[str, Any]:
                                      "p99_ms", "max_ms", "reason")}
 
 
-def warm_wal_megabytes(s: Settings) -> int:
+def window_loads(s: Settings, windows: list[int] | None = None) -> list[int]:
+    """The window of each load of a row, in order: window 50 (the targets') several times, as
+    one 20,000-MO run lasts 1-3 s and a hiccup of this shared machine in it would decide the
+    verdict; the report takes their median."""
+    return [w for w in (s.windows if windows is None else windows)
+            for _ in range(s.repeats if w == 50 else 1)]
+
+
+def row_wal_megabytes(s: Settings) -> int:
     """The WAL one storing row writes (its warm-up, window and paced loads), in MB, at most
-    1 GB (max_wal_size: more would not be kept); ``BENCH_WARM_WAL_MB`` overrides it (0: none)."""
-    if "BENCH_WARM_WAL_MB" in os.environ:
-        return max(0, int(os.environ["BENCH_WARM_WAL_MB"]))
-    loads = len(s.windows) - 1 + s.repeats if 50 in s.windows else len(s.windows)
-    mos = WARMUP + s.n * loads + s.paced_rate * s.paced_seconds
+    1 GB (max_wal_size: more would not be kept); ``BENCH_WARM_WAL_MB`` overrides it."""
+    if s.warm_wal_mb is not None:
+        return s.warm_wal_mb
+    mos = WARMUP + s.n * len(window_loads(s)) + s.paced_rate * s.paced_seconds
     return min(1024, -(-mos * WAL_PER_MO // 2**20))
 
 
 async def warm_wal(dsn: str, megabytes: int) -> None:
-    """Write ``megabytes`` of WAL and checkpoint, so that the row's loads find recycled WAL
-    segments, as in a running cluster (see :func:`checkpoint`: a fresh cluster creates and
-    fsyncs a 16 MB segment every 16 MB while every commit waits). Measured on the window-50
-    row: docs/DESIGN-NOTES.md, "The fresh cluster's WAL"."""
-    if megabytes <= 0:
-        return
-    conn = await asyncpg.connect(dsn)
-    try:
-        started = time.monotonic()
-        await conn.execute("CREATE TABLE bench_wal_warmup (id bigint, filler text)")
-        # ~1 KB rows, below TOAST's threshold so not compressed: ~1 MB of WAL a 1,000 rows
-        await conn.execute("INSERT INTO bench_wal_warmup SELECT g, repeat(md5(g::text), 30) "
-                           "FROM generate_series(1, $1::int) AS g", megabytes * 1000)
-        await conn.execute("DROP TABLE bench_wal_warmup")
-        await conn.execute("CHECKPOINT")
-        print(f"  WAL warmed: {megabytes} MB and a checkpoint in "
-              f"{time.monotonic() - started:.1f} s", flush=True)
-    finally:
-        await conn.close()
-
-
-async def checkpoint(dsn: str) -> float:
-    """Give the fresh cluster what a running one has: recycled WAL segments.
-
-    Until its first checkpoint a new cluster has no WAL segment to recycle, so every 16 MB of
-    WAL creates one (16 MB of zeros written and fsynced) while every commit waits: at
-    1,000 MO/s that was a 20-60 ms stall every ~4 s, in no running deployment. A checkpoint
-    after the window loads recycles their segments for the paced load.
-    """
-    conn = await asyncpg.connect(dsn)
-    try:
-        started = time.monotonic()
-        await conn.execute("CHECKPOINT")
-        return time.monotonic() - started
-    finally:
-        await conn.close()
+    """Before a storing row: the WAL it will write written and checkpointed, so that its loads
+    recycle segments as in a running cluster (:func:`bench.harness.checkpoint`)."""
+    if megabytes > 0:
+        took = await checkpoint(dsn, megabytes)
+        print(f"  WAL warmed: {megabytes} MB and a checkpoint in {took:.1f} s", flush=True)
 
 
 @contextlib.asynccontextmanager

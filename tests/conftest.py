@@ -20,8 +20,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from inbound import db
+from inbound import db, store
+from inbound.pipeline import Pipeline
 from inbound.writer import AsyncpgWriter, BatchWriter
+from tests.pipelines import RULES
 
 TEMPLATE = "iys_test_template"
 _counter = itertools.count()
@@ -106,3 +108,12 @@ async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
 def writer(pool: asyncpg.Pool) -> BatchWriter:
     """Where the pipeline writes its batches (inbound/writer.py)."""
     return AsyncpgWriter(pool)
+
+
+@pytest.fixture
+async def pipeline(pool: asyncpg.Pool, writer: BatchWriter) -> Pipeline:
+    """The pipeline on the demo rules (also in the database): link l1 sends confirmations,
+    the other links send none."""
+    async with pool.acquire() as conn:
+        await store.replace_rules(conn, RULES.to_dict())
+    return Pipeline(writer, RULES, reply_links=frozenset({"l1"}))

@@ -11,21 +11,13 @@ from datetime import datetime
 import asyncpg
 import pytest
 
-from inbound import store
 from inbound.pipeline import Pipeline
-from inbound.writer import AsyncpgWriter, BatchNotStored, BatchRows, BatchWriter, Prepared
+from inbound.writer import AsyncpgWriter, BatchNotStored, BatchRows, Prepared
 from tests.pdus import deliver_pdu, gsm7_unpacked, ie_concat8, udh
-from tests.test_pipeline import RULES, received, warm
+from tests.pipelines import received, warm
 from tests.waiting import wait_until
 
 ALICE, BOB = "905321234567", "905329876543"
-
-
-@pytest.fixture
-async def pipeline(pool: asyncpg.Pool, writer: BatchWriter) -> Pipeline:
-    async with pool.acquire() as conn:
-        await store.replace_rules(conn, RULES.to_dict())
-    return Pipeline(writer, RULES, reply_links=frozenset({"l1"}), reply_interval=3600)
 
 
 class StepWriter(AsyncpgWriter):

@@ -8,14 +8,13 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from inbound import store
 from inbound.config import ConfigError, parse
 from inbound.pipeline import Pipeline
 from inbound.redelivery import Arrival, Copies, Copy, Refused
 from inbound.rows import EventRow
 from inbound.writer import AsyncpgWriter, BatchNotStored, BatchRows, BatchWriter, EarlierCopy
 from tests.pdus import deliver_pdu, gsm7_unpacked
-from tests.test_pipeline import RULES, received
+from tests.pipelines import RULES, received
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ACME_0850 = "908505320000"
@@ -138,14 +137,6 @@ def test_a_response_window_under_a_second_is_refused_by_name() -> None:
 
 
 # -- through the pipeline ------------------------------------------------------------------
-@pytest.fixture
-async def pipeline(pool: asyncpg.Pool, writer: BatchWriter) -> Pipeline:
-    """Link l1 replies (its batches take the pool path), l2 does not (the pipelined one)."""
-    async with pool.acquire() as conn:
-        await store.replace_rules(conn, RULES.to_dict())
-    return Pipeline(writer, RULES, reply_links=frozenset({"l1"}))
-
-
 async def send(pipeline: Pipeline, link: str, text: str, *, seq: int, session: int = 1,
                dest: str = "4609") -> None:
     await pipeline.accept(link, [received(deliver_pdu(seq, gsm7_unpacked(text), dest=dest),
@@ -244,8 +235,8 @@ async def test_rows_from_before_sessions_were_recorded_count_as_ended_sessions(
 
 async def test_each_pdu_keeps_its_session_and_when_it_was_stored(
         pipeline: Pipeline, pool: asyncpg.Pool) -> None:
-    await send(pipeline, "l1", "IZIN ACME", seq=1, session=41)  # the pool path
-    await send(pipeline, "l2", "IZIN ACME", seq=2, session=42)  # the pipelined one
+    await send(pipeline, "l1", "IZIN ACME", seq=1, session=41)  # replies: two statements
+    await send(pipeline, "l2", "IZIN ACME", seq=2, session=42)  # plain: one statement
     rows = await pool.fetch("SELECT session_id, stored_at >= received_at AS after "
                             "FROM sms_in ORDER BY id")
     assert [(r["session_id"], r["after"]) for r in rows] == [(41, True), (42, True)]

@@ -16,7 +16,7 @@ from iys_push import calendar
 from iys_push import store as push_store
 from tests.near_miss import NEAR_MISS, OTHER_NEAR_MISS, add_review, patch_near_misses
 from tests.pdus import deliver_pdu, gsm7_unpacked, ucs2
-from tests.test_pipeline import RULES, received
+from tests.pipelines import RULES, received
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ async def pipeline(pool: asyncpg.Pool, writer: BatchWriter) -> Pipeline:
     return Pipeline(writer, RULES, reply_links=frozenset({"replies"}))
 
 
-@pytest.mark.parametrize("link", ["plain", "replies"])  # text literals / asyncpg's encoding
+@pytest.mark.parametrize("link", ["plain", "replies"])  # one statement / prepare, then write
 async def test_a_near_miss_is_stored_as_a_review_item_the_pusher_never_claims(
         pipeline: Pipeline, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch,
         link: str) -> None:

@@ -109,3 +109,17 @@ async def warm_token(pool: asyncpg.Pool, sb: SandboxServer) -> None:
     client = IysClient(pool, settings(sb))
     await client.access_token()
     await client.close()
+
+
+async def bulk_rets(db: asyncpg.Pool, first: int, last: int, state: str) -> None:
+    """RET events for recipients number ``first`` to ``last`` (one SMS for all), in ``state``:
+    tables of tens of thousands of rows in a statement, for the planner's sake."""
+    message_id = await db.fetchval(
+        "INSERT INTO mo_message (link, received_at, completed_at, outcome) "
+        "VALUES ('t', now(), now(), 'consent') RETURNING id")
+    await db.execute(
+        """INSERT INTO consent_event (message_id, brand_id, iys_code, brand_code, recipient,
+               recipient_type, type, status, received_at, consent_date, deadline_at, state)
+           SELECT $1, 'acme', 700001, 700001, '+90532' || lpad(i::text, 7, '0'), 'BIREYSEL',
+                  'MESAJ', 'RET', now(), now(), now() + interval '3 days', $4
+             FROM generate_series($2::int, $3::int) AS i""", message_id, first, last, state)

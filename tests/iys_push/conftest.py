@@ -73,22 +73,28 @@ async def poll_until(check: Callable[[], Awaitable[bool]], timeout: float,
 async def drain(pusher: Pusher, pool: asyncpg.Pool, timeout: float = 60) -> int:
     """Run ``drain_once`` until nothing is pending. Back-off and batch-poll waits are cut
     short (made due at once) so a test does not sit out minutes of back-off; a per-key wait
-    for the next second is real. Returns how many rounds it took."""
+    for the next second is real. Returns how many rounds it took. The pusher's HTTP session
+    is closed at the end (the client opens a new one if the pusher is used again)."""
     deadline = time.monotonic() + timeout
     rounds = 0
-    while True:
-        rounds += 1
-        await pusher.drain_once()
-        pending = await pool.fetchval("SELECT count(*) FROM consent_event WHERE state='pending'")
-        if not pending:
-            return rounds
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{pending} events still pending")
-        await pool.execute("UPDATE consent_event SET next_attempt_at = now(), lease_until = NULL"
-                           " WHERE state = 'pending' AND last_error_code IS DISTINCT FROM "
-                           "'H084' AND consent_date <= now()")
-        await pool.execute("UPDATE iys_batch SET next_poll_at = now() WHERE done_at IS NULL")
-        await asyncio.sleep(0.01)
+    try:
+        while True:
+            rounds += 1
+            await pusher.drain_once()
+            pending = await pool.fetchval(
+                "SELECT count(*) FROM consent_event WHERE state='pending'")
+            if not pending:
+                return rounds
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{pending} events still pending")
+            await pool.execute(
+                "UPDATE consent_event SET next_attempt_at = now(), lease_until = NULL"
+                " WHERE state = 'pending' AND last_error_code IS DISTINCT FROM "
+                "'H084' AND consent_date <= now()")
+            await pool.execute("UPDATE iys_batch SET next_poll_at = now() WHERE done_at IS NULL")
+            await asyncio.sleep(0.01)
+    finally:
+        await pusher.client.close()
 
 
 def requests(sb: SandboxServer, fragment: str) -> int:

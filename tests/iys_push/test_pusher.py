@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from iys_push import metrics, store
+from iys_push.events import ClaimedEvent
 from iys_push.pusher import (
     Pusher,
     requeue_failed,
@@ -131,7 +133,9 @@ async def test_a_temporary_error_leaves_the_event_pending_with_a_later_attempt(
     await warm_token(db, sandbox)
     await add_event(db, BOB, "ONAY")
     sandbox.faults.next_errors.append("H192")  # 503
-    await Pusher(db, "", settings(sandbox), worker_id="w1").drain_once()
+    pusher = Pusher(db, "", settings(sandbox), worker_id="w1")
+    await pusher.drain_once()
+    await pusher.client.close()
     row = await db.fetchrow("SELECT * FROM consent_event")
     assert (row["state"], row["last_error_code"], row["attempts"]) == ("pending", "H192", 1)
     assert row["next_attempt_at"] > datetime.now(UTC) and row["lease_owner"] is None
@@ -174,6 +178,7 @@ async def test_a_crashed_workers_claim_is_taken_over_when_its_lease_expires(
     assert await other.drain_once() == 0  # the lease still holds
     await db.execute("UPDATE consent_event SET lease_until = now() - interval '1 second'")
     assert await other.drain_once() == 1
+    await other.client.close()
     assert await states(db) == ["accepted"]
 
 
@@ -223,3 +228,16 @@ async def test_claim_and_due_count_walk_the_deadline_index_even_when_statistics_
     assert await store.due_count(db, 1001) == 1001
     claimed = await store.claim(db, 1000, "w1", 30.0)
     assert len(claimed) == 1000
+
+
+async def test_a_claimed_event_has_the_claim_statements_columns_in_order(
+    db: asyncpg.Pool
+) -> None:
+    # ClaimedEvent is built by column name; a column added to the claim and not to the
+    # class (or renamed) would be dropped without a word
+    async with db.acquire() as conn:
+        claim = [a.name for a in (await conn.prepare(store.SQL.claim)).get_attributes()]
+        batch = [a.name for a in (await conn.prepare(store.SQL.batch_events)).get_attributes()]
+    names = [f.name for f in fields(ClaimedEvent)]
+    assert names[:len(claim)] == claim
+    assert set(batch) <= set(names)

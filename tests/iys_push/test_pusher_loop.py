@@ -1,12 +1,11 @@
 """The pusher's loop against the sandbox and a real PostgreSQL (issue #5): what wakes it,
-its pace while MOs pour in, its gauges, and the claim's columns."""
+its pace while MOs pour in, and its gauges."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -14,7 +13,6 @@ import pytest
 
 from iys_push import metrics, store
 from iys_push.client import IysSettings
-from iys_push.events import ClaimedEvent
 from iys_push.pusher import (
     BATCH_SIZE,
     GAUGE_INTERVAL,
@@ -235,16 +233,3 @@ async def test_the_failed_gauge_counts_from_the_tally_not_the_events(
                      "(SELECT min(id) FROM consent_event WHERE state = 'failed')")
     await update_gauges(db)
     assert metrics.FAILED._value.get() == 19
-
-
-async def test_a_claimed_event_has_the_claim_statements_columns_in_order(
-    db: asyncpg.Pool
-) -> None:
-    # ClaimedEvent is built by column name; a column added to the claim and not to the
-    # class (or renamed) would be dropped without a word
-    async with db.acquire() as conn:
-        claim = [a.name for a in (await conn.prepare(store.SQL.claim)).get_attributes()]
-        batch = [a.name for a in (await conn.prepare(store.SQL.batch_events)).get_attributes()]
-    names = [f.name for f in fields(ClaimedEvent)]
-    assert names[:len(claim)] == claim
-    assert set(batch) <= set(names)

@@ -20,10 +20,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from inbound import db, store
+from inbound import db
 from inbound.pipeline import Pipeline
 from inbound.writer import AsyncpgWriter, BatchWriter
-from tests.pipelines import RULES
+from tests.pipelines import RULES, store_demo_rules
 
 TEMPLATE = "iys_test_template"
 _counter = itertools.count()
@@ -114,6 +114,5 @@ def writer(pool: asyncpg.Pool) -> BatchWriter:
 async def pipeline(pool: asyncpg.Pool, writer: BatchWriter) -> Pipeline:
     """The pipeline on the demo rules (also in the database): link l1 sends confirmations,
     the other links send none."""
-    async with pool.acquire() as conn:
-        await store.replace_rules(conn, RULES.to_dict())
+    await store_demo_rules(pool)
     return Pipeline(writer, RULES, reply_links=frozenset({"l1"}))

@@ -1,5 +1,6 @@
-"""What the pipeline tests share: the demo rules, a PDU as the session hands it over, and
-the pool warmed so that concurrent batches really overlap."""
+"""What the pipeline tests share: the demo rules (and storing them, so that their brands and
+numbers exist in the database), a PDU as the session hands it over, and the pool warmed so
+that concurrent batches really overlap."""
 
 from __future__ import annotations
 
@@ -7,12 +8,19 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from inbound import store
 from inbound.service import DEMO_RULES
 from keywords import RuleSet
 from smpp_bind import pdu
 from smpp_bind.session import Received
 
 RULES = RuleSet.from_toml(DEMO_RULES.read_text(encoding="utf-8"))
+
+
+async def store_demo_rules(pool: asyncpg.Pool) -> None:
+    """The demo rules into the database, as the service does at start."""
+    async with pool.acquire() as conn:
+        await store.replace_rules(conn, RULES.to_dict())
 
 
 def received(raw: bytes, session: int = 1) -> Received:

@@ -10,21 +10,17 @@ import pytest
 from inbound import db, links, store
 from inbound.links import LOCK_NAMESPACE, link_lock_key, own_link
 from inbound.pipeline import Pipeline
-from inbound.service import DEMO_RULES
 from inbound.writer import AsyncpgWriter, BatchWriter
-from keywords import RuleSet
+from tests.pipelines import RULES, store_demo_rules
 from tests.smsc_peer import NodeSmsc
 from tests.stack import link_settings
 from tests.waiting import wait_until
-
-RULES = RuleSet.from_toml(DEMO_RULES.read_text(encoding="utf-8"))
 
 
 async def test_standby_process_takes_the_link_over_when_the_owner_dies(
     dsn: str, pool: asyncpg.Pool, writer: BatchWriter
 ) -> None:
-    async with pool.acquire() as conn:
-        await store.replace_rules(conn, RULES.to_dict())
+    await store_demo_rules(pool)
     async with NodeSmsc(password="secret", allow_second_bind=True) as smsc:
         settings = link_settings(smsc.port)
         states_a: dict[str, str] = {}

@@ -25,7 +25,7 @@ from inbound.writer import (
 )
 from keywords import RuleSet
 from tests.pdus import deliver_pdu, gsm7_unpacked, ie_concat8, ucs2, udh
-from tests.pipelines import RULES, outcomes, received, warm
+from tests.pipelines import RULES, outcomes, received, store_demo_rules, warm
 from tests.waiting import wait_until
 
 
@@ -82,8 +82,7 @@ class RecordingWriter(AsyncpgWriter):
 @contextlib.asynccontextmanager
 async def recording_pipeline(pool: asyncpg.Pool) -> AsyncIterator[
         tuple[Pipeline, RecordingWriter]]:
-    async with pool.acquire() as conn:
-        await store.replace_rules(conn, RULES.to_dict())
+    await store_demo_rules(pool)
     recording = RecordingWriter(pool)
     yield Pipeline(recording, RULES), recording
 
@@ -244,8 +243,7 @@ async def test_events_for_a_brand_missing_from_the_database_fail_the_whole_batch
 ) -> None:
     # rules in memory still name a brand the database no longer has (deleted meanwhile):
     # the batch fails as a foreign key would have failed it, and nothing of it is stored
-    async with pool.acquire() as conn:
-        await store.replace_rules(conn, RULES.to_dict())
+    await store_demo_rules(pool)
     stale = RULES.to_dict()
     stale["brand"][0]["id"] = "ghost"
     stale["number"][1]["brand"] = "ghost"
@@ -293,8 +291,7 @@ async def test_the_brand_check_runs_in_the_statement_and_calls_no_function(
 async def test_committed_pdus_are_counted_for_the_push_sides_intake_meter(
     pool: asyncpg.Pool, writer: BatchWriter
 ) -> None:
-    async with pool.acquire() as conn:
-        await store.replace_rules(conn, RULES.to_dict())
+    await store_demo_rules(pool)
     pipeline = Pipeline(writer, RULES)
     await pipeline.accept("l1", [received(deliver_pdu(1, gsm7_unpacked("RET ACME"))),
                                  received(deliver_pdu(2, gsm7_unpacked("MERHABA")))])
@@ -304,8 +301,7 @@ async def test_committed_pdus_are_counted_for_the_push_sides_intake_meter(
 async def test_on_events_is_told_once_per_committed_batch_with_events(
     pool: asyncpg.Pool, writer: BatchWriter
 ) -> None:
-    async with pool.acquire() as conn:
-        await store.replace_rules(conn, RULES.to_dict())
+    await store_demo_rules(pool)
     told: list[bool] = []
     pipeline = Pipeline(writer, RULES, on_events=lambda: told.append(True))
     await pipeline.accept("l1", [received(deliver_pdu(1, gsm7_unpacked("MERHABA")))])

@@ -9,20 +9,19 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from inbound import metrics, reviews, store
+from inbound import metrics, reviews
 from inbound.pipeline import Pipeline
 from inbound.writer import BatchWriter
 from iys_push import calendar
 from iys_push import store as push_store
 from tests.near_miss import NEAR_MISS, OTHER_NEAR_MISS, add_review, patch_near_misses
 from tests.pdus import deliver_pdu, gsm7_unpacked, ucs2
-from tests.pipelines import RULES, received
+from tests.pipelines import RULES, received, store_demo_rules
 
 
 @pytest.fixture
 async def pipeline(pool: asyncpg.Pool, writer: BatchWriter) -> Pipeline:
-    async with pool.acquire() as conn:
-        await store.replace_rules(conn, RULES.to_dict())
+    await store_demo_rules(pool)
     return Pipeline(writer, RULES, reply_links=frozenset({"replies"}))
 
 
@@ -82,14 +81,9 @@ def window(share: float, length: timedelta = timedelta(days=3)) -> tuple[datetim
     return received_at, received_at + length
 
 
-async def seed_brands(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
-        await store.replace_rules(conn, RULES.to_dict())
-
-
 async def test_an_item_unreviewed_at_ninety_percent_becomes_a_ret_by_itself(
         pool: asyncpg.Pool) -> None:
-    await seed_brands(pool)
+    await store_demo_rules(pool)
     due_at, due_deadline = window(0.91)
     due = await add_review(pool, received_at=due_at, deadline_at=due_deadline)
     not_yet = await add_review(pool, sender="+905551112233", received_at=window(0.85)[0],
@@ -118,7 +112,7 @@ async def test_an_item_unreviewed_at_ninety_percent_becomes_a_ret_by_itself(
 
 
 async def test_a_brand_may_leave_every_item_to_a_person(pool: asyncpg.Pool) -> None:
-    await seed_brands(pool)
+    await store_demo_rules(pool)
     await pool.execute("""UPDATE brand SET settings = settings || '{"review_auto_ret": false}'
                           WHERE id = 'acme'""")
     acme = await add_review(pool, received_at=window(0.95)[0], deadline_at=window(0.95)[1])
@@ -130,7 +124,7 @@ async def test_a_brand_may_leave_every_item_to_a_person(pool: asyncpg.Pool) -> N
 
 
 async def test_several_processes_decide_each_item_once(pool: asyncpg.Pool) -> None:
-    await seed_brands(pool)
+    await store_demo_rules(pool)
     received_at, deadline_at = window(0.95)
     ids = [await add_review(pool, sender=f"+9055500000{i:02d}", received_at=received_at,
                             deadline_at=deadline_at) for i in range(40)]
@@ -143,7 +137,7 @@ async def test_several_processes_decide_each_item_once(pool: asyncpg.Pool) -> No
 
 
 async def test_a_person_and_the_automatic_ret_never_both_decide(pool: asyncpg.Pool) -> None:
-    await seed_brands(pool)
+    await store_demo_rules(pool)
     event_id = await add_review(pool, received_at=window(0.95)[0], deadline_at=window(0.95)[1])
     actor = reviews.Actor(token_id=None, owner_id=None, admin=True)
     await reviews.decide(pool, "acme", event_id, "dismissed", actor)
@@ -158,7 +152,7 @@ async def test_a_person_and_the_automatic_ret_never_both_decide(pool: asyncpg.Po
 
 async def test_gauges_count_pending_items_past_half_and_the_nearest_deadline(
         pool: asyncpg.Pool) -> None:
-    await seed_brands(pool)
+    await store_demo_rules(pool)
     await reviews.update_gauges(pool)
     assert metrics.REVIEWS_PENDING._value.get() == 0
     assert metrics.REVIEW_NEAREST_DEADLINE._value.get() == metrics.NO_REVIEW_DEADLINE_SECONDS

@@ -6,6 +6,8 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from bench.ratios import each, spread
+
 TARGET_RATE_RATIO = 0.8      # window 50 on the big database / on the empty one
 TARGET_WAL_RATIO = 1.5       # WAL per MO, big / empty
 TARGET_CLAIM_RATIO = 2.0     # claim latency, 100,000 waiting / empty outbox
@@ -34,6 +36,34 @@ def _ok(flag: bool) -> str:
 
 def _runs(sec: dict[str, Any], database: str, mode: str = "window") -> list[dict[str, Any]]:
     return [r for r in sec["runs"] if r["database"] == database and r["mode"] == mode]
+
+
+def _rate_ratio(sec: dict[str, Any]) -> float | None:
+    """A run's judgement of window 50: the big database's median MO/s over the empty one's."""
+    empty, full = _runs(sec, "empty"), _runs(sec, "big")
+    if not (empty and full):
+        return None
+    return (statistics.median(r["rate"] for r in full)
+            / statistics.median(r["rate"] for r in empty))
+
+
+def _spread_lines(sec: dict[str, Any], big: str) -> list[str]:
+    """Every run of the section, the one above and the earlier ones, oldest first: each
+    run's figures and their spread, so that no run is chosen."""
+    every = [e for e in sec.get("earlier", []) if e.get("rows") == sec["rows"]] + [sec]
+    lines = ["", f"### Every run of this section ({len(every)}, oldest first)", ""]
+    ratios = [x for x in map(_rate_ratio, every) if x is not None]
+    if ratios:
+        lines += [f"- window 50, {big} / empty, each run: {each(ratios, '{:.2f}')}",
+                  spread(f"window 50, {big} / empty over {len(ratios)} runs", ratios,
+                         "{:.2f}", "×", at_least=TARGET_RATE_RATIO)]
+    for database in ("empty", "big"):
+        p99 = [r["p99_ms"] for run in every for r in _runs(run, database, "paced")]
+        if p99:
+            lines += [f"- paced p99 on {database}, each run: {each(p99, '{:.1f}')} ms",
+                      spread(f"paced p99 on {database} over {len(p99)} runs", p99, "{:.1f}",
+                             " ms", at_most=TARGET_PACED_P99_MS)]
+    return lines
 
 
 def _mb(n: float) -> str:
@@ -79,11 +109,11 @@ def big_lines(sec: dict[str, Any]) -> list[str]:
                   f"{r['p99_ms']:.2f} ms, WAL {r['wal_bytes_per_mo']:,} B/MO, "
                   f"{r['wal_fpi']:,} FPI, load {r['loadavg']:.2f}" for r in earlier["runs"]]
     empty, full = _runs(sec, "empty"), _runs(sec, "big")
+    lines += _spread_lines(sec, big)
     lines += ["", "### Targets (reported, not asserted)", ""]
-    if empty and full:
+    med = _rate_ratio(sec)
+    if med is not None:
         ratios = [f["rate"] / e["rate"] for e, f in zip(empty, full, strict=False)]
-        med = statistics.median(r["rate"] for r in full) / statistics.median(
-            r["rate"] for r in empty)
         lines.append(f"- window 50, {big} / empty ≥ {TARGET_RATE_RATIO}×: medians "
                      f"{med:.2f}× (each round: {' · '.join(f'{x:.2f}' for x in ratios)}) — "
                      f"{_ok(med >= TARGET_RATE_RATIO)}")

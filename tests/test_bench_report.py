@@ -107,6 +107,31 @@ def test_the_10m_section_lists_every_run_and_judges_the_medians() -> None:
     assert "not: web page: events-per-day chart, 30 days — **not met**" in text
 
 
+def test_the_10m_section_prints_every_runs_ratio_and_paced_p99_with_their_spread() -> None:
+    from bench import bigreport
+
+    def section_run(date: str, empty: float, full: float, p99: tuple[float, float]
+                    ) -> dict[str, Any]:
+        return {"date": date, "rows": 10_000_000, "loadavg_at_end": None, "claim_ms": {},
+                "runs": [big_run("empty", empty, 2500), big_run("big", full, 2600),
+                         {**big_run("empty", 1000, 5000, "paced"), "p99_ms": p99[0]},
+                         {**big_run("big", 1000, 5000, "paced"), "p99_ms": p99[1]}]}
+
+    sec = {**section_run("today", 10000, 9000, (16.0, 22.0)), "size_bytes": 14e9,
+           "built_seconds": None, "n": 20000, "seconds": 1.0, "sizes": {}, "statements": {},
+           "earlier": [section_run("monday", 10000, 7000, (670.0, 16.0)),
+                       section_run("other size", 1, 1, (1.0, 1.0)) | {"rows": 1000}]}
+    text = "\n".join(bigreport.big_lines(sec))
+    assert "### Every run of this section (2, oldest first)" in text  # not the other size
+    assert "- window 50, 10,000,000 / empty, each run: 0.70 · 0.90" in text
+    assert ("- window 50, 10,000,000 / empty over 2 runs: 0.70–0.90×, median 0.80×; "
+            "at or above 0.8× in 1") in text
+    assert "- paced p99 on empty, each run: 670.0 · 16.0 ms" in text
+    assert ("- paced p99 on empty over 2 runs: 16.0–670.0 ms, median 343.0 ms; "
+            "within 50 ms in 1") in text
+    assert "- paced p99 on big over 2 runs: 16.0–22.0 ms, median 19.0 ms; within 50 ms in 2" in text
+
+
 def test_a_new_smpp_run_keeps_the_earlier_ones_and_the_report_prints_every_run() -> None:
     from bench import smpp_history
 
